@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what the kernel test tier needs from Debian's packages when run as root and
+# something is missing. Never fails the run: a tier whose tools are missing is skipped
+# with a printed reason.
+set -u
+need=()
+command -v iptables >/dev/null 2>&1 || need+=(iptables)
+command -v ipset >/dev/null 2>&1 || need+=(ipset)
+command -v nft >/dev/null 2>&1 || need+=(nftables)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+[ ${#need[@]} -eq 0 ] && { echo "test deps: all present"; exit 0; }
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "test deps: missing ${need[*]}; install them as root (apt-get install ${need[*]}) to run the kernel tier"
+  exit 0
+fi
+echo "test deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null 2>&1 || true
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 || echo "test deps: apt-get install failed; the kernel tier will say what it skips"
+exit 0

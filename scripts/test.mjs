@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// Runs the test tiers with node's test runner (TypeScript through tsx).
+//   node scripts/test.mjs            unit + flow + kernel
+//   node scripts/test.mjs unit flow  only those tiers
+// Extra arguments after `--` go to node --test (e.g. --test-name-pattern).
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const argv = process.argv.slice(2);
+const dash = argv.indexOf('--');
+const tiers = (dash >= 0 ? argv.slice(0, dash) : argv).filter(Boolean);
+const extra = dash >= 0 ? argv.slice(dash + 1) : [];
+const chosen = tiers.length ? tiers : ['unit', 'flow', 'kernel'];
+
+function walk(dir) {
+  let out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out = out.concat(walk(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const files = chosen.flatMap((t) => {
+  try {
+    return walk(join(root, 'test', t));
+  } catch {
+    console.error(`no such test tier: ${t}`);
+    process.exit(2);
+  }
+}).sort();
+if (!files.length) {
+  console.error(`no test files in ${chosen.join(', ')}`);
+  process.exit(1);
+}
+console.log(`running ${files.length} test files (${chosen.join(', ')})`);
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...extra, ...files.map((f) => relative(root, f))],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, PROXYLAB_ROOT: root } },
+);
+process.exit(r.status ?? 1);
