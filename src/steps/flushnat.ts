@@ -1,0 +1,331 @@
+/**
+ * flush-nat planner: from what a node shows (`iptables-save`, `ipvsadm -Sn`, `ipset list -n`,
+ * `ip -o link show kube-ipvs0`), compute exactly what kube-proxy left from a mode it no
+ * longer runs, and render it as input for ONE command per node.
+ *
+ * Only kube-proxy's objects are ever named: chains and rules whose target or match is a
+ * KUBE-* object of the other mode. DOCKER*, KIND-* and every non-KUBE rule stay as they are.
+ * Pure text in, plan out: nothing here runs a program.
+ */
+
+export type ProxyMode = 'iptables' | 'ipvs' | 'nftables';
+
+export interface RuleLine {
+  table: string;
+  chain: string;
+  /** Everything after `-A <chain> ` exactly as iptables-save printed it. */
+  spec: string;
+  /** The -j / -g target, if any. */
+  target: string | undefined;
+}
+
+export interface SavedTables {
+  /** table → chain names in the order declared. */
+  chains: Map<string, string[]>;
+  rules: RuleLine[];
+}
+
+/** Split a rule spec into words the way iptables-restore does (double quotes group). */
+export function words(spec: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inQ = false;
+  let has = false;
+  for (let i = 0; i < spec.length; i++) {
+    const c = spec[i]!;
+    if (c === '\\' && inQ && spec[i + 1] === '"') {
+      cur += '"';
+      i++;
+      continue;
+    }
+    if (c === '"') {
+      inQ = !inQ;
+      has = true;
+      continue;
+    }
+    if (!inQ && /\s/.test(c)) {
+      if (has || cur) out.push(cur);
+      cur = '';
+      has = false;
+      continue;
+    }
+    cur += c;
+  }
+  if (has || cur) out.push(cur);
+  return out;
+}
+
+export function parseIptablesSave(text: string): SavedTables {
+  const chains = new Map<string, string[]>();
+  const rules: RuleLine[] = [];
+  let table = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    if (line.startsWith('*')) {
+      table = line.slice(1).trim();
+      if (!chains.has(table)) chains.set(table, []);
+      continue;
+    }
+    if (!table) continue;
+    if (line.startsWith(':')) {
+      const name = line.slice(1).split(/\s+/)[0];
+      if (name) chains.get(table)!.push(name);
+      continue;
+    }
+    const m = /^-A (\S+) (.*)$/.exec(line);
+    if (m) {
+      const spec = m[2]!.replace(/\s+$/, '');
+      const w = words(spec);
+      let target: string | undefined;
+      for (let i = 0; i < w.length - 1; i++) if (w[i] === '-j' || w[i] === '--jump' || w[i] === '-g' || w[i] === '--goto') target = w[i + 1];
+      rules.push({ table, chain: m[1]!, spec, target });
+    }
+    if (line === 'COMMIT') table = '';
+  }
+  return { chains, rules };
+}
+
+/** Chains only the iptables proxier creates (per service / endpoint, plus its node-port chain). */
+const IPTABLES_ONLY: Record<string, RegExp> = {
+  nat: /^(KUBE-(SVC|SEP|SVL|EXT|FW|XLB)-[A-Z0-9]+|KUBE-NODEPORTS)$/,
+};
+
+/** Chains only the IPVS proxier creates. */
+const IPVS_ONLY: Record<string, RegExp> = {
+  nat: /^KUBE-(NODE-PORT|LOAD-BALANCER)$/,
+  filter: /^KUBE-(IPVS-FILTER|IPVS-OUT-FILTER|SOURCE-RANGES-FIREWALL|NODE-PORT)$/,
+};
+
+const NEVER = /^(DOCKER|KIND-)/;
+
+/** A rule that uses one of kube-proxy's ipsets (only the IPVS proxier uses them). */
+function usesKubeSet(spec: string): boolean {
+  const w = words(spec);
+  for (let i = 0; i < w.length - 1; i++) if (w[i] === '--match-set' && w[i + 1]!.startsWith('KUBE-')) return true;
+  return false;
+}
+
+export interface TablePlan {
+  table: string;
+  /** Rules removed from chains that stay. */
+  deleteRules: { chain: string; spec: string }[];
+  /** Chains flushed and deleted. */
+  deleteChains: string[];
+}
+
+export interface IpvsService {
+  /** -t, -u or -f */
+  proto: '-t' | '-u' | '-f';
+  address: string;
+}
+
+export interface NodeSnapshot {
+  iptablesSave: string;
+  /** `ipvsadm -Sn` output; undefined when ipvsadm is missing or IPVS is not available. */
+  ipvsadmSave?: string;
+  /** `ipset list -n` output; undefined when ipset is missing. */
+  ipsetNames?: string;
+  /** Whether kube-ipvs0 exists. */
+  kubeIpvs0: boolean;
+}
+
+export interface FlushPlan {
+  /** The mode whose leftovers are removed. */
+  leftoversOf: ProxyMode[];
+  tables: TablePlan[];
+  ipvsServices: IpvsService[];
+  ipsets: string[];
+  deleteKubeIpvs0: boolean;
+  /** Things we could not look at (e.g. ipset not installed in the node). */
+  notes: string[];
+}
+
+export function leftoverModes(current: ProxyMode): ProxyMode[] {
+  if (current === 'ipvs') return ['iptables'];
+  if (current === 'iptables') return ['ipvs'];
+  return ['iptables', 'ipvs'];
+}
+
+export function parseIpvsadmSave(text: string): IpvsService[] {
+  const out: IpvsService[] = [];
+  for (const l of text.split('\n')) {
+    const m = /^-A (-[tuf]) (\S+)/.exec(l.trim());
+    if (m) out.push({ proto: m[1] as IpvsService['proto'], address: m[2]! });
+  }
+  return out;
+}
+
+export function planFlush(current: ProxyMode, snap: NodeSnapshot): FlushPlan {
+  const leftoversOf = leftoverModes(current);
+  const saved = parseIptablesSave(snap.iptablesSave);
+  const notes: string[] = [];
+  const chainRes: Record<string, RegExp[]> = {};
+  for (const m of leftoversOf) {
+    const table = m === 'iptables' ? IPTABLES_ONLY : IPVS_ONLY;
+    for (const [t, re] of Object.entries(table)) (chainRes[t] ??= []).push(re);
+  }
+  const removeSetRules = leftoversOf.includes('ipvs');
+  const tables: TablePlan[] = [];
+  for (const [table, names] of saved.chains) {
+    const res = chainRes[table] ?? [];
+    const doomed = new Set(names.filter((c) => !NEVER.test(c) && res.some((r) => r.test(c))));
+    const deleteRules: TablePlan['deleteRules'] = [];
+    for (const r of saved.rules) {
+      if (r.table !== table || doomed.has(r.chain)) continue;
+      if (NEVER.test(r.chain)) continue;
+      const jumpsAway = r.target !== undefined && doomed.has(r.target);
+      const setRule = removeSetRules && r.chain.startsWith('KUBE-') && usesKubeSet(r.spec);
+      const kubeJumpFromBuiltin = jumpsAway && !r.chain.startsWith('KUBE-');
+      if (jumpsAway || setRule || kubeJumpFromBuiltin) deleteRules.push({ chain: r.chain, spec: r.spec });
+    }
+    if (doomed.size || deleteRules.length) tables.push({ table, deleteRules, deleteChains: [...doomed] });
+  }
+  let ipvsServices: IpvsService[] = [];
+  let ipsets: string[] = [];
+  let deleteKubeIpvs0 = false;
+  if (leftoversOf.includes('ipvs')) {
+    if (snap.ipvsadmSave === undefined) notes.push('ipvsadm is not available in the node: IPVS virtual servers not checked');
+    else ipvsServices = parseIpvsadmSave(snap.ipvsadmSave);
+    if (snap.ipsetNames === undefined) notes.push('ipset is not installed in the node: KUBE-* ipsets not checked (run `proxylab node-tools`)');
+    else
+      ipsets = snap.ipsetNames
+        .split('\n')
+        .map((s) => s.trim())
+        .filter((s) => /^KUBE-[A-Z0-9-]+$/.test(s));
+    deleteKubeIpvs0 = snap.kubeIpvs0;
+  }
+  return { leftoversOf, tables, ipvsServices, ipsets, deleteKubeIpvs0, notes };
+}
+
+export interface PlanCounts {
+  rules: number;
+  chains: number;
+  ipvsServices: number;
+  ipsets: number;
+  links: number;
+}
+
+export function countPlan(p: FlushPlan): PlanCounts {
+  return {
+    rules: p.tables.reduce((n, t) => n + t.deleteRules.length, 0),
+    chains: p.tables.reduce((n, t) => n + t.deleteChains.length, 0),
+    ipvsServices: p.ipvsServices.length,
+    ipsets: p.ipsets.length,
+    links: p.deleteKubeIpvs0 ? 1 : 0,
+  };
+}
+
+export function isEmptyPlan(p: FlushPlan): boolean {
+  const c = countPlan(p);
+  return c.rules + c.chains + c.ipvsServices + c.ipsets + c.links === 0;
+}
+
+function quoteSpec(spec: string): string {
+  return spec; // iptables-save output is already in iptables-restore syntax
+}
+
+/** `iptables-restore --noflush` input: delete rules, then flush every doomed chain, then delete them. */
+export function renderIptablesRestore(p: FlushPlan): string {
+  const out: string[] = [];
+  for (const t of p.tables) {
+    out.push(`*${t.table}`);
+    for (const r of t.deleteRules) out.push(`-D ${r.chain} ${quoteSpec(r.spec)}`);
+    for (const c of t.deleteChains) out.push(`-F ${c}`);
+    for (const c of t.deleteChains) out.push(`-X ${c}`);
+    out.push('COMMIT');
+  }
+  return out.length ? `${out.join('\n')}\n` : '';
+}
+
+export function renderIpvsadmRestore(p: FlushPlan): string {
+  return p.ipvsServices.map((s) => `-D ${s.proto} ${s.address}\n`).join('');
+}
+
+export function renderIpsetRestore(p: FlushPlan): string {
+  return p.ipsets.map((s) => `destroy ${s}\n`).join('');
+}
+
+/** Section markers of the one stdin stream the node-side script splits. */
+export const SECTION = '### proxylab:';
+
+/**
+ * The node-side script: constant text (never built from input). It reads the plan from
+ * stdin, splits it into sections and feeds each to its restore command, in an order that
+ * works: iptables rules (which reference the sets) first, then IPVS, then ipsets, then the
+ * dummy interface.
+ */
+export const APPLY_SCRIPT = [
+  'set -eu',
+  'd=$(mktemp -d)',
+  'trap \'rm -rf "$d"\' EXIT',
+  `awk -v d="$d" 'index($0, "${SECTION}") == 1 { f = d "/" substr($0, ${SECTION.length + 1}); printf "" > f; next } f != "" { print > f }'`,
+  '[ -s "$d/iptables" ] && iptables-restore --noflush < "$d/iptables"',
+  '[ -s "$d/ipvsadm" ] && ipvsadm -R < "$d/ipvsadm"',
+  '[ -s "$d/ipset" ] && ipset restore < "$d/ipset"',
+  '[ -e "$d/kube-ipvs0" ] && ip link delete kube-ipvs0',
+  'exit 0',
+].join('\n');
+
+/** The stdin for APPLY_SCRIPT. */
+export function renderApplyInput(p: FlushPlan): string {
+  const parts: string[] = [];
+  const ipt = renderIptablesRestore(p);
+  if (ipt) parts.push(`${SECTION}iptables\n${ipt}`);
+  const ipvs = renderIpvsadmRestore(p);
+  if (ipvs) parts.push(`${SECTION}ipvsadm\n${ipvs}`);
+  const sets = renderIpsetRestore(p);
+  if (sets) parts.push(`${SECTION}ipset\n${sets}`);
+  if (p.deleteKubeIpvs0) parts.push(`${SECTION}kube-ipvs0\n`);
+  return parts.join('');
+}
+
+/**
+ * The one inspection command per node: constant text; prints each tool's output under a
+ * marker, and says when a tool is missing.
+ */
+export const INSPECT_SCRIPT = [
+  `echo '${SECTION}iptables-save'; iptables-save`,
+  `if command -v ipvsadm >/dev/null 2>&1; then echo '${SECTION}ipvsadm'; ipvsadm -Sn 2>/dev/null || true; fi`,
+  `if command -v ipset >/dev/null 2>&1; then echo '${SECTION}ipset'; ipset list -n 2>/dev/null || true; fi`,
+  `if ip -o link show kube-ipvs0 >/dev/null 2>&1; then echo '${SECTION}kube-ipvs0'; fi`,
+  `echo '${SECTION}end'`,
+].join('\n');
+
+export function splitSections(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let cur: string | undefined;
+  let buf: string[] = [];
+  for (const l of text.split('\n')) {
+    if (l.startsWith(SECTION)) {
+      if (cur !== undefined) out.set(cur, buf.join('\n'));
+      cur = l.slice(SECTION.length).trim();
+      buf = [];
+      continue;
+    }
+    if (cur !== undefined) buf.push(l);
+  }
+  if (cur !== undefined) out.set(cur, buf.join('\n'));
+  return out;
+}
+
+export function snapshotFromInspect(text: string): NodeSnapshot {
+  const s = splitSections(text);
+  if (!s.has('end')) throw new Error('the node inspection output was cut short');
+  const snap: NodeSnapshot = { iptablesSave: s.get('iptables-save') ?? '', kubeIpvs0: s.has('kube-ipvs0') };
+  if (s.has('ipvsadm')) snap.ipvsadmSave = s.get('ipvsadm')!;
+  if (s.has('ipset')) snap.ipsetNames = s.get('ipset')!;
+  return snap;
+}
+
+/** Human list for --dry-run: exactly what would go. */
+export function describePlan(p: FlushPlan): string[] {
+  const out: string[] = [];
+  for (const t of p.tables) {
+    for (const r of t.deleteRules) out.push(`iptables -t ${t.table} -D ${r.chain} ${r.spec}`);
+    for (const c of t.deleteChains) out.push(`iptables -t ${t.table} -X ${c}   (after flushing it)`);
+  }
+  for (const s of p.ipvsServices) out.push(`ipvsadm -D ${s.proto} ${s.address}`);
+  for (const s of p.ipsets) out.push(`ipset destroy ${s}`);
+  if (p.deleteKubeIpvs0) out.push('ip link delete kube-ipvs0');
+  return out;
+}

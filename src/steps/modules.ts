@@ -1,0 +1,177 @@
+/**
+ * The host kernel modules kube-proxy's IPVS mode needs. kind nodes share the host's kernel
+ * (and mount /lib/modules read-only), so the modules are loaded on the host.
+ *
+ * A module counts as present when it is built in (modules.builtin), loaded (/proc/modules)
+ * or loadable (a .ko file under /lib/modules/<release>). For tests the roots move with
+ * PROXYLAB_PROC_ROOT, PROXYLAB_MODULES_ROOT, PROXYLAB_KERNEL_RELEASE and
+ * PROXYLAB_MODULES_LOAD_D.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { release } from 'node:os';
+import type { Scheduler } from './schedulers.js';
+
+export interface KernelRoots {
+  proc: string;
+  modules: string;
+  release: string;
+  modulesLoadD: string;
+}
+
+export function kernelRoots(env: NodeJS.ProcessEnv): KernelRoots {
+  return {
+    proc: env.PROXYLAB_PROC_ROOT || '/proc',
+    modules: env.PROXYLAB_MODULES_ROOT || '/lib/modules',
+    release: env.PROXYLAB_KERNEL_RELEASE || release(),
+    modulesLoadD: env.PROXYLAB_MODULES_LOAD_D || '/etc/modules-load.d',
+  };
+}
+
+export const PERSIST_FILE = 'proxylab-ipvs.conf';
+
+/** Kernel 4.19 renamed nf_conntrack_ipv4 into nf_conntrack. */
+export function kernelBefore419(rel: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(rel);
+  if (!m) return false;
+  const [maj, min] = [Number(m[1]), Number(m[2])];
+  return maj < 4 || (maj === 4 && min < 19);
+}
+
+/** Modules for a proxy mode, in load order. iptables and nftables need none from us. */
+export function requiredModules(mode: string, scheduler: Scheduler | undefined, rel: string): string[] {
+  if (mode !== 'ipvs') return [];
+  const mods = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh'];
+  const s = `ip_vs_${scheduler ?? 'rr'}`;
+  if (!mods.includes(s)) mods.push(s);
+  mods.push(kernelBefore419(rel) ? 'nf_conntrack_ipv4' : 'nf_conntrack');
+  return mods;
+}
+
+export type ModuleState = 'builtin' | 'loaded' | 'loadable' | 'missing';
+
+export interface ModuleStatus {
+  name: string;
+  state: ModuleState;
+}
+
+/** modprobe treats - and _ alike. */
+const norm = (n: string) => n.replace(/-/g, '_');
+
+function readLines(file: string): string[] | undefined {
+  try {
+    return readFileSync(file, 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+}
+
+function builtinNames(r: KernelRoots): Set<string> {
+  const lines = readLines(join(r.modules, r.release, 'modules.builtin')) ?? [];
+  return new Set(lines.filter(Boolean).map((p) => norm(p.split('/').pop()!.replace(/\.ko.*$/, ''))));
+}
+
+function loadedNames(r: KernelRoots): Set<string> {
+  const lines = readLines(join(r.proc, 'modules')) ?? [];
+  return new Set(lines.filter(Boolean).map((l) => norm(l.split(' ')[0]!)));
+}
+
+/** Names of .ko files: modules.dep when present (fast), else a walk of kernel/. */
+function loadableNames(r: KernelRoots): Set<string> {
+  const base = join(r.modules, r.release);
+  const dep = readLines(join(base, 'modules.dep'));
+  const out = new Set<string>();
+  const add = (p: string) => {
+    const m = /([^/]+)\.ko(\.(xz|gz|zst))?$/.exec(p);
+    if (m) out.add(norm(m[1]!));
+  };
+  if (dep) {
+    for (const l of dep) {
+      const i = l.indexOf(':');
+      if (i > 0) add(l.slice(0, i));
+    }
+    return out;
+  }
+  const walk = (dir: string, depth: number) => {
+    if (depth > 8) return;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isDirectory()) walk(join(dir, e.name), depth + 1);
+      else add(e.name);
+    }
+  };
+  walk(base, 0);
+  return out;
+}
+
+export interface ModuleReport {
+  release: string;
+  modules: ModuleStatus[];
+  /** Whether /proc/modules could be read at all (no: we cannot tell what is loaded). */
+  procReadable: boolean;
+  modulesDirPresent: boolean;
+}
+
+export function checkModules(names: string[], r: KernelRoots): ModuleReport {
+  const builtin = builtinNames(r);
+  const loaded = loadedNames(r);
+  const loadable = loadableNames(r);
+  return {
+    release: r.release,
+    procReadable: existsSync(join(r.proc, 'modules')),
+    modulesDirPresent: existsSync(join(r.modules, r.release)),
+    modules: names.map((name) => {
+      const n = norm(name);
+      const state: ModuleState = builtin.has(n) ? 'builtin' : loaded.has(n) ? 'loaded' : loadable.has(n) ? 'loadable' : 'missing';
+      return { name, state };
+    }),
+  };
+}
+
+export interface LoadPlan {
+  /** Modules to modprobe (loadable, not yet loaded). */
+  toLoad: string[];
+  /** Neither built in, loaded nor loadable: this kernel cannot run IPVS mode as is. */
+  missing: string[];
+  /** argv per module, prefixed with sudo -n when not root. */
+  commands: string[][];
+}
+
+export function planLoad(report: ModuleReport, isRoot: boolean): LoadPlan {
+  const toLoad = report.modules.filter((m) => m.state === 'loadable').map((m) => m.name);
+  const missing = report.modules.filter((m) => m.state === 'missing').map((m) => m.name);
+  const commands = toLoad.map((m) => [...(isRoot ? [] : ['sudo', '-n']), 'modprobe', '--', m]);
+  return { toLoad, missing, commands };
+}
+
+/** The exact commands a person runs by hand (seed 000's list, for this kernel). */
+export function manualCommands(mods: string[]): string[] {
+  return mods.map((m) => `sudo modprobe -- ${m}`);
+}
+
+export function persistPath(r: KernelRoots): string {
+  return join(r.modulesLoadD, PERSIST_FILE);
+}
+
+export function persistContent(mods: string[]): string {
+  return `# Written by proxylab (\`proxylab modules --persist\`): IPVS modules for kube-proxy.\n${mods.join('\n')}\n`;
+}
+
+/** Write the modules-load.d file; returns false when it already had this content. */
+export function writePersist(r: KernelRoots, mods: string[]): boolean {
+  const file = persistPath(r);
+  const want = persistContent(mods);
+  try {
+    if (readFileSync(file, 'utf8') === want) return false;
+  } catch {
+    /* not there yet */
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, want);
+  return true;
+}
