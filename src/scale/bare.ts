@@ -1,0 +1,309 @@
+/**
+ * `proxylab scale --bare`: program N kube-proxy-shaped services on a real kernel in each mode
+ * and time it, time a one-service update on top, and measure first-packet latency through
+ * the VIPs, inside network namespaces created (and deleted) by the run.
+ */
+import { performance } from 'node:perf_hooks';
+import { CommandError, UserError } from '../core/errors.js';
+import type { RunResult } from '../core/exec.js';
+import { CLIENT_SOURCE, summarize, type LatencySummary, type ProbeResult } from './agent.js';
+import {
+  ipvsAddOne,
+  ipvsFull,
+  iptablesAddOne,
+  iptablesFull,
+  makeServices,
+  nftAddOne,
+  nftFull,
+  NFT_TABLE,
+  IPSET_CLUSTER_IP,
+  type Counts,
+  type Mode,
+  type Service,
+} from './generate.js';
+import { createLab, SERVERS, sweepStale, type NetnsLab } from './netns.js';
+import { describeMachine, RESULT_KIND, RESULT_VERSION, type BareMeasurement, type ScaleReport, type Skipped } from './results.js';
+
+export interface BareOptions {
+  sizes: number[];
+  modes: Mode[];
+  /** TCP connections per probed VIP (default 200). */
+  probes?: number;
+  /** One-service updates timed on top of each size (default 3, median reported). */
+  updates?: number;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+type Exec = (argv: readonly string[], input?: string, timeoutMs?: number) => Promise<RunResult>;
+
+/** Time one program run; the figure is the wall time from spawn to exit. */
+async function timed(exec: Exec, argv: readonly string[], input?: string, timeoutMs = 20 * 60_000): Promise<number> {
+  const t0 = performance.now();
+  await exec(argv, input, timeoutMs);
+  return performance.now() - t0;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)]! : NaN;
+};
+const ms = (v: number) => +v.toFixed(2);
+
+// ---- counting what the kernel holds -----------------------------------------------------
+
+/** Rules and user chains in `iptables-save -t nat` output. */
+export function countIptablesSave(text: string): { rules: number; chains: number } {
+  const builtin = new Set(['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING']);
+  let rules = 0;
+  let chains = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('-A ')) rules++;
+    else if (line.startsWith(':')) {
+      const name = line.slice(1).split(' ')[0] ?? '';
+      if (!builtin.has(name)) chains++;
+    }
+  }
+  return { rules, chains };
+}
+
+/** Rules, chains and service-ips elements of one table in `nft -j list table` output. */
+export function countNftJson(json: string, mapName = 'service-ips'): { rules: number; chains: number; setMembers: number } {
+  const doc = JSON.parse(json) as { nftables?: Array<Record<string, unknown>> };
+  let rules = 0;
+  let chains = 0;
+  let setMembers = 0;
+  for (const o of doc.nftables ?? []) {
+    if ('rule' in o) rules++;
+    else if ('chain' in o) chains++;
+    else if ('map' in o) {
+      const m = o.map as { name?: string; elem?: unknown[] };
+      if (m.name === mapName) setMembers = m.elem?.length ?? 0;
+    }
+  }
+  return { rules, chains, setMembers };
+}
+
+/** Virtual and real servers in `ipvsadm -Sn` output. */
+export function countIpvsSave(text: string): { virtualServers: number; realServers: number } {
+  let virtualServers = 0;
+  let realServers = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('-A ')) virtualServers++;
+    else if (line.startsWith('-a ')) realServers++;
+  }
+  return { virtualServers, realServers };
+}
+
+/** "Number of entries: N" from `ipset list -t NAME`. */
+export function countIpsetTerse(text: string): number | null {
+  const m = /Number of entries:\s*(\d+)/.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+// ---- one mode on one datapath -----------------------------------------------------------
+
+export interface Driver {
+  mode: Mode;
+  /** Why this mode cannot run here, or null. */
+  unavailable(exec: Exec): Promise<string | null>;
+  program(exec: Exec, services: Service[]): Promise<{ ms: number; expected: Counts }>;
+  update(exec: Exec, existing: Service[], added: Service): Promise<number>;
+  count(exec: Exec): Promise<Partial<Counts>>;
+}
+
+export function iptablesDriver(binary = 'iptables'): Driver {
+  return {
+    mode: 'iptables',
+    async unavailable(exec) {
+      const r = await exec([`${binary}-save`, '-t', 'nat']).catch((e: unknown) => e);
+      return r instanceof Error ? `${binary}-save failed: ${r.message}` : null;
+    },
+    async program(exec, services) {
+      const set = iptablesFull(services);
+      return { ms: await timed(exec, [`${binary}-restore`, '--noflush'], set.restore), expected: set.counts };
+    },
+    async update(exec, existing, added) {
+      return timed(exec, [`${binary}-restore`, '--noflush'], iptablesAddOne(existing, added).restore);
+    },
+    async count(exec) {
+      return countIptablesSave((await exec([`${binary}-save`, '-t', 'nat'])).stdout);
+    },
+  };
+}
+
+export function nftablesDriver(): Driver {
+  return {
+    mode: 'nftables',
+    async unavailable(exec) {
+      const r = await exec(['nft', 'list', 'tables']).catch((e: unknown) => e);
+      return r instanceof Error ? `nft does not work here: ${r.message}` : null;
+    },
+    async program(exec, services) {
+      const set = nftFull(services);
+      return { ms: await timed(exec, ['nft', '-f', '-'], set.script), expected: set.counts };
+    },
+    async update(exec, _existing, added) {
+      return timed(exec, ['nft', '-f', '-'], nftAddOne(added).script);
+    },
+    async count(exec) {
+      return countNftJson((await exec(['nft', '-j', 'list', 'table', 'ip', NFT_TABLE])).stdout);
+    },
+  };
+}
+
+export function ipvsDriver(iptablesBinary = 'iptables'): Driver {
+  return {
+    mode: 'ipvs',
+    async unavailable(exec) {
+      const r = await exec(['ipvsadm', '-Ln']).catch((e: unknown) => e);
+      if (r instanceof CommandError) {
+        const why = r.spawnError ?? (r.stderrTail || r.message);
+        return `IPVS is not usable on this kernel (${why.split('\n')[0]}); it needs the ip_vs module (use the vm backend)`;
+      }
+      if (r instanceof Error) return r.message;
+      const d = await exec(['ip', 'link', 'add', 'pl-probe0', 'type', 'dummy']).catch((e: unknown) => e);
+      if (d instanceof Error) return 'this kernel has no dummy interfaces (kube-ipvs0 needs one)';
+      await exec(['ip', 'link', 'del', 'pl-probe0']).catch(() => undefined);
+      return null;
+    },
+    async program(exec, services) {
+      const set = ipvsFull(services);
+      let total = 0;
+      total += await timed(exec, ['ipset', 'restore'], set.ipset);
+      total += await timed(exec, ['ip', '-batch', '-'], set.ipBatch);
+      total += await timed(exec, ['ipvsadm', '-R'], set.ipvsadm);
+      total += await timed(exec, [`${iptablesBinary}-restore`, '--noflush'], set.iptables);
+      return { ms: total, expected: set.counts };
+    },
+    async update(exec, _existing, added) {
+      const one = ipvsAddOne(added);
+      let total = 0;
+      total += await timed(exec, ['ipset', 'restore'], one.ipset);
+      total += await timed(exec, ['ip', '-batch', '-'], one.ipBatch);
+      total += await timed(exec, ['ipvsadm', '-R'], one.ipvsadm);
+      return total;
+    },
+    async count(exec) {
+      const ipvs = countIpvsSave((await exec(['ipvsadm', '-Sn'])).stdout);
+      const members = countIpsetTerse((await exec(['ipset', 'list', '-t', IPSET_CLUSTER_IP])).stdout);
+      const ipt = countIptablesSave((await exec([`${iptablesBinary}-save`, '-t', 'nat'])).stdout);
+      const addrs = (await exec(['ip', '-o', '-4', 'addr', 'show', 'dev', 'kube-ipvs0'])).stdout.split('\n').filter((l) => l.includes(' inet ')).length;
+      return { ...ipvs, setMembers: members ?? undefined, rules: ipt.rules, chains: ipt.chains, boundAddresses: addrs };
+    },
+  };
+}
+
+export function driverFor(mode: Mode): Driver {
+  return mode === 'iptables' ? iptablesDriver() : mode === 'nftables' ? nftablesDriver() : ipvsDriver();
+}
+
+// ---- the sweep ----------------------------------------------------------------------------
+
+export const BARE_METHOD = [
+  'Each (mode, N) gets fresh network namespaces: a client, a "node" (lb) holding the rules, two servers behind a bridge.',
+  'N ClusterIP services with 2 endpoints each are generated the way kube-proxy writes them (KUBE-SVC-/KUBE-SEP- chains; ipvsadm + ipset KUBE-CLUSTER-IP + kube-ipvs0 addresses + match-set rules; table ip kube-proxy with the service-ips verdict map).',
+  'program = wall time of the full restore (iptables-restore --noflush / ipset restore + ip -batch + ipvsadm -R + iptables-restore / nft -f), process start included.',
+  'update = median wall time of adding one more service on top of N, in the form kube-proxy syncs it (iptables: KUBE-SERVICES rewritten whole plus the new chains; ipvs: ipset add + address + ipvsadm; nftables: one small transaction).',
+  'latency = TCP connect time (SYN to SYN/ACK, each a new conntrack entry that walks the nat rules) from the client namespace to the VIP of the first, the last and the newest service; p50/p99 over the probes.',
+  'Counts are read back from the kernel (iptables-save, nft -j list table, ipvsadm -Sn, ipset list -t) and compared with what was generated.',
+];
+
+function endpointsOnServers(): Service['endpoints'] {
+  return SERVERS.map((s) => ({ ip: s.ip, port: s.port }));
+}
+
+async function probe(lab: NetnsLab, targets: string[], count: number, signal?: AbortSignal): Promise<LatencySummary[]> {
+  const r = await lab.exec(lab.client, [process.execPath, '-e', CLIENT_SOURCE, String(count), '2000', ...targets], { signal, timeoutMs: 10 * 60_000 });
+  return (JSON.parse(r.stdout) as ProbeResult[]).map(summarize);
+}
+
+export async function measureOne(
+  driver: Driver,
+  size: number,
+  o: { probes: number; updates: number; signal?: AbortSignal; log: (l: string) => void; tag: string },
+): Promise<BareMeasurement> {
+  const lab = await createLab({ tag: o.tag, signal: o.signal });
+  try {
+    const exec: Exec = (argv, input, timeoutMs) => lab.exec(lab.lb, argv, { input, timeoutMs: timeoutMs ?? 120_000, signal: o.signal });
+    const why = await driver.unavailable(exec);
+    if (why) throw new UnavailableError(why);
+    const services = makeServices(size, { endpoints: endpointsOnServers });
+    const prog = await driver.program(exec, services);
+    o.log(`  ${driver.mode} N=${size}: programmed in ${prog.ms.toFixed(1)} ms`);
+    const kernel = await driver.count(exec);
+    const existing = [...services];
+    const samples: number[] = [];
+    for (let u = 0; u < o.updates; u++) {
+      const added = makeServices(1, { start: size + u, endpoints: endpointsOnServers })[0]!;
+      samples.push(await driver.update(exec, existing, added));
+      existing.push(added);
+    }
+    const targets = [services[0], services[services.length - 1], existing[existing.length - 1]]
+      .filter((s): s is Service => Boolean(s))
+      .filter((s, i, a) => a.findIndex((x) => x.index === s.index) === i)
+      .map((s) => `${s.clusterIP}:${s.port}`);
+    await probe(lab, targets.slice(-1), 5, o.signal); // warm-up: ARP, page cache, JIT
+    const latency = await probe(lab, targets, o.probes, o.signal);
+    return {
+      mode: driver.mode,
+      services: size,
+      programMs: ms(prog.ms),
+      updateMs: ms(median(samples)),
+      updateSamplesMs: samples.map(ms),
+      expected: prog.expected,
+      kernel,
+      latency,
+    };
+  } finally {
+    await lab.destroy();
+  }
+}
+
+export class UnavailableError extends Error {}
+
+export async function runBare(o: BareOptions): Promise<ScaleReport> {
+  const log = o.log ?? (() => undefined);
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new UserError('`proxylab scale --bare` needs root: it creates network namespaces and programs netfilter in them.', 'Run it with sudo (nothing outside the namespaces it creates is touched).');
+  }
+  const stale = await sweepStale();
+  if (stale.length) log(`removed ${stale.length} namespaces left by an interrupted run`);
+  const startedAt = new Date().toISOString();
+  const machine = await describeMachine('native', {
+    iptables: ['iptables', '--version'],
+    nft: ['nft', '--version'],
+    ipset: ['ipset', '--version'],
+    ipvsadm: ['ipvsadm', '--version'],
+  });
+  const out: BareMeasurement[] = [];
+  const skipped: Skipped[] = [];
+  for (const mode of o.modes) {
+    const driver = driverFor(mode);
+    for (const size of [...o.sizes].sort((a, b) => a - b)) {
+      try {
+        out.push(await measureOne(driver, size, { probes: o.probes ?? 200, updates: o.updates ?? 3, signal: o.signal, log, tag: `${mode.slice(0, 3)}${size}` }));
+      } catch (e) {
+        if (e instanceof UnavailableError) {
+          skipped.push({ mode, reason: e.message });
+          log(`  ${mode}: not measured — ${e.message}`);
+          break;
+        }
+        throw e;
+      }
+    }
+  }
+  return {
+    kind: RESULT_KIND,
+    version: RESULT_VERSION,
+    target: 'bare',
+    machine,
+    method: BARE_METHOD,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    modes: o.modes,
+    sizes: [...o.sizes].sort((a, b) => a - b),
+    bare: out,
+    skipped,
+  };
+}

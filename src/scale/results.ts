@@ -1,0 +1,98 @@
+/** The JSON written by `proxylab scale` (both --bare and cluster runs), and the machine it ran on. */
+import { cpus, release, totalmem } from 'node:os';
+import { run } from '../core/exec.js';
+import type { LatencySummary } from './agent.js';
+import type { Counts, Mode } from './generate.js';
+
+export const RESULT_KIND = 'proxylab-scale';
+export const RESULT_VERSION = 1;
+
+export interface Machine {
+  cores: number;
+  cpu: string;
+  memGiB: number;
+  kernel: string;
+  node: string;
+  /** Where the rules were programmed: this kernel ("native"), a QEMU guest ("vm"), or kind nodes. */
+  backend: 'native' | 'vm' | 'kind';
+  tools: Record<string, string>;
+}
+
+export interface BareMeasurement {
+  mode: Mode;
+  services: number;
+  /** Wall time of the full restore(s) a fresh node needs, in ms (programs started and finished). */
+  programMs: number;
+  /** Median wall time of adding one service on top of `services`, in ms. */
+  updateMs: number;
+  updateSamplesMs: number[];
+  /** Counts written by the generator. */
+  expected: Counts;
+  /** Counts read back from the kernel after the restore. */
+  kernel: Partial<Counts>;
+  /** First-packet latency through the VIPs of the first, last and most recently added service. */
+  latency: LatencySummary[];
+}
+
+export interface ClusterMeasurement {
+  mode: Mode;
+  services: number;
+  /** Time to create the Services + EndpointSlices with kubectl, in ms. */
+  applyMs: number;
+  /** kube-proxy's own histogram (seconds): count, sum, mean, and buckets-based p50/p99. */
+  syncProxyRules: { count: number; sumSeconds: number; meanSeconds: number | null; p50Seconds: number | null; p99Seconds: number | null };
+  /** Network programming latency where kube-proxy exposes it (p50/p99, seconds). */
+  networkProgramming: { count: number; p50Seconds: number | null; p99Seconds: number | null } | null;
+  /** What one node holds afterwards. */
+  node: string;
+  counts: Partial<Counts>;
+  latency: LatencySummary | null;
+}
+
+export interface Skipped {
+  mode: Mode;
+  reason: string;
+}
+
+export interface ScaleReport {
+  kind: typeof RESULT_KIND;
+  version: typeof RESULT_VERSION;
+  target: 'bare' | 'cluster';
+  machine: Machine;
+  method: string[];
+  startedAt: string;
+  finishedAt: string;
+  modes: Mode[];
+  sizes: number[];
+  bare?: BareMeasurement[];
+  cluster?: ClusterMeasurement[];
+  skipped: Skipped[];
+}
+
+async function version(argv: string[]): Promise<string | null> {
+  try {
+    const r = await run(argv, { reject: false, timeoutMs: 10_000 });
+    const line = `${r.stdout}\n${r.stderr}`.split('\n').find((l) => l.trim());
+    return r.exitCode === 0 && line ? line.trim() : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function describeMachine(backend: Machine['backend'], toolArgv: Record<string, string[]>): Promise<Machine> {
+  const c = cpus();
+  const tools: Record<string, string> = {};
+  for (const [name, argv] of Object.entries(toolArgv)) {
+    const v = await version(argv);
+    if (v) tools[name] = v;
+  }
+  return {
+    cores: c.length,
+    cpu: c[0]?.model.trim() ?? 'unknown',
+    memGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    kernel: release(),
+    node: process.version,
+    backend,
+    tools,
+  };
+}
