@@ -1,0 +1,596 @@
+/**
+ * Compares one expected output (from a lab doc) with one actual output.
+ *
+ * Rules (the lab docs' README explains them to authors):
+ * - lines are compared token by token (tokens.ts): literals equal after collapsing
+ *   whitespace; bound tokens (IPs, MACs, pod hashes, chain hashes, interface indexes,
+ *   NodePorts) renamed consistently through the run's Bindings; free tokens (ages,
+ *   timestamps, counters) match any value of their class; `[..]` matches any text;
+ * - a line that is only `...` matches any number of lines;
+ * - where order carries no meaning (layout.ts) the parts are compared as a set.
+ *
+ * On failure, `explain` aligns the two outputs and says for each line why it differs
+ * ("scheduler rr ≠ sh", "10.96.0.10 already stands for 10.96.5.5 in this run, not ...").
+ */
+import { Bindings, isConflict, type Renaming } from './bindings.js';
+import { detectKind, hasSet, layout, SET_NOTES, type Group, type LNode, type OutputKind } from './layout.js';
+import { CLASS_LABEL, isBound, lexLine, shape, type Segment } from './tokens.js';
+
+export type { OutputKind } from './layout.js';
+export { OUTPUT_KINDS, detectKind } from './layout.js';
+
+export interface DiffLine {
+  /** same: matched; changed: a counterpart exists but differs; missing: only in the doc; unexpected: only in the output. */
+  op: 'same' | 'changed' | 'missing' | 'unexpected';
+  /** 1-based line number inside the expected block, and its text. */
+  expected?: { line: number; text: string };
+  /** 1-based line number inside the actual output, and its text. */
+  actual?: { line: number; text: string };
+  why?: string[];
+}
+
+export interface MatchResult {
+  ok: boolean;
+  kind: OutputKind;
+  /** e.g. "ipvsadm services and their real servers are compared as a set (order ignored)". */
+  notes: string[];
+  /** The alignment (empty when ok; the caller can ask for it with `explain`). */
+  diff: DiffLine[];
+  /** Bindings after this match: use them for the next step when ok. */
+  bindings: Bindings;
+  /** Renamings first made by this match (doc value → actual value), those that differ. */
+  renamed: Renaming[];
+}
+
+export interface MatchOptions {
+  kind?: OutputKind;
+  bindings?: Bindings;
+}
+
+interface Prepared {
+  lines: string[];
+  segs: Segment[][];
+  tree: Group;
+}
+
+/** Split output into lines: no trailing newline, no trailing empty lines. */
+export function splitLines(text: string): string[] {
+  const lines = text.replace(/\r\n/g, '\n').split('\n');
+  while (lines.length && lines[lines.length - 1]!.trim() === '') lines.pop();
+  return lines;
+}
+
+function prepare(text: string, kind: OutputKind, wildcards: boolean): Prepared {
+  const lines = splitLines(text);
+  return { lines, segs: lines.map((l) => lexLine(l, { wildcards })), tree: layout(lines, kind) };
+}
+
+// ---------------------------------------------------------------- line matching
+
+/** Match one expected line's segments against an actual line's; null when they differ. */
+export function matchSegments(E: Segment[], A: Segment[], b: Bindings): Bindings | null {
+  const rec = (ei: number, ai: number, off: number, bb: Bindings): Bindings | null => {
+    if (ei === E.length) return ai === A.length ? bb : null;
+    const e = E[ei]!;
+    if (e.kind === 'any') {
+      // try every position from here to the end of the line
+      for (let j = ai; j <= A.length; j++) {
+        const a = A[j];
+        if (!a) return rec(ei + 1, A.length, 0, bb);
+        const from = j === ai ? off : 0;
+        const to = a.kind === 'lit' ? a.text.length - 1 : 0;
+        for (let o = from; o <= to; o++) {
+          const r = rec(ei + 1, j, o, bb);
+          if (r) return r;
+        }
+      }
+      return null;
+    }
+    const a = A[ai];
+    if (!a) return null;
+    if (e.kind === 'lit') {
+      if (a.kind !== 'lit') return null;
+      const rest = a.text.slice(off);
+      if (!rest.startsWith(e.text)) return null;
+      const o = off + e.text.length;
+      return o === a.text.length ? rec(ei + 1, ai + 1, 0, bb) : rec(ei + 1, ai, o, bb);
+    }
+    if (a.kind !== 'var' || off !== 0 || a.cls !== e.cls) return null;
+    if (!isBound(e.cls)) return rec(ei + 1, ai + 1, 0, bb);
+    const nb = bb.bind(e.cls, e.text, a.text);
+    if (isConflict(nb)) return null;
+    return rec(ei + 1, ai + 1, 0, nb);
+  };
+  return rec(0, 0, 0, b);
+}
+
+// ---------------------------------------------------------------- tree matching
+
+class Budget {
+  left: number;
+  constructor(n: number) {
+    this.left = n;
+  }
+  spend(): boolean {
+    return --this.left > 0;
+  }
+}
+
+interface Side {
+  p: Prepared;
+}
+
+function matchNode(e: LNode, a: LNode, E: Side, A: Side, b: Bindings, budget: Budget): Bindings | null {
+  if (!budget.spend()) return null;
+  if (e.t === 'line') {
+    if (a.t !== 'line') return null;
+    return matchSegments(E.p.segs[e.i]!, A.p.segs[a.i]!, b);
+  }
+  if (e.t === 'ellipsis') return null;
+  if (a.t !== 'group') return null;
+  let bb: Bindings | null = b;
+  if (e.head !== undefined || a.head !== undefined) {
+    if (e.head === undefined || a.head === undefined) return null;
+    bb = matchSegments(E.p.segs[e.head]!, A.p.segs[a.head]!, b);
+    if (!bb) return null;
+  }
+  return e.unordered
+    ? matchUnordered(e.children, a.children, E, A, bb, budget)
+    : matchOrdered(e.children, a.children, E, A, bb, budget);
+}
+
+function matchOrdered(E: LNode[], A: LNode[], Es: Side, As: Side, b: Bindings, budget: Budget): Bindings | null {
+  const rec = (ei: number, ai: number, bb: Bindings): Bindings | null => {
+    if (ei === E.length) return ai === A.length ? bb : null;
+    const e = E[ei]!;
+    if (e.t === 'ellipsis') {
+      for (let j = ai; j <= A.length; j++) {
+        const r = rec(ei + 1, j, bb);
+        if (r) return r;
+        if (!budget.spend()) return null;
+      }
+      return null;
+    }
+    if (ai >= A.length) return null;
+    const nb = matchNode(e, A[ai]!, Es, As, bb, budget);
+    return nb ? rec(ei + 1, ai + 1, nb) : null;
+  };
+  return rec(0, 0, b);
+}
+
+function nodeText(n: LNode, s: Side): string {
+  return allLines(n)
+    .map((i) => s.p.lines[i]!.trim().replace(/\s+/g, ' '))
+    .join('\n');
+}
+
+/**
+ * The order in which to try counterparts for a set member: identical text first (so values
+ * that did not change keep their name), then the same position, then the rest.
+ */
+function candidateOrder(e: LNode, k: number, A: LNode[], Es: Side, As: Side): number[] {
+  const t = nodeText(e, Es);
+  const first = firstLine(e);
+  const head = first === undefined ? '' : Es.p.lines[first]!.trim().replace(/\s+/g, ' ');
+  const same: number[] = [];
+  const sameHead: number[] = [];
+  A.forEach((a, j) => {
+    if (nodeText(a, As) === t) same.push(j);
+    else {
+      const f = firstLine(a);
+      if (f !== undefined && As.p.lines[f]!.trim().replace(/\s+/g, ' ') === head) sameHead.push(j);
+    }
+  });
+  const all = [...same, ...sameHead, k, ...A.keys()];
+  return all.filter((j, idx) => j < A.length && all.indexOf(j) === idx);
+}
+
+function matchUnordered(E: LNode[], A: LNode[], Es: Side, As: Side, b: Bindings, budget: Budget): Bindings | null {
+  const extras = E.some((e) => e.t === 'ellipsis');
+  const atext = new Set(A.map((a) => nodeText(a, As)));
+  // members whose text is unchanged first: they pin the names that did not change
+  const want = E.filter((e) => e.t !== 'ellipsis').sort(
+    (x, y) => Number(atext.has(nodeText(y, Es))) - Number(atext.has(nodeText(x, Es))),
+  );
+  if (want.length > A.length || (!extras && want.length !== A.length)) return null;
+  const used = new Array<boolean>(A.length).fill(false);
+  const orders = want.map((_, k) => candidateOrder(want[k]!, k, A, Es, As));
+  const rec = (k: number, bb: Bindings): Bindings | null => {
+    if (k === want.length) return bb;
+    const e = want[k]!;
+    const order = orders[k]!;
+    for (const j of order) {
+      if (used[j]) continue;
+      const nb = matchNode(e, A[j]!, Es, As, bb, budget);
+      if (!nb) {
+        if (budget.left <= 0) return null;
+        continue;
+      }
+      used[j] = true;
+      const r = rec(k + 1, nb);
+      if (r) return r;
+      used[j] = false;
+      if (budget.left <= 0) return null;
+    }
+    return null;
+  };
+  return rec(0, b);
+}
+
+// ---------------------------------------------------------------- explanation
+
+/** Word-level names for fields, by kind and line shape. */
+function fieldName(kind: OutputKind, line: string, wordIndex: number, header?: string): string | undefined {
+  if (kind === 'ipvsadm') {
+    if (/^\s*(?:TCP|UDP|SCTP|FWM)\s/.test(line)) return ['protocol', 'virtual address', 'scheduler'][wordIndex] ?? 'flags';
+    if (/^\s*->/.test(line)) return [undefined, 'real server', 'forward method', 'weight', 'ActiveConn', 'InActConn'][wordIndex];
+  }
+  if (kind === 'kubectl' && header) {
+    const cols = [...header.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ name: m[0], at: m.index }));
+    const words = [...line.matchAll(/\S+/g)];
+    const w = words[wordIndex];
+    if (w) {
+      let best: string | undefined;
+      for (const c of cols) if (c.at <= w.index + 1) best = c.name;
+      return best;
+    }
+  }
+  return undefined;
+}
+
+/** Why two lines differ, as short sentences. */
+export function whyLinesDiffer(
+  kind: OutputKind,
+  expected: string,
+  actual: string,
+  E: Segment[],
+  A: Segment[],
+  b: Bindings,
+  header?: string,
+): string[] {
+  const reasons: string[] = [];
+  // 1. binding conflicts on tokens at the same place
+  const ev = E.filter((s) => s.kind === 'var');
+  const av = A.filter((s) => s.kind === 'var');
+  if (shape(E.map((s) => (s.kind === 'var' ? { ...s } : s))) === shape(A)) {
+    let bb = b;
+    for (let i = 0; i < ev.length; i++) {
+      const e = ev[i]!;
+      const a = av[i]!;
+      if (e.kind !== 'var' || a.kind !== 'var' || !isBound(e.cls)) continue;
+      const nb = bb.bind(e.cls, e.text, a.text);
+      if (isConflict(nb)) reasons.push(nb.message);
+      else bb = nb;
+    }
+    if (reasons.length) return reasons;
+  }
+  // 2. word by word
+  const ew = expected.trim().split(/\s+/);
+  const aw = actual.trim().split(/\s+/);
+  const n = Math.max(ew.length, aw.length);
+  for (let i = 0; i < n && reasons.length < 3; i++) {
+    const x = ew[i];
+    const y = aw[i];
+    if (x === undefined) {
+      reasons.push(`the output has more on this line: "${aw.slice(i).join(' ')}"`);
+      break;
+    }
+    if (y === undefined) {
+      reasons.push(`the output stops before "${ew.slice(i).join(' ')}"`);
+      break;
+    }
+    if (x === '[..]') continue;
+    const xs = lexLine(x, { wildcards: true });
+    const ys = lexLine(y);
+    if (matchSegments(xs, ys, Bindings.empty())) {
+      const xv = xs.filter((s) => s.kind === 'var');
+      const yv = ys.filter((s) => s.kind === 'var');
+      let conflict: string | undefined;
+      xv.forEach((s, k) => {
+        const t = yv[k];
+        if (s.kind === 'var' && t && t.kind === 'var' && isBound(s.cls) && !conflict) {
+          const r = b.bind(s.cls, s.text, t.text);
+          if (isConflict(r)) conflict = r.message;
+        }
+      });
+      if (conflict) reasons.push(conflict);
+      continue;
+    }
+    const name = fieldName(kind, expected, i, header);
+    // ip:port with the address fine and the port different
+    const ep = /^(.*?):(\d+)$/.exec(x);
+    const ap = /^(.*?):(\d+)$/.exec(y);
+    if (ep && ap && ep[2] !== ap[2] && matchSegments(lexLine(ep[1]!), lexLine(ap[1]!), Bindings.empty())) {
+      reasons.push(`port ${ep[2]} ≠ ${ap[2]}`);
+      continue;
+    }
+    const xc = xs.find((s) => s.kind === 'var');
+    const yc = ys.find((s) => s.kind === 'var');
+    if (xc && xc.kind === 'var' && (!yc || (yc.kind === 'var' && yc.cls !== xc.cls)))
+      reasons.push(`expected ${CLASS_LABEL[xc.cls]} ${x}${name ? ` (${name})` : ''}, found "${y}"`);
+    else reasons.push(`${name ? `${name} ` : ''}${x} ≠ ${y}`);
+    if (ew.length !== aw.length) break;
+  }
+  if (!reasons.length) reasons.push('the line differs');
+  return reasons;
+}
+
+function similarity(a: string, b: string): number {
+  const x = a.trim().split(/\s+/);
+  const y = b.trim().split(/\s+/);
+  let same = 0;
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) if (x[i] === y[i]) same++;
+  return same / Math.max(x.length, y.length, 1);
+}
+
+function firstLine(n: LNode): number | undefined {
+  if (n.t === 'line') return n.i;
+  if (n.t === 'ellipsis') return undefined;
+  if (n.head !== undefined) return n.head;
+  for (const c of n.children) {
+    const f = firstLine(c);
+    if (f !== undefined) return f;
+  }
+  return undefined;
+}
+
+function allLines(n: LNode): number[] {
+  if (n.t === 'line') return [n.i];
+  if (n.t === 'ellipsis') return [];
+  return [...(n.head !== undefined ? [n.head] : []), ...n.children.flatMap(allLines)];
+}
+
+/** A loose shape of a node for pairing: literals and classes, no values. */
+function nodeShape(n: LNode, s: Side): string {
+  const f = firstLine(n);
+  return f === undefined ? '' : shape(s.p.segs[f]!);
+}
+
+class Explainer {
+  out: DiffLine[] = [];
+  constructor(
+    readonly kind: OutputKind,
+    readonly E: Side,
+    readonly A: Side,
+    public b: Bindings,
+  ) {}
+
+  eLine(i: number) {
+    return { line: i + 1, text: this.E.p.lines[i]! };
+  }
+  aLine(i: number) {
+    return { line: i + 1, text: this.A.p.lines[i]! };
+  }
+
+  headerFor(i: number, p: Prepared): string | undefined {
+    for (let k = i - 1; k >= 0; k--) if (/^(?:NAMESPACE|NAME)\s{2,}/.test(p.lines[k]!)) return p.lines[k];
+    return undefined;
+  }
+
+  missing(n: LNode) {
+    for (const i of allLines(n)) this.out.push({ op: 'missing', expected: this.eLine(i) });
+  }
+  unexpected(n: LNode) {
+    for (const i of allLines(n)) this.out.push({ op: 'unexpected', actual: this.aLine(i) });
+  }
+  same(e: LNode, a: LNode) {
+    const el = allLines(e);
+    const al = allLines(a);
+    el.forEach((i, k) => this.out.push({ op: 'same', expected: this.eLine(i), ...(al[k] !== undefined ? { actual: this.aLine(al[k]!) } : {}) }));
+  }
+
+  /** Explain one expected node against one actual node known to correspond. */
+  pair(e: LNode, a: LNode) {
+    const budget = new Budget(20000);
+    const ok = matchNode(e, a, this.E, this.A, this.b, budget);
+    if (ok) {
+      this.b = ok;
+      this.same(e, a);
+      return;
+    }
+    if (e.t === 'line' && a.t === 'line') {
+      this.changedLine(e.i, a.i);
+      return;
+    }
+    if (e.t === 'group' && a.t === 'group') {
+      if (e.head !== undefined && a.head !== undefined) {
+        const hb = matchSegments(this.E.p.segs[e.head]!, this.A.p.segs[a.head]!, this.b);
+        if (hb) {
+          this.b = hb;
+          this.out.push({ op: 'same', expected: this.eLine(e.head), actual: this.aLine(a.head) });
+        } else this.changedLine(e.head, a.head);
+      }
+      this.children(e, a.children);
+      return;
+    }
+    this.missing(e);
+    this.unexpected(a);
+  }
+
+  changedLine(ei: number, ai: number) {
+    const el = this.E.p.lines[ei]!;
+    const al = this.A.p.lines[ai]!;
+    const why = whyLinesDiffer(this.kind, el, al, this.E.p.segs[ei]!, this.A.p.segs[ai]!, this.b, this.headerFor(ei, this.E.p));
+    this.out.push({ op: 'changed', expected: this.eLine(ei), actual: this.aLine(ai), why });
+  }
+
+  children(e: Group, A: LNode[]) {
+    if (e.unordered) this.unordered(e.children, A);
+    else this.ordered(e.children, A);
+  }
+
+  unordered(E: LNode[], A: LNode[]) {
+    const extras = E.some((x) => x.t === 'ellipsis');
+    const want = E.filter((x) => x.t !== 'ellipsis');
+    const used = new Array<boolean>(A.length).fill(false);
+    const pairedWith = new Map<number, number>();
+    // exact matches first (same position preferred)
+    want.forEach((e, k) => {
+      const order = candidateOrder(e, k, A, this.E, this.A);
+      for (const j of order) {
+        if (used[j]) continue;
+        const nb = matchNode(e, A[j]!, this.E, this.A, this.b, new Budget(20000));
+        if (nb) {
+          this.b = nb;
+          used[j] = true;
+          pairedWith.set(k, j);
+          return;
+        }
+      }
+    });
+    // then the closest remaining counterpart
+    want.forEach((e, k) => {
+      if (pairedWith.has(k)) return;
+      const ef = firstLine(e);
+      let best = -1;
+      let score = 0;
+      A.forEach((a, j) => {
+        if (used[j]) return;
+        const af = firstLine(a);
+        if (ef === undefined || af === undefined) return;
+        const s = Math.max(similarity(shape(this.E.p.segs[ef]!), shape(this.A.p.segs[af]!)), similarity(this.E.p.lines[ef]!, this.A.p.lines[af]!));
+        if (s > score) {
+          score = s;
+          best = j;
+        }
+      });
+      if (best >= 0 && score >= 0.5) {
+        used[best] = true;
+        pairedWith.set(k, best);
+      }
+    });
+    want.forEach((e, k) => {
+      const j = pairedWith.get(k);
+      if (j === undefined) this.missing(e);
+      else {
+        const before = this.out.length;
+        const matched = matchNode(e, A[j]!, this.E, this.A, this.b, new Budget(20000));
+        if (matched) {
+          this.b = matched;
+          this.same(e, A[j]!);
+        } else this.pair(e, A[j]!);
+        void before;
+      }
+    });
+    if (!extras) A.forEach((a, j) => !used[j] && this.unexpected(a));
+  }
+
+  ordered(E: LNode[], A: LNode[]) {
+    // LCS over loose shapes; ellipsis absorbs anything
+    const n = E.length;
+    const m = A.length;
+    const es = E.map((x) => (x.t === 'ellipsis' ? null : nodeShape(x, this.E)));
+    const as = A.map((x) => nodeShape(x, this.A));
+    const dp: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+    for (let i = n - 1; i >= 0; i--)
+      for (let j = m - 1; j >= 0; j--) {
+        if (es[i] === null) dp[i]![j] = Math.max(dp[i + 1]![j]!, dp[i]![j + 1]! + 1);
+        else dp[i]![j] = es[i] === as[j] ? dp[i + 1]![j + 1]! + 2 : Math.max(dp[i + 1]![j]!, dp[i]![j + 1]!);
+      }
+    let i = 0;
+    let j = 0;
+    const pendE: LNode[] = [];
+    const pendA: LNode[] = [];
+    const flush = () => {
+      // pair leftovers side by side when they look alike
+      while (pendE.length && pendA.length) {
+        const e = pendE.shift()!;
+        const ef = firstLine(e);
+        const af = firstLine(pendA[0]!);
+        if (ef !== undefined && af !== undefined && similarity(this.E.p.lines[ef]!, this.A.p.lines[af]!) > 0) this.pair(e, pendA.shift()!);
+        else this.missing(e);
+      }
+      pendE.splice(0).forEach((e) => this.missing(e));
+      pendA.splice(0).forEach((a) => this.unexpected(a));
+    };
+    while (i < n || j < m) {
+      if (i < n && es[i] === null) {
+        if (j < m && dp[i]![j] === dp[i]![j + 1]! + 1) {
+          j++; // absorbed by "..."
+          continue;
+        }
+        i++;
+        continue;
+      }
+      if (i < n && j < m && es[i] === as[j] && dp[i]![j] === dp[i + 1]![j + 1]! + 2) {
+        flush();
+        this.pair(E[i]!, A[j]!);
+        i++;
+        j++;
+      } else if (j < m && (i >= n || dp[i]![j + 1]! >= dp[i + 1]![j]!)) {
+        pendA.push(A[j]!);
+        j++;
+      } else {
+        pendE.push(E[i]!);
+        i++;
+      }
+    }
+    flush();
+  }
+}
+
+/** Compare expected (doc) text with actual output. */
+export function matchOutput(expected: string, actual: string, opts: MatchOptions = {}): MatchResult {
+  const kind = opts.kind ?? detectKind(expected.trim() ? expected : actual);
+  const base = opts.bindings ?? Bindings.empty();
+  const E: Side = { p: prepare(expected, kind, true) };
+  const A: Side = { p: prepare(actual, kind, false) };
+  const notes = hasSet(E.p.tree) && SET_NOTES[kind] ? [SET_NOTES[kind]] : [];
+  const budget = new Budget(200_000);
+  const got = matchNode(E.p.tree, A.p.tree, E, A, base, budget);
+  if (got) return { ok: true, kind, notes, diff: [], bindings: got, renamed: got.since(base).filter((r) => r.doc !== r.actual) };
+  if (budget.left <= 0) notes.push('gave up comparing after too many combinations: make the expected output more specific');
+  const ex = new Explainer(kind, E, A, base);
+  ex.children(E.p.tree, A.p.tree.children);
+  // an alignment that finds nothing wrong means only a combination of sets failed
+  if (!ex.out.some((d) => d.op !== 'same'))
+    ex.out.push({ op: 'changed', why: ['no consistent renaming makes every line match (two doc values would need the same output value)'] });
+  return { ok: false, kind, notes, diff: ex.out, bindings: ex.b, renamed: ex.b.since(base).filter((r) => r.doc !== r.actual) };
+}
+
+/** Plain-text rendering of a failed match, for terminals and JUnit. */
+export function formatDiff(
+  r: Pick<MatchResult, 'diff' | 'notes' | 'renamed'>,
+  opts: { docLine?: (expectedLine: number) => number; context?: number; color?: boolean } = {},
+): string {
+  const ctx = opts.context ?? 2;
+  const out: string[] = [];
+  const c = (code: string, t: string) => (opts.color ? `\u001b[${code}m${t}\u001b[0m` : t);
+  const where = (n: number) => (opts.docLine ? `doc line ${opts.docLine(n)}` : `expected line ${n}`);
+  for (const n of r.notes) out.push(c('2', `note: ${n}`));
+  const interesting = r.diff.map((d) => d.op !== 'same');
+  let skipped = 0;
+  r.diff.forEach((d, k) => {
+    const near = interesting.slice(Math.max(0, k - ctx), k + ctx + 1).some(Boolean);
+    if (d.op === 'same' && !near) {
+      skipped++;
+      return;
+    }
+    if (skipped) {
+      out.push(c('2', `  … ${skipped} matching line${skipped === 1 ? '' : 's'}`));
+      skipped = 0;
+    }
+    if (d.op === 'same') out.push(`  ${d.actual?.text ?? d.expected?.text ?? ''}`);
+    else if (d.op === 'missing') {
+      out.push(c('31', `- ${d.expected!.text}`));
+      out.push(c('31', `    ↑ ${where(d.expected!.line)}: not in the output`));
+    } else if (d.op === 'unexpected') {
+      out.push(c('32', `+ ${d.actual!.text}`));
+      out.push(c('32', `    ↑ output line ${d.actual!.line}: not in the doc`));
+    } else {
+      if (d.expected) out.push(c('31', `- ${d.expected.text}`));
+      if (d.actual) out.push(c('32', `+ ${d.actual.text}`));
+      const at = d.expected ? `${where(d.expected.line)}: ` : '';
+      for (const w of d.why ?? []) out.push(c('33', `    ↑ ${at}${w}`));
+    }
+  });
+  if (skipped) out.push(c('2', `  … ${skipped} matching line${skipped === 1 ? '' : 's'}`));
+  if (r.renamed.length) {
+    out.push(c('2', 'renamed (doc → output):'));
+    const byCls = new Map<string, string[]>();
+    for (const x of r.renamed) byCls.set(x.cls, [...(byCls.get(x.cls) ?? []), `${x.doc} → ${x.actual}`]);
+    for (const [cls, items] of byCls) out.push(c('2', `  ${cls}: ${items.join(', ')}`));
+  }
+  return out.join('\n');
+}
