@@ -1,0 +1,535 @@
+/**
+ * `ipvsadm` output → typed data. Reads every layout ipvsadm prints:
+ * `-Ln` (with or without the banner and column headers, grep fragments of it),
+ * `--stats`, `--rate`, `--persistent-conn`, `--thresholds`, `-Sn` (save), `-Lnc`
+ * (connection table) and `--timeout`, for TCP, UDP, SCTP and firewall-mark services,
+ * IPv4 and IPv6 (`[addr]:port`, returned without brackets).
+ */
+import { ParseError } from './errors.js';
+import { fields, int, isIP, isNoise, scaledInt, sectionMarker, splitHostPort, stripAnnotation, toLines } from './text.js';
+
+export type IpvsProtocol = 'TCP' | 'UDP' | 'SCTP' | 'FWM';
+export type IpvsForward = 'Masq' | 'Route' | 'Tunnel' | 'Local' | string;
+export type IpvsLayout = 'list' | 'stats' | 'rate' | 'persistent-conn' | 'thresholds' | 'save' | 'connections' | 'timeout';
+
+export interface IpvsCounters {
+  conns: number;
+  inPkts: number;
+  outPkts: number;
+  inBytes: number;
+  outBytes: number;
+}
+export interface IpvsRates {
+  cps: number;
+  inPps: number;
+  outPps: number;
+  inBps: number;
+  outBps: number;
+}
+
+export interface IpvsRealServer {
+  address: string;
+  /** null when the listing shows a service name instead of a number (`-L` without `-n`). */
+  port: number | null;
+  /** Null in the --stats/--rate layouts, which do not print it. */
+  forward: IpvsForward | null;
+  weight: number | null;
+  activeConn: number | null;
+  inActConn: number | null;
+  /** --persistent-conn layout only. */
+  persistConn?: number | null;
+  /** --thresholds layout only. */
+  upperThreshold?: number | null;
+  lowerThreshold?: number | null;
+  stats?: IpvsCounters;
+  rate?: IpvsRates;
+  /** false when the address or port is a name, not a number. */
+  numeric: boolean;
+  portName?: string;
+  line: number;
+}
+
+export interface IpvsService {
+  protocol: IpvsProtocol;
+  /** Virtual address (no brackets for IPv6); null for a firewall-mark service. */
+  address: string | null;
+  port: number | null;
+  /** Firewall mark for FWM services. */
+  fwmark?: number;
+  /** null in the --stats/--rate layouts, which do not print it. */
+  scheduler: string | null;
+  /** Persistence timeout in seconds (`persistent N`), null when not persistent. */
+  persistent: number | null;
+  /** `mask X` after persistent (netmask for IPv4, prefix length for IPv6). */
+  mask: string | null;
+  /** One-packet scheduling (`ops`). */
+  ops: boolean;
+  /** Other flags printed after the scheduler, verbatim. */
+  flags: string[];
+  realServers: IpvsRealServer[];
+  stats?: IpvsCounters;
+  rate?: IpvsRates;
+  numeric: boolean;
+  portName?: string;
+  /** Label of the `>>> node` section the service appeared under, when the input has sections. */
+  section?: string;
+  line: number;
+}
+
+export interface IpvsConnection {
+  protocol: string;
+  /** As printed, `mm:ss`. */
+  expire: string;
+  expireSeconds: number | null;
+  state: string;
+  source: { address: string; port: number | null };
+  virtual: { address: string; port: number | null };
+  destination: { address: string; port: number | null };
+  line: number;
+}
+
+export interface IpvsTimeout {
+  tcp: number;
+  tcpfin: number;
+  udp: number;
+}
+
+export interface IpvsTable {
+  /** Layouts found in the input, in order of appearance. */
+  layouts: IpvsLayout[];
+  /** From the banner `IP Virtual Server version 1.2.1 (size=4096)`, when present. */
+  version: string | null;
+  tableSize: number | null;
+  services: IpvsService[];
+  connections: IpvsConnection[];
+  timeout: IpvsTimeout | null;
+  /** Line numbers that were not ipvsadm output and were skipped. */
+  skipped: number[];
+  /** Real-server lines that had no service above them (a fragment cut mid-table). */
+  orphanRealServers: IpvsRealServer[];
+}
+
+const PROTOS = new Set(['TCP', 'UDP', 'SCTP', 'FWM']);
+type RowLayout = 'list' | 'stats' | 'rate' | 'persistent-conn' | 'thresholds';
+
+function endpoint(s: string): { address: string; port: number | null; numeric: boolean; portName?: string } | null {
+  const hp = splitHostPort(s);
+  if (!hp || hp.host === '') return null;
+  const port = int(hp.port);
+  const numeric = port !== null && isIP(hp.host);
+  const out: { address: string; port: number | null; numeric: boolean; portName?: string } = {
+    address: hp.host,
+    port,
+    numeric,
+  };
+  if (port === null) {
+    if (!/^[\w.-]+$/.test(hp.port)) return null;
+    out.portName = hp.port;
+  }
+  if (!isIP(hp.host) && !/^[\w.-]+$/.test(hp.host)) return null;
+  return out;
+}
+
+function counters(t: string[]): IpvsCounters | null {
+  const n = t.map(scaledInt);
+  if (n.length !== 5 || n.some((x) => x === null)) return null;
+  return { conns: n[0]!, inPkts: n[1]!, outPkts: n[2]!, inBytes: n[3]!, outBytes: n[4]! };
+}
+function rates(t: string[]): IpvsRates | null {
+  const c = counters(t);
+  return c ? { cps: c.conns, inPps: c.inPkts, outPps: c.outPkts, inBps: c.inBytes, outBps: c.outBytes } : null;
+}
+
+function mmss(s: string): number | null {
+  const m = /^(\d+):(\d\d)$/.exec(s);
+  return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+}
+
+/** Parse any ipvsadm listing. Throws ParseError when nothing in it is ipvsadm output. */
+export function parseIpvsadm(input: string): IpvsTable {
+  const out: IpvsTable = {
+    layouts: [],
+    version: null,
+    tableSize: null,
+    services: [],
+    connections: [],
+    timeout: null,
+    skipped: [],
+    orphanRealServers: [],
+  };
+  const seen = new Set<IpvsLayout>();
+  const note = (l: IpvsLayout) => {
+    if (!seen.has(l)) {
+      seen.add(l);
+      out.layouts.push(l);
+    }
+  };
+  let rowLayout: RowLayout | null = null;
+  let current: IpvsService | null = null;
+  let section: string | undefined;
+  let recognized = 0;
+  const saveIndex = new Map<string, IpvsService>();
+
+  for (const { no, text: rawText } of toLines(input)) {
+    if (isNoise(rawText)) continue;
+    const text = rawText.includes('#') ? stripAnnotation(rawText) : rawText;
+    const marker = sectionMarker(text);
+    if (marker !== null) {
+      section = marker;
+      current = null;
+      continue;
+    }
+    const t = text.trimStart();
+    // Banner and headers.
+    let m = /^IP Virtual Server version (\S+) \(size=(\d+)\)$/.exec(t);
+    if (m) {
+      out.version = m[1]!;
+      out.tableSize = int(m[2]);
+      current = null;
+      recognized++;
+      continue;
+    }
+    if (/^(?:Prot|Port) LocalAddress:Port\b/.test(t)) {
+      rowLayout = /\bConns\b/.test(t) ? 'stats' : /\bCPS\b/.test(t) ? 'rate' : 'list';
+      recognized++;
+      continue;
+    }
+    if (/^->\s*RemoteAddress:Port\b/.test(t)) {
+      if (/PersistConn/.test(t)) rowLayout = 'persistent-conn';
+      else if (/Uthreshold/.test(t)) rowLayout = 'thresholds';
+      else if (/Forward/.test(t) && rowLayout !== 'stats' && rowLayout !== 'rate') rowLayout = 'list';
+      recognized++;
+      continue;
+    }
+    if (/^IPVS connection entries$/.test(t) || /^pro\s+expire\s+state\s+source\s+virtual\s+destination/.test(t)) {
+      note('connections');
+      recognized++;
+      continue;
+    }
+    m = /^Timeout \(tcp tcpfin udp\):\s+(\d+)\s+(\d+)\s+(\d+)$/.exec(t);
+    if (m) {
+      out.timeout = { tcp: Number(m[1]), tcpfin: Number(m[2]), udp: Number(m[3]) };
+      note('timeout');
+      recognized++;
+      continue;
+    }
+    const f = fields(t);
+    // Real server row.
+    if (f[0] === '->') {
+      const ep = f[1] ? endpoint(f[1]) : null;
+      const rs = ep ? realServerRow(ep, f.slice(2), rowLayout, no) : null;
+      if (!rs) {
+        out.skipped.push(no);
+        continue;
+      }
+      recognized++;
+      if (current) current.realServers.push(rs);
+      else out.orphanRealServers.push(rs);
+      continue;
+    }
+    // Virtual service row.
+    if (f[0] && PROTOS.has(f[0]) && f.length >= 2) {
+      const svc = serviceRow(f, rowLayout, no);
+      if (svc) {
+        if (section !== undefined) svc.section = section;
+        note(svc.stats ? (rowLayout === 'rate' ? 'rate' : 'stats') : svc.rate ? 'rate' : rowLayout === 'persistent-conn' || rowLayout === 'thresholds' ? rowLayout : 'list');
+        out.services.push(svc);
+        current = svc;
+        recognized++;
+        continue;
+      }
+      const conn = connectionRow(f, no);
+      if (conn) {
+        note('connections');
+        out.connections.push(conn);
+        recognized++;
+        continue;
+      }
+      out.skipped.push(no);
+      continue;
+    }
+    // Save format.
+    if (f[0] === '-A' || f[0] === '-a') {
+      if (saveRow(f, no, out, saveIndex, section)) {
+        note('save');
+        recognized++;
+        current = null;
+        continue;
+      }
+    }
+    out.skipped.push(no);
+  }
+  if (recognized === 0) {
+    throw new ParseError(
+      'ipvsadm',
+      input.trim() === ''
+        ? 'the input is empty'
+        : 'no line looks like ipvsadm output (expected "TCP  10.96.0.1:443 rr", "  -> 10.244.0.3:53  Masq 1 0 0" or "-A -t ...")',
+    );
+  }
+  return out;
+}
+
+function realServerRow(
+  ep: NonNullable<ReturnType<typeof endpoint>>,
+  rest: string[],
+  layout: RowLayout | null,
+  line: number,
+): IpvsRealServer | null {
+  const base = {
+    address: ep.address,
+    port: ep.port,
+    numeric: ep.numeric,
+    ...(ep.portName ? { portName: ep.portName } : {}),
+    line,
+  };
+  const isFwd = (s: string | undefined) => s !== undefined && /^[A-Z][A-Za-z]+$/.test(s);
+  if (rest.length === 0) {
+    // `  -> RemoteAddress:Port` with nothing after: only valid as a header, handled above.
+    return null;
+  }
+  if (isFwd(rest[0])) {
+    const n = rest.slice(1).map(int);
+    if (n.some((x) => x === null)) return null;
+    if (n.length === 3 && layout !== 'persistent-conn') {
+      return { ...base, forward: rest[0]!, weight: n[0]!, activeConn: n[1]!, inActConn: n[2]! };
+    }
+    if (n.length === 4 && layout === 'persistent-conn') {
+      return { ...base, forward: rest[0]!, weight: n[0]!, persistConn: n[1]!, activeConn: n[2]!, inActConn: n[3]! };
+    }
+    if (n.length === 5) {
+      return {
+        ...base,
+        forward: rest[0]!,
+        weight: n[0]!,
+        upperThreshold: n[1]!,
+        lowerThreshold: n[2]!,
+        activeConn: n[3]!,
+        inActConn: n[4]!,
+      };
+    }
+    if (n.length === 4) {
+      return { ...base, forward: rest[0]!, weight: n[0]!, persistConn: n[1]!, activeConn: n[2]!, inActConn: n[3]! };
+    }
+    return null;
+  }
+  if (rest.length === 5) {
+    const nulls = { forward: null, weight: null, activeConn: null, inActConn: null };
+    if (layout === 'rate') {
+      const r = rates(rest);
+      return r ? { ...base, ...nulls, rate: r } : null;
+    }
+    const c = counters(rest);
+    return c ? { ...base, ...nulls, stats: c } : null;
+  }
+  return null;
+}
+
+function serviceRow(f: string[], layout: RowLayout | null, line: number): IpvsService | null {
+  const protocol = f[0] as IpvsProtocol;
+  let address: string | null;
+  let port: number | null;
+  let numeric = true;
+  let portName: string | undefined;
+  let fwmark: number | undefined;
+  if (protocol === 'FWM') {
+    const mark = int(f[1]) ?? (f[1] && /^0x[0-9a-f]+$/i.test(f[1]) ? parseInt(f[1], 16) : null);
+    if (mark === null) return null;
+    address = null;
+    port = null;
+    fwmark = mark;
+  } else {
+    const ep = f[1] ? endpoint(f[1]) : null;
+    if (!ep) return null;
+    address = ep.address;
+    port = ep.port;
+    numeric = ep.numeric;
+    portName = ep.portName;
+  }
+  const rest = f.slice(2);
+  const svc: IpvsService = {
+    protocol,
+    address,
+    port,
+    scheduler: null,
+    persistent: null,
+    mask: null,
+    ops: false,
+    flags: [],
+    realServers: [],
+    numeric,
+    line,
+  };
+  if (fwmark !== undefined) svc.fwmark = fwmark;
+  if (portName !== undefined) svc.portName = portName;
+  if (rest.length === 5 && rest.every((x) => scaledInt(x) !== null)) {
+    if (layout === 'rate') svc.rate = rates(rest)!;
+    else svc.stats = counters(rest)!;
+    return svc;
+  }
+  // A connection-table row (`TCP 14:52 ESTABLISHED ...`) is not a service.
+  if (rest[0] !== undefined && /^\d+:\d\d$/.test(rest[0])) return null;
+  // The list layout: scheduler then flags.
+  if (rest.length === 0) return null;
+  if (!/^[a-z][a-z0-9_-]*$/.test(rest[0]!)) return null;
+  svc.scheduler = rest[0]!;
+  for (let i = 1; i < rest.length; i++) {
+    const w = rest[i]!;
+    if (w === 'persistent' && int(rest[i + 1]) !== null) {
+      svc.persistent = int(rest[++i])!;
+    } else if (w === 'mask' && rest[i + 1] !== undefined) {
+      svc.mask = rest[++i]!;
+    } else if (w === 'ops') {
+      svc.ops = true;
+    } else if (w === 'pe' && rest[i + 1] !== undefined) {
+      svc.flags.push(`pe ${rest[++i]!}`);
+    } else {
+      svc.flags.push(w);
+    }
+  }
+  return svc;
+}
+
+function connectionRow(f: string[], line: number): IpvsConnection | null {
+  if (f.length < 6) return null;
+  const [protocol, expire, state, s, v, d] = f as [string, string, string, string, string, string];
+  const secs = mmss(expire);
+  if (secs === null) return null;
+  const src = endpoint(s);
+  const vip = endpoint(v);
+  const dst = endpoint(d);
+  if (!src || !vip || !dst) return null;
+  const ep = (e: NonNullable<ReturnType<typeof endpoint>>) => ({ address: e.address, port: e.port });
+  return { protocol, expire, expireSeconds: secs, state, source: ep(src), virtual: ep(vip), destination: ep(dst), line };
+}
+
+const SAVE_PROTO: Record<string, IpvsProtocol> = {
+  '-t': 'TCP',
+  '--tcp-service': 'TCP',
+  '-u': 'UDP',
+  '--udp-service': 'UDP',
+  '--sctp-service': 'SCTP',
+  '-f': 'FWM',
+  '--fwmark-service': 'FWM',
+};
+const SAVE_FWD: Record<string, IpvsForward> = {
+  '-m': 'Masq',
+  '--masquerading': 'Masq',
+  '-g': 'Route',
+  '--gatewaying': 'Route',
+  '-i': 'Tunnel',
+  '--ipip': 'Tunnel',
+};
+
+function saveRow(
+  f: string[],
+  line: number,
+  out: IpvsTable,
+  index: Map<string, IpvsService>,
+  section: string | undefined,
+): boolean {
+  const add = f[0] === '-A';
+  let protocol: IpvsProtocol | null = null;
+  let vs: string | null = null;
+  const opts = new Map<string, string | true>();
+  for (let i = 1; i < f.length; i++) {
+    const w = f[i]!;
+    if (SAVE_PROTO[w] && f[i + 1] !== undefined) {
+      protocol = SAVE_PROTO[w]!;
+      vs = f[++i]!;
+    } else if (SAVE_FWD[w]) {
+      opts.set('forward', SAVE_FWD[w]!);
+    } else if (w === '-o' || w === '--ops') {
+      opts.set('ops', true);
+    } else if (/^-/.test(w) && f[i + 1] !== undefined && !/^-[a-zA-Z]/.test(f[i + 1]!)) {
+      opts.set(w, f[++i]!);
+    } else if (/^-/.test(w)) {
+      opts.set(w, true);
+    } else {
+      return false;
+    }
+  }
+  if (!protocol || vs === null) return false;
+  const key = `${protocol} ${vs}`;
+  if (add) {
+    const svc = serviceFromSave(protocol, vs, opts, line);
+    if (!svc) return false;
+    if (section !== undefined) svc.section = section;
+    out.services.push(svc);
+    index.set(`${section ?? ''}|${key}`, svc);
+    return true;
+  }
+  const rsText = (opts.get('-r') ?? opts.get('--real-server')) as string | undefined;
+  if (typeof rsText !== 'string') return false;
+  const ep = rsText.includes(':') ? endpoint(rsText) : { address: rsText, port: null, numeric: isIP(rsText) };
+  if (!ep) return false;
+  const weight = int((opts.get('-w') ?? opts.get('--weight')) as string | undefined);
+  const rs: IpvsRealServer = {
+    address: ep.address,
+    port: ep.port,
+    // ipvsadm -S always writes the forwarding method and weight; a line without them
+    // (typed by hand) leaves them unknown rather than assumed.
+    forward: (opts.get('forward') as string | undefined) ?? null,
+    weight,
+    activeConn: null,
+    inActConn: null,
+    numeric: ep.numeric,
+    line,
+  };
+  const ux = int(opts.get('-x') as string | undefined);
+  const lx = int(opts.get('-y') as string | undefined);
+  if (ux !== null) rs.upperThreshold = ux;
+  if (lx !== null) rs.lowerThreshold = lx;
+  let svc = index.get(`${section ?? ''}|${key}`);
+  if (!svc) {
+    // A grep'd save fragment may hold `-a` lines whose `-A` was filtered out: the
+    // service exists (the real server names it), its scheduler is unknown.
+    const made = serviceFromSave(protocol, vs, new Map(), line);
+    if (!made) return false;
+    svc = made;
+    if (section !== undefined) svc.section = section;
+    out.services.push(svc);
+    index.set(`${section ?? ''}|${key}`, svc);
+  }
+  svc.realServers.push(rs);
+  return true;
+}
+
+function serviceFromSave(protocol: IpvsProtocol, vs: string, opts: Map<string, string | true>, line: number): IpvsService | null {
+  let address: string | null = null;
+  let port: number | null = null;
+  let numeric = true;
+  let fwmark: number | undefined;
+  if (protocol === 'FWM') {
+    const mk = int(vs);
+    if (mk === null) return null;
+    fwmark = mk;
+  } else {
+    const ep = endpoint(vs);
+    if (!ep) return null;
+    address = ep.address;
+    port = ep.port;
+    numeric = ep.numeric;
+  }
+  const sched = opts.get('-s') ?? opts.get('--scheduler');
+  const persistent = opts.get('-p') ?? opts.get('--persistent');
+  const mask = opts.get('-M') ?? opts.get('--netmask');
+  const svc: IpvsService = {
+    protocol,
+    address,
+    port,
+    scheduler: typeof sched === 'string' ? sched : null,
+    // `-p` alone means the default timeout (300 s), as ipvsadm documents.
+    persistent: typeof persistent === 'string' ? int(persistent) : persistent === true ? 300 : null,
+    mask: typeof mask === 'string' ? mask : null,
+    ops: opts.get('ops') === true,
+    flags: [],
+    realServers: [],
+    numeric,
+    line,
+  };
+  const sf = opts.get('-b') ?? opts.get('--sched-flags');
+  if (typeof sf === 'string') svc.flags.push(...sf.split(','));
+  if (fwmark !== undefined) svc.fwmark = fwmark;
+  return svc;
+}
