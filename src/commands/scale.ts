@@ -1,0 +1,147 @@
+/**
+ * `proxylab scale`: measure iptables vs IPVS vs nftables as the number of services grows,
+ * on the kind cluster (kube-proxy's own metrics) or with --bare on this kernel (no cluster).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { bool, defineCommand, str } from '../core/command.js';
+import type { Context } from '../core/context.js';
+import { UsageError } from '../core/errors.js';
+import { MODES, type Mode } from '../scale/generate.js';
+import type { ScaleReport } from '../scale/results.js';
+import { bareChart, clusterChart } from '../scale/svg.js';
+
+export const DEFAULT_SIZES = [100, 1000, 5000];
+export const MAX_SIZE = 20_000;
+
+export function parseSizes(text: string | undefined): number[] {
+  if (text === undefined) return DEFAULT_SIZES;
+  const parts = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const out: number[] = [];
+  for (const p of parts) {
+    const m = /^(\d+)(k)?$/i.exec(p);
+    const n = m ? Number(m[1]) * (m[2] ? 1000 : 1) : NaN;
+    if (!Number.isInteger(n) || n < 1 || n > MAX_SIZE) {
+      throw new UsageError(`--services: "${p}" is not a number of services from 1 to ${MAX_SIZE}.`, 'Give a comma-separated list, e.g. --services 100,1000,5000 (10k is accepted).');
+    }
+    if (!out.includes(n)) out.push(n);
+  }
+  if (!out.length) throw new UsageError('--services is empty.', 'Give a comma-separated list, e.g. --services 100,1000,5000.');
+  return out.sort((a, b) => a - b);
+}
+
+export function parseModes(text: string | undefined): Mode[] {
+  if (text === undefined) return [...MODES];
+  const out: Mode[] = [];
+  for (const p of text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
+    if (!(MODES as readonly string[]).includes(p)) {
+      throw new UsageError(`--modes: "${p}" is not a kube-proxy mode.`, `Choose from ${MODES.join(', ')}, e.g. --modes iptables,nftables.`);
+    }
+    if (!out.includes(p as Mode)) out.push(p as Mode);
+  }
+  if (!out.length) throw new UsageError('--modes is empty.', `Choose from ${MODES.join(', ')}.`);
+  return out;
+}
+
+function parseCount(text: string | undefined, name: string, def: number, max: number): number {
+  if (text === undefined) return def;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${name}: "${text}" is not a whole number from 1 to ${max}.`, `e.g. --${name} ${def}`);
+  return n;
+}
+
+export function writeReport(dir: string, report: ScaleReport): { json: string; svg: string } {
+  mkdirSync(dir, { recursive: true });
+  const base = report.target === 'bare' ? 'scale-bare' : 'scale-cluster';
+  const json = join(dir, `${base}.json`);
+  const svg = join(dir, `${base}.svg`);
+  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(svg, report.target === 'bare' ? bareChart(report) : clusterChart(report));
+  return { json, svg };
+}
+
+/** The table printed at the end of a run. */
+export function summaryTable(r: ScaleReport): string {
+  const lines: string[] = [];
+  if (r.target === 'bare') {
+    lines.push('mode       services  program ms  update ms  rules/chains/members in kernel     first packet p50/p99 ms (last svc)');
+    for (const x of r.bare ?? []) {
+      const k = x.kernel;
+      const held =
+        x.mode === 'ipvs'
+          ? `${k.virtualServers ?? '?'} virtual servers, ${k.setMembers ?? '?'} set members`
+          : `${k.rules ?? '?'} rules, ${k.chains ?? '?'} chains${x.mode === 'nftables' ? `, ${k.setMembers ?? '?'} map elems` : ''}`;
+      const lat = x.latency[1] ?? x.latency[0];
+      lines.push(
+        `${x.mode.padEnd(10)} ${String(x.services).padStart(8)}  ${x.programMs.toFixed(1).padStart(10)}  ${x.updateMs.toFixed(1).padStart(9)}  ${held.padEnd(34)} ${lat ? `${lat.connectP50Ms ?? '-'} / ${lat.connectP99Ms ?? '-'}` : '-'}`,
+      );
+    }
+  } else {
+    lines.push('mode       services  apply s  sync mean s  sync p99 s  rules/virtual servers on node  first request p50/p99 ms');
+    for (const x of r.cluster ?? []) {
+      const held = x.mode === 'ipvs' ? `${x.counts.virtualServers ?? '?'} virtual servers` : `${x.counts.rules ?? '?'} rules`;
+      const f = (v: number | null) => (v === null ? '-' : v.toFixed(3));
+      lines.push(
+        `${x.mode.padEnd(10)} ${String(x.services).padStart(8)}  ${(x.applyMs / 1000).toFixed(1).padStart(7)}  ${f(x.syncProxyRules.meanSeconds).padStart(11)}  ${f(x.syncProxyRules.p99Seconds).padStart(10)}  ${held.padEnd(29)} ${x.latency ? `${x.latency.requestP50Ms ?? '-'} / ${x.latency.requestP99Ms ?? '-'}` : '-'}`,
+      );
+    }
+  }
+  for (const s of r.skipped) lines.push(`${s.mode}: not measured — ${s.reason}`);
+  return lines.join('\n');
+}
+
+export default defineCommand({
+  name: 'scale',
+  summary: 'measure iptables vs IPVS vs nftables as services grow',
+  usage: 'proxylab scale [--bare] [--services 100,1000,5000] [--modes iptables,ipvs,nftables] [--out DIR]',
+  details: `
+With --bare (no cluster, needs root): for each mode and size, programs N kube-proxy-shaped
+services (2 endpoints each) in network namespaces on this kernel, and measures the full
+restore, a one-service update on top, and first-packet latency through the VIPs.
+IPVS needs the ip_vs module; where the kernel has none it is reported as not measured.
+
+Without --bare: on the kind cluster, for each mode, switches kube-proxy to it, creates N
+selectorless Services with EndpointSlices in batches, and reads kube-proxy's own metrics
+(kubeproxy_sync_proxy_rules_duration_seconds, network programming latency), the number of
+rules / virtual servers / set members on a node and first-request latency p50/p99.
+
+Writes DIR/scale-bare.json + .svg (or scale-cluster.*). Everything created is removed at the
+end, also on failure or Ctrl-C.
+
+Examples:
+  sudo proxylab scale --bare
+  sudo proxylab scale --bare --services 100,1000,5000,10000 --modes iptables,nftables
+  proxylab scale --services 100,1000 --modes iptables,ipvs`,
+  options: {
+    bare: { type: 'boolean', description: 'measure on this kernel in network namespaces, without a cluster' },
+    services: { type: 'string', arg: 'N,N,...', description: 'numbers of services to measure', default: DEFAULT_SIZES.join(',') },
+    modes: { type: 'string', arg: 'MODE,...', description: 'proxy modes to compare', default: MODES.join(',') },
+    out: { type: 'string', arg: 'DIR', description: 'where the JSON and SVG go', default: './results/scale' },
+    probes: { type: 'string', arg: 'N', description: 'TCP connections per probed VIP (latency samples)', default: '200' },
+  },
+  json: true,
+  async run(ctx: Context, args) {
+    const sizes = parseSizes(str(args, 'services'));
+    const modes = parseModes(str(args, 'modes'));
+    const probes = parseCount(str(args, 'probes'), 'probes', 200, 100_000);
+    const outDir = resolve(str(args, 'out') ?? './results/scale');
+    const log = (l: string) => ctx.io.info(l);
+    let report: ScaleReport;
+    if (bool(args, 'bare')) {
+      const { runBare } = await import('../scale/bare.js');
+      log(`scale --bare: ${modes.join(', ')} at ${sizes.join(', ')} services, in network namespaces on this kernel`);
+      report = await runBare({ sizes, modes, probes, signal: ctx.signal, log });
+    } else {
+      const { runCluster } = await import('../scale/cluster.js');
+      log(`scale: ${modes.join(', ')} at ${sizes.join(', ')} services on kind cluster "${ctx.cluster}"`);
+      report = await runCluster(ctx, { sizes, modes, probes: Math.min(probes, 500), log });
+    }
+    const files = writeReport(outDir, report);
+    if (ctx.json) ctx.io.out(JSON.stringify(report, null, 2));
+    else {
+      ctx.io.out(summaryTable(report));
+      ctx.io.out(`\nResults: ${relative(process.cwd(), files.json) || files.json}\nChart:   ${relative(process.cwd(), files.svg) || files.svg}`);
+    }
+    return 0;
+  },
+});
