@@ -162,7 +162,14 @@ test('kernel read-back counters', () => {
 });
 
 test('cluster manifests: selectorless Services with one EndpointSlice each', () => {
-  const doc = JSON.parse(manifests(10, 13, '172.18.0.3')) as { kind: string; items: Array<Record<string, any>> };
+  interface Item {
+    kind: string;
+    metadata: { name: string; labels: Record<string, string> };
+    spec: { selector?: unknown };
+    endpoints: { addresses: string[] }[];
+    ports: { port: number }[];
+  }
+  const doc = JSON.parse(manifests(10, 13, '172.18.0.3')) as { kind: string; items: Item[] };
   assert.equal(doc.kind, 'List');
   assert.equal(doc.items.length, 6);
   const svc = doc.items[0]!;
