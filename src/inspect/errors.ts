@@ -6,11 +6,16 @@ export type ParseFormat = 'ipvsadm' | 'iptables' | 'ipset' | 'ip-addr' | 'kube-p
 
 export class ParseError extends Error {
   override readonly name = 'ParseError';
+  readonly reason: string;
   constructor(
     readonly format: ParseFormat,
-    readonly reason: string,
+    reason: string,
   ) {
-    super(`not ${format} output: ${reason}`);
+    // One line, whatever the input quoted in it held.
+    // eslint-disable-next-line no-control-regex
+    const line = reason.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
+    super(`not ${format} output: ${line}`);
+    this.reason = line;
   }
 }
 

@@ -1,0 +1,128 @@
+/**
+ * Mutated real outputs never crash or hang a parser: each call returns typed data or
+ * throws ParseError. Seeded PRNG and a fixed number of rounds, so a failure replays.
+ * The per-call bound (2 s, far above the ~1 ms a call takes) only detects a hang.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PARSERS, PARSE_KINDS, ParseError } from '../../../src/inspect/index.js';
+import { real, realFiles, seed, seedFiles } from '../../helpers/fixtures.js';
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const NASTY = ['\u0000', ':', ' ', '[', ']', '"', '\\', '-', '>', '/', '*', '#', '{', '\t', '9', 'x', '…', '\r'];
+
+export function mutate(text: string, rnd: () => number): string {
+  const lines = text.split('\n');
+  const pick = () => Math.floor(rnd() * lines.length);
+  const ops = 1 + Math.floor(rnd() * 4);
+  for (let k = 0; k < ops && lines.length; k++) {
+    const i = pick();
+    const line = lines[i] ?? '';
+    switch (Math.floor(rnd() * 7)) {
+      case 0: // cut a line short
+        lines[i] = line.slice(0, Math.floor(rnd() * line.length));
+        break;
+      case 1: // drop a line
+        lines.splice(i, 1);
+        break;
+      case 2: // duplicate a line
+        lines.splice(i, 0, line);
+        break;
+      case 3: {
+        // flip bytes
+        const chars = [...line];
+        for (let n = 0; n < 1 + rnd() * 3; n++) {
+          const at = Math.floor(rnd() * (chars.length + 1));
+          chars.splice(at, 1, NASTY[Math.floor(rnd() * NASTY.length)]!);
+        }
+        lines[i] = chars.join('');
+        break;
+      }
+      case 4: // swap two lines
+        {
+          const j = pick();
+          [lines[i], lines[j]] = [lines[j] ?? '', line];
+        }
+        break;
+      case 5: // a very long line (regex backtracking guard)
+        // (capped at ~20 kB so repeated rounds cannot grow it without bound)
+        lines[i] = line.repeat(50 + Math.floor(rnd() * 150)).slice(0, 20_000);
+        break;
+      default: // join two lines
+        lines.splice(i, 2, line + (lines[i + 1] ?? ''));
+    }
+  }
+  return lines.join('\n');
+}
+
+const corpus = [
+  ...['ipvsadm', 'iptables', 'ipset', 'kube-ipvs0', 'kube-proxy-logs'].flatMap((d) => realFiles(d).map((f) => real(f).body)),
+  ...seedFiles().map((f) => seed(f).body),
+];
+
+test('mutated real outputs: every parser returns data or a ParseError, never anything else', { timeout: 120_000 }, () => {
+  assert.ok(corpus.length >= 60, `corpus has ${corpus.length} outputs`);
+  const rnd = prng(20261121);
+  const ROUNDS = 25;
+  let parsed = 0;
+  let refused = 0;
+  for (const [n, text] of corpus.entries()) {
+    for (let r = 0; r < ROUNDS; r++) {
+      const m = mutate(text, rnd);
+      for (const kind of PARSE_KINDS) {
+        const t0 = performance.now();
+        try {
+          const out = PARSERS[kind](m) as unknown;
+          assert.equal(typeof out, 'object');
+          JSON.stringify(out);
+          parsed++;
+        } catch (e) {
+          if (!(e instanceof ParseError)) {
+            assert.fail(`${kind} threw ${String(e)} on corpus #${n} round ${r}:\n${m.slice(0, 400)}`);
+          }
+          assert.ok(!e.reason.includes('\n'), 'the reason is one line');
+          refused++;
+        }
+        const ms = performance.now() - t0;
+        assert.ok(ms < 2000, `${kind} took ${ms.toFixed(0)} ms on corpus #${n} round ${r} (hang?)`);
+      }
+    }
+  }
+  // Both outcomes happen: the fuzzing reaches the parsers' refusal and their success paths.
+  assert.ok(parsed > 1000 && refused > 1000, `parsed ${parsed}, refused ${refused}`);
+});
+
+test('random bytes and pathological inputs', () => {
+  const rnd = prng(7);
+  const inputs = [
+    '\u0000'.repeat(1000),
+    ' '.repeat(100_000),
+    '-A '.repeat(10_000),
+    'Chain X (policy ACCEPT)\n' + 'target prot opt source destination\n' + '0x4000 '.repeat(5000),
+    '"'.repeat(10_000),
+    'TCP  ' + ':'.repeat(20_000) + ' rr',
+    '[' + '1,'.repeat(10_000),
+    Array.from({ length: 2000 }, () => String.fromCharCode(Math.floor(rnd() * 0x3000))).join(''),
+  ];
+  for (const text of inputs) {
+    for (const kind of PARSE_KINDS) {
+      const t0 = performance.now();
+      try {
+        PARSERS[kind](text);
+      } catch (e) {
+        assert.ok(e instanceof ParseError, `${kind}: ${String(e)}`);
+      }
+      assert.ok(performance.now() - t0 < 2000, `${kind} hung on a pathological input`);
+    }
+  }
+});
