@@ -541,6 +541,8 @@ export function matchOutput(expected: string, actual: string, opts: MatchOptions
   const got = matchNode(E.p.tree, A.p.tree, E, A, base, budget);
   if (got) return { ok: true, kind, notes, diff: [], bindings: got, renamed: got.since(base).filter((r) => r.doc !== r.actual) };
   if (budget.left <= 0) notes.push('gave up comparing after too many combinations: make the expected output more specific');
+  const actualKind = actual.trim() ? detectKind(actual) : kind;
+  if (!opts.kind && expected.trim() && actualKind !== kind) notes.push(`the doc shows ${kind} output, but this looks like ${actualKind} output`);
   const ex = new Explainer(kind, E, A, base);
   ex.children(E.p.tree, A.p.tree.children);
   // an alignment that finds nothing wrong means only a combination of sets failed
@@ -571,13 +573,29 @@ export function formatDiff(
       out.push(c('2', `  … ${skipped} matching line${skipped === 1 ? '' : 's'}`));
       skipped = 0;
     }
+    const next = r.diff[k + 1];
+    const lastOfRun = !next || next.op !== d.op;
     if (d.op === 'same') out.push(`  ${d.actual?.text ?? d.expected?.text ?? ''}`);
     else if (d.op === 'missing') {
       out.push(c('31', `- ${d.expected!.text}`));
-      out.push(c('31', `    ↑ ${where(d.expected!.line)}: not in the output`));
+      if (lastOfRun) {
+        let first = k;
+        while (first > 0 && r.diff[first - 1]!.op === 'missing') first--;
+        const from = r.diff[first]!.expected!.line;
+        const span =
+          from === d.expected!.line
+            ? where(from)
+            : `${where(from).replace(/line /, 'lines ')}–${opts.docLine ? opts.docLine(d.expected!.line) : d.expected!.line}`;
+        out.push(c('31', `    ↑ ${span}: not in the output`));
+      }
     } else if (d.op === 'unexpected') {
       out.push(c('32', `+ ${d.actual!.text}`));
-      out.push(c('32', `    ↑ output line ${d.actual!.line}: not in the doc`));
+      if (lastOfRun) {
+        let first = k;
+        while (first > 0 && r.diff[first - 1]!.op === 'unexpected') first--;
+        const from = r.diff[first]!.actual!.line;
+        out.push(c('32', `    ↑ output line${from === d.actual!.line ? ` ${from}` : `s ${from}–${d.actual!.line}`}: not in the doc`));
+      }
     } else {
       if (d.expected) out.push(c('31', `- ${d.expected.text}`));
       if (d.actual) out.push(c('32', `+ ${d.actual.text}`));
