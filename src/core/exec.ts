@@ -92,3 +92,53 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
 export async function output(argv: readonly string[], opts: RunOptions = {}): Promise<string> {
   return (await run(argv, opts)).stdout;
 }
+
+/** A long-lived program fed through stdin (the lab checker's bash session). */
+export interface LiveProcess {
+  readonly pid: number | undefined;
+  write(text: string): void;
+  onStdout(fn: (chunk: string) => void): void;
+  /** Resolves with the exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+  /** Kill the program and everything it started (it runs in its own process group). */
+  kill(): void;
+}
+
+export function start(argv: readonly string[], opts: Pick<RunOptions, 'cwd' | 'env' | 'extendEnv' | 'signal'> = {}): LiveProcess {
+  const [file, ...args] = argv;
+  if (!file) throw new TypeError('start: empty argv');
+  for (const l of listeners) l(argv);
+  const child = execa(file, args, {
+    reject: false,
+    buffer: false,
+    cwd: opts.cwd,
+    env: opts.env,
+    extendEnv: opts.extendEnv ?? true,
+    cancelSignal: opts.signal,
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'ignore',
+    detached: true,
+    encoding: 'utf8',
+  });
+  const exited = child.then((r) => r.exitCode ?? null).catch(() => null);
+  const killGroup = () => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  };
+  opts.signal?.addEventListener('abort', killGroup, { once: true });
+  return {
+    pid: child.pid,
+    write: (t) => {
+      child.stdin?.write(t);
+    },
+    onStdout: (fn) => {
+      child.stdout?.on('data', (b: Buffer | string) => fn(b.toString()));
+    },
+    exited,
+    kill: killGroup,
+  };
+}
