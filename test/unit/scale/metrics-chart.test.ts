@@ -179,6 +179,6 @@ test('cluster manifests: selectorless Services with one EndpointSlice each', () 
   const slice = doc.items[1]!;
   assert.equal(slice.kind, 'EndpointSlice');
   assert.equal(slice.metadata.labels['kubernetes.io/service-name'], 'svc-00010');
-  assert.deepEqual(slice.endpoints[0].addresses, ['172.18.0.3']);
-  assert.equal(slice.ports[0].port, 6443);
+  assert.deepEqual(slice.endpoints[0]?.addresses, ['172.18.0.3']);
+  assert.equal(slice.ports[0]?.port, 6443);
 });
