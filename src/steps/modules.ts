@@ -175,3 +175,54 @@ export function writePersist(r: KernelRoots, mods: string[]): boolean {
   writeFileSync(file, want);
   return true;
 }
+
+export interface EnsureResult {
+  report: ModuleReport;
+  loaded: string[];
+  /** Commands for the user to run, when proxylab could not load them itself. */
+  manual: string[];
+}
+
+/**
+ * Make sure the modules are present on the host: load the loadable ones (modprobe as root,
+ * `sudo -n modprobe` otherwise). Throws a UserError naming the exact commands when it
+ * cannot, or when a module does not exist for this kernel.
+ */
+export async function ensureModules(
+  names: string[],
+  env: NodeJS.ProcessEnv,
+  runner: (argv: string[]) => Promise<void>,
+  isRoot: boolean,
+): Promise<EnsureResult> {
+  const { UserError } = await import('../core/errors.js');
+  const roots = kernelRoots(env);
+  let report = checkModules(names, roots);
+  const plan = planLoad(report, isRoot);
+  if (plan.missing.length) {
+    throw new UserError(
+      `this kernel (${roots.release}) has no ${plan.missing.join(', ')} module${plan.missing.length > 1 ? 's' : ''}: kube-proxy's IPVS mode cannot run here`,
+      report.modulesDirPresent
+        ? 'install your distribution\'s extra kernel modules package (e.g. linux-modules-extra-$(uname -r)), or use `proxylab mode nftables` / `iptables`'
+        : `there is no ${join(roots.modules, roots.release)} on this machine (WSL2, a container, or a minimal VM?); use \`proxylab mode nftables\` or \`iptables\`, or the bare lab`,
+    );
+  }
+  const loaded: string[] = [];
+  const failed: string[] = [];
+  for (const [i, argv] of plan.commands.entries()) {
+    try {
+      await runner(argv);
+      loaded.push(plan.toLoad[i]!);
+    } catch {
+      failed.push(plan.toLoad[i]!);
+    }
+  }
+  if (failed.length) {
+    const manual = manualCommands(failed);
+    throw new UserError(
+      `could not load ${failed.join(', ')}${isRoot ? '' : ' (not root, and sudo asks for a password)'}`,
+      `run these, then try again:\n${manual.join('\n')}`,
+    );
+  }
+  if (loaded.length) report = checkModules(names, roots);
+  return { report, loaded, manual: [] };
+}

@@ -1,0 +1,40 @@
+import { defineCommand, bool } from '../core/command.js';
+import { runTasks } from '../ui/tasks.js';
+import { flushTask, newState } from '../steps/flows.js';
+import { withLock } from '../steps/state.js';
+import { summarize } from '../steps/flush.js';
+
+export default defineCommand({
+  name: 'flush-nat',
+  summary: 'remove the rules the previous proxy mode left on the nodes',
+  usage: 'proxylab flush-nat [--dry-run]',
+  details: `
+On every kind node, in parallel, removes what kube-proxy owns that its current mode does
+not use: after iptables → ipvs the KUBE-SVC-*, KUBE-SEP-*, KUBE-SVL-*, KUBE-EXT-*, KUBE-FW-*,
+KUBE-XLB-* chains, KUBE-NODEPORTS and the jumps to them; after ipvs → iptables the IPVS
+virtual servers, kube-ipvs0, the KUBE-* ipsets and the rules using them. Docker's and
+kind's chains (DOCKER*, KIND-*) and every non-KUBE rule are never touched, nor the host.
+One command per node looks, one applies (iptables-restore --noflush with the plan on stdin).
+kube-proxy re-creates anything of its current mode on its next sync.
+--dry-run lists exactly what would go, per node.`,
+  options: { 'dry-run': { type: 'boolean', description: 'list what would be removed; remove nothing' } },
+  json: true,
+  async run(ctx, args) {
+    const dryRun = bool(args, 'dry-run');
+    const st = newState();
+    const go = () => runTasks(ctx, [flushTask(ctx, st, { dryRun })], {});
+    if (dryRun) await go();
+    else await withLock(ctx.env, ctx.cluster, 'flush-nat', go, (t) => ctx.io.warn(`⚠ ${t}`));
+    const res = st.flush ?? [];
+    if (ctx.json) {
+      ctx.io.out(JSON.stringify(res.map((r) => ({ node: r.node, counts: r.counts, applied: r.applied, remove: r.lines, notes: r.notes })), null, 2));
+      return 0;
+    }
+    for (const r of res) {
+      ctx.io.out(summarize(r, dryRun));
+      if (dryRun) for (const l of r.lines) ctx.io.out(`  ${l}`);
+      for (const n of r.notes) ctx.io.warn(`  ⚠ ${n}`);
+    }
+    return 0;
+  },
+});

@@ -1,0 +1,192 @@
+/**
+ * The lab steps as listr2 tasks, shared by the commands (`modules`, `node-tools`, `mode`,
+ * `scheduler`, `flush-nat`, `web`, `lab`) so `make ipvs` and `make lab` run the same code
+ * as each single step.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Context } from '../core/context.js';
+import { run } from '../core/exec.js';
+import { UserError, UsageError, EXIT } from '../core/errors.js';
+import type { Task } from '../ui/tasks.js';
+import { connect, type Kube } from './kube.js';
+import { ensureModules, kernelRoots, persistContent, persistPath, requiredModules, writePersist, type ModuleStatus } from './modules.js';
+import { validateScheduler, type Scheduler } from './schedulers.js';
+import { ensureNodeTools, type NodeToolsResult } from './nodetools.js';
+import { describe, getConfigMap, switchMode, type SwitchReport } from './mode.js';
+import { effectiveMode, readSettings, type Change, type ProxyMode } from './configmap.js';
+import { failIfAny, flushNodes, summarize, type NodeFlush } from './flush.js';
+
+/** What the tasks found, for the summary printed after the task tree. */
+export interface StepState {
+  kube?: Kube;
+  modules?: { statuses: ModuleStatus[]; loaded: string[]; persisted?: string };
+  nodeTools?: NodeToolsResult[];
+  switch?: SwitchReport;
+  flush?: NodeFlush[];
+  summary: string[];
+  warnings: string[];
+}
+
+export function newState(): StepState {
+  return { summary: [], warnings: [] };
+}
+
+export function parseMode(m: string | undefined): ProxyMode {
+  if (m === 'iptables' || m === 'ipvs' || m === 'nftables') return m;
+  throw new UsageError(`unknown proxy mode "${m ?? ''}"`, 'choose one of: iptables, ipvs, nftables');
+}
+
+export async function kubeFor(ctx: Context, st: StepState): Promise<Kube> {
+  st.kube ??= await connect(ctx);
+  return st.kube;
+}
+
+export function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/** modules: the IPVS modules on the host (kind nodes share its kernel). */
+export function modulesTask(ctx: Context, st: StepState, scheduler: Scheduler | undefined, persist: boolean): Task<object> {
+  return {
+    title: `IPVS kernel modules on this host${scheduler ? ` (scheduler ${scheduler})` : ''}`,
+    task: async (_c, task) => {
+      const roots = kernelRoots(ctx.env);
+      const names = requiredModules('ipvs', scheduler, roots.release);
+      const r = await ensureModules(
+        names,
+        ctx.env,
+        async (argv) => {
+          task.output = `running ${argv.join(' ')}`;
+          await run(argv, { timeoutMs: 30_000, signal: ctx.signal });
+        },
+        isRoot(),
+      );
+      st.modules = { statuses: r.report.modules, loaded: r.loaded };
+      if (persist) {
+        try {
+          const changed = writePersist(roots, names);
+          st.modules.persisted = persistPath(roots);
+          st.summary.push(changed ? `wrote ${persistPath(roots)} (loaded at every boot)` : `${persistPath(roots)} already lists them`);
+        } catch (e) {
+          throw new UserError(
+            `could not write ${persistPath(roots)}: ${(e as Error).message}`,
+            `run as root, or by hand:\nprintf '${persistContent(names).split('\n').slice(1).join('\\n')}' | sudo tee ${persistPath(roots)}`,
+          );
+        }
+      }
+      task.title = `IPVS kernel modules: ${r.loaded.length ? `loaded ${r.loaded.join(', ')}` : 'all present'}`;
+    },
+  };
+}
+
+export function nodeToolsTask(ctx: Context, st: StepState): Task<object> {
+  return {
+    title: 'ipvsadm, ipset and conntrack in every node',
+    task: async (_c, task) => {
+      const kube = await kubeFor(ctx, st);
+      const res = await ensureNodeTools(kube, ctx.env, { signal: ctx.signal, progress: (t) => (task.output = t) });
+      st.nodeTools = res;
+      const bad = res.filter((r) => r.status === 'failed');
+      if (bad.length) {
+        throw new UserError(
+          `installing the node tools failed on ${bad.map((b) => `${b.node} (${b.error})`).join(', ')}`,
+          'the other nodes are done; check the node’s network (`docker exec <node> apt-get update`) and run `proxylab node-tools` again',
+        );
+      }
+      const did = res.filter((r) => r.status !== 'present');
+      task.title = did.length
+        ? `node tools: installed in ${did.map((r) => `${r.node}${r.status === 'installed-from-cache' ? ' (from cache)' : ''}`).join(', ')}`
+        : 'node tools: already installed everywhere';
+    },
+  };
+}
+
+export interface ModeArgs {
+  change: Change;
+  keepRules: boolean;
+  timeoutS: number;
+}
+
+export function switchTask(ctx: Context, st: StepState, a: ModeArgs): Task<object> {
+  return {
+    title: `kube-proxy → ${describe(a.change)}`,
+    task: async (_c, task) => {
+      const kube = await kubeFor(ctx, st);
+      const report = await switchMode(ctx, kube, { change: a.change, timeoutS: a.timeoutS, progress: (t) => (task.output = t) });
+      st.switch = report;
+      st.warnings.push(...report.warnings);
+      task.title =
+        report.outcome === 'unchanged'
+          ? `kube-proxy already runs ${describe(a.change)} on every node: nothing to do`
+          : `kube-proxy runs ${describe(a.change)} on ${report.nodes.length} node${report.nodes.length === 1 ? '' : 's'} (was ${effectiveMode(report.from)})`;
+    },
+  };
+}
+
+export function flushTask(ctx: Context, st: StepState, o: { dryRun: boolean; mode?: ProxyMode }): Task<object> {
+  return {
+    title: o.dryRun ? 'what flush-nat would remove' : 'remove what the previous proxy mode left on the nodes',
+    task: async (_c, task) => {
+      const kube = await kubeFor(ctx, st);
+      const mode = o.mode ?? (effectiveMode(readSettings(await getConfigMap(kube, ctx.signal))) as ProxyMode);
+      task.output = `kube-proxy mode is ${mode}: looking for ${mode === 'ipvs' ? 'iptables-mode' : mode === 'iptables' ? 'ipvs-mode' : 'iptables- and ipvs-mode'} leftovers`;
+      const res = await flushNodes(kube, mode, { dryRun: o.dryRun, signal: ctx.signal });
+      st.flush = res;
+      failIfAny(res);
+      const total = res.reduce((n, r) => n + (r.counts ? r.counts.rules + r.counts.chains + r.counts.ipsets + r.counts.ipvsServices + r.counts.links : 0), 0);
+      task.title = total === 0 ? 'no leftovers of another proxy mode on any node' : `${o.dryRun ? 'would remove' : 'removed'} ${total} leftover objects on ${res.filter((r) => r.counts && r.lines.length).length} node(s)`;
+    },
+  };
+}
+
+/** The tasks of `proxylab mode` (and `make ipvs`): modules + node tools for ipvs, switch, flush. */
+export function modeTasks(ctx: Context, st: StepState, a: ModeArgs): Task<object>[] {
+  const tasks: Task<object>[] = [];
+  if (a.change.mode === 'ipvs') {
+    tasks.push(modulesTask(ctx, st, a.change.scheduler as Scheduler | undefined, false));
+    tasks.push(nodeToolsTask(ctx, st));
+  }
+  tasks.push(switchTask(ctx, st, a));
+  if (!a.keepRules) {
+    tasks.push({
+      ...flushTask(ctx, st, { dryRun: false, mode: a.change.mode }),
+      skip: () => (st.switch?.outcome === 'unchanged' ? 'kube-proxy did not change mode' : false),
+    });
+  }
+  return tasks;
+}
+
+export function modeArgs(values: Record<string, unknown>, mode: string | undefined): ModeArgs {
+  const m = parseMode(mode);
+  const change: Change = { mode: m };
+  const s = values.scheduler;
+  if (typeof s === 'string' && s !== '') {
+    if (m !== 'ipvs') throw new UsageError(`--scheduler applies to ipvs mode only (you asked for ${m})`, `drop --scheduler, or run \`proxylab mode ipvs --scheduler ${s}\``);
+    change.scheduler = validateScheduler(s);
+  }
+  if (values['strict-arp'] === true) {
+    if (m !== 'ipvs') throw new UsageError('--strict-arp applies to ipvs mode only', 'drop --strict-arp');
+    change.strictARP = true;
+  }
+  const t = typeof values.timeout === 'string' ? Number(values.timeout) : 180;
+  if (!Number.isFinite(t) || t < 5 || t > 3600) throw new UsageError(`--timeout must be 5..3600 seconds (got "${String(values.timeout)}")`, 'e.g. --timeout 300');
+  return { change, keepRules: values['keep-rules'] === true, timeoutS: t };
+}
+
+/** Lines printed after the tasks: per-node verdicts, leftovers removed, warnings. */
+export function summaryLines(st: StepState): string[] {
+  const out: string[] = [];
+  if (st.switch) {
+    for (const n of st.switch.nodes) out.push(`  ${n.node}: /proxyMode = ${n.proxyMode ?? '?'}${n.logMode ? `, logs say ${n.logMode}` : ''}`);
+    if (st.switch.backup) out.push(`  ConfigMap backup: ${st.switch.backup}`);
+  }
+  if (st.flush) for (const r of st.flush) out.push(`  ${summarize(r, false)}`);
+  out.push(...st.summary.map((s) => `  ${s}`));
+  return out;
+}
+
+export function writeJson(file: string, data: unknown): void {
+  writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+}
+
+export { EXIT };

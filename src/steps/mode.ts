@@ -1,0 +1,264 @@
+/**
+ * Switch kube-proxy's mode on a running cluster, safely:
+ * back up the ConfigMap, change only mode/scheduler/strictARP, restart the DaemonSet one pod
+ * at a time, verify every node (its /proxyMode endpoint and its logs), and on any failure
+ * (crash-loop, timeout, wrong mode, Ctrl-C) put the backup back byte-identical and restart
+ * again. The caller holds the cluster lock.
+ */
+import { UserError, EXIT } from '../core/errors.js';
+import { describeWait, waitFor } from '../core/wait.js';
+import type { Context } from '../core/context.js';
+import { parseKubeProxyLog } from '../inspect/index.js';
+import {
+  alreadyAsRequested,
+  comparable,
+  configConf,
+  editConfigMap,
+  effectiveMode,
+  forReplace,
+  readSettings,
+  type Change,
+  type ProxyMode,
+  type ProxySettings,
+} from './configmap.js';
+import { saveBackup } from './state.js';
+import { errorText, onEveryNode, type Kube } from './kube.js';
+
+export const NFTABLES_MIN_MINOR = 31;
+
+export interface NodeVerdict {
+  node: string;
+  /** What /proxyMode answered (undefined: no answer). */
+  proxyMode?: string;
+  /** The mode the pod's logs announce. */
+  logMode?: string;
+  warnings: string[];
+  problem?: string;
+}
+
+export interface SwitchReport {
+  outcome: 'unchanged' | 'switched';
+  from: ProxySettings;
+  to: Change;
+  backup?: string;
+  nodes: NodeVerdict[];
+  warnings: string[];
+}
+
+export interface Progress {
+  (title: string): void;
+}
+
+const KP = ['-n', 'kube-system'];
+
+export async function getConfigMap(kube: Kube, signal?: AbortSignal): Promise<string> {
+  const r = await kube.kubectl([...KP, 'get', 'configmap', 'kube-proxy', '-o', 'yaml'], { signal });
+  return r.stdout;
+}
+
+/** Restart kube-proxy one pod at a time and wait for the rollout (with a stated limit). */
+export async function rollKubeProxy(kube: Kube, timeoutS: number, progress: Progress, signal?: AbortSignal): Promise<void> {
+  await kube.kubectl([...KP, 'rollout', 'restart', 'daemonset/kube-proxy'], { signal });
+  progress(describeWait({ what: 'the kube-proxy DaemonSet to restart its pods one at a time', timeoutMs: timeoutS * 1000 }));
+  const r = await kube.kubectl([...KP, 'rollout', 'status', 'daemonset/kube-proxy', `--timeout=${timeoutS}s`], {
+    signal,
+    timeoutMs: (timeoutS + 30) * 1000,
+    reject: false,
+  });
+  if (r.exitCode !== 0) {
+    const pods = await crashingPods(kube, signal).catch(() => [] as string[]);
+    throw new UserError(
+      pods.length
+        ? `kube-proxy did not come up: ${pods.join(', ')}`
+        : `kube-proxy's rollout did not finish within ${timeoutS} s (${(r.stderr || r.stdout).trim().split('\n').pop() ?? ''})`,
+      'look at `kubectl -n kube-system logs -l k8s-app=kube-proxy --tail 20`',
+    );
+  }
+}
+
+/** Pods of the DaemonSet that are not ready, with their reason (CrashLoopBackOff ...). */
+async function crashingPods(kube: Kube, signal?: AbortSignal): Promise<string[]> {
+  const r = await kube.kubectl([...KP, 'get', 'pods', '-l', 'k8s-app=kube-proxy', '-o', 'json'], { signal });
+  const items = (JSON.parse(r.stdout) as { items: { metadata: { name: string }; spec?: { nodeName?: string }; status?: { containerStatuses?: { ready: boolean; restartCount?: number; state?: Record<string, { reason?: string }> }[] } }[] }).items;
+  const out: string[] = [];
+  for (const p of items) {
+    for (const s of p.status?.containerStatuses ?? []) {
+      if (s.ready) continue;
+      const reason = Object.values(s.state ?? {})[0]?.reason ?? 'not ready';
+      out.push(`${p.metadata.name} on ${p.spec?.nodeName ?? '?'} is ${reason}${s.restartCount ? ` (${s.restartCount} restarts)` : ''}`);
+    }
+  }
+  return out;
+}
+
+/** The kube-proxy logs of every pod, in ONE kubectl call, split per node. */
+async function logsPerNode(kube: Kube, signal?: AbortSignal): Promise<Map<string, { mode?: string; deprecation: boolean; fatal: string | null }>> {
+  const pods = await kube.kubectl([...KP, 'get', 'pods', '-l', 'k8s-app=kube-proxy', '-o', 'jsonpath={range .items[*]}{.metadata.name}{" "}{.spec.nodeName}{"\\n"}{end}'], { signal });
+  const podNode = new Map<string, string>();
+  for (const l of pods.stdout.split('\n')) {
+    const [pod, node] = l.trim().split(/\s+/);
+    if (pod && node) podNode.set(pod, node);
+  }
+  const r = await kube.kubectl([...KP, 'logs', '-l', 'k8s-app=kube-proxy', '--prefix', '--tail', '200'], { signal, reject: false });
+  const parsed = parseKubeProxyLog(r.stdout);
+  const out = new Map<string, { mode?: string; deprecation: boolean; fatal: string | null }>();
+  for (const s of parsed.sources) {
+    const node = podNode.get(s.source);
+    if (!node) continue;
+    out.set(node, { ...(s.mode ? { mode: s.mode } : {}), deprecation: s.deprecationWarning, fatal: s.fatal });
+  }
+  return out;
+}
+
+/** /proxyMode on every node (one `docker exec` per node) + the logs (one kubectl call). */
+export async function verifyNodes(kube: Kube, want: string, signal?: AbortSignal): Promise<NodeVerdict[]> {
+  const nodes = await kube.nodes();
+  const answers = await onEveryNode(nodes, (n) =>
+    kube.exec(n.name, ['curl', '-s', '--max-time', '5', 'http://127.0.0.1:10249/proxyMode'], { signal, reject: false, timeoutMs: 20_000 }),
+  );
+  const logs = await logsPerNode(kube, signal).catch(() => new Map());
+  return answers.map(({ node, value, error }) => {
+    const v: NodeVerdict = { node: node.name, warnings: [] };
+    const log = logs.get(node.name);
+    if (log?.mode) v.logMode = log.mode;
+    if (log?.deprecation) v.warnings.push('kube-proxy logs that the ipvs proxier is deprecated since Kubernetes 1.35 (use nftables for new work)');
+    if (error) v.problem = `could not ask kube-proxy for its mode: ${errorText(error)}`;
+    else if (value && value.exitCode !== 0) v.problem = log?.fatal ? `kube-proxy is not running: ${log.fatal}` : 'kube-proxy does not answer on 127.0.0.1:10249 (not running?)';
+    else {
+      const answer = (value?.stdout ?? '').trim();
+      v.proxyMode = answer;
+      if (answer !== want) v.problem = `kube-proxy reports mode "${answer || '(empty)'}", not ${want}`;
+      else if (log?.mode && log.mode !== want) v.problem = `kube-proxy's logs say "${log.mode}", not ${want}`;
+    }
+    return v;
+  });
+}
+
+export interface SwitchOptions {
+  change: Change;
+  /** Limit for the rollout and for the verification, each (seconds). */
+  timeoutS: number;
+  progress: Progress;
+}
+
+/**
+ * Perform the switch. Returns what happened; throws a UserError (exit 1, or 130 on Ctrl-C)
+ * after restoring the backup when the switch did not complete.
+ */
+export async function switchMode(ctx: Context, kube: Kube, o: SwitchOptions): Promise<SwitchReport> {
+  const { change, progress } = o;
+  const signal = ctx.signal;
+  const minor = await kube.k8sMinor();
+  if (change.mode === 'nftables' && minor < NFTABLES_MIN_MINOR) {
+    throw new UserError(
+      `kube-proxy's nftables mode needs Kubernetes 1.${NFTABLES_MIN_MINOR} or newer; this cluster runs 1.${minor}`,
+      'use `proxylab mode ipvs` or `proxylab mode iptables`, or recreate the cluster with `proxylab up --k8s 1.33`',
+      EXIT.usage,
+    );
+  }
+  const original = await getConfigMap(kube, signal);
+  const from = readSettings(original);
+  if (alreadyAsRequested(from, change)) {
+    progress(`the ConfigMap already asks for ${describe(change)}; checking the nodes`);
+    const nodes = await verifyNodes(kube, change.mode, signal);
+    if (nodes.every((n) => !n.problem)) {
+      return { outcome: 'unchanged', from, to: change, nodes, warnings: [...new Set(nodes.flatMap((n) => n.warnings))] };
+    }
+    progress('some nodes do not run it yet: restarting kube-proxy');
+  }
+  const edited = editConfigMap(original, change);
+  const backup = saveBackup(ctx.env, ctx.cluster, original);
+  progress(`backed up the kube-proxy ConfigMap to ${backup}`);
+
+  let applied = false;
+  try {
+    if (signal.aborted) throw signal.reason;
+    if (edited !== original) {
+      applied = true; // from here on a failure restores (a replace cut short may have landed)
+      await kube.kubectl([...KP, 'replace', '-f', '-'], { input: edited, signal });
+      progress(`ConfigMap: mode ${effectiveMode(from)} → ${describe(change)}`);
+    }
+    applied = true;
+    await rollKubeProxy(kube, o.timeoutS, progress, signal);
+    let last: NodeVerdict[] = [];
+    const nodes = await waitFor(
+      async () => {
+        last = await verifyNodes(kube, change.mode, signal);
+        return last.every((n) => !n.problem) ? last : undefined;
+      },
+      {
+        what: `kube-proxy on every node to report ${change.mode} on /proxyMode`,
+        timeoutMs: o.timeoutS * 1000,
+        intervalMs: 1000,
+        signal,
+        onWait: progress,
+      },
+    ).catch((e: unknown) => {
+      if (signal.aborted) throw signal.reason;
+      const bad = last.filter((n) => n.problem).map((n) => `${n.node}: ${n.problem}`);
+      throw new UserError(bad.length ? bad.join('; ') : (e as Error).message, undefined, EXIT.failed, { cause: e });
+    });
+    return { outcome: 'switched', from, to: change, backup, nodes, warnings: [...new Set(nodes.flatMap((n) => n.warnings))] };
+  } catch (e) {
+    const interrupted = signal.aborted;
+    const what = interrupted ? 'interrupted by Ctrl-C' : e instanceof Error ? e.message : String(e);
+    if (!applied) {
+      throw interrupted
+        ? new UserError(`interrupted before anything changed; kube-proxy stays in ${effectiveMode(from)} mode`, undefined, EXIT.interrupted)
+        : e;
+    }
+    progress(`switch failed (${what}): restoring the ConfigMap from ${backup}`);
+    const restored = await restore(kube, backup, original, o.timeoutS, progress);
+    const tail = restored.ok
+      ? `the ConfigMap was restored byte-identical from ${backup} and kube-proxy runs ${effectiveMode(from)} again`
+      : `restoring also failed (${restored.detail}); the backup is ${backup}`;
+    throw new UserError(
+      `switching kube-proxy to ${change.mode} failed: ${what}; ${tail}`,
+      restored.ok
+        ? interrupted
+          ? `nothing changed; run the same command again when you are ready`
+          : hintFor(change, what)
+        : `restore it by hand: kubectl -n kube-system replace -f ${backup} && kubectl -n kube-system rollout restart daemonset/kube-proxy`,
+      interrupted ? EXIT.interrupted : EXIT.failed,
+      { cause: e },
+    );
+  }
+}
+
+function hintFor(change: Change, what: string): string {
+  if (change.mode === 'ipvs' && /IPVS|ip_vs|module/i.test(what)) return 'load the IPVS modules on the host with `proxylab modules`, then try again';
+  return 'look at `kubectl -n kube-system logs -l k8s-app=kube-proxy --tail 20` and `proxylab doctor`';
+}
+
+/** Put the saved ConfigMap back (replace, never merge), restart, and check the bytes. */
+export async function restore(
+  kube: Kube,
+  backupFile: string,
+  original: string,
+  timeoutS: number,
+  progress: Progress,
+): Promise<{ ok: boolean; detail: string }> {
+  // Ctrl-C may have aborted the command's signal: the restore must still run to the end.
+  const signal = new AbortController().signal;
+  try {
+    await kube.kubectl([...KP, 'replace', '-f', '-'], { input: forReplace(original), signal });
+    const now = await getConfigMap(kube, signal);
+    if (configConf(now) !== configConf(original) || comparable(now) !== comparable(original)) {
+      return { ok: false, detail: 'the ConfigMap read back differs from the backup' };
+    }
+    await rollKubeProxy(kube, timeoutS, progress, signal);
+    progress(`restored ${backupFile}; kube-proxy restarted`);
+    return { ok: true, detail: '' };
+  } catch (e) {
+    return { ok: false, detail: errorText(e) };
+  }
+}
+
+export function describe(c: Change): string {
+  const parts: string[] = [c.mode];
+  if (c.scheduler) parts.push(`scheduler ${c.scheduler}`);
+  if (c.strictARP !== undefined) parts.push(`strictARP ${c.strictARP}`);
+  return parts.join(', ');
+}
+
+export type { ProxyMode };
