@@ -276,13 +276,9 @@ function realServerRow(
   layout: RowLayout | null,
   line: number,
 ): IpvsRealServer | null {
-  const base = {
-    address: ep.address,
-    port: ep.port,
-    numeric: ep.numeric,
-    ...(ep.portName ? { portName: ep.portName } : {}),
-    line,
-  };
+  // Contract fields first (address, port, forward, weight, activeConn, inActConn), then the rest.
+  const base = { address: ep.address, port: ep.port };
+  const tail = { numeric: ep.numeric, ...(ep.portName ? { portName: ep.portName } : {}), line };
   const isFwd = (s: string | undefined) => s !== undefined && /^[A-Z][A-Za-z]+$/.test(s);
   if (rest.length === 0) {
     // `  -> RemoteAddress:Port` with nothing after: only valid as a header, handled above.
@@ -292,10 +288,10 @@ function realServerRow(
     const n = rest.slice(1).map(int);
     if (n.some((x) => x === null)) return null;
     if (n.length === 3 && layout !== 'persistent-conn') {
-      return { ...base, forward: rest[0]!, weight: n[0]!, activeConn: n[1]!, inActConn: n[2]! };
+      return { ...base, forward: rest[0]!, weight: n[0]!, activeConn: n[1]!, inActConn: n[2]!, ...tail };
     }
     if (n.length === 4 && layout === 'persistent-conn') {
-      return { ...base, forward: rest[0]!, weight: n[0]!, persistConn: n[1]!, activeConn: n[2]!, inActConn: n[3]! };
+      return { ...base, forward: rest[0]!, weight: n[0]!, persistConn: n[1]!, activeConn: n[2]!, inActConn: n[3]!, ...tail };
     }
     if (n.length === 5) {
       return {
@@ -306,10 +302,11 @@ function realServerRow(
         lowerThreshold: n[2]!,
         activeConn: n[3]!,
         inActConn: n[4]!,
+        ...tail,
       };
     }
     if (n.length === 4) {
-      return { ...base, forward: rest[0]!, weight: n[0]!, persistConn: n[1]!, activeConn: n[2]!, inActConn: n[3]! };
+      return { ...base, forward: rest[0]!, weight: n[0]!, persistConn: n[1]!, activeConn: n[2]!, inActConn: n[3]!, ...tail };
     }
     return null;
   }
@@ -317,10 +314,10 @@ function realServerRow(
     const nulls = { forward: null, weight: null, activeConn: null, inActConn: null };
     if (layout === 'rate') {
       const r = rates(rest);
-      return r ? { ...base, ...nulls, rate: r } : null;
+      return r ? { ...base, ...nulls, rate: r, ...tail } : null;
     }
     const c = counters(rest);
-    return c ? { ...base, ...nulls, stats: c } : null;
+    return c ? { ...base, ...nulls, stats: c, ...tail } : null;
   }
   return null;
 }
