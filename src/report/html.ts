@@ -1,0 +1,190 @@
+/**
+ * `proxylab check --html FILE`: one self-contained HTML page (no script, no external
+ * resource) with every step of a lab run: ✔/✘, the command, the diff of a failed step with
+ * the reason for each line, the values renamed from the doc to this cluster, timings, and
+ * the live datapath picture (`proxylab inspect --svg`) when there is one.
+ */
+import type { CheckResult, StepResult } from '../doccheck/result.js';
+import type { DiffLine } from '../doccheck/matcher.js';
+import type { Renaming } from '../doccheck/bindings.js';
+
+export interface HtmlOptions {
+  /** An SVG document (from `proxylab inspect --svg`) to show as the live datapath. */
+  datapathSvg?: string;
+  /** Why there is no datapath picture (shown instead of it). */
+  datapathNote?: string;
+  /** Extra facts for the header, e.g. { 'kube-proxy mode': 'ipvs' }. */
+  facts?: Record<string, string>;
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Keep only the picture: no scripts, no event handlers, no external references. */
+export function sanitizeSvg(svg: string): string {
+  const start = svg.search(/<svg[\s>]/);
+  if (start < 0) return '';
+  return svg
+    .slice(start)
+    .replace(/<script[\s\S]*?<\/script\s*>/gi, '')
+    .replace(/<foreignObject[\s\S]*?<\/foreignObject\s*>/gi, '')
+    .replace(/\son[a-z]+\s*=\s*("[^"]*"|'[^']*')/gi, '')
+    .replace(/\s(?:xlink:)?href\s*=\s*("(?!#)[^"]*"|'(?!#)[^']*')/gi, '');
+}
+
+const MARK: Record<StepResult['status'], string> = { passed: '✔', failed: '✘', error: '✘', skipped: '○' };
+
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const m = Math.floor(ms / 60_000);
+  return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+function renamings(list: readonly Renaming[], cls = 'renamed'): string {
+  if (!list.length) return '';
+  return `<ul class="${cls}">${list
+    .map((r) => `<li><code>${escapeHtml(r.doc)}</code> → <code>${escapeHtml(r.actual)}</code> <span class="cls">${escapeHtml(r.cls)}</span></li>`)
+    .join('')}</ul>`;
+}
+
+function diffTable(diff: readonly DiffLine[]): string {
+  const rows = diff.map((d) => {
+    const e = d.expected ? `<span class="ln">${d.expected.line}</span>${escapeHtml(d.expected.text)}` : '';
+    const a = d.actual ? `<span class="ln">${d.actual.line}</span>${escapeHtml(d.actual.text)}` : '';
+    const why = (d.why ?? []).map((w) => `<div>${escapeHtml(w)}</div>`).join('');
+    return `<tr class="op-${d.op}"><td class="op">${OPS[d.op]}</td><td class="txt">${e}</td><td class="txt">${a}</td><td class="why">${why}</td></tr>`;
+  });
+  return `<div class="diffwrap"><table class="diff"><thead><tr><th></th><th>expected (the doc)</th><th>actual (this cluster)</th><th>why</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+}
+
+const OPS: Record<DiffLine['op'], string> = { same: '=', changed: '≠', missing: '−', unexpected: '+' };
+
+function stepCard(s: StepResult, maxMs: number): string {
+  const bad = s.status === 'failed' || s.status === 'error';
+  const width = maxMs > 0 ? Math.max(1, Math.round((s.durationMs / maxMs) * 100)) : 0;
+  const meta = [
+    s.node ? `on ${escapeHtml(s.node)}` : '',
+    formatMs(s.durationMs),
+    s.attempts > 1 ? `${s.attempts} attempts` : '',
+    s.exitCode !== null && s.exitCode !== s.expectedExit ? `exit code ${s.exitCode}, expected ${s.expectedExit}` : '',
+    s.kind ? `compared as ${escapeHtml(s.kind)}` : '',
+    s.updated ? 'expected output updated' : '',
+  ].filter(Boolean);
+  const parts: string[] = [];
+  if (s.reason) parts.push(`<p class="reason">${escapeHtml(s.reason)}</p>`);
+  if (bad && s.diff?.length) parts.push(diffTable(s.diff));
+  else if (bad && s.diffText) parts.push(`<pre class="difftext">${escapeHtml(s.diffText)}</pre>`);
+  if (s.notes?.length) parts.push(`<ul class="notes">${s.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`);
+  if (s.renamed.length) parts.push(`<div class="sub">values renamed by this step</div>${renamings(s.renamed)}`);
+  const outputs =
+    `<div class="outputs"><div><div class="sub">expected (the doc)</div><pre>${escapeHtml(s.expected) || '<i>(no output expected)</i>'}</pre></div>` +
+    `<div><div class="sub">actual (this cluster)</div><pre>${escapeHtml(s.actual) || '<i>(no output)</i>'}</pre></div></div>`;
+  parts.push(bad ? outputs : `<details><summary>outputs</summary>${outputs}</details>`);
+  return `<section class="step ${s.status}" id="step-${s.index}">
+<h3><span class="mark">${MARK[s.status]}</span> <span class="num">${s.index}.</span> ${escapeHtml(s.heading || s.command)}</h3>
+<div class="cmd"><code>$ ${escapeHtml(s.command)}</code></div>
+<div class="meta">${meta.join(' · ')} <span class="bar"><span style="width:${width}%"></span></span></div>
+${parts.join('\n')}
+</section>`;
+}
+
+const CSS = `
+:root{--ok:#1a7f37;--bad:#cf222e;--skip:#8c959f;--bg:#ffffff;--fg:#1f2328;--mute:#59636e;--line:#d1d9e0}
+*{box-sizing:border-box}body{margin:0;font:14px/1.45 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:var(--fg);background:var(--bg)}
+main{max-width:1180px;margin:0 auto;padding:24px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px;border-bottom:1px solid var(--line);padding-bottom:4px}
+h3{font-size:15px;margin:0 0 6px}
+.summary{display:flex;gap:12px;flex-wrap:wrap;margin:14px 0}
+.pill{border-radius:14px;padding:4px 12px;font-weight:600;border:1px solid var(--line)}
+.pill.ok{color:var(--ok)}.pill.bad{color:var(--bad)}.pill.skip{color:var(--skip)}
+.verdict{font-size:18px;font-weight:700}.verdict.ok{color:var(--ok)}.verdict.bad{color:var(--bad)}
+.facts{color:var(--mute);margin:0;padding:0;list-style:none;display:flex;gap:18px;flex-wrap:wrap}
+table.index{border-collapse:collapse;width:100%}table.index td{padding:3px 8px;border-bottom:1px solid #eef1f4;vertical-align:top}
+table.index td.t{text-align:right;white-space:nowrap;color:var(--mute)}
+.step{border:1px solid var(--line);border-left:6px solid var(--ok);border-radius:6px;padding:12px 14px;margin:12px 0}
+.step.failed,.step.error{border-left-color:var(--bad)}.step.skipped{border-left-color:var(--skip)}
+.mark{font-weight:700}.passed .mark{color:var(--ok)}.failed .mark,.error .mark{color:var(--bad)}.skipped .mark{color:var(--skip)}
+.num{color:var(--mute)}
+.cmd code{background:#f6f8fa;padding:2px 6px;border-radius:4px}
+.meta{color:var(--mute);font-size:12px;margin:6px 0;display:flex;align-items:center;gap:8px}
+.bar{display:inline-block;width:160px;height:6px;background:#eef1f4;border-radius:3px;overflow:hidden}.bar span{display:block;height:100%;background:#8c959f}
+.reason{color:var(--bad);font-weight:600;margin:6px 0}
+pre{background:#f6f8fa;border:1px solid #eef1f4;border-radius:4px;padding:8px;overflow:auto;font:12px/1.4 'DejaVu Sans Mono',Menlo,Consolas,monospace;margin:4px 0;max-height:420px}
+.outputs{display:grid;grid-template-columns:1fr 1fr;gap:10px}
+.sub{font-size:12px;color:var(--mute);margin-top:8px}
+table.diff{border-collapse:collapse;width:100%;font:12px/1.4 'DejaVu Sans Mono',Menlo,Consolas,monospace;margin:6px 0}
+table.diff th{text-align:left;font:600 12px Helvetica,Arial,sans-serif;color:var(--mute);border-bottom:1px solid var(--line);padding:3px 6px}
+table.diff td{padding:2px 6px;vertical-align:top;white-space:pre;border-bottom:1px solid #f0f2f4}
+.diffwrap{overflow-x:auto}
+table.diff td.why{font-family:Helvetica,Arial,sans-serif;color:#6e4b00;white-space:normal;min-width:180px}
+td.op{width:18px;text-align:center;font-weight:700}.ln{color:#8c959f;display:inline-block;min-width:2.2em}
+tr.op-changed{background:#fff8c5}tr.op-missing{background:#ffebe9}tr.op-unexpected{background:#dafbe1}tr.op-same td.txt{color:#59636e}
+ul.renamed{list-style:none;padding:0;margin:4px 0;display:flex;flex-wrap:wrap;gap:6px}
+ul.renamed li,ul.bindings li{background:#ddf4ff;border-radius:4px;padding:1px 6px}
+ul.bindings{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:6px}
+.cls{color:var(--mute);font-size:11px}
+.datapath{border:1px solid var(--line);border-radius:6px;padding:8px;overflow:auto}.datapath svg{max-width:100%;height:auto}
+.note{color:var(--mute)}
+footer{color:var(--mute);font-size:12px;margin-top:30px}
+`;
+
+/** The whole page. Deterministic for a given result and options. */
+export function renderHtml(r: CheckResult, opts: HtmlOptions = {}): string {
+  const c = r.counts;
+  const bad = c.failed + c.errors;
+  const maxMs = Math.max(0, ...r.steps.map((s) => s.durationMs));
+  const title = `${r.ok ? '✔' : '✘'} ${r.title || r.lab} — proxylab check`;
+  const facts: Record<string, string> = {
+    lab: r.file,
+    cluster: r.cluster,
+    started: r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+    took: formatMs(r.durationMs),
+    ...(r.selected?.length ? { steps: r.selected.join(', ') } : {}),
+    ...(opts.facts ?? {}),
+  };
+  const index = r.steps
+    .map(
+      (s) =>
+        `<tr class="${s.status}"><td><span class="mark">${MARK[s.status]}</span></td><td><a href="#step-${s.index}">${s.index}. ${escapeHtml(s.heading || s.command)}</a></td><td><code>${escapeHtml(s.command)}</code></td><td class="t">${formatMs(s.durationMs)}</td></tr>`,
+    )
+    .join('\n');
+  const picture = opts.datapathSvg
+    ? `<div class="datapath">${sanitizeSvg(opts.datapathSvg)}</div>`
+    : `<p class="note">${escapeHtml(opts.datapathNote ?? 'no datapath picture: `proxylab inspect --svg` was not available for this run')}</p>`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+<h1>${escapeHtml(r.title || r.lab)}</h1>
+<ul class="facts">${Object.entries(facts)
+    .map(([k, v]) => `<li>${escapeHtml(k)}: <b>${escapeHtml(v)}</b></li>`)
+    .join('')}</ul>
+<div class="summary">
+<span class="verdict ${r.ok ? 'ok' : 'bad'}">${r.ok ? '✔ every step matches the doc' : `✘ ${bad} of ${c.total} steps differ from the doc`}</span>
+<span class="pill ok">✔ ${c.passed} passed</span>
+<span class="pill bad">✘ ${c.failed} failed</span>
+${c.errors ? `<span class="pill bad">✘ ${c.errors} ${c.errors === 1 ? 'error' : 'errors'}</span>` : ''}
+${c.skipped ? `<span class="pill skip">○ ${c.skipped} skipped</span>` : ''}
+</div>
+<h2>Steps</h2>
+<table class="index">${index}</table>
+<h2>Renamed values</h2>
+${r.bindings.length ? `<p class="note">The doc's values and what they are on this cluster (each doc value stands for one value all through the run).</p>${renamings(r.bindings, 'bindings')}` : '<p class="note">none: the outputs used the doc\'s own values</p>'}
+<h2>Datapath</h2>
+${picture}
+<h2>Every step</h2>
+${r.steps.map((s) => stepCard(s, maxMs)).join('\n')}
+<footer>proxylab check · ${escapeHtml(r.lab)} · finished ${escapeHtml(r.finishedAt)}</footer>
+</main>
+</body>
+</html>
+`;
+}
