@@ -287,6 +287,12 @@ export function layout(lines: string[], kind: OutputKind): Group {
     default:
       children = plain(lines);
   }
+  // "..." right before or after a set: the set may hold other members too
+  children.forEach((c, k) => {
+    if (c.t !== 'group' || !c.unordered || c.head !== undefined) return;
+    const near = children[k - 1]?.t === 'ellipsis' || children[k + 1]?.t === 'ellipsis';
+    if (near && !c.children.some((x) => x.t === 'ellipsis')) c.children.push({ t: 'ellipsis', i: -1 });
+  });
   return { t: 'group', children, unordered: false, what: 'output' };
 }
 

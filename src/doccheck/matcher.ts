@@ -67,10 +67,17 @@ function prepare(text: string, kind: OutputKind, wildcards: boolean): Prepared {
 
 // ---------------------------------------------------------------- line matching
 
+type K = (b: Bindings) => Bindings | null;
+
 /** Match one expected line's segments against an actual line's; null when they differ. */
 export function matchSegments(E: Segment[], A: Segment[], b: Bindings): Bindings | null {
+  return matchSegmentsK(E, A, b, (x) => x);
+}
+
+/** Continuation style: every way the line can match is offered to `k` until one is accepted. */
+function matchSegmentsK(E: Segment[], A: Segment[], b: Bindings, k: K): Bindings | null {
   const rec = (ei: number, ai: number, off: number, bb: Bindings): Bindings | null => {
-    if (ei === E.length) return ai === A.length ? bb : null;
+    if (ei === E.length) return ai === A.length ? k(bb) : null;
     const e = E[ei]!;
     if (e.kind === 'any') {
       // try every position from here to the end of the line
@@ -120,42 +127,107 @@ interface Side {
   p: Prepared;
 }
 
-function matchNode(e: LNode, a: LNode, E: Side, A: Side, b: Bindings, budget: Budget): Bindings | null {
-  if (!budget.spend()) return null;
-  if (e.t === 'line') {
-    if (a.t !== 'line') return null;
-    return matchSegments(E.p.segs[e.i]!, A.p.segs[a.i]!, b);
+/**
+ * A value-free key of a node: its lines' shapes (sorted inside sets). Two nodes with
+ * different keys can never match, whatever the renaming; null when the expected node has
+ * wildcards or ellipses (anything may match it).
+ */
+function looseKey(n: LNode, s: Side, cache: Map<LNode, string | null>): string | null {
+  const hit = cache.get(n);
+  if (hit !== undefined) return hit;
+  let key: string | null;
+  if (n.t === 'ellipsis') key = null;
+  else if (n.t === 'line') {
+    const segs = s.p.segs[n.i]!;
+    key = segs.some((x) => x.kind === 'any') ? null : shape(segs);
+  } else {
+    const head = n.head !== undefined ? looseKey({ t: 'line', i: n.head }, s, cache) : '';
+    const kids = n.children.map((c) => looseKey(c, s, cache));
+    if (head === null || kids.some((x) => x === null)) key = null;
+    else {
+      const k = kids as string[];
+      key = `${head}{${(n.unordered ? [...k].sort() : k).join('\u0001')}}`;
+    }
   }
-  if (e.t === 'ellipsis') return null;
-  if (a.t !== 'group') return null;
-  let bb: Bindings | null = b;
-  if (e.head !== undefined || a.head !== undefined) {
-    if (e.head === undefined || a.head === undefined) return null;
-    bb = matchSegments(E.p.segs[e.head]!, A.p.segs[a.head]!, b);
-    if (!bb) return null;
-  }
-  return e.unordered
-    ? matchUnordered(e.children, a.children, E, A, bb, budget)
-    : matchOrdered(e.children, a.children, E, A, bb, budget);
+  cache.set(n, key);
+  return key;
 }
 
-function matchOrdered(E: LNode[], A: LNode[], Es: Side, As: Side, b: Bindings, budget: Budget): Bindings | null {
-  const rec = (ei: number, ai: number, bb: Bindings): Bindings | null => {
-    if (ei === E.length) return ai === A.length ? bb : null;
-    const e = E[ei]!;
-    if (e.t === 'ellipsis') {
-      for (let j = ai; j <= A.length; j++) {
-        const r = rec(ei + 1, j, bb);
+class TreeMatcher {
+  private readonly ek = new Map<LNode, string | null>();
+  private readonly ak = new Map<LNode, string | null>();
+  constructor(
+    readonly E: Side,
+    readonly A: Side,
+    readonly budget: Budget,
+  ) {}
+
+  compatible(e: LNode, a: LNode): boolean {
+    const x = looseKey(e, this.E, this.ek);
+    return x === null || x === looseKey(a, this.A, this.ak);
+  }
+
+  node(e: LNode, a: LNode, b: Bindings, k: K): Bindings | null {
+    if (!this.budget.spend()) return null;
+    if (e.t === 'line') {
+      if (a.t !== 'line') return null;
+      return matchSegmentsK(this.E.p.segs[e.i]!, this.A.p.segs[a.i]!, b, k);
+    }
+    if (e.t === 'ellipsis' || a.t !== 'group') return null;
+    if ((e.head === undefined) !== (a.head === undefined)) return null;
+    if (!this.compatible(e, a)) return null;
+    const kids = (bb: Bindings) => (e.unordered ? this.unordered(e.children, a.children, bb, k) : this.ordered(e.children, a.children, bb, k));
+    if (e.head !== undefined && a.head !== undefined) return matchSegmentsK(this.E.p.segs[e.head]!, this.A.p.segs[a.head]!, b, kids);
+    return kids(b);
+  }
+
+  ordered(E: LNode[], A: LNode[], b: Bindings, k: K): Bindings | null {
+    const rec = (ei: number, ai: number, bb: Bindings): Bindings | null => {
+      if (ei === E.length) return ai === A.length ? k(bb) : null;
+      const e = E[ei]!;
+      if (e.t === 'ellipsis') {
+        for (let j = ai; j <= A.length; j++) {
+          const r = rec(ei + 1, j, bb);
+          if (r) return r;
+          if (!this.budget.spend()) return null;
+        }
+        return null;
+      }
+      if (ai >= A.length) return null;
+      return this.node(e, A[ai]!, bb, (nb) => rec(ei + 1, ai + 1, nb));
+    };
+    return rec(0, 0, b);
+  }
+
+  unordered(E: LNode[], A: LNode[], b: Bindings, k: K): Bindings | null {
+    const extras = E.some((e) => e.t === 'ellipsis');
+    const atext = new Set(A.map((a) => nodeText(a, this.A)));
+    // members whose text is unchanged first: they pin the names that did not change
+    const want = E.filter((e) => e.t !== 'ellipsis').sort(
+      (x, y) => Number(atext.has(nodeText(y, this.E))) - Number(atext.has(nodeText(x, this.E))),
+    );
+    if (want.length > A.length || (!extras && want.length !== A.length)) return null;
+    const orders = want.map((e, i) => candidateOrder(e, i, A, this.E, this.A).filter((j) => this.compatible(e, A[j]!)));
+    if (orders.some((o) => o.length === 0)) return null;
+    const used = new Array<boolean>(A.length).fill(false);
+    const rec = (i: number, bb: Bindings): Bindings | null => {
+      if (i === want.length) return k(bb);
+      for (const j of orders[i]!) {
+        if (used[j]) continue;
+        used[j] = true;
+        const r = this.node(want[i]!, A[j]!, bb, (nb) => rec(i + 1, nb));
+        used[j] = false;
         if (r) return r;
-        if (!budget.spend()) return null;
+        if (this.budget.left <= 0) return null;
       }
       return null;
-    }
-    if (ai >= A.length) return null;
-    const nb = matchNode(e, A[ai]!, Es, As, bb, budget);
-    return nb ? rec(ei + 1, ai + 1, nb) : null;
-  };
-  return rec(0, 0, b);
+    };
+    return rec(0, b);
+  }
+}
+
+function matchNode(e: LNode, a: LNode, E: Side, A: Side, b: Bindings, budget: Budget): Bindings | null {
+  return new TreeMatcher(E, A, budget).node(e, a, b, (x) => x);
 }
 
 function nodeText(n: LNode, s: Side): string {
@@ -183,38 +255,6 @@ function candidateOrder(e: LNode, k: number, A: LNode[], Es: Side, As: Side): nu
   });
   const all = [...same, ...sameHead, k, ...A.keys()];
   return all.filter((j, idx) => j < A.length && all.indexOf(j) === idx);
-}
-
-function matchUnordered(E: LNode[], A: LNode[], Es: Side, As: Side, b: Bindings, budget: Budget): Bindings | null {
-  const extras = E.some((e) => e.t === 'ellipsis');
-  const atext = new Set(A.map((a) => nodeText(a, As)));
-  // members whose text is unchanged first: they pin the names that did not change
-  const want = E.filter((e) => e.t !== 'ellipsis').sort(
-    (x, y) => Number(atext.has(nodeText(y, Es))) - Number(atext.has(nodeText(x, Es))),
-  );
-  if (want.length > A.length || (!extras && want.length !== A.length)) return null;
-  const used = new Array<boolean>(A.length).fill(false);
-  const orders = want.map((_, k) => candidateOrder(want[k]!, k, A, Es, As));
-  const rec = (k: number, bb: Bindings): Bindings | null => {
-    if (k === want.length) return bb;
-    const e = want[k]!;
-    const order = orders[k]!;
-    for (const j of order) {
-      if (used[j]) continue;
-      const nb = matchNode(e, A[j]!, Es, As, bb, budget);
-      if (!nb) {
-        if (budget.left <= 0) return null;
-        continue;
-      }
-      used[j] = true;
-      const r = rec(k + 1, nb);
-      if (r) return r;
-      used[j] = false;
-      if (budget.left <= 0) return null;
-    }
-    return null;
-  };
-  return rec(0, b);
 }
 
 // ---------------------------------------------------------------- explanation
@@ -425,53 +465,73 @@ class Explainer {
     const want = E.filter((x) => x.t !== 'ellipsis');
     const used = new Array<boolean>(A.length).fill(false);
     const pairedWith = new Map<number, number>();
-    // exact matches first (same position preferred)
+    const take = (k: number, j: number) => {
+      used[j] = true;
+      pairedWith.set(k, j);
+    };
+    const headValues = (n: LNode, s: Side) => {
+      const f = firstLine(n);
+      return f === undefined ? '' : s.p.segs[f]!.flatMap((x) => (x.kind === 'var' && isBound(x.cls) ? [x.text] : [])).join(' ');
+    };
+    const sim = (e: LNode, a: LNode) => {
+      const ef = firstLine(e);
+      const af = firstLine(a);
+      if (ef === undefined || af === undefined) return 0;
+      return Math.max(similarity(shape(this.E.p.segs[ef]!), shape(this.A.p.segs[af]!)), similarity(this.E.p.lines[ef]!, this.A.p.lines[af]!));
+    };
+    // 1. identical text: nothing to explain
     want.forEach((e, k) => {
-      const order = candidateOrder(e, k, A, this.E, this.A);
-      for (const j of order) {
-        if (used[j]) continue;
-        const nb = matchNode(e, A[j]!, this.E, this.A, this.b, new Budget(20000));
-        if (nb) {
-          this.b = nb;
-          used[j] = true;
-          pairedWith.set(k, j);
-          return;
-        }
-      }
+      const t = nodeText(e, this.E);
+      const j = A.findIndex((a, jj) => !used[jj] && nodeText(a, this.A) === t);
+      if (j >= 0) take(k, j);
     });
-    // then the closest remaining counterpart
+    // 2. the same values on the first line (same VIP, same member address): the same thing, changed
     want.forEach((e, k) => {
       if (pairedWith.has(k)) return;
-      const ef = firstLine(e);
+      const v = headValues(e, this.E);
+      if (!v) return;
       let best = -1;
-      let score = 0;
+      let score = -1;
       A.forEach((a, j) => {
-        if (used[j]) return;
-        const af = firstLine(a);
-        if (ef === undefined || af === undefined) return;
-        const s = Math.max(similarity(shape(this.E.p.segs[ef]!), shape(this.A.p.segs[af]!)), similarity(this.E.p.lines[ef]!, this.A.p.lines[af]!));
+        if (used[j] || headValues(a, this.A) !== v) return;
+        const s = sim(e, a);
         if (s > score) {
           score = s;
           best = j;
         }
       });
-      if (best >= 0 && score >= 0.5) {
-        used[best] = true;
-        pairedWith.set(k, best);
+      if (best >= 0 && score >= 0.3) take(k, best);
+    });
+    // 3. a counterpart that matches under a renaming
+    want.forEach((e, k) => {
+      if (pairedWith.has(k)) return;
+      for (const j of candidateOrder(e, k, A, this.E, this.A)) {
+        if (used[j]) continue;
+        if (matchNode(e, A[j]!, this.E, this.A, this.b, new Budget(20000))) {
+          take(k, j);
+          return;
+        }
       }
+    });
+    // 4. the closest remaining counterpart
+    want.forEach((e, k) => {
+      if (pairedWith.has(k)) return;
+      let best = -1;
+      let score = 0;
+      A.forEach((a, j) => {
+        if (used[j]) return;
+        const s = sim(e, a);
+        if (s > score) {
+          score = s;
+          best = j;
+        }
+      });
+      if (best >= 0 && score >= 0.5) take(k, best);
     });
     want.forEach((e, k) => {
       const j = pairedWith.get(k);
       if (j === undefined) this.missing(e);
-      else {
-        const before = this.out.length;
-        const matched = matchNode(e, A[j]!, this.E, this.A, this.b, new Budget(20000));
-        if (matched) {
-          this.b = matched;
-          this.same(e, A[j]!);
-        } else this.pair(e, A[j]!);
-        void before;
-      }
+      else this.pair(e, A[j]!);
     });
     if (!extras) A.forEach((a, j) => !used[j] && this.unexpected(a));
   }
@@ -482,11 +542,18 @@ class Explainer {
     const m = A.length;
     const es = E.map((x) => (x.t === 'ellipsis' ? null : nodeShape(x, this.E)));
     const as = A.map((x) => nodeShape(x, this.A));
+    const eq = (i: number, j: number): boolean => {
+      if (es[i] === as[j]) return true;
+      const e = E[i]!;
+      const a = A[j]!;
+      if (!es[i]?.includes('[..]') || e.t !== 'line' || a.t !== 'line') return false;
+      return matchSegments(this.E.p.segs[e.i]!, this.A.p.segs[a.i]!, Bindings.empty()) !== null;
+    };
     const dp: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
     for (let i = n - 1; i >= 0; i--)
       for (let j = m - 1; j >= 0; j--) {
         if (es[i] === null) dp[i]![j] = Math.max(dp[i + 1]![j]!, dp[i]![j + 1]! + 1);
-        else dp[i]![j] = es[i] === as[j] ? dp[i + 1]![j + 1]! + 2 : Math.max(dp[i + 1]![j]!, dp[i]![j + 1]!);
+        else dp[i]![j] = eq(i, j) ? dp[i + 1]![j + 1]! + 2 : Math.max(dp[i + 1]![j]!, dp[i]![j + 1]!);
       }
     let i = 0;
     let j = 0;
@@ -501,19 +568,37 @@ class Explainer {
         if (ef !== undefined && af !== undefined && similarity(this.E.p.lines[ef]!, this.A.p.lines[af]!) > 0) this.pair(e, pendA.shift()!);
         else this.missing(e);
       }
-      pendE.splice(0).forEach((e) => this.missing(e));
+      // a doc line with no counterpart may have been swallowed by a "...": show the closest such line
+      for (const e of pendE.splice(0)) {
+        const ef = firstLine(e);
+        let best = -1;
+        let score = 0;
+        absorbed.forEach((a, k) => {
+          const af = firstLine(a);
+          if (ef === undefined || af === undefined) return;
+          const s = similarity(shape(this.E.p.segs[ef]!), shape(this.A.p.segs[af]!));
+          if (s > score) {
+            score = s;
+            best = k;
+          }
+        });
+        if (best >= 0 && score >= 0.6) this.pair(e, absorbed.splice(best, 1)[0]!);
+        else this.missing(e);
+      }
       pendA.splice(0).forEach((a) => this.unexpected(a));
     };
+    const absorbed: LNode[] = [];
     while (i < n || j < m) {
       if (i < n && es[i] === null) {
         if (j < m && dp[i]![j] === dp[i]![j + 1]! + 1) {
-          j++; // absorbed by "..."
+          absorbed.push(A[j]!); // absorbed by "..."
+          j++;
           continue;
         }
         i++;
         continue;
       }
-      if (i < n && j < m && es[i] === as[j] && dp[i]![j] === dp[i + 1]![j + 1]! + 2) {
+      if (i < n && j < m && eq(i, j) && dp[i]![j] === dp[i + 1]![j + 1]! + 2) {
         flush();
         this.pair(E[i]!, A[j]!);
         i++;
