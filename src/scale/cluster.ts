@@ -229,7 +229,7 @@ export async function runCluster(ctx: Context, o: ClusterOptions): Promise<Scale
         continue;
       }
       await deleteNamespace(kube, true);
-      await kube.kubectl(['create', 'namespace', SCALE_NAMESPACE]);
+      await kube.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SCALE_NAMESPACE } }) });
       let created = 0;
       for (const size of [...o.sizes].sort((a, b) => a - b)) {
         const before = await scrape(kube, probeNode.name);
