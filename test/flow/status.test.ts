@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { createFake, type Fake } from '../helpers/fake.js';
@@ -143,7 +143,12 @@ test('status names the node whose kube-proxy does not answer, and exits 1', asyn
   const f = createFake();
   try {
     scene(f);
-    const r = await status(f, [], { FAKE_PROXYMODE_DOWN: 'proxylab-worker2' });
+    // kube-proxy on proxylab-worker2 stops answering (crash-looping)
+    const file = join(f.dir, 'state.json');
+    const state = JSON.parse(readFileSync(file, 'utf8')) as { clusters: Record<string, { nodes: { name: string; datapath: { kubeProxy?: { healthy: boolean } } }[] }> };
+    state.clusters.proxylab!.nodes.find((n) => n.name === 'proxylab-worker2')!.datapath.kubeProxy!.healthy = false;
+    writeFileSync(file, JSON.stringify(state));
+    const r = await status(f);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /✘ proxylab-worker2\s+\?\s+kube-proxy does not answer on 127\.0\.0\.1:10249/);
     assert.match(r.stdout, /✔ proxylab-worker\s+ipvs/);
