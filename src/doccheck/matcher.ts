@@ -14,7 +14,7 @@
  */
 import { Bindings, isConflict, type Renaming } from './bindings.js';
 import { detectKind, hasSet, layout, SET_NOTES, type Group, type LNode, type OutputKind } from './layout.js';
-import { CLASS_LABEL, isBound, lexLine, shape, type Segment } from './tokens.js';
+import { CLASS_LABEL, isBound, lexLine, shape, type BoundClass, type Segment, type TokenClass } from './tokens.js';
 
 export type { OutputKind } from './layout.js';
 export { OUTPUT_KINDS, detectKind } from './layout.js';
@@ -278,6 +278,48 @@ function fieldName(kind: OutputKind, line: string, wordIndex: number, header?: s
   return undefined;
 }
 
+interface Word {
+  masked: string;
+  text: string;
+  values: Array<{ cls: BoundClass; text: string }>;
+  free: Array<{ cls: TokenClass; text: string }>;
+}
+
+/** A lexed line as words: volatile tokens masked by class, with their values kept aside. */
+function words(segs: Segment[]): Word[] {
+  const out: Word[] = [];
+  let cur: Word | null = null;
+  const word = () => (cur ??= { masked: '', text: '', values: [], free: [] });
+  const end = () => {
+    if (cur && cur.text !== '') out.push(cur);
+    cur = null;
+  };
+  for (const s of segs) {
+    if (s.kind === 'any') {
+      word().masked += '[..]';
+      word().text += '[..]';
+    } else if (s.kind === 'var') {
+      const w = word();
+      w.masked += `<${s.cls}>`;
+      w.text += s.text;
+      if (isBound(s.cls)) w.values.push({ cls: s.cls, text: s.text });
+      else w.free.push({ cls: s.cls, text: s.text });
+    } else {
+      const parts = s.text.split(' ');
+      parts.forEach((p, k) => {
+        if (k > 0) end();
+        if (p) {
+          const w = word();
+          w.masked += p;
+          w.text += p;
+        }
+      });
+    }
+  }
+  end();
+  return out;
+}
+
 /** Why two lines differ, as short sentences. */
 export function whyLinesDiffer(
   kind: OutputKind,
@@ -304,51 +346,47 @@ export function whyLinesDiffer(
     }
     if (reasons.length) return reasons;
   }
-  // 2. word by word
-  const ew = expected.trim().split(/\s+/);
-  const aw = actual.trim().split(/\s+/);
+  // 2. word by word, volatile tokens masked by their class (as lexed in the whole line)
+  const ew = words(E);
+  const aw = words(A);
   const n = Math.max(ew.length, aw.length);
+  let bb = b;
   for (let i = 0; i < n && reasons.length < 3; i++) {
     const x = ew[i];
     const y = aw[i];
     if (x === undefined) {
-      reasons.push(`the output has more on this line: "${aw.slice(i).join(' ')}"`);
+      reasons.push(`the output has more on this line: "${aw.slice(i).map((w) => w.text).join(' ')}"`);
       break;
     }
     if (y === undefined) {
-      reasons.push(`the output stops before "${ew.slice(i).join(' ')}"`);
+      reasons.push(`the output stops before "${ew.slice(i).map((w) => w.text).join(' ')}"`);
       break;
     }
-    if (x === '[..]') continue;
-    const xs = lexLine(x, { wildcards: true });
-    const ys = lexLine(y);
-    if (matchSegments(xs, ys, Bindings.empty())) {
-      const xv = xs.filter((s) => s.kind === 'var');
-      const yv = ys.filter((s) => s.kind === 'var');
+    if (x.masked.includes('[..]')) continue;
+    if (x.masked === y.masked) {
       let conflict: string | undefined;
-      xv.forEach((s, k) => {
-        const t = yv[k];
-        if (s.kind === 'var' && t && t.kind === 'var' && isBound(s.cls) && !conflict) {
-          const r = b.bind(s.cls, s.text, t.text);
-          if (isConflict(r)) conflict = r.message;
-        }
+      x.values.forEach((v, k) => {
+        const w = y.values[k];
+        if (!w || conflict) return;
+        const r = bb.bind(v.cls, v.text, w.text);
+        if (isConflict(r)) conflict = r.message;
+        else bb = r;
       });
       if (conflict) reasons.push(conflict);
       continue;
     }
     const name = fieldName(kind, expected, i, header);
     // ip:port with the address fine and the port different
-    const ep = /^(.*?):(\d+)$/.exec(x);
-    const ap = /^(.*?):(\d+)$/.exec(y);
-    if (ep && ap && ep[2] !== ap[2] && matchSegments(lexLine(ep[1]!), lexLine(ap[1]!), Bindings.empty())) {
+    const ep = /^(.*):(\d+)$/.exec(x.masked);
+    const ap = /^(.*):(\d+)$/.exec(y.masked);
+    if (ep && ap && ep[1] === ap[1] && ep[2] !== ap[2]) {
       reasons.push(`port ${ep[2]} ≠ ${ap[2]}`);
       continue;
     }
-    const xc = xs.find((s) => s.kind === 'var');
-    const yc = ys.find((s) => s.kind === 'var');
-    if (xc && xc.kind === 'var' && (!yc || (yc.kind === 'var' && yc.cls !== xc.cls)))
-      reasons.push(`expected ${CLASS_LABEL[xc.cls]} ${x}${name ? ` (${name})` : ''}, found "${y}"`);
-    else reasons.push(`${name ? `${name} ` : ''}${x} ≠ ${y}`);
+    const xc = x.values[0] ?? x.free[0];
+    const yc = y.values[0] ?? y.free[0];
+    if (xc && (!yc || yc.cls !== xc.cls)) reasons.push(`expected ${CLASS_LABEL[xc.cls]} ${x.text}${name ? ` (${name})` : ''}, found "${y.text}"`);
+    else reasons.push(`${name ? `${name} ` : ''}${x.text} ≠ ${y.text}`);
     if (ew.length !== aw.length) break;
   }
   if (!reasons.length) reasons.push('the line differs');
