@@ -22,7 +22,7 @@ kube-proxy re-creates anything of its current mode on its next sync.
   async run(ctx, args) {
     const dryRun = bool(args, 'dry-run');
     const st = newState();
-    const go = () => runTasks(ctx, [flushTask(ctx, st, { dryRun })], {});
+    const go = () => runTasks({ ...ctx, quiet: ctx.quiet || ctx.json }, [flushTask(ctx, st, { dryRun })], {});
     if (dryRun) await go();
     else await withLock(ctx.env, ctx.cluster, 'flush-nat', go, (t) => ctx.io.warn(`⚠ ${t}`));
     const res = st.flush ?? [];

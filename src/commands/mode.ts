@@ -38,7 +38,7 @@ Examples:
   async run(ctx, args) {
     const a = modeArgs(args.values, args.positionals[0]);
     const st = newState();
-    await withLock(ctx.env, ctx.cluster, `mode ${a.change.mode}`, () => runTasks(ctx, modeTasks(ctx, st, a), {}), (t) => ctx.io.warn(`⚠ ${t}`));
+    await withLock(ctx.env, ctx.cluster, `mode ${a.change.mode}`, () => runTasks({ ...ctx, quiet: ctx.quiet || ctx.json }, modeTasks(ctx, st, a), {}), (t) => ctx.io.warn(`⚠ ${t}`));
     if (ctx.json) ctx.io.out(JSON.stringify({ switch: st.switch, flush: st.flush, nodeTools: st.nodeTools, modules: st.modules }, null, 2));
     else for (const l of summaryLines(st)) ctx.io.info(l);
     for (const w of new Set(st.warnings)) ctx.io.warn(`⚠ ${w}`);

@@ -21,7 +21,7 @@ modprobe as root, or \`sudo -n modprobe\`; when neither works it prints the exac
   async run(ctx, args) {
     const scheduler = validateScheduler(str(args, 'scheduler') ?? 'rr');
     const st = newState();
-    await runTasks(ctx, [modulesTask(ctx, st, scheduler, bool(args, 'persist'))], {});
+    await runTasks({ ...ctx, quiet: ctx.quiet || ctx.json }, [modulesTask(ctx, st, scheduler, bool(args, 'persist'))], {});
     const mods = st.modules!;
     if (ctx.json) ctx.io.out(JSON.stringify(mods, null, 2));
     else {

@@ -93,13 +93,12 @@ async function crashingPods(kube: Kube, signal?: AbortSignal): Promise<string[]>
 
 /** The kube-proxy logs of every pod, in ONE kubectl call, split per node. */
 async function logsPerNode(kube: Kube, signal?: AbortSignal): Promise<Map<string, { mode?: string; deprecation: boolean; fatal: string | null }>> {
-  const pods = await kube.kubectl([...KP, 'get', 'pods', '-l', 'k8s-app=kube-proxy', '-o', 'jsonpath={range .items[*]}{.metadata.name}{" "}{.spec.nodeName}{"\\n"}{end}'], { signal });
+  const pods = await kube.kubectl([...KP, 'get', 'pods', '-l', 'k8s-app=kube-proxy', '-o', 'json'], { signal });
   const podNode = new Map<string, string>();
-  for (const l of pods.stdout.split('\n')) {
-    const [pod, node] = l.trim().split(/\s+/);
-    if (pod && node) podNode.set(pod, node);
+  for (const p of (JSON.parse(pods.stdout) as { items: { metadata: { name: string }; spec?: { nodeName?: string } }[] }).items) {
+    if (p.spec?.nodeName) podNode.set(p.metadata.name, p.spec.nodeName);
   }
-  const r = await kube.kubectl([...KP, 'logs', '-l', 'k8s-app=kube-proxy', '--prefix', '--tail', '200'], { signal, reject: false });
+  const r = await kube.kubectl([...KP, 'logs', '-l', 'k8s-app=kube-proxy', '--prefix', '--tail=200'], { signal, reject: false });
   const parsed = parseKubeProxyLog(r.stdout);
   const out = new Map<string, { mode?: string; deprecation: boolean; fatal: string | null }>();
   for (const s of parsed.sources) {

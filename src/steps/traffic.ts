@@ -79,7 +79,8 @@ export async function sendTraffic(
   if (o.to === 'clusterip') url = `http://${svc.spec.clusterIP}:${svc.spec.ports?.[0]?.port ?? 80}/`;
   else {
     const port = svc.spec.ports?.[0]?.nodePort;
-    const ip = (await kube.kubectl(['get', 'node', client.name, '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}'], { signal })).stdout.trim();
+    const nodeJson = JSON.parse((await kube.kubectl(['get', 'node', client.name, '-o', 'json'], { signal })).stdout) as { status?: { addresses?: { type: string; address: string }[] } };
+    const ip = nodeJson.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
     if (!port || !ip) throw new UserError('could not find the NodePort or the node address', 'check `kubectl get svc` and `kubectl get nodes -o wide`');
     url = `http://${ip}:${port}/`;
   }
