@@ -393,7 +393,8 @@ export const handlers = [
 
         const next = { ...spec, metadata: { ...(prev?.metadata ?? {}), ...d.metadata }, ...(d.kind === 'Service' && prev ? { spec: { ...d.spec, clusterIP: prev.spec.clusterIP, clusterIPs: prev.spec.clusterIPs } } : {}) };
         delete next.metadata.resourceVersion;
-        next.status = prev?.status ?? {};
+        if (d.kind === 'ConfigMap' || d.kind === 'Secret') delete next.status;
+        else next.status = prev?.status ?? {};
         if (d.kind === 'Namespace') next.status = { phase: 'Active' };
         // Unchanged when every field the manifest sets already has that value (defaults the
         // server filled in, like a Service's clusterIP, don't count).
