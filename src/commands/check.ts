@@ -87,7 +87,7 @@ function failureText(s: StepResult, file: string): string {
 export default defineCommand({
   name: 'check',
   summary: "run a lab's steps and compare each output with the doc",
-  usage: 'proxylab check <lab> [--step N] [--update] [--junit FILE] [--json]',
+  usage: 'proxylab check <lab> [--step N] [--update] [--junit FILE] [--html FILE] [--json]',
   details: `
 Runs every \`console proxylab\` block of <lab>/README.md in one bash session (aliases,
 variables and the directory carry over, as in your terminal), with KUBECONFIG set to the
@@ -109,6 +109,7 @@ failed, 2 bad arguments or doc.`,
     step: { type: 'string', arg: 'N', description: 'run only these steps: 3, 3-5 or 2,7 (set-up steps before them run too)' },
     update: { type: 'boolean', description: "rewrite the doc's expected output of every step whose output differs" },
     junit: { type: 'string', arg: 'FILE', description: 'write a JUnit XML report' },
+    html: { type: 'string', arg: 'FILE', description: 'write a one-page HTML report: steps, diffs, renamed values, timings, datapath picture' },
     list: { type: 'boolean', description: 'list the steps and exit' },
   },
   positionals: { min: 1, max: 1 },
@@ -223,6 +224,8 @@ failed, 2 bad arguments or doc.`,
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, toJUnit([result], hostname()));
     }
+    const html = str(args, 'html');
+    if (html) await (await import('../report/html.js')).writeHtmlReport(ctx, result, resolve(html));
 
     if (ctx.json) ctx.io.out(JSON.stringify(result, null, 2));
     else {
@@ -232,6 +235,7 @@ failed, 2 bad arguments or doc.`,
       ctx.io.info(`\n${result.ok ? '✔' : '✘'} ${summary}`);
       if (result.updated?.length) ctx.io.info(`✎ rewrote the expected output of step${result.updated.length > 1 ? 's' : ''} ${result.updated.join(', ')} in ${relFile}: review with \`git diff ${relFile}\``);
       if (junit) ctx.io.info(`JUnit report: ${junit}`);
+      if (html) ctx.io.info(`HTML report: ${html}`);
       if (!result.ok && !result.updated?.length) ctx.io.info(`→ run one step again with \`proxylab check ${lab} --step N\`; \`--update\` rewrites the doc from this run`);
     }
     if (bool(args, 'update')) {

@@ -4,6 +4,13 @@
  * the reason for each line, the values renamed from the doc to this cluster, timings, and
  * the live datapath picture (`proxylab inspect --svg`) when there is one.
  */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { findEntry } from '../commands/registry.js';
+import type { Context } from '../core/context.js';
+import { run } from '../core/exec.js';
+import { paths } from '../core/paths.js';
 import type { CheckResult, StepResult } from '../doccheck/result.js';
 import type { DiffLine } from '../doccheck/matcher.js';
 import type { Renaming } from '../doccheck/bindings.js';
@@ -187,4 +194,45 @@ ${r.steps.map((s) => stepCard(s, maxMs)).join('\n')}
 </body>
 </html>
 `;
+}
+
+/**
+ * Write the report for `proxylab check --html FILE`, with the live datapath picture from
+ * `proxylab inspect --svg` when this build has it and the cluster answers (never fatal:
+ * the page says why the picture is missing).
+ */
+export async function writeHtmlReport(
+  ctx: Pick<Context, 'cluster' | 'kubeconfig' | 'env' | 'signal'>,
+  result: CheckResult,
+  file: string,
+): Promise<void> {
+  const opts: HtmlOptions = {};
+  const picture = await datapathPicture(ctx);
+  if ('svg' in picture) opts.datapathSvg = picture.svg;
+  else opts.datapathNote = picture.note;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, renderHtml(result, opts));
+}
+
+async function datapathPicture(ctx: Pick<Context, 'cluster' | 'kubeconfig' | 'env' | 'signal'>): Promise<{ svg: string } | { note: string }> {
+  let hasSvg = false;
+  try {
+    hasSvg = !!(await findEntry('inspect')?.load())?.default.options?.svg;
+  } catch {
+    hasSvg = false;
+  }
+  if (!hasSvg) return { note: 'no datapath picture: this build of proxylab has no `inspect --svg` yet' };
+  const dir = mkdtempSync(join(tmpdir(), 'proxylab-report-'));
+  const out = join(dir, 'datapath.svg');
+  try {
+    const argv = [process.execPath, join(paths.root, 'bin', 'proxylab.js'), '--cluster', ctx.cluster, '--kubeconfig', ctx.kubeconfig, '--quiet', 'inspect', '--svg', out];
+    const r = await run(argv, { reject: false, timeoutMs: 120_000, signal: ctx.signal, env: { ...ctx.env, NO_COLOR: '1' } });
+    if (r.exitCode === 0 && existsSync(out)) return { svg: readFileSync(out, 'utf8') };
+    const why = (r.stderr.trim().split('\n').pop() ?? '').replace(/^✘\s*/, '');
+    return { note: `no datapath picture: \`proxylab inspect --svg\` exited with code ${r.exitCode}${why ? `: ${why}` : ''}` };
+  } catch (e) {
+    return { note: `no datapath picture: ${e instanceof Error ? e.message : String(e)}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
