@@ -3,7 +3,7 @@
  * interfaces with state, flags and addresses.
  */
 import { ParseError } from './errors.js';
-import { int, isNoise, toLines } from './text.js';
+import { int, isNoise, numberedLines } from './text.js';
 
 export interface IpAddress {
   family: 'inet' | 'inet6';
@@ -139,7 +139,7 @@ export function parseIpAddr(input: string): IpAddrList {
   }
   const out: IpAddrList = { format: 'text', interfaces: [], skipped: [] };
   let cur: IpInterface | null = null;
-  for (const { no, text } of toLines(input)) {
+  for (const { no, text } of numberedLines(input)) {
     if (isNoise(text)) continue;
     const m = LINK.exec(text);
     if (m) {

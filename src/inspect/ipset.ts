@@ -3,7 +3,7 @@
  * `ipset save` → typed data.
  */
 import { ParseError } from './errors.js';
-import { int, isNoise, toLines } from './text.js';
+import { int, isNoise, numberedLines } from './text.js';
 
 export interface IpsetMember {
   /** The element as printed, e.g. `10.96.0.1,tcp:443`. */
@@ -105,7 +105,7 @@ export function parseIpset(input: string): IpsetList {
     byName.set(name, s);
     return s;
   };
-  for (const { no, text } of toLines(input)) {
+  for (const { no, text } of numberedLines(input)) {
     if (text.trim() === '') {
       inMembers = false;
       continue;

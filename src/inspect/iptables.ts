@@ -81,7 +81,23 @@ export interface ParseIptablesOptions {
   table?: string;
 }
 
+let lastTables: Record<string, IptablesTable> | null = null;
+let lastTableName = '';
+let lastChainName = '';
+let lastChain: IptablesChain | null = null;
+
 function chainOf(tables: Record<string, IptablesTable>, table: string, chain: string): IptablesChain {
+  // Consecutive rules mostly share a chain: remember the last one.
+  if (lastTables === tables && lastChain && lastChainName === chain && lastTableName === table) return lastChain;
+  const c = chainOfSlow(tables, table, chain);
+  lastTables = tables;
+  lastTableName = table;
+  lastChainName = chain;
+  lastChain = c;
+  return c;
+}
+
+function chainOfSlow(tables: Record<string, IptablesTable>, table: string, chain: string): IptablesChain {
   const t = (tables[table] ??= { chains: Object.create(null) as Record<string, IptablesChain> });
   let c = t.chains[chain];
   if (!c) {
@@ -91,35 +107,49 @@ function chainOf(tables: Record<string, IptablesTable>, table: string, chain: st
   return c;
 }
 
-/** Split an iptables-save line into words, honouring double quotes and backslash escapes. */
+/** Split an iptables-save line into words, honouring double quotes and backslash escapes; null if a quote is left open. */
 export function saveWords(line: string): string[] | null {
   if (!line.includes('"')) return fields(line);
+  if (line.includes('\t')) return saveWordsSlow(line);
+  // iptables-save separates words with one space and quotes only whole words (--comment "…").
+  const parts = line.split(' ');
   const out: string[] = [];
-  let cur = '';
-  let has = false;
-  let q = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (q) {
-      if (c === '\\' && i + 1 < line.length) {
-        cur += line[++i];
-      } else if (c === '"') q = false;
-      else cur += c;
-    } else if (c === '"') {
-      q = true;
-      has = true;
-    } else if (c === ' ' || c === '\t') {
-      if (has || cur) out.push(cur);
-      cur = '';
-      has = false;
-    } else {
-      cur += c;
-      has = true;
-    }
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    if (p === '') continue;
+    if (p.charCodeAt(0) === 34) {
+      let w = p;
+      while (!closesQuote(w)) {
+        if (++i >= parts.length) return null;
+        w += ` ${parts[i]!}`;
+      }
+      const inner = w.slice(1, -1);
+      out.push(inner.includes('\\') ? inner.replace(/\\(.)/g, '$1') : inner);
+    } else if (p.includes('"')) {
+      return saveWordsSlow(line);
+    } else out.push(p);
   }
-  if (q) return null;
-  if (has || cur) out.push(cur);
   return out;
+}
+
+function closesQuote(w: string): boolean {
+  if (w.length < 2 || w.charCodeAt(w.length - 1) !== 34) return false;
+  let back = 0;
+  for (let k = w.length - 2; k >= 1 && w.charCodeAt(k) === 92; k--) back++;
+  return back % 2 === 0;
+}
+
+const QUOTED_WORD = /(?:[^\s"]+|"(?:[^"\\]|\\.)*")+/g;
+const QUOTED_PART = /"((?:[^"\\]|\\.)*)"/g;
+
+function saveWordsSlow(line: string): string[] | null {
+  if ((line.match(/(?<!\\)"/g)?.length ?? 0) % 2 === 1) return null;
+  const words = line.match(QUOTED_WORD) ?? [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w.includes('"')) words[i] = w.replace(QUOTED_PART, (_m, inner: string) => inner.replace(/\\(.)/g, '$1'));
+  }
+  return words;
 }
 
 function emptyRule(raw: string, line: number): IptablesRule {
@@ -163,13 +193,6 @@ function saveRule(words: string[], raw: string, line: number): [string, Iptables
   const r = emptyRule(raw, line);
   r.counters = counters;
   let neg = false;
-  const val = () => {
-    const v = words[++i];
-    if (v === undefined) return null;
-    const out = neg ? `!${v}` : v;
-    neg = false;
-    return out;
-  };
   for (; i < words.length; i++) {
     const w = words[i]!;
     switch (w) {
@@ -178,23 +201,23 @@ function saveRule(words: string[], raw: string, line: number): [string, Iptables
         continue;
       case '-s':
       case '--source':
-        r.source = val();
+        r.source = neg ? `!${words[++i] ?? ''}` : (words[++i] ?? null);
         break;
       case '-d':
       case '--destination':
-        r.destination = val();
+        r.destination = neg ? `!${words[++i] ?? ''}` : (words[++i] ?? null);
         break;
       case '-p':
       case '--protocol':
-        r.protocol = val();
+        r.protocol = neg ? `!${words[++i] ?? ''}` : (words[++i] ?? null);
         break;
       case '-i':
       case '--in-interface':
-        r.inInterface = val();
+        r.inInterface = neg ? `!${words[++i] ?? ''}` : (words[++i] ?? null);
         break;
       case '-o':
       case '--out-interface':
-        r.outInterface = val();
+        r.outInterface = neg ? `!${words[++i] ?? ''}` : (words[++i] ?? null);
         break;
       case '-m':
       case '--match': {
@@ -227,7 +250,7 @@ function saveRule(words: string[], raw: string, line: number): [string, Iptables
       }
       case '--dport':
       case '--destination-port':
-        r.dport = val();
+        r.dport = neg ? `!${words[++i] ?? ''}` : (words[++i] ?? null);
         break;
       case '--to-destination':
         r.dnatTo = words[++i] ?? null;
@@ -351,8 +374,11 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
   let header: ListHeader | null = null;
   let lastListRule: IptablesRule | null = null;
 
-  for (const { no, text: rawText } of toLines(input)) {
-    const cmd = promptCommand(rawText);
+  const lines = toLines(input);
+  for (let li = 0; li < lines.length; li++) {
+    const no = li + 1;
+    const rawText = lines[li]!;
+    const cmd = rawText.indexOf('$') >= 0 || rawText.indexOf('#') >= 0 ? promptCommand(rawText) : null;
     if (cmd !== null) {
       const tm = TABLE_IN_CMD.exec(` ${cmd}`);
       if (tm) table = tm[1]!;
@@ -395,7 +421,8 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
     }
     if (first === '-' || first === '[') {
       const text = rawText.includes('#') ? stripAnnotation(rawText) : rawText;
-      const words = saveWords(text.trim());
+      const trimmed = text.trim();
+      const words = saveWords(trimmed);
       if (words) {
         if ((words[0] === '-P' || words[0] === '--policy') && words.length === 3) {
           chainOf(out.tables, table, words[1]!).policy = words[2]!;
@@ -409,7 +436,7 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
           recognized++;
           continue;
         }
-        const sr = saveRule(words, text.trim(), no);
+        const sr = saveRule(words, trimmed, no);
         if (sr) {
           chainOf(out.tables, table, sr[0]).rules.push(sr[1]);
           out.ruleCount++;

@@ -157,12 +157,8 @@ export function parseIpvsadm(input: string): IpvsTable {
     skipped: [],
     orphanRealServers: [],
   };
-  const seen = new Set<IpvsLayout>();
-  const note = (l: IpvsLayout) => {
-    if (!seen.has(l)) {
-      seen.add(l);
-      out.layouts.push(l);
-    }
+  const note = (l: IpvsLayout): void => {
+    if (!out.layouts.includes(l)) out.layouts.push(l);
   };
   let rowLayout: RowLayout | null = null;
   let current: IpvsService | null = null;
@@ -170,7 +166,10 @@ export function parseIpvsadm(input: string): IpvsTable {
   let recognized = 0;
   const saveIndex = new Map<string, IpvsService>();
 
-  for (const { no, text: rawText } of toLines(input)) {
+  const lines = toLines(input);
+  for (let li = 0; li < lines.length; li++) {
+    const no = li + 1;
+    const rawText = lines[li]!;
     if (isNoise(rawText)) continue;
     const text = rawText.includes('#') ? stripAnnotation(rawText) : rawText;
     const marker = sectionMarker(text);
@@ -276,48 +275,55 @@ function realServerRow(
   layout: RowLayout | null,
   line: number,
 ): IpvsRealServer | null {
+  if (rest.length === 0) return null; // `  -> RemoteAddress:Port` alone is a header.
+  const f0 = rest[0]!;
+  const c0 = f0.charCodeAt(0);
   // Contract fields first (address, port, forward, weight, activeConn, inActConn), then the rest.
-  const base = { address: ep.address, port: ep.port };
-  const tail = { numeric: ep.numeric, ...(ep.portName ? { portName: ep.portName } : {}), line };
-  const isFwd = (s: string | undefined) => s !== undefined && /^[A-Z][A-Za-z]+$/.test(s);
-  if (rest.length === 0) {
-    // `  -> RemoteAddress:Port` with nothing after: only valid as a header, handled above.
-    return null;
-  }
-  if (isFwd(rest[0])) {
-    const n = rest.slice(1).map(int);
-    if (n.some((x) => x === null)) return null;
-    if (n.length === 3 && layout !== 'persistent-conn') {
-      return { ...base, forward: rest[0]!, weight: n[0]!, activeConn: n[1]!, inActConn: n[2]!, ...tail };
-    }
-    if (n.length === 4 && layout === 'persistent-conn') {
-      return { ...base, forward: rest[0]!, weight: n[0]!, persistConn: n[1]!, activeConn: n[2]!, inActConn: n[3]!, ...tail };
-    }
-    if (n.length === 5) {
-      return {
-        ...base,
-        forward: rest[0]!,
-        weight: n[0]!,
-        upperThreshold: n[1]!,
-        lowerThreshold: n[2]!,
-        activeConn: n[3]!,
-        inActConn: n[4]!,
-        ...tail,
+  if (c0 >= 65 && c0 <= 90 && /^[A-Z][A-Za-z]+$/.test(f0)) {
+    const n1 = int(rest[1]);
+    const n2 = int(rest[2]);
+    const n3 = int(rest[3]);
+    if (n1 === null || n2 === null || n3 === null) return null;
+    let rs: IpvsRealServer;
+    if (rest.length === 4 && layout !== 'persistent-conn') {
+      rs = { address: ep.address, port: ep.port, forward: f0, weight: n1, activeConn: n2, inActConn: n3, numeric: ep.numeric, line };
+    } else if (rest.length === 5) {
+      const n4 = int(rest[4]);
+      if (n4 === null) return null;
+      rs = { address: ep.address, port: ep.port, forward: f0, weight: n1, activeConn: n3, inActConn: n4, persistConn: n2, numeric: ep.numeric, line };
+    } else if (rest.length === 6) {
+      const n4 = int(rest[4]);
+      const n5 = int(rest[5]);
+      if (n4 === null || n5 === null) return null;
+      rs = {
+        address: ep.address,
+        port: ep.port,
+        forward: f0,
+        weight: n1,
+        activeConn: n4,
+        inActConn: n5,
+        upperThreshold: n2,
+        lowerThreshold: n3,
+        numeric: ep.numeric,
+        line,
       };
-    }
-    if (n.length === 4) {
-      return { ...base, forward: rest[0]!, weight: n[0]!, persistConn: n[1]!, activeConn: n[2]!, inActConn: n[3]!, ...tail };
-    }
-    return null;
+    } else return null;
+    if (ep.portName) rs.portName = ep.portName;
+    return rs;
   }
   if (rest.length === 5) {
-    const nulls = { forward: null, weight: null, activeConn: null, inActConn: null };
+    const rs: IpvsRealServer = { address: ep.address, port: ep.port, forward: null, weight: null, activeConn: null, inActConn: null, numeric: ep.numeric, line };
     if (layout === 'rate') {
       const r = rates(rest);
-      return r ? { ...base, ...nulls, rate: r, ...tail } : null;
+      if (!r) return null;
+      rs.rate = r;
+    } else {
+      const c = counters(rest);
+      if (!c) return null;
+      rs.stats = c;
     }
-    const c = counters(rest);
-    return c ? { ...base, ...nulls, stats: c, ...tail } : null;
+    if (ep.portName) rs.portName = ep.portName;
+    return rs;
   }
   return null;
 }

@@ -8,7 +8,7 @@
  * Tolerates `kubectl logs --prefix` / stern pod prefixes, journald prefixes and JSON logging.
  */
 import { ParseError } from './errors.js';
-import { toLines } from './text.js';
+import { numberedLines } from './text.js';
 
 export type ProxyMode = 'ipvs' | 'iptables' | 'nftables' | 'userspace' | 'kernelspace';
 
@@ -167,7 +167,7 @@ export function parseKubeProxyLog(input: string): KubeProxyLog {
   const bySource = new Map<string, KubeProxyLogSummary>();
   let records = 0;
   let known = 0;
-  for (const { no, text } of toLines(input)) {
+  for (const { no, text } of numberedLines(input)) {
     if (text.trim() === '') continue;
     let rec: Rec | null = null;
     const m = KLOG.exec(text);

@@ -13,16 +13,21 @@ export interface Line {
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
-/** Split into lines, dropping `\r`, ANSI colour codes and trailing whitespace. */
-export function toLines(input: string): Line[] {
+/** Split into lines (line i is line number i + 1), dropping `\r`, ANSI colour codes and trailing whitespace. */
+export function toLines(input: string): string[] {
   const raw = input.split('\n');
-  const out: Line[] = new Array<Line>(raw.length);
   for (let i = 0; i < raw.length; i++) {
     let t = raw[i]!;
     if (t.includes('\x1b')) t = t.replace(ANSI, '');
-    out[i] = { no: i + 1, text: t.trimEnd() };
+    const last = t.charCodeAt(t.length - 1);
+    raw[i] = last === 32 || last === 9 || last === 13 ? t.trimEnd() : t;
   }
-  return out;
+  return raw;
+}
+
+/** toLines with line numbers attached. */
+export function numberedLines(input: string): Line[] {
+  return toLines(input).map((text, i) => ({ no: i + 1, text }));
 }
 
 /** `...`, `…`, `[...]`, `// truncated`, `(truncated)`: the author left something out. */
@@ -44,6 +49,7 @@ export function promptCommand(text: string): string | null {
 
 /** `>>> 172.27.138.251` / `==> node1 <==`: a section header printed by a loop or `tail`. */
 export function sectionMarker(text: string): string | null {
+  if (text.indexOf('>>') < 0 && text.indexOf('==>') < 0) return null;
   const m = /^\s*(?:>{2,3}\s*(.+?)|==>\s*(.+?)\s*<==)\s*$/.exec(text);
   if (!m) return null;
   return (m[1] ?? m[2] ?? '').trim() || null;
@@ -76,9 +82,14 @@ export function stripAnnotation(text: string): string {
 
 /** Lines that carry no output at all: blank, markdown fences, prompts, elisions. */
 export function isNoise(text: string): boolean {
-  if (text.trim() === '') return true;
-  if (/^\s*(?:```|~~~|\{\{[<%].*[%>]\}\})/.test(text)) return true;
-  if (isElision(text)) return true;
+  // Fast path: look at the first visible character before trying any pattern.
+  let i = 0;
+  while (i < text.length && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+  if (i === text.length) return true;
+  const c = text[i]!;
+  if ((c === '`' || c === '~' || c === '{') && /^\s*(?:```|~~~|\{\{[<%].*[%>]\}\})/.test(text)) return true;
+  if ((c === '.' || c === '…' || c === '[' || c === '/' || c === '(' || c === '<') && isElision(text)) return true;
+  if (text.indexOf('$') < 0 && text.indexOf('#') < 0 && text.indexOf('%') < 0 && text.indexOf('❯') < 0) return false;
   return promptCommand(text) !== null;
 }
 
