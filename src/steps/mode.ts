@@ -8,7 +8,7 @@
 import { UserError, EXIT } from '../core/errors.js';
 import { describeWait, waitFor } from '../core/wait.js';
 import type { Context } from '../core/context.js';
-import { parseKubeProxyLog } from '../inspect/index.js';
+import { parseKubeProxyLog } from '../inspect/kubeproxylog.js';
 import {
   alreadyAsRequested,
   comparable,
@@ -122,7 +122,14 @@ export async function verifyNodes(kube: Kube, want: string, signal?: AbortSignal
     if (log?.mode) v.logMode = log.mode;
     if (log?.deprecation) v.warnings.push('kube-proxy logs that the ipvs proxier is deprecated since Kubernetes 1.35 (use nftables for new work)');
     if (error) v.problem = `could not ask kube-proxy for its mode: ${errorText(error)}`;
-    else if (value && value.exitCode !== 0) v.problem = log?.fatal ? `kube-proxy is not running: ${log.fatal}` : 'kube-proxy does not answer on 127.0.0.1:10249 (not running?)';
+    else if (value && value.exitCode !== 0) {
+      const said = value.stderr.trim().split('\n').pop() ?? '';
+      v.problem = log?.fatal
+        ? `kube-proxy is not running: ${log.fatal}`
+        : said && !/^curl:/.test(said)
+          ? `could not ask kube-proxy for its mode: ${said}`
+          : 'kube-proxy does not answer on 127.0.0.1:10249 (not running?)';
+    }
     else {
       const answer = (value?.stdout ?? '').trim();
       v.proxyMode = answer;
