@@ -2,11 +2,14 @@
 // The smoke run: exactly what one CI job of .github/workflows/labs.yml does, so that a
 // maintainer can run it on a laptop with `make smoke MODE=ipvs K8S=1.33`.
 //
-//   1. build the lab: cluster up, kube-proxy in MODE, web sample   (proxylab lab)
-//   2. check every lab in labs/*/README.md, JUnit + HTML report     (proxylab check --junit)
-//   3. print the state an instructor would look at                  (proxylab status)
-//   4. on failure, save the cluster logs (kind export logs)         test-results/kind-logs/
-//   5. delete the cluster, unless --keep                            (proxylab down)
+//   1. the cluster, kube-proxy in its default mode    proxylab up --mode iptables [--k8s K8S]
+//   2. kube-proxy switched to MODE                     proxylab mode MODE
+//   3. the web sample                                  proxylab web
+//      (1-3 are what `proxylab lab` does before it checks one lab)
+//   4. every lab in labs/*/README.md checked          proxylab check labs/X --junit --html
+//   5. the state an instructor would look at           proxylab status
+//   6. on failure, the cluster logs                    kind export logs test-results/kind-logs
+//   7. the cluster deleted, unless --keep              proxylab down
 //
 // Results land in test-results/: one <lab>.xml (+ .html) per lab and smoke.xml, the JUnit
 // record of the sequence itself (so a cluster that never came up still shows in the report).
@@ -17,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const USAGE = `usage: node scripts/smoke.mjs [--mode ipvs|iptables|nftables] [--k8s 1.33] [--keep]
-                              [--cluster NAME] [--lab NAME]... [--results DIR]`;
+                              [--cluster NAME] [--lab NAME]... [--results DIR] [--labs-dir DIR]`;
 
 let opts;
 try {
@@ -29,6 +32,7 @@ try {
       cluster: { type: 'string', default: process.env.CLUSTER || 'proxylab' },
       lab: { type: 'string', multiple: true },
       results: { type: 'string', default: 'test-results' },
+      'labs-dir': { type: 'string', default: 'labs' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -54,10 +58,12 @@ $.cwd = root;
 $.verbose = false;
 const results = path.resolve(root, opts.results);
 const proxylab = [process.execPath, path.join(root, 'bin', 'proxylab.js'), '--cluster', opts.cluster];
-const kind = fs.existsSync(path.join(root, '.bin', 'kind')) ? path.join(root, '.bin', 'kind') : 'kind';
+// the pinned kind of `make tools`, or PATH's (PROXYLAB_TOOLS=path, as proxylab itself does)
+const pinnedKind = path.join(root, '.bin', 'kind');
+const kind = process.env.PROXYLAB_TOOLS !== 'path' && fs.existsSync(pinnedKind) ? pinnedKind : 'kind';
 
 // Every lab folder with a README.md, or the ones asked for with --lab.
-const labsDir = path.join(root, 'labs');
+const labsDir = path.resolve(root, opts['labs-dir']);
 const allLabs = fs.existsSync(labsDir)
   ? fs
       .readdirSync(labsDir)
@@ -67,7 +73,7 @@ const allLabs = fs.existsSync(labsDir)
 const labs = opts.lab?.length ? opts.lab : allLabs;
 for (const l of labs) {
   if (!allLabs.includes(l)) {
-    console.error(`✘ no lab "${l}" (no labs/${l}/README.md)\n  → labs here: ${allLabs.join(', ') || 'none'}`);
+    console.error(`✘ no lab "${l}" (no ${path.join(path.relative(root, labsDir) || '.', l, 'README.md')})\n  → labs here: ${allLabs.join(', ') || 'none'}`);
     process.exit(2);
   }
 }
@@ -126,20 +132,21 @@ console.error(
 
 let ok = false;
 try {
-  const up = await phase(`lab in ${opts.mode} mode`, [
-    ...proxylab,
-    'lab',
-    '--mode',
-    opts.mode,
-    ...(opts.k8s ? ['--k8s', opts.k8s] : []),
-  ]);
+  const up =
+    (await phase('cluster', [...proxylab, 'up', '--mode', 'iptables', ...(opts.k8s ? ['--k8s', opts.k8s] : [])])) &&
+    !interrupted &&
+    (await phase(`kube-proxy in ${opts.mode} mode`, [...proxylab, 'mode', opts.mode])) &&
+    !interrupted &&
+    (await phase('web sample', [...proxylab, 'web']));
   let checks = up;
   if (up) {
+    if (!labs.length) console.error('\n⚠ no lab docs to check (no labs/*/README.md)');
     for (const l of labs) {
       if (interrupted) break;
+      const doc = path.join(labsDir, l);
       const junit = path.join(results, `${l}.xml`);
       const html = path.join(results, `${l}.html`);
-      const passed = await phase(`check labs/${l}`, [...proxylab, 'check', `labs/${l}`, '--junit', junit, '--html', html]);
+      const passed = await phase(`check ${path.relative(root, doc)}`, [...proxylab, 'check', doc, '--junit', junit, '--html', html]);
       checks = checks && passed;
     }
     if (!interrupted) await phase('status', [...proxylab, 'status']);
