@@ -82,7 +82,8 @@ function servicePorts(cluster) {
       const sub = ep?.subsets?.[0];
       const epPort = sub?.ports?.find((x) => x.name === p.name)?.port ?? sub?.ports?.[0]?.port ?? p.targetPort;
       const eps = (sub?.addresses ?? []).map((a) => ({ ip: a.ip, port: epPort, pod: a.targetRef?.name, node: a.nodeName }));
-      if (svc.metadata.name === 'kubernetes') eps.push({ ip: cluster.nodes.find((n) => n.role === 'control-plane')?.ip ?? '172.18.0.2', port: 6443 });
+      const apiserver = cluster.nodes.find((n) => n.role === 'control-plane')?.ip ?? '172.18.0.2';
+      if (svc.metadata.name === 'kubernetes' && !eps.some((e) => e.ip === apiserver)) eps.push({ ip: apiserver, port: 6443 });
       out.push({
         ns: svc.metadata.namespace,
         name: svc.metadata.name,
@@ -157,7 +158,8 @@ function sync(cluster, node) {
     nat['KUBE-POSTROUTING'] = ['-m comment --comment "Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose" -m set --match-set KUBE-LOOP-BACK dst,dst,src -j MASQUERADE', ...post];
     d.ipsets['KUBE-CLUSTER-IP'] = { type: 'hash:ip,port', members: sps.map((sp) => `${sp.vip},${sp.proto}:${sp.port}`) };
     d.ipsets['KUBE-NODE-PORT-TCP'] = { type: 'bitmap:port', header: 'range 0-65535', members: sps.filter((sp) => sp.nodePort && sp.proto === 'tcp').map((sp) => String(sp.nodePort)) };
-    d.ipsets['KUBE-LOOP-BACK'] = { type: 'hash:ip,port,ip', members: sps.flatMap((sp) => sp.eps.filter((e) => e.node === node.name).map((e) => `${e.ip},${sp.proto}:${e.port},${e.ip}`)) };
+    // a set: two services with the same endpoint give one member
+    d.ipsets['KUBE-LOOP-BACK'] = { type: 'hash:ip,port,ip', members: [...new Set(sps.flatMap((sp) => sp.eps.filter((e) => e.node === node.name).map((e) => `${e.ip},${sp.proto}:${e.port},${e.ip}`)))] };
     const sched = kp.scheduler || 'rr';
     const vs = [];
     for (const sp of sps) {
