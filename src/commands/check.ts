@@ -14,6 +14,7 @@ import { toJUnit } from '../doccheck/junit.js';
 import { parseLab, rewriteLab, type LabStep } from '../doccheck/markdown.js';
 import type { CheckResult, StepResult } from '../doccheck/result.js';
 import { runLab } from '../doccheck/run.js';
+import { stateDir } from '../steps/state.js';
 import { taskList, type Task } from '../ui/tasks.js';
 
 export const LAST_CHECK_FILE = 'last-check.json';
@@ -66,6 +67,8 @@ export function labEnv(ctx: Pick<Context, 'env' | 'kubeconfig' | 'cluster'>): Re
     ...ctx.env,
     PATH,
     KUBECONFIG: ctx.kubeconfig,
+    // `make ipvs` and other proxylab commands run by the lab use the same cluster
+    PROXYLAB_KUBECONFIG: ctx.kubeconfig,
     PROXYLAB_CLUSTER: ctx.cluster,
     // what a person's terminal would not do to a script: pagers, colours, prompts
     PAGER: 'cat',
@@ -216,8 +219,9 @@ failed, 2 bad arguments or doc.`,
       result.updated = [...outputs.keys()];
     }
 
-    mkdirSync(paths.state, { recursive: true });
-    writeFileSync(join(paths.state, LAST_CHECK_FILE), `${JSON.stringify(result, null, 2)}\n`);
+    const state = stateDir(ctx.env);
+    mkdirSync(state, { recursive: true });
+    writeFileSync(join(state, LAST_CHECK_FILE), `${JSON.stringify(result, null, 2)}\n`);
     const junit = str(args, 'junit');
     if (junit) {
       const target = resolve(junit);
