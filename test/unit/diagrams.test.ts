@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { ROOT } from '../helpers/cli.js';
 import { parseXml, walk, allText, XmlError } from '../helpers/xml.js';
+import { dumpDom, findChromium, NO_CHROMIUM, screenshot } from '../helpers/chromium.js';
 import { labelLines, parseDrawio, toSvg } from '../../src/report/drawio.js';
 import { exportAll } from '../../scripts/diagrams.js';
 
@@ -159,4 +160,22 @@ test('the XML checker rejects what a browser would refuse', () => {
   assert.equal(ok.attrs.a, '1 & 2');
   assert.equal(ok.text, '<raw>');
   assert.equal(allText(ok.children[0]!), 'x < y');
+});
+
+test('every SVG renders in headless Chromium (no XML error page, a real picture)', (t) => {
+  if (!findChromium()) {
+    t.skip(NO_CHROMIUM);
+    return;
+  }
+  const out = join(ROOT, 'test-results', 'diagrams');
+  mkdirSync(out, { recursive: true });
+  for (const f of svgs) {
+    const file = join(DIR, f);
+    const dom = dumpDom(file);
+    assert.doesNotMatch(dom, /parsererror|This page contains the following errors/, `${f}: Chromium's XML parser refused it`);
+    assert.match(dom, /<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, `${f}: an SVG document`);
+    const root = parseXml(readFileSync(file, 'utf8'));
+    const size = screenshot(file, join(out, f.replace(/\.svg$/, '.png')), Number(root.attrs.width), Number(root.attrs.height));
+    assert.ok(size > 20_000, `${f}: the screenshot (${size} bytes) shows a drawing`);
+  }
 });
