@@ -1,0 +1,215 @@
+/**
+ * A QEMU micro-VM you can run shell scripts in: boot once, run scripts, collect their
+ * output and exit codes, shut down.
+ *
+ *   const vm = await GuestVm.boot({ image: await ensureImage({ log }) });
+ *   try {
+ *     const r = await vm.run('ipvsadm -Ln');      // { output, exitCode, durationMs }
+ *   } finally {
+ *     await vm.shutdown();
+ *   }
+ *
+ * The guest has no network card. Scripts go in and results come out over the second
+ * serial port (a UNIX socket on the host, see guest-init.ts for the protocol). Kernel
+ * messages go to the first serial port, kept as `consoleLog` for when something fails.
+ * Software emulation (`-accel tcg`) is the default: KVM is often missing or unusable in
+ * the places this runs (CI machines, nested VMs); PROXYLAB_VM_ACCEL=kvm uses it anyway.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createConnection, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../../core/exec.js';
+import { CommandError, UserError, tail } from '../../core/errors.js';
+import { DONE_PREFIX, READY_LINE } from './guest-init.js';
+import type { VmImage } from './image.js';
+
+export interface BootOptions {
+  image: Pick<VmImage, 'kernel' | 'initrd'>;
+  memoryMb?: number;
+  /** 'tcg' (default) or 'kvm'. */
+  accel?: string;
+  bootTimeoutMs?: number;
+  signal?: AbortSignal;
+  qemu?: string;
+}
+
+export interface GuestResult {
+  output: string;
+  exitCode: number;
+  durationMs: number;
+}
+
+export class GuestVm {
+  /** Wall-clock milliseconds from starting QEMU to the guest saying it is ready. */
+  bootMs = 0;
+  /** Guest uptime in seconds when it said ready (kernel + init + modules). */
+  guestReadyUptime = 0;
+  kernelRelease = '';
+  private buf = '';
+  private waiter: (() => void) | undefined;
+  private seq = 0;
+  private exited = false;
+  private exitError: unknown;
+  private busy: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly dir: string,
+    private readonly sock: Socket,
+    private readonly proc: Promise<unknown>,
+    private readonly kill: AbortController,
+  ) {
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => {
+      this.buf += d;
+      this.waiter?.();
+    });
+    sock.on('close', () => this.waiter?.());
+    sock.on('error', () => this.waiter?.());
+  }
+
+  get consoleLog(): string {
+    return join(this.dir, 'console.log');
+  }
+
+  static async boot(opts: BootOptions): Promise<GuestVm> {
+    const dir = await mkdtemp(join(tmpdir(), 'proxylab-vm-'));
+    const sockPath = join(dir, 'ctl.sock');
+    const accel = opts.accel ?? process.env.PROXYLAB_VM_ACCEL ?? 'tcg';
+    const argv = [
+      opts.qemu ?? 'qemu-system-x86_64',
+      '-accel', accel,
+      '-M', 'pc',
+      '-m', String(opts.memoryMb ?? 512),
+      '-smp', '1',
+      '-nodefaults',
+      '-no-user-config',
+      '-display', 'none',
+      '-no-reboot',
+      '-kernel', opts.image.kernel,
+      '-initrd', opts.image.initrd,
+      '-append', 'console=ttyS0 quiet loglevel=3 panic=-1',
+      '-serial', `file:${join(dir, 'console.log')}`,
+      '-chardev', `socket,id=ctl,path=${sockPath},server=on,wait=off`,
+      '-serial', 'chardev:ctl',
+    ];
+    const kill = new AbortController();
+    const onAbort = () => kill.abort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const started = performance.now();
+    let exited = false;
+    let exitError: unknown;
+    const proc = run(argv, { signal: kill.signal, timeoutMs: 24 * 3600_000 }).then(
+      (r) => {
+        exited = true;
+        return r;
+      },
+      (e: unknown) => {
+        exited = true;
+        exitError = e;
+      },
+    );
+    const timeoutMs = opts.bootTimeoutMs ?? 120_000;
+    const deadline = Date.now() + timeoutMs;
+    let sock: Socket | undefined;
+    while (!sock) {
+      if (exited) break;
+      try {
+        sock = await new Promise<Socket>((resolve, reject) => {
+          const s = createConnection(sockPath);
+          s.once('connect', () => resolve(s));
+          s.once('error', reject);
+        });
+      } catch {
+        if (Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    if (!sock) {
+      kill.abort();
+      await proc;
+      const why = exitError instanceof CommandError ? exitError.message : 'its control socket never appeared';
+      await rm(dir, { recursive: true, force: true });
+      throw new UserError(`the VM did not start: ${why}`, 'check that `qemu-system-x86_64 --version` works (apt-get install qemu-system-x86)');
+    }
+    const vm = new GuestVm(dir, sock, proc, kill);
+    void proc.then(() => {
+      vm.exited = true;
+      vm.exitError = exitError;
+      vm.waiter?.();
+    });
+    try {
+      const line = await vm.until(new RegExp(`${READY_LINE} (\\S+) ([\\d.]+)\\n`), deadline, 'the guest to boot');
+      vm.kernelRelease = line[1]!;
+      vm.guestReadyUptime = Number(line[2]);
+      vm.bootMs = Math.round(performance.now() - started);
+      vm.buf = vm.buf.slice((line.index ?? 0) + line[0].length);
+    } catch (e) {
+      await vm.shutdown();
+      throw e;
+    }
+    return vm;
+  }
+
+  private async until(re: RegExp, deadline: number, what: string): Promise<RegExpExecArray> {
+    for (;;) {
+      const m = re.exec(this.buf);
+      if (m) return m;
+      if (this.exited || this.sock.destroyed) {
+        const log = await readFile(this.consoleLog, 'utf8').catch(() => '');
+        throw new UserError(
+          `the VM stopped while waiting for ${what}${this.exitError instanceof Error ? ` (${this.exitError.message})` : ''}`,
+          `its console said:\n${tail(log, 15)}`,
+        );
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        const log = await readFile(this.consoleLog, 'utf8').catch(() => '');
+        throw new UserError(`gave up after ${Math.round((deadline - Date.now() + left) / 1000) || 'the'} s waiting for ${what} in the VM`, `its console said:\n${tail(log, 15)}`);
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 1000));
+        this.waiter = () => {
+          clearTimeout(t);
+          this.waiter = undefined;
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Run a shell script (busybox sh) in the guest; output is stdout and stderr together. */
+  run(script: string, opts: { timeoutMs?: number; what?: string } = {}): Promise<GuestResult> {
+    const job = this.busy.then(() => this.runNow(script, opts));
+    this.busy = job.catch(() => undefined);
+    return job;
+  }
+
+  private async runNow(script: string, opts: { timeoutMs?: number; what?: string }): Promise<GuestResult> {
+    const id = ++this.seq;
+    const body = Buffer.from(script.endsWith('\n') ? script : `${script}\n`);
+    const started = performance.now();
+    this.sock.write(`RUN ${id} ${body.length}\n`);
+    this.sock.write(body);
+    const timeoutMs = opts.timeoutMs ?? 300_000;
+    const m = await this.until(new RegExp(`${DONE_PREFIX} ${id} (\\d+)\\n`), Date.now() + timeoutMs, opts.what ?? `script #${id}`);
+    const output = this.buf.slice(0, m.index);
+    this.buf = this.buf.slice((m.index ?? 0) + m[0].length);
+    return { output, exitCode: Number(m[1]), durationMs: Math.round(performance.now() - started) };
+  }
+
+  /** Power the guest off (waits up to 10 s, then kills QEMU) and remove the temp folder. */
+  async shutdown(): Promise<void> {
+    if (!this.exited && !this.sock.destroyed) this.sock.write('OFF\n');
+    const t = setTimeout(() => this.kill.abort(), 10_000);
+    await this.proc;
+    clearTimeout(t);
+    this.sock.destroy();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Quote one argument for the guest's shell (single quotes, no interpolation). */
+export function shQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
