@@ -124,6 +124,18 @@ export function allRules(text: string): IptablesRule[] {
   return Object.values(dump.tables).flatMap((t) => Object.values(t.chains).flatMap((c) => c.rules));
 }
 
+/** An `ipvsadm -Lnc` listing cut to its header, the lines matching `keep`, and the first few others. */
+export function shortConnections(text: string, keep: (line: string) => boolean = () => false, others = 4): string {
+  const lines = text.trimEnd().split('\n');
+  const head = lines.filter((l) => !/^(TCP|UDP|SCTP)\s/.test(l));
+  const rows = lines.filter((l) => /^(TCP|UDP|SCTP)\s/.test(l));
+  const kept = rows.filter(keep);
+  const rest = rows.filter((l) => !keep(l));
+  const shown = [...kept, ...rest.slice(0, others)];
+  const more = rest.length - Math.min(rest.length, others);
+  return [...head, ...shown, ...(more > 0 ? [`(… ${more} more connection entries)`] : [])].join('\n');
+}
+
 function share(d: Distribution, k: string): number {
   const total = Object.values(d).reduce((a, b) => a + b, 0);
   return total ? (d[k] ?? 0) / total : 0;
@@ -227,7 +239,7 @@ export const PHASES: Phase[] = [
       const states = [...new Set(conns.map((c) => c.state))].join(', ');
       return {
         summary: `from the node: ${formatDistribution(fromNode)}; from the client pod: ${formatDistribution(fromPod)}`,
-        shown: [`from node:       ${formatDistribution(fromNode)}`, `from client pod: ${formatDistribution(fromPod)}`, r.out(3).trimEnd(), r.out(4).trimEnd()],
+        shown: [`from node:       ${formatDistribution(fromNode)}`, `from client pod: ${formatDistribution(fromPod)}`, r.out(3).trimEnd(), shortConnections(r.out(4))],
         data: { fromNode, fromPod, stats: stats.stats, connections: conns.length, states },
       };
     },
@@ -310,7 +322,7 @@ export const PHASES: Phase[] = [
       expect(template, 'ipvsadm -Lnc shows no persistence template (source port 0) for the client', r.out(3));
       return {
         summary: `${formatDistribution(d)}; template ${template.source.address} → ${template.destination.address}`,
-        shown: [r.out(2).trimEnd(), formatDistribution(d), r.out(3).trimEnd()],
+        shown: [r.out(2).trimEnd(), formatDistribution(d), shortConnections(r.out(3), (l) => /\s10\.244\.1\.20:0\s/.test(l), 2)],
         data: { distribution: d },
       };
     },
