@@ -156,9 +156,12 @@ async function createOrReuse(ctx: Context, provider: KindProvider, o: LabOptions
             saveRecord(ctx.env, { name: ctx.cluster, kubeconfig: ctx.kubeconfig, image, mode: o.mode, createdAt: new Date().toISOString() });
             const kubectl = new Kubectl(ctx.kubeconfig, ctx.env, ctx.signal);
             const limit = { what: `${o.nodes} node${o.nodes > 1 ? 's' : ''} of "${ctx.cluster}" to be Ready`, timeoutMs: timeoutS * 1000 };
+            const deadline = Date.now() + limit.timeoutMs;
             const nodes = await waitFor(
               async () => {
-                const list = await kubectl.json<NodeList>(['get', 'nodes'], { timeoutMs: 30_000 });
+                // each probe is bounded by the time left, so a stuck kubectl cannot outlast the limit
+                const left = Math.max(1000, Math.min(30_000, deadline - Date.now()));
+                const list = await kubectl.json<NodeList>(['get', 'nodes'], { timeoutMs: left });
                 const { ready, notReady } = readyNodes(list);
                 task.output = `Ready: ${ready.length}/${o.nodes}${notReady.length ? ` (waiting for ${notReady.join(', ')})` : ''}`;
                 return ready.length >= o.nodes && !notReady.length ? ready : undefined;
@@ -204,7 +207,8 @@ function explainCreateFailure(e: unknown, cluster: string): UserError {
     return new UserError(e.message, `${e.hint ? `${e.hint}\n` : ''}the partly created cluster "${cluster}" was deleted (keep it next time with --keep-on-failure)`, e.exitCode, { cause: e });
   }
   if (e instanceof CommandError) {
-    const why = (e.stderr.split('\n').filter((l) => /ERROR|error/.test(l)).pop() ?? e.stderrTail.split('\n').pop() ?? '').trim();
+    const lines = e.stderr.split('\n').map((l) => l.trim());
+    const why = lines.find((l) => l.startsWith('ERROR:')) ?? lines.filter((l) => /error/i.test(l)).pop() ?? e.stderrTail.split('\n').pop() ?? '';
     const what = e.timedOut ? `kind did not finish within ${Math.round((e.timeoutMs ?? 0) / 1000)} s` : why || e.message;
     return new UserError(
       `creating cluster "${cluster}" failed: ${what}`,

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import YAML from 'yaml';
 import { engineDown, ENGINE_DOWN } from './docker.mjs';
-import { newCluster, bootstrap, kubeconfigYaml, DEFAULT_IMAGE } from '../lib/cluster.mjs';
+import { newCluster, bootstrap, kubeconfigYaml, DEFAULT_IMAGE, putObj, nodeObject } from '../lib/cluster.mjs';
 import { sleepSync } from '../lib/state.mjs';
 
 export function kindVersion(env) {
@@ -100,9 +100,13 @@ export const handlers = [
       e(' ✓ Installing CNI 🔌');
       e(' ✓ Installing StorageClass 💾');
       if (cluster.nodes.length > 1) e(' ✓ Joining worker nodes 🚜');
-      bootstrap(c.state, cluster, c.hooks());
+      bootstrap(c.state, cluster);
       for (const h of c.hooks()) h(c.state, cluster);
-      if (c.env.FAKE_NODES_NOT_READY === '1') for (const n of cluster.nodes) n.ready = false;
+      if (c.env.FAKE_NODES_NOT_READY === '1')
+        for (const n of cluster.nodes) {
+          n.ready = false;
+          putObj(c.state, cluster, nodeObject(cluster, n));
+        }
       if (o.wait) {
         const secs = Number(String(o.wait).replace(/s$/, '')) || 0;
         if (c.env.FAKE_NODES_NOT_READY === '1') {
