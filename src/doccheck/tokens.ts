@@ -171,6 +171,11 @@ const RULES: Rule[] = [
     re: /(?<![\w-])KUBE-(?:SVC|SEP|SVL|EXT|FW|XLB|SVCX|FWX)-([A-Z0-9]{16})(?![\w-])/dy,
     spans: groupSpans([[1, 'chain']]),
   },
+  // kube-proxy nftables chains: service-SUSTUHLJ-default/web/tcp/http, endpoint-…__10.244.1.3/80
+  {
+    re: /(?<![\w-])(?:service|endpoint|external|firewall|cluster-ips|firewall-ips)-([A-Z0-9]{8})-(?=[a-z0-9])/dy,
+    spans: groupSpans([[1, 'chain']]),
+  },
   // Deployment pods: web-96d5df5c8-6bgpr (name literal, both hashes renamed)
   {
     re: new RegExp(`(?<![\\w.-])[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-(${K}{6,10})-(${K}{5})(?![\\w-])`, 'dy'),

@@ -229,7 +229,10 @@ function nft(c) {
     return 0;
   }
   const [what, family, table, name] = a.slice(1);
-  if (family !== 'ip' || table !== 'kube-proxy' || !programmed) c.fail(1, `Error: No such file or directory\nlist ${what} ${family} ${table}${name ? ` ${name}` : ''}\n${' '.repeat(5 + what.length + 1)}^^^^^^^^^^^^^^^^^^^^^^`);
+  if (family !== 'ip' || table !== 'kube-proxy' || !programmed) {
+    const at = `list ${what} ${family} `.length;
+    c.fail(1, `Error: No such file or directory\nlist ${what} ${family} ${table}${name ? ` ${name}` : ''}\n${' '.repeat(at)}${'^'.repeat(table.length)}`);
+  }
   const objs = nftObjects(c.cluster);
   if (what === 'table') {
     c.out(`table ip kube-proxy {\n\tcomment "rules for kube-proxy"\n\n${objs.map(render).join('\n\n')}\n}\n`);
