@@ -3,7 +3,9 @@
  * and a command inside a node. Built on the Provider seam (src/cluster/provider.ts) and
  * src/core/exec.ts; argv arrays only.
  */
-import { run, type RunResult } from '../core/exec.js';
+import type { RunResult } from '../core/exec.js';
+import { KindProvider } from '../cluster/kind.js';
+import { Kubectl } from '../cluster/kubectl.js';
 import { CommandError, UserError } from '../core/errors.js';
 import type { Context } from '../core/context.js';
 import type { NodeExecOptions, NodeInfo } from '../cluster/provider.js';
@@ -25,68 +27,28 @@ export interface Kube {
   k8sMinor(): Promise<number>;
 }
 
-/** Where kind and kubectl come from: the pinned ./.bin copies, or PATH (PROXYLAB_TOOLS=path). */
-async function toolPath(ctx: Context, tool: 'kind' | 'kubectl'): Promise<string> {
-  if (ctx.env.PROXYLAB_TOOLS === 'path') return tool;
-  try {
-    const spec = '../cluster/tools.js';
-    const mod = (await import(spec)) as Record<string, unknown>;
-    const f = mod.resolveTool ?? mod.toolPath ?? mod.binary;
-    if (typeof f === 'function') {
-      const r = (await (f as (t: string, c: unknown) => unknown)(tool, ctx)) as unknown;
-      if (typeof r === 'string') return r;
-      if (r && typeof r === 'object' && typeof (r as { path?: unknown }).path === 'string') return (r as { path: string }).path;
-    }
-  } catch {
-    /* the foundation's resolver is not there: fall back to PATH */
-  }
-  return tool;
-}
-
-function roleOf(name: string, cluster: string): NodeInfo['role'] {
-  return name === `${cluster}-control-plane` || /-control-plane\d*$/.test(name) ? 'control-plane' : 'worker';
-}
-
 export async function connect(ctx: Context): Promise<Kube> {
-  const kubectlBin = await toolPath(ctx, 'kubectl');
-  const kindBin = await toolPath(ctx, 'kind');
+  const provider = new KindProvider(ctx.env, ctx.signal);
+  const kc = new Kubectl(ctx.kubeconfig, ctx.env, ctx.signal);
   let minor: number | undefined;
   let nodeCache: NodeInfo[] | undefined;
   const kube: Kube = {
     cluster: ctx.cluster,
     kubeconfig: ctx.kubeconfig,
     kubectl(args, opts = {}) {
-      return run([kubectlBin, '--kubeconfig', ctx.kubeconfig, ...args], {
-        input: opts.input,
-        timeoutMs: opts.timeoutMs ?? 60_000,
-        reject: opts.reject,
-        signal: opts.signal ?? ctx.signal,
-      });
+      return kc.run(args, { input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000, reject: opts.reject, signal: opts.signal ?? ctx.signal });
     },
     async nodes() {
       if (nodeCache) return nodeCache;
-      let out: string;
-      try {
-        out = (await run([kindBin, 'get', 'nodes', '--name', ctx.cluster], { timeoutMs: 30_000, signal: ctx.signal })).stdout;
-      } catch (e) {
-        if (e instanceof CommandError && /Cannot connect to the Docker daemon|docker daemon/i.test(e.stderr)) {
-          throw new UserError('the Docker engine is not reachable', 'start Docker, then run `proxylab doctor`');
-        }
-        throw e;
-      }
-      const names = out
-        .split('\n')
-        .map((s) => s.trim())
-        .filter((s) => s && !/^No kind nodes/.test(s));
-      if (!names.length) {
+      const found = (await provider.nodes(ctx.cluster)).filter((n) => !/^No kind nodes/.test(n.name));
+      if (!found.length) {
         throw new UserError(`cluster "${ctx.cluster}" does not exist (no kind nodes found)`, 'create it with `make up` (or `proxylab up`)');
       }
-      nodeCache = names.sort().map((name) => ({ name, role: roleOf(name, ctx.cluster) }));
+      nodeCache = [...found].sort((a, b) => a.name.localeCompare(b.name));
       return nodeCache;
     },
     exec(node, argv, opts = {}) {
-      const args = ['docker', 'exec', ...(opts.input !== undefined ? ['-i'] : []), node, ...argv];
-      return run(args, { input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000, reject: opts.reject, signal: opts.signal ?? ctx.signal });
+      return provider.exec(node, argv, { ...opts, timeoutMs: opts.timeoutMs ?? 60_000, signal: opts.signal ?? ctx.signal });
     },
     async k8sMinor() {
       if (minor !== undefined) return minor;

@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, renameSync, rmSync, mkdtempSync } from 'node:fs
 import { join } from 'node:path';
 import { run } from '../core/exec.js';
 import { paths } from '../core/paths.js';
+import { resolveTool } from '../cluster/tools.js';
 import { errorText, onEveryNode, type Kube } from './kube.js';
 import type { NodeInfo } from '../cluster/provider.js';
 
@@ -61,7 +62,7 @@ function cacheCovers(dir: string, pkgs: readonly string[]): boolean {
 async function installFromCache(kube: Kube, node: string, dir: string, signal?: AbortSignal): Promise<void> {
   const debs = cachedDebs(dir);
   await kube.exec(node, ['mkdir', '-p', '/tmp/proxylab-debs'], { signal });
-  await run(['docker', 'cp', `${dir}/.`, `${node}:/tmp/proxylab-debs`], { signal, timeoutMs: 120_000 });
+  await run([resolveTool('docker'), 'cp', `${dir}/.`, `${node}:/tmp/proxylab-debs`], { signal, timeoutMs: 120_000 });
   await kube.exec(node, ['dpkg', '-i', ...debs.map((d) => `/tmp/proxylab-debs/${d}`)], { signal, timeoutMs: 300_000 });
 }
 
@@ -71,7 +72,7 @@ async function installFromNetwork(kube: Kube, node: string, pkgs: string[], dir:
   mkdirSync(dir, { recursive: true });
   const tmp = mkdtempSync(join(dir, '.incoming-'));
   try {
-    await run(['docker', 'cp', `${node}:${NODE_DEB_DIR}/.`, tmp], { signal, timeoutMs: 120_000 });
+    await run([resolveTool('docker'), 'cp', `${node}:${NODE_DEB_DIR}/.`, tmp], { signal, timeoutMs: 120_000 });
     for (const f of readdirSync(tmp)) if (f.endsWith('.deb')) renameSync(join(tmp, f), join(dir, f));
   } finally {
     rmSync(tmp, { recursive: true, force: true });

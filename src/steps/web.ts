@@ -22,41 +22,8 @@ export interface WebOptions {
 
 type Obj = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec: Record<string, unknown> };
 
-/** The built-in sample, used when configs/manifests/web.yaml is absent. */
-function defaultObjects(): Obj[] {
-  const labels = { app: 'web' };
-  return [
-    {
-      kind: 'Deployment',
-      metadata: { name: 'web', labels },
-      spec: {
-        replicas: 2,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            containers: [
-              {
-                name: 'nginx',
-                image: 'nginx:1.27',
-                ports: [{ containerPort: 80 }],
-                env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-                command: ['/bin/sh', '-c'],
-                args: ['printf "%s\\n" "$POD_NAME" > /usr/share/nginx/html/index.html && exec nginx -g "daemon off;"'],
-                readinessProbe: { httpGet: { path: '/', port: 80 }, periodSeconds: 2 },
-              },
-            ],
-          },
-        },
-      },
-    },
-    { kind: 'Service', metadata: { name: 'web', labels }, spec: { type: 'ClusterIP', selector: labels, ports: [{ name: 'http', port: 80, targetPort: 80 }] } },
-    { kind: 'Service', metadata: { name: 'web-nodeport', labels }, spec: { type: 'NodePort', selector: labels, ports: [{ name: 'http', port: 80, targetPort: 80 }] } },
-  ].map((o) => ({ apiVersion: o.kind === 'Deployment' ? 'apps/v1' : 'v1', ...o }) as unknown as Obj);
-}
-
 export function loadWebObjects(file = WEB_MANIFEST): Obj[] {
-  if (!existsSync(file)) return defaultObjects();
+  if (!existsSync(file)) throw new UserError(`the web sample's manifest ${file} is missing`, 'restore it from git: `git checkout configs/manifests/web.yaml`');
   const docs = parseAllDocuments(readFileSync(file, 'utf8'));
   const objs = docs.map((d) => d.toJS() as Obj | null).filter((o): o is Obj => !!o && typeof o === 'object' && 'kind' in o);
   if (!objs.some((o) => o.kind === 'Deployment')) throw new UserError(`${file} has no Deployment`, 'restore it from git: `git checkout configs/manifests/web.yaml`');

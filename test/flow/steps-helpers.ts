@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFake, type Fake } from '../helpers/fake.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
+import { INSPECT_SCRIPT, splitSections } from '../../src/steps/flushnat.js';
 
 export const KIND_CONFIG = (mode = 'iptables') => `kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
@@ -78,4 +79,14 @@ export function cmYaml(lab: Lab): string {
 
 export function nodeExec(lab: Lab, node: string, argv: string[]): string {
   return lab.fake.tool('docker', ['exec', node, ...argv]).stdout;
+}
+
+/**
+ * The node's iptables-save as proxylab's flush-nat sees it (its one inspection command).
+ * Plain `iptables-save` in iptables mode is answered by the scale helper's stateless model
+ * (test/fake/handlers/scale.mjs), which knows no leftovers.
+ */
+export function natSave(lab: Lab, node: string): string {
+  const out = nodeExec(lab, node, ['sh', '-c', INSPECT_SCRIPT]);
+  return splitSections(out).get('iptables-save') ?? '';
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { newLab, cmYaml, nodeExec, type Lab } from './steps-helpers.js';
+import { newLab, cmYaml, nodeExec, natSave, type Lab } from './steps-helpers.js';
 
 function withLab(opts: Parameters<typeof newLab>[0], fn: (l: Lab) => Promise<void>) {
   return async () => {
@@ -22,7 +22,7 @@ test(
   withLab({}, async (l) => {
     const before = cmYaml(l);
     // iptables mode programmed KUBE-SVC chains on the nodes
-    assert.match(nodeExec(l, 'proxylab-worker', ['iptables-save']), /^:KUBE-SVC-/m);
+    assert.match(natSave(l, 'proxylab-worker'), /^:KUBE-SVC-/m);
     const r = await l.cli(['mode', 'ipvs', '--scheduler', 'rr']);
     assert.equal(r.code, 0, r.stderr);
     for (const n of NODES) assert.equal(nodeExec(l, n, ['curl', '-s', 'http://127.0.0.1:10249/proxyMode']), 'ipvs');
@@ -33,7 +33,7 @@ test(
       ['    mode: ""', '    mode: ipvs'],
     ]);
     // leftovers flushed, Docker/kind chains kept, ipvs rules in place
-    const save = nodeExec(l, 'proxylab-worker', ['iptables-save']);
+    const save = natSave(l, 'proxylab-worker');
     assert.doesNotMatch(save, /KUBE-SVC-|KUBE-SEP-|KUBE-NODEPORTS/);
     assert.match(save, /^-A KUBE-SERVICES .*--match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT$/m);
     assert.match(save, /^:DOCKER_OUTPUT - \[0:0\]$/m);
