@@ -35,7 +35,9 @@ if (/diagrams\.ts$/.test(invoked)) {
       console.log(`✔ ${rel} is up to date`);
     } else if (check) {
       stale++;
-      console.error(`✘ ${rel} ${current === undefined ? 'is missing' : 'differs from its .drawio'}`);
+      console.error(
+        `✘ ${rel} ${current === undefined ? 'is missing' : 'differs from its .drawio'}`,
+      );
     } else {
       writeFileSync(d.svg, d.content);
       console.log(`✔ wrote ${rel}`);

@@ -57,10 +57,16 @@ if (opts.k8s !== undefined && !/^1\.\d+$/.test(opts.k8s)) {
 $.cwd = root;
 $.verbose = false;
 const results = path.resolve(root, opts.results);
-const proxylab = [process.execPath, path.join(root, 'bin', 'proxylab.js'), '--cluster', opts.cluster];
+const proxylab = [
+  process.execPath,
+  path.join(root, 'bin', 'proxylab.js'),
+  '--cluster',
+  opts.cluster,
+];
 // the pinned kind of `make tools`, or PATH's (PROXYLAB_TOOLS=path, as proxylab itself does)
 const pinnedKind = path.join(root, '.bin', 'kind');
-const kind = process.env.PROXYLAB_TOOLS !== 'path' && fs.existsSync(pinnedKind) ? pinnedKind : 'kind';
+const kind =
+  process.env.PROXYLAB_TOOLS !== 'path' && fs.existsSync(pinnedKind) ? pinnedKind : 'kind';
 
 // Every lab folder with a README.md, or the ones asked for with --lab.
 const labsDir = path.resolve(root, opts['labs-dir']);
@@ -73,7 +79,9 @@ const allLabs = fs.existsSync(labsDir)
 const labs = opts.lab?.length ? opts.lab : allLabs;
 for (const l of labs) {
   if (!allLabs.includes(l)) {
-    console.error(`✘ no lab "${l}" (no ${path.join(path.relative(root, labsDir) || '.', l, 'README.md')})\n  → labs here: ${allLabs.join(', ') || 'none'}`);
+    console.error(
+      `✘ no lab "${l}" (no ${path.join(path.relative(root, labsDir) || '.', l, 'README.md')})\n  → labs here: ${allLabs.join(', ') || 'none'}`,
+    );
     process.exit(2);
   }
 }
@@ -90,12 +98,17 @@ async function phase(name, argv) {
   const secs = (Date.now() - t0) / 1000;
   const ok = p.exitCode === 0;
   phases.push({ name, command: shown, ok, exitCode: p.exitCode, secs });
-  console.error(`${ok ? '✔' : '✘'} ${name} (${secs.toFixed(1)} s${ok ? '' : `, exit code ${p.exitCode}`})`);
+  console.error(
+    `${ok ? '✔' : '✘'} ${name} (${secs.toFixed(1)} s${ok ? '' : `, exit code ${p.exitCode}`})`,
+  );
   return ok;
 }
 
 function xmlEscape(s) {
-  return String(s).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]);
+  return String(s).replace(
+    /[<>&"']/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c],
+  );
 }
 
 function writeSmokeJunit() {
@@ -133,7 +146,13 @@ console.error(
 let ok = false;
 try {
   const up =
-    (await phase('cluster', [...proxylab, 'up', '--mode', 'iptables', ...(opts.k8s ? ['--k8s', opts.k8s] : [])])) &&
+    (await phase('cluster', [
+      ...proxylab,
+      'up',
+      '--mode',
+      'iptables',
+      ...(opts.k8s ? ['--k8s', opts.k8s] : []),
+    ])) &&
     !interrupted &&
     (await phase(`kube-proxy in ${opts.mode} mode`, [...proxylab, 'mode', opts.mode])) &&
     !interrupted &&
@@ -146,7 +165,15 @@ try {
       const doc = path.join(labsDir, l);
       const junit = path.join(results, `${l}.xml`);
       const html = path.join(results, `${l}.html`);
-      const passed = await phase(`check ${path.relative(root, doc)}`, [...proxylab, 'check', doc, '--junit', junit, '--html', html]);
+      const passed = await phase(`check ${path.relative(root, doc)}`, [
+        ...proxylab,
+        'check',
+        doc,
+        '--junit',
+        junit,
+        '--html',
+        html,
+      ]);
       checks = checks && passed;
     }
     if (!interrupted) await phase('status', [...proxylab, 'status']);
@@ -158,9 +185,15 @@ try {
     const logs = path.join(results, 'kind-logs');
     const clusters = await $({ nothrow: true })`${kind} get clusters`;
     if (clusters.exitCode === 0 && clusters.stdout.split('\n').includes(opts.cluster)) {
-      console.error(`\n▶ saving the cluster logs: kind export logs ${path.relative(root, logs)} --name ${opts.cluster}`);
+      console.error(
+        `\n▶ saving the cluster logs: kind export logs ${path.relative(root, logs)} --name ${opts.cluster}`,
+      );
       const r = await $({ nothrow: true })`${kind} export logs ${logs} --name ${opts.cluster}`;
-      console.error(r.exitCode === 0 ? `✔ logs in ${path.relative(root, logs)}/` : `⚠ kind export logs failed: ${r.stderr.trim()}`);
+      console.error(
+        r.exitCode === 0
+          ? `✔ logs in ${path.relative(root, logs)}/`
+          : `⚠ kind export logs failed: ${r.stderr.trim()}`,
+      );
     }
   }
   if (opts.keep) {
@@ -176,5 +209,6 @@ console.error(
   `\n${failed.length ? '✘' : '✔'} smoke ${failed.length ? 'failed' : 'passed'}: ${phases.length - failed.length}/${phases.length} steps` +
     ` in ${((Date.now() - started) / 1000).toFixed(0)} s; JUnit in ${path.relative(root, results)}/`,
 );
-for (const f of failed) console.error(`  ✘ ${f.name}: \`${f.command}\` exited with code ${f.exitCode}`);
+for (const f of failed)
+  console.error(`  ✘ ${f.name}: \`${f.command}\` exited with code ${f.exitCode}`);
 process.exit(interrupted ? 130 : failed.length ? 1 : 0);

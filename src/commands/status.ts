@@ -61,7 +61,10 @@ export interface Status {
 
 interface K8sNode {
   metadata: { name: string };
-  status?: { conditions?: { type: string; status: string }[]; nodeInfo?: { kubeletVersion?: string } };
+  status?: {
+    conditions?: { type: string; status: string }[];
+    nodeInfo?: { kubeletVersion?: string };
+  };
 }
 
 /** `.proxylab/last-check.json`, written by `proxylab check` (null: none yet, or unreadable). */
@@ -86,16 +89,30 @@ export function readLastCheck(file: string): LastCheck | null {
   };
 }
 
-async function kubeProxyModes(kube: Kube, nodes: { name: string }[]): Promise<Map<string, { mode: string | null; problem?: string }>> {
+async function kubeProxyModes(
+  kube: Kube,
+  nodes: { name: string }[],
+): Promise<Map<string, { mode: string | null; problem?: string }>> {
   const answers = await onEveryNode(
     nodes.map((n) => ({ name: n.name, role: 'worker' as const })),
-    (n) => kube.exec(n.name, ['curl', '-s', '--max-time', '3', 'http://127.0.0.1:10249/proxyMode'], { reject: false, timeoutMs: 15_000 }),
+    (n) =>
+      kube.exec(n.name, ['curl', '-s', '--max-time', '3', 'http://127.0.0.1:10249/proxyMode'], {
+        reject: false,
+        timeoutMs: 15_000,
+      }),
   );
   const out = new Map<string, { mode: string | null; problem?: string }>();
   for (const a of answers) {
-    if (a.error) out.set(a.node.name, { mode: null, problem: `could not ask kube-proxy: ${errorText(a.error)}` });
+    if (a.error)
+      out.set(a.node.name, {
+        mode: null,
+        problem: `could not ask kube-proxy: ${errorText(a.error)}`,
+      });
     else if (a.value && a.value.exitCode !== 0)
-      out.set(a.node.name, { mode: null, problem: 'kube-proxy does not answer on 127.0.0.1:10249 (not running, or crash-looping)' });
+      out.set(a.node.name, {
+        mode: null,
+        problem: 'kube-proxy does not answer on 127.0.0.1:10249 (not running, or crash-looping)',
+      });
     else out.set(a.node.name, { mode: (a.value?.stdout ?? '').trim() || null });
   }
   return out;
@@ -103,15 +120,31 @@ async function kubeProxyModes(kube: Kube, nodes: { name: string }[]): Promise<Ma
 
 async function webStatus(kube: Kube): Promise<WebStatus | null> {
   const r = await kube.kubectl(
-    ['-n', WEB_NAMESPACE, 'get', `deployment/${WEB_NAME}`, `service/${WEB_NAME}`, '-o', 'json', '--ignore-not-found'],
+    [
+      '-n',
+      WEB_NAMESPACE,
+      'get',
+      `deployment/${WEB_NAME}`,
+      `service/${WEB_NAME}`,
+      '-o',
+      'json',
+      '--ignore-not-found',
+    ],
     { reject: false },
   );
   if (r.exitCode !== 0) return null;
   if (!r.stdout.trim()) return { deployed: false };
-  const list = JSON.parse(r.stdout) as { items?: Record<string, unknown>[] } & Record<string, unknown>;
+  const list = JSON.parse(r.stdout) as { items?: Record<string, unknown>[] } & Record<
+    string,
+    unknown
+  >;
   const items = (list.items ?? [list]) as {
     kind: string;
-    spec?: { replicas?: number; clusterIP?: string; ports?: { port: number; protocol?: string; nodePort?: number }[] };
+    spec?: {
+      replicas?: number;
+      clusterIP?: string;
+      ports?: { port: number; protocol?: string; nodePort?: number }[];
+    };
     status?: { readyReplicas?: number };
   }[];
   const deploy = items.find((i) => i.kind === 'Deployment');
@@ -124,7 +157,10 @@ async function webStatus(kube: Kube): Promise<WebStatus | null> {
   }
   if (svc) {
     if (svc.spec?.clusterIP) w.clusterIP = svc.spec.clusterIP;
-    w.ports = (svc.spec?.ports ?? []).map((p) => `${p.port}/${(p.protocol ?? 'TCP').toLowerCase()}${p.nodePort ? ` (NodePort ${p.nodePort})` : ''}`);
+    w.ports = (svc.spec?.ports ?? []).map(
+      (p) =>
+        `${p.port}/${(p.protocol ?? 'TCP').toLowerCase()}${p.nodePort ? ` (NodePort ${p.nodePort})` : ''}`,
+    );
   }
   return w;
 }
@@ -146,21 +182,40 @@ export async function collectStatus(ctx: Context): Promise<Status> {
     nodes = await kube.nodes();
   } catch (e) {
     if (e instanceof UserError && /does not exist/.test(e.message)) {
-      st.problems.push(`there is no cluster "${ctx.cluster}": create it with \`make up\` (or \`make lab\`)`);
+      st.problems.push(
+        `there is no cluster "${ctx.cluster}": create it with \`make up\` (or \`make lab\`)`,
+      );
       return st;
     }
     throw e;
   }
   st.exists = true;
-  st.nodes = nodes.map((n) => ({ name: n.name, role: n.role, ready: null, kubeletVersion: null, proxyMode: null }));
+  st.nodes = nodes.map((n) => ({
+    name: n.name,
+    role: n.role,
+    ready: null,
+    kubeletVersion: null,
+    proxyMode: null,
+  }));
 
   // In parallel: the Node objects, kube-proxy's ConfigMap, /proxyMode on every node, the web sample.
   const [k8sNodes, cm, modes, web] = await Promise.all([
     kube.kubectl(['get', 'nodes', '-o', 'json'], { reject: false, timeoutMs: 20_000 }),
-    kube.kubectl(['-n', 'kube-system', 'get', 'configmap', 'kube-proxy', '-o', 'jsonpath={.data.config\\.conf}'], {
-      reject: false,
-      timeoutMs: 20_000,
-    }),
+    kube.kubectl(
+      [
+        '-n',
+        'kube-system',
+        'get',
+        'configmap',
+        'kube-proxy',
+        '-o',
+        'jsonpath={.data.config\\.conf}',
+      ],
+      {
+        reject: false,
+        timeoutMs: 20_000,
+      },
+    ),
     kubeProxyModes(kube, nodes),
     webStatus(kube).catch(() => null),
   ]);
@@ -173,10 +228,14 @@ export async function collectStatus(ctx: Context): Promise<Status> {
       n.ready = o.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
       n.kubeletVersion = o.status?.nodeInfo?.kubeletVersion ?? null;
     }
-    const versions = [...new Set(st.nodes.map((n) => n.kubeletVersion).filter((v): v is string => !!v))];
+    const versions = [
+      ...new Set(st.nodes.map((n) => n.kubeletVersion).filter((v): v is string => !!v)),
+    ];
     st.kubernetes = versions.join(', ') || null;
   } else {
-    st.problems.push(`the API server does not answer (${k8sNodes.stderr.trim().split('\n').pop() ?? ''}): is ${ctx.kubeconfig} this cluster's kubeconfig?`);
+    st.problems.push(
+      `the API server does not answer (${k8sNodes.stderr.trim().split('\n').pop() ?? ''}): is ${ctx.kubeconfig} this cluster's kubeconfig?`,
+    );
   }
   if (cm.exitCode === 0) {
     const m = /^mode:\s*["']?([\w-]*)["']?\s*$/m.exec(cm.stdout);
@@ -195,7 +254,9 @@ export async function collectStatus(ctx: Context): Promise<Status> {
   st.web = web;
   if (web && !web.deployed) st.problems.push('the web sample is not deployed: `make web`');
   else if (web && web.ready !== undefined && web.replicas !== undefined && web.ready < web.replicas)
-    st.problems.push(`the web sample has ${web.ready}/${web.replicas} pods ready: \`kubectl get pods -l app=${WEB_NAME} -o wide\``);
+    st.problems.push(
+      `the web sample has ${web.ready}/${web.replicas} pods ready: \`kubectl get pods -l app=${WEB_NAME} -o wide\``,
+    );
   return st;
 }
 
@@ -217,14 +278,24 @@ export function formatStatus(st: Status, now = Date.now()): string {
   } else {
     const cp = st.nodes.filter((n) => n.role === 'control-plane').length;
     const ready = st.nodes.filter((n) => n.ready).length;
-    row('Cluster', `${st.cluster}: ${st.nodes.length} nodes (${cp} control plane, ${st.nodes.length - cp} workers), ${ready}/${st.nodes.length} Ready`);
+    row(
+      'Cluster',
+      `${st.cluster}: ${st.nodes.length} nodes (${cp} control plane, ${st.nodes.length - cp} workers), ${ready}/${st.nodes.length} Ready`,
+    );
     row('Kubernetes', st.kubernetes ?? '(unknown)');
-    const conf = st.configuredMode === null ? '(ConfigMap not readable)' : st.configuredMode === '' ? 'iptables (mode: "" in the ConfigMap)' : st.configuredMode;
+    const conf =
+      st.configuredMode === null
+        ? '(ConfigMap not readable)'
+        : st.configuredMode === ''
+          ? 'iptables (mode: "" in the ConfigMap)'
+          : st.configuredMode;
     row('kube-proxy', `configured: ${conf}`);
     const w = Math.max(...st.nodes.map((n) => n.name.length));
     for (const n of st.nodes) {
       const mark = n.problem ? '✘' : '✔';
-      L.push(`${''.padEnd(12)}${mark} ${n.name.padEnd(w)}  ${(n.proxyMode ?? '?').padEnd(9)}${n.problem ? `  ${n.problem}` : ''}`.trimEnd());
+      L.push(
+        `${''.padEnd(12)}${mark} ${n.name.padEnd(w)}  ${(n.proxyMode ?? '?').padEnd(9)}${n.problem ? `  ${n.problem}` : ''}`.trimEnd(),
+      );
     }
     if (!st.web) row('Web sample', '(could not ask the API server)');
     else if (!st.web.deployed) row('Web sample', 'not deployed (`make web`)');
@@ -232,15 +303,22 @@ export function formatStatus(st: Status, now = Date.now()): string {
       row(
         'Web sample',
         [
-          st.web.replicas !== undefined ? `${st.web.ready}/${st.web.replicas} pods ready` : 'no deployment',
-          st.web.clusterIP ? `service ${WEB_NAME} ${st.web.clusterIP} ${(st.web.ports ?? []).join(', ')}` : 'no service',
+          st.web.replicas !== undefined
+            ? `${st.web.ready}/${st.web.replicas} pods ready`
+            : 'no deployment',
+          st.web.clusterIP
+            ? `service ${WEB_NAME} ${st.web.clusterIP} ${(st.web.ports ?? []).join(', ')}`
+            : 'no service',
         ].join('; '),
       );
   }
   const c = st.lastCheck;
   if (!c) row('Last check', 'none yet (`make check`)');
   else {
-    row('Last check', `${c.ok ? '✔' : '✘'} ${c.lab}: ${c.passed}/${c.total} steps passed${c.failed ? `, ${c.failed} failed` : ''}${c.finishedAt ? ` (${ago(c.finishedAt, now)})` : ''}`);
+    row(
+      'Last check',
+      `${c.ok ? '✔' : '✘'} ${c.lab}: ${c.passed}/${c.total} steps passed${c.failed ? `, ${c.failed} failed` : ''}${c.finishedAt ? ` (${ago(c.finishedAt, now)})` : ''}`,
+    );
     for (const f of c.failedSteps) L.push(`${''.padEnd(12)}  ✘ ${f}`);
   }
   if (st.problems.length) {

@@ -90,7 +90,12 @@ export function parseDrawio(src: string): Diagram {
     const c = byId.get(id);
     if (!c || c.attrs.vertex !== '1') return undefined;
     const g = geometryOf(c);
-    const r: Rect = { x: num(g?.attrs.x), y: num(g?.attrs.y), w: num(g?.attrs.width), h: num(g?.attrs.height) };
+    const r: Rect = {
+      x: num(g?.attrs.x),
+      y: num(g?.attrs.y),
+      w: num(g?.attrs.width),
+      h: num(g?.attrs.height),
+    };
     const p = c.attrs.parent ? absRect(c.attrs.parent) : undefined;
     if (p) {
       r.x += p.x;
@@ -136,15 +141,25 @@ export function parseDrawio(src: string): Diagram {
   const pageH = num(model.attrs.pageHeight, 0);
   const maxX = Math.max(pageW, ...vertices.map((v) => v.x + v.w + 10));
   const maxY = Math.max(pageH, ...vertices.map((v) => v.y + v.h + 10));
-  return { name: diagramEl?.attrs.name ?? 'diagram', width: Math.ceil(maxX), height: Math.ceil(maxY), vertices, edges };
+  return {
+    name: diagramEl?.attrs.name ?? 'diagram',
+    width: Math.ceil(maxX),
+    height: Math.ceil(maxY),
+    vertices,
+    edges,
+  };
 }
 
 /** The text lines of every label in a diagram (what a reader sees), in document order. */
 export function labelLines(d: Diagram): string[] {
-  return [...d.vertices, ...d.edges].flatMap((c) => c.label.split('\n')).map((l) => l.trim()).filter(Boolean);
+  return [...d.vertices, ...d.edges]
+    .flatMap((c) => c.label.split('\n'))
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
-const esc = (s: string) => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
+const esc = (s: string) =>
+  s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
 const r1 = (n: number) => Math.round(n * 10) / 10;
 
 const MONO = "'DejaVu Sans Mono', Menlo, Consolas, monospace";
@@ -168,7 +183,11 @@ function clip(r: Rect, p: { x: number; y: number }): { x: number; y: number } {
   return { x: cx + dx * s, y: cy + dy * s };
 }
 
-function constrained(r: Rect, fx: string | undefined, fy: string | undefined): { x: number; y: number } | undefined {
+function constrained(
+  r: Rect,
+  fx: string | undefined,
+  fy: string | undefined,
+): { x: number; y: number } | undefined {
   if (fx === undefined || fy === undefined) return undefined;
   return { x: r.x + Number(fx) * r.w, y: r.y + Number(fy) * r.h };
 }
@@ -209,7 +228,9 @@ function textBlock(
     'xml:space="preserve"',
   ].filter(Boolean);
   // absolute y per line: an empty line must still take its place
-  const spans = lines.map((l, i) => `<tspan x="${r1(x)}" y="${r1(top + size * 0.95 + i * lh)}">${esc(l)}</tspan>`);
+  const spans = lines.map(
+    (l, i) => `<tspan x="${r1(x)}" y="${r1(top + size * 0.95 + i * lh)}">${esc(l)}</tspan>`,
+  );
   return `<text ${attrs.join(' ')}>${spans.join('')}</text>`;
 }
 
@@ -219,7 +240,10 @@ export function toSvg(d: Diagram, opts: { source?: string } = {}): string {
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${d.width}" height="${d.height}" viewBox="0 0 ${d.width} ${d.height}" role="img" aria-labelledby="title">`,
   );
-  if (opts.source) out.push(`<!-- generated from ${esc(opts.source)} by scripts/diagrams.ts: edit the .drawio, then run it -->`);
+  if (opts.source)
+    out.push(
+      `<!-- generated from ${esc(opts.source)} by scripts/diagrams.ts: edit the .drawio, then run it -->`,
+    );
   out.push(`<title id="title">${esc(d.name)}</title>`);
   out.push(
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse">' +
@@ -235,7 +259,12 @@ export function toSvg(d: Diagram, opts: { source?: string } = {}): string {
     const isText = 'text' in s || s.shape === 'text';
     if (!isText) {
       const fill = s.fillColor && s.fillColor !== 'none' ? s.fillColor : 'none';
-      const stroke = s.strokeColor && s.strokeColor !== 'none' ? s.strokeColor : s.strokeColor === 'none' ? 'none' : '#000000';
+      const stroke =
+        s.strokeColor && s.strokeColor !== 'none'
+          ? s.strokeColor
+          : s.strokeColor === 'none'
+            ? 'none'
+            : '#000000';
       const rx = s.rounded === '1' ? Math.min(10, Math.min(v.w, v.h) * 0.15) : 0;
       const dash = s.dashed === '1' ? ' stroke-dasharray="6 4"' : '';
       const sw = num(s.strokeWidth, 1);
@@ -253,12 +282,17 @@ export function toSvg(d: Diagram, opts: { source?: string } = {}): string {
     const src = e.source ? byId.get(e.source) : undefined;
     const tgt = e.target ? byId.get(e.target) : undefined;
     const inner = e.points;
-    const firstToward = inner[0] ?? (tgt ? { x: tgt.x + tgt.w / 2, y: tgt.y + tgt.h / 2 } : e.targetPoint);
-    const lastFrom = inner[inner.length - 1] ?? (src ? { x: src.x + src.w / 2, y: src.y + src.h / 2 } : e.sourcePoint);
+    const firstToward =
+      inner[0] ?? (tgt ? { x: tgt.x + tgt.w / 2, y: tgt.y + tgt.h / 2 } : e.targetPoint);
+    const lastFrom =
+      inner[inner.length - 1] ??
+      (src ? { x: src.x + src.w / 2, y: src.y + src.h / 2 } : e.sourcePoint);
     const start = src
       ? (constrained(src, s.exitX, s.exitY) ?? clip(src, firstToward ?? { x: src.x, y: src.y }))
       : e.sourcePoint;
-    const end = tgt ? (constrained(tgt, s.entryX, s.entryY) ?? clip(tgt, lastFrom ?? { x: tgt.x, y: tgt.y })) : e.targetPoint;
+    const end = tgt
+      ? (constrained(tgt, s.entryX, s.entryY) ?? clip(tgt, lastFrom ?? { x: tgt.x, y: tgt.y }))
+      : e.targetPoint;
     if (!start || !end) continue;
     const pts = [start, ...inner, end];
     const color = s.strokeColor ?? '#333333';
@@ -280,18 +314,26 @@ export function toSvg(d: Diagram, opts: { source?: string } = {}): string {
         if (half <= l) {
           const a = pts[i]!;
           const b = pts[i + 1]!;
-          mid = { x: a.x + ((b.x - a.x) * half) / (l || 1), y: a.y + ((b.y - a.y) * half) / (l || 1) };
+          mid = {
+            x: a.x + ((b.x - a.x) * half) / (l || 1),
+            y: a.y + ((b.y - a.y) * half) / (l || 1),
+          };
           break;
         }
         half -= l;
       }
       const lines = e.label.split('\n');
       const size = num(s.fontSize, 11);
-      const w = Math.max(...lines.map((l) => l.length)) * size * (fontFamily(s) === MONO ? 0.62 : 0.56) + 8;
+      const w =
+        Math.max(...lines.map((l) => l.length)) * size * (fontFamily(s) === MONO ? 0.62 : 0.56) + 8;
       const h = lines.length * size * 1.25 + 4;
       const box = { x: mid.x - w / 2, y: mid.y - h / 2, w, h };
-      out.push(`<rect x="${r1(box.x)}" y="${r1(box.y)}" width="${r1(w)}" height="${r1(h)}" fill="#ffffff" fill-opacity="0.9"/>`);
-      out.push(textBlock(lines, box, { ...s, spacing: '0' }, { align: 'center', valign: 'middle' }));
+      out.push(
+        `<rect x="${r1(box.x)}" y="${r1(box.y)}" width="${r1(w)}" height="${r1(h)}" fill="#ffffff" fill-opacity="0.9"/>`,
+      );
+      out.push(
+        textBlock(lines, box, { ...s, spacing: '0' }, { align: 'center', valign: 'middle' }),
+      );
     }
   }
   out.push('</svg>');

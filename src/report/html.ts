@@ -25,7 +25,10 @@ export interface HtmlOptions {
 }
 
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 /** Keep only the picture: no scripts, no event handlers, no external references. */
@@ -40,7 +43,12 @@ export function sanitizeSvg(svg: string): string {
     .replace(/\s(?:xlink:)?href\s*=\s*("(?!#)[^"]*"|'(?!#)[^']*')/gi, '');
 }
 
-const MARK: Record<StepResult['status'], string> = { passed: '✔', failed: '✘', error: '✘', skipped: '○' };
+const MARK: Record<StepResult['status'], string> = {
+  passed: '✔',
+  failed: '✘',
+  error: '✘',
+  skipped: '○',
+};
 
 export function formatMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
@@ -52,21 +60,33 @@ export function formatMs(ms: number): string {
 function renamings(list: readonly Renaming[], cls = 'renamed'): string {
   if (!list.length) return '';
   return `<ul class="${cls}">${list
-    .map((r) => `<li><code>${escapeHtml(r.doc)}</code> → <code>${escapeHtml(r.actual)}</code> <span class="cls">${escapeHtml(r.cls)}</span></li>`)
+    .map(
+      (r) =>
+        `<li><code>${escapeHtml(r.doc)}</code> → <code>${escapeHtml(r.actual)}</code> <span class="cls">${escapeHtml(r.cls)}</span></li>`,
+    )
     .join('')}</ul>`;
 }
 
 function diffTable(diff: readonly DiffLine[]): string {
   const rows = diff.map((d) => {
-    const e = d.expected ? `<span class="ln">${d.expected.line}</span>${escapeHtml(d.expected.text)}` : '';
-    const a = d.actual ? `<span class="ln">${d.actual.line}</span>${escapeHtml(d.actual.text)}` : '';
+    const e = d.expected
+      ? `<span class="ln">${d.expected.line}</span>${escapeHtml(d.expected.text)}`
+      : '';
+    const a = d.actual
+      ? `<span class="ln">${d.actual.line}</span>${escapeHtml(d.actual.text)}`
+      : '';
     const why = (d.why ?? []).map((w) => `<div>${escapeHtml(w)}</div>`).join('');
     return `<tr class="op-${d.op}"><td class="op">${OPS[d.op]}</td><td class="txt">${e}</td><td class="txt">${a}</td><td class="why">${why}</td></tr>`;
   });
   return `<div class="diffwrap"><table class="diff"><thead><tr><th></th><th>expected (the doc)</th><th>actual (this cluster)</th><th>why</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
-const OPS: Record<DiffLine['op'], string> = { same: '=', changed: '≠', missing: '−', unexpected: '+' };
+const OPS: Record<DiffLine['op'], string> = {
+  same: '=',
+  changed: '≠',
+  missing: '−',
+  unexpected: '+',
+};
 
 function stepCard(s: StepResult, maxMs: number): string {
   const bad = s.status === 'failed' || s.status === 'error';
@@ -75,7 +95,9 @@ function stepCard(s: StepResult, maxMs: number): string {
     s.node ? `on ${escapeHtml(s.node)}` : '',
     formatMs(s.durationMs),
     s.attempts > 1 ? `${s.attempts} attempts` : '',
-    s.exitCode !== null && s.exitCode !== s.expectedExit ? `exit code ${s.exitCode}, expected ${s.expectedExit}` : '',
+    s.exitCode !== null && s.exitCode !== s.expectedExit
+      ? `exit code ${s.exitCode}, expected ${s.expectedExit}`
+      : '',
     s.kind ? `compared as ${escapeHtml(s.kind)}` : '',
     s.updated ? 'expected output updated' : '',
   ].filter(Boolean);
@@ -83,8 +105,12 @@ function stepCard(s: StepResult, maxMs: number): string {
   if (s.reason) parts.push(`<p class="reason">${escapeHtml(s.reason)}</p>`);
   if (bad && s.diff?.length) parts.push(diffTable(s.diff));
   else if (bad && s.diffText) parts.push(`<pre class="difftext">${escapeHtml(s.diffText)}</pre>`);
-  if (s.notes?.length) parts.push(`<ul class="notes">${s.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`);
-  if (s.renamed.length) parts.push(`<div class="sub">values renamed by this step</div>${renamings(s.renamed)}`);
+  if (s.notes?.length)
+    parts.push(
+      `<ul class="notes">${s.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`,
+    );
+  if (s.renamed.length)
+    parts.push(`<div class="sub">values renamed by this step</div>${renamings(s.renamed)}`);
   const outputs =
     `<div class="outputs"><div><div class="sub">expected (the doc)</div><pre>${escapeHtml(s.expected) || '<i>(no output expected)</i>'}</pre></div>` +
     `<div><div class="sub">actual (this cluster)</div><pre>${escapeHtml(s.actual) || '<i>(no output)</i>'}</pre></div></div>`;
@@ -214,22 +240,43 @@ export async function writeHtmlReport(
   writeFileSync(file, renderHtml(result, opts));
 }
 
-async function datapathPicture(ctx: Pick<Context, 'cluster' | 'kubeconfig' | 'env' | 'signal'>): Promise<{ svg: string } | { note: string }> {
+async function datapathPicture(
+  ctx: Pick<Context, 'cluster' | 'kubeconfig' | 'env' | 'signal'>,
+): Promise<{ svg: string } | { note: string }> {
   let hasSvg = false;
   try {
     hasSvg = !!(await findEntry('inspect')?.load())?.default.options?.svg;
   } catch {
     hasSvg = false;
   }
-  if (!hasSvg) return { note: 'no datapath picture: this build of proxylab has no `inspect --svg` yet' };
+  if (!hasSvg)
+    return { note: 'no datapath picture: this build of proxylab has no `inspect --svg` yet' };
   const dir = mkdtempSync(join(tmpdir(), 'proxylab-report-'));
   const out = join(dir, 'datapath.svg');
   try {
-    const argv = [process.execPath, join(paths.root, 'bin', 'proxylab.js'), '--cluster', ctx.cluster, '--kubeconfig', ctx.kubeconfig, '--quiet', 'inspect', '--svg', out];
-    const r = await run(argv, { reject: false, timeoutMs: 120_000, signal: ctx.signal, env: { ...ctx.env, NO_COLOR: '1' } });
+    const argv = [
+      process.execPath,
+      join(paths.root, 'bin', 'proxylab.js'),
+      '--cluster',
+      ctx.cluster,
+      '--kubeconfig',
+      ctx.kubeconfig,
+      '--quiet',
+      'inspect',
+      '--svg',
+      out,
+    ];
+    const r = await run(argv, {
+      reject: false,
+      timeoutMs: 120_000,
+      signal: ctx.signal,
+      env: { ...ctx.env, NO_COLOR: '1' },
+    });
     if (r.exitCode === 0 && existsSync(out)) return { svg: readFileSync(out, 'utf8') };
     const why = (r.stderr.trim().split('\n').pop() ?? '').replace(/^✘\s*/, '');
-    return { note: `no datapath picture: \`proxylab inspect --svg\` exited with code ${r.exitCode}${why ? `: ${why}` : ''}` };
+    return {
+      note: `no datapath picture: \`proxylab inspect --svg\` exited with code ${r.exitCode}${why ? `: ${why}` : ''}`,
+    };
   } catch (e) {
     return { note: `no datapath picture: ${e instanceof Error ? e.message : String(e)}` };
   } finally {

@@ -97,7 +97,8 @@ export function parseXml(src: string): XmlElement {
           stack.push(el);
           break;
         }
-        if (!ws) throw new XmlError(`expected whitespace before an attribute in <${el.name}>`, lineAt());
+        if (!ws)
+          throw new XmlError(`expected whitespace before an attribute in <${el.name}>`, lineAt());
         const a = NAME.exec(src.slice(i));
         if (!a) throw new XmlError(`bad attribute in <${el.name}>`, lineAt());
         i += a[0].length;
@@ -109,7 +110,8 @@ export function parseXml(src: string): XmlElement {
         i++;
         const raw = expect(q, `attribute ${a[0]}`);
         if (raw.includes('<')) throw new XmlError(`"<" in attribute ${a[0]}`, lineAt());
-        if (a[0] in el.attrs) throw new XmlError(`duplicate attribute ${a[0]} in <${el.name}>`, lineAt());
+        if (a[0] in el.attrs)
+          throw new XmlError(`duplicate attribute ${a[0]} in <${el.name}>`, lineAt());
         el.attrs[a[0]] = decode(raw, lineAt);
       }
       const parent = stack[stack.length - 1 - (stack[stack.length - 1] === el ? 1 : 0)];
@@ -126,7 +128,8 @@ export function parseXml(src: string): XmlElement {
       i = j < 0 ? src.length : j;
     }
   }
-  if (stack.length) throw new XmlError(`<${stack[stack.length - 1]!.name}> is never closed`, lineAt());
+  if (stack.length)
+    throw new XmlError(`<${stack[stack.length - 1]!.name}> is never closed`, lineAt());
   if (!root) throw new XmlError('no root element', lineAt());
   return root;
 }

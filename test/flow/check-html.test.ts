@@ -47,7 +47,21 @@ test('check --html writes one page with the passed and the failed step, and the 
   try {
     const cfg = join(f.dir, 'kind.yaml');
     writeFileSync(cfg, KIND_CONFIG);
-    assert.equal(f.tool('kind', ['create', 'cluster', '--name', 'proxylab', '--config', cfg, '--image', 'kindest/node:v1.33.1@sha256:0000', '--kubeconfig', f.kubeconfig]).code, 0);
+    assert.equal(
+      f.tool('kind', [
+        'create',
+        'cluster',
+        '--name',
+        'proxylab',
+        '--config',
+        cfg,
+        '--image',
+        'kindest/node:v1.33.1@sha256:0000',
+        '--kubeconfig',
+        f.kubeconfig,
+      ]).code,
+      0,
+    );
     const labDir = join(f.dir, 'tiny');
     mkdirSync(labDir);
     writeFileSync(join(labDir, 'README.md'), LAB);
@@ -55,16 +69,29 @@ test('check --html writes one page with the passed and the failed step, and the 
     mkdirSync(out, { recursive: true });
     const html = join(out, 'check-html-flow.html');
     const junit = join(f.dir, 'tiny.xml');
-    const r = await runCli(['check', labDir, '--kubeconfig', f.kubeconfig, '--html', html, '--junit', junit], {
-      env: { ...f.env, PATH: `${f.env.PATH}:/usr/bin:/bin`, PROXYLAB_STATE_DIR: join(f.dir, 'state') },
-      timeoutMs: 120_000,
-    });
+    const r = await runCli(
+      ['check', labDir, '--kubeconfig', f.kubeconfig, '--html', html, '--junit', junit],
+      {
+        env: {
+          ...f.env,
+          PATH: `${f.env.PATH}:/usr/bin:/bin`,
+          PROXYLAB_STATE_DIR: join(f.dir, 'state'),
+        },
+        timeoutMs: 120_000,
+      },
+    );
     assert.equal(r.code, 1, `one step differs:\n${r.stdout}\n${r.stderr}`);
     assert.match(r.stderr, /HTML report: /);
     assert.ok(existsSync(html) && existsSync(junit));
     const page = readFileSync(html, 'utf8');
-    assert.match(page, /<section class="step passed" id="step-1">\s*<h3><span class="mark">✔<\/span>/);
-    assert.match(page, /<section class="step failed" id="step-2">\s*<h3><span class="mark">✘<\/span>/);
+    assert.match(
+      page,
+      /<section class="step passed" id="step-1">\s*<h3><span class="mark">✔<\/span>/,
+    );
+    assert.match(
+      page,
+      /<section class="step failed" id="step-2">\s*<h3><span class="mark">✘<\/span>/,
+    );
     assert.match(page, /mode: nftables/, 'the doc line');
     assert.match(page, /mode: ipvs/, 'what the cluster said');
     assert.match(page, /✘ 1 of 2 steps differ from the doc/);

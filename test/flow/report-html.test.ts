@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import { ROOT } from '../helpers/cli.js';
 import { dumpDom, findChromium, NO_CHROMIUM, screenshot } from '../helpers/chromium.js';
 import { matchOutput } from '../../src/doccheck/matcher.js';
-import { countSteps, RESULT_VERSION, type CheckResult, type StepResult } from '../../src/doccheck/result.js';
+import {
+  countSteps,
+  RESULT_VERSION,
+  type CheckResult,
+  type StepResult,
+} from '../../src/doccheck/result.js';
 import { renderHtml, sanitizeSvg } from '../../src/report/html.js';
 
 const FIX = '/work/shared/fixtures/real-outputs';
@@ -22,7 +27,10 @@ const OUT = join(ROOT, 'test-results');
 function sampleResult(): CheckResult {
   const doc = body('ipvsadm/20-hwchiu-fresh-kubeadm-ipvs.txt');
   // the same services on this cluster: other pod IPs, another apiserver address
-  const renamedOnly = doc.replace(/10\.244\.0\.2/g, '10.244.1.7').replace(/10\.244\.0\.3/g, '10.244.2.9').replace('10.0.2.15', '172.18.0.3');
+  const renamedOnly = doc
+    .replace(/10\.244\.0\.2/g, '10.244.1.7')
+    .replace(/10\.244\.0\.3/g, '10.244.2.9')
+    .replace('10.0.2.15', '172.18.0.3');
   const good = matchOutput(doc, renamedOnly);
   assert.equal(good.ok, true, 'renamed IPs alone must match');
   // and a run where someone switched the scheduler to sh
@@ -31,10 +39,65 @@ function sampleResult(): CheckResult {
   assert.equal(bad.ok, false);
   const base = { attempts: 1, exitCode: 0, expectedExit: 0, node: 'proxylab-worker' };
   const steps: StepResult[] = [
-    { ...base, index: 1, line: 12, heading: 'Check the IPVS virtual servers', command: 'ipvsadm -Ln', status: 'passed', durationMs: 412, kind: good.kind, expected: doc, actual: renamedOnly, renamed: good.renamed },
-    { ...base, index: 2, line: 30, heading: 'After switching the scheduler', command: 'ipvsadm -Ln', status: 'failed', reason: '1 line differs from the doc: scheduler rr ≠ sh', durationMs: 388, kind: bad.kind, expected: doc, actual: withSh, diff: bad.diff, notes: bad.notes, renamed: [] },
-    { ...base, index: 3, line: 44, heading: 'The kube-ipvs0 interface', command: 'ip addr show kube-ipvs0', status: 'error', reason: '`docker exec proxylab-worker ip addr show kube-ipvs0` exited with code 1: Device "kube-ipvs0" does not exist.', exitCode: 1, durationMs: 95, expected: body('kube-ipvs0/' + firstFile('kube-ipvs0')), actual: '', renamed: [] },
-    { ...base, index: 4, line: 60, heading: 'Traffic to the web service', command: 'proxylab traffic', status: 'skipped', reason: 'skipped: an earlier step failed', durationMs: 0, attempts: 0, exitCode: null, expected: '', actual: '', renamed: [] },
+    {
+      ...base,
+      index: 1,
+      line: 12,
+      heading: 'Check the IPVS virtual servers',
+      command: 'ipvsadm -Ln',
+      status: 'passed',
+      durationMs: 412,
+      kind: good.kind,
+      expected: doc,
+      actual: renamedOnly,
+      renamed: good.renamed,
+    },
+    {
+      ...base,
+      index: 2,
+      line: 30,
+      heading: 'After switching the scheduler',
+      command: 'ipvsadm -Ln',
+      status: 'failed',
+      reason: '1 line differs from the doc: scheduler rr ≠ sh',
+      durationMs: 388,
+      kind: bad.kind,
+      expected: doc,
+      actual: withSh,
+      diff: bad.diff,
+      notes: bad.notes,
+      renamed: [],
+    },
+    {
+      ...base,
+      index: 3,
+      line: 44,
+      heading: 'The kube-ipvs0 interface',
+      command: 'ip addr show kube-ipvs0',
+      status: 'error',
+      reason:
+        '`docker exec proxylab-worker ip addr show kube-ipvs0` exited with code 1: Device "kube-ipvs0" does not exist.',
+      exitCode: 1,
+      durationMs: 95,
+      expected: body('kube-ipvs0/' + firstFile('kube-ipvs0')),
+      actual: '',
+      renamed: [],
+    },
+    {
+      ...base,
+      index: 4,
+      line: 60,
+      heading: 'Traffic to the web service',
+      command: 'proxylab traffic',
+      status: 'skipped',
+      reason: 'skipped: an earlier step failed',
+      durationMs: 0,
+      attempts: 0,
+      exitCode: null,
+      expected: '',
+      actual: '',
+      renamed: [],
+    },
   ];
   return {
     version: RESULT_VERSION,
@@ -64,7 +127,11 @@ test('the report page holds every step, its mark, the diff with reasons, renamed
   const r = sampleResult();
   const html = renderHtml(r);
   assert.match(html, /^<!DOCTYPE html>/);
-  assert.doesNotMatch(html, /<script|<link |src="http/i, 'self-contained: no script, no external resource');
+  assert.doesNotMatch(
+    html,
+    /<script|<link |src="http/i,
+    'self-contained: no script, no external resource',
+  );
   for (const s of r.steps) assert.ok(html.includes(`id="step-${s.index}"`), `step ${s.index}`);
   assert.match(html, /scheduler rr ≠ sh/);
   assert.match(html, /<code>10\.244\.0\.2<\/code> → <code>10\.244\.1\.7<\/code>/);
@@ -76,7 +143,8 @@ test('the report page holds every step, its mark, the diff with reasons, renamed
 });
 
 test('a datapath picture is kept as a picture: scripts, handlers and external links removed', () => {
-  const svg = '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="x()"><script>alert(1)</script><a href="https://evil"><text>kube-ipvs0</text></a><use href="#m"/></svg>';
+  const svg =
+    '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="x()"><script>alert(1)</script><a href="https://evil"><text>kube-ipvs0</text></a><use href="#m"/></svg>';
   const clean = sanitizeSvg(svg);
   assert.ok(clean.startsWith('<svg'));
   assert.doesNotMatch(clean, /script|onload|https:/);
@@ -93,13 +161,26 @@ test('the report opens in headless Chromium with the step results visible', (t) 
   const r = sampleResult();
   const picture = readFileSync(join(ROOT, 'diagrams', 'ipvs-datapath.svg'), 'utf8');
   const file = join(OUT, 'check-report.html');
-  writeFileSync(file, renderHtml(r, { datapathSvg: picture, facts: { 'kube-proxy mode': 'ipvs' } }));
+  writeFileSync(
+    file,
+    renderHtml(r, { datapathSvg: picture, facts: { 'kube-proxy mode': 'ipvs' } }),
+  );
 
   const dom = dumpDom(file);
-  const text = dom.replace(/<[^>]+>/g, ' ').replace(/&gt;/g, '>').replace(/&lt;/g, '<').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
-  for (const s of r.steps) assert.ok(text.includes(`${s.index}. ${s.heading}`), `step "${s.heading}" is shown`);
+  const text = dom
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&gt;/g, '>')
+    .replace(/&lt;/g, '<')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
+  for (const s of r.steps)
+    assert.ok(text.includes(`${s.index}. ${s.heading}`), `step "${s.heading}" is shown`);
   // one mark per step card, each where it belongs
-  const marks = [...dom.matchAll(/<section class="step (\w+)" id="step-(\d+)">\s*<h3><span class="mark">(.)<\/span>/g)].map((m) => [m[2], m[1], m[3]]);
+  const marks = [
+    ...dom.matchAll(
+      /<section class="step (\w+)" id="step-(\d+)">\s*<h3><span class="mark">(.)<\/span>/g,
+    ),
+  ].map((m) => [m[2], m[1], m[3]]);
   assert.deepEqual(marks, [
     ['1', 'passed', '✔'],
     ['2', 'failed', '✘'],

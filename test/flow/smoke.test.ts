@@ -6,7 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/cli.js';
 import { createFake, type Fake } from '../helpers/fake.js';
@@ -40,7 +47,10 @@ function smoke(f: Fake, args: string[]): Promise<{ code: number; out: string }> 
   // a host kernel with the IPVS modules, and a modprobe that only records
   const hostbin = join(f.dir, 'hostbin');
   mkdirSync(hostbin, { recursive: true });
-  writeFileSync(join(hostbin, 'modprobe'), `#!/bin/sh\necho "$*" >> ${join(f.dir, 'modprobe.log')}\n`);
+  writeFileSync(
+    join(hostbin, 'modprobe'),
+    `#!/bin/sh\necho "$*" >> ${join(f.dir, 'modprobe.log')}\n`,
+  );
   chmodSync(join(hostbin, 'modprobe'), 0o755);
   const env = {
     ...f.env,
@@ -54,7 +64,11 @@ function smoke(f: Fake, args: string[]): Promise<{ code: number; out: string }> 
     ...fakeKernel(join(f.dir, 'kernel')),
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'scripts', 'smoke.mjs'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(ROOT, 'scripts', 'smoke.mjs'), ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));
@@ -79,56 +93,118 @@ function junitCases(file: string): Case[] {
     .flatMap((s) =>
       s.children
         .filter((c) => c.name === 'testcase')
-        .map((c) => ({ suite: s.attrs.name ?? '', name: c.attrs.name ?? '', failed: c.children.some((x) => x.name === 'failure' || x.name === 'error') })),
+        .map((c) => ({
+          suite: s.attrs.name ?? '',
+          name: c.attrs.name ?? '',
+          failed: c.children.some((x) => x.name === 'failure' || x.name === 'error'),
+        })),
     );
 }
 
-test('make smoke: cluster, ipvs, web, every lab with JUnit, status, logs on failure, down; exit 1 when a lab differs', { timeout: 320_000 }, async () => {
-  const f = createFake();
-  try {
-    const dir = labs(f, { alpha: NODES, beta: `${NODES}\n${MODE('nftables')}` });
-    const results = join(f.dir, 'results');
-    const r = await smoke(f, ['--mode', 'ipvs', '--k8s', '1.33', '--labs-dir', dir, '--results', results]);
-    assert.equal(r.code, 1, r.out);
-    // the sequence, in order
-    const order = ['▶ cluster: proxylab up --mode iptables --k8s 1.33', '▶ kube-proxy in ipvs mode: proxylab mode ipvs', '▶ web sample: proxylab web', '▶ check ', '▶ status: proxylab status', '▶ saving the cluster logs: kind export logs', '▶ down: proxylab down'];
-    let at = -1;
-    for (const o of order) {
-      const i = r.out.indexOf(o, at + 1);
-      assert.ok(i > at, `"${o}" after the previous step in:\n${r.out}`);
-      at = i;
+test(
+  'make smoke: cluster, ipvs, web, every lab with JUnit, status, logs on failure, down; exit 1 when a lab differs',
+  { timeout: 320_000 },
+  async () => {
+    const f = createFake();
+    try {
+      const dir = labs(f, { alpha: NODES, beta: `${NODES}\n${MODE('nftables')}` });
+      const results = join(f.dir, 'results');
+      const r = await smoke(f, [
+        '--mode',
+        'ipvs',
+        '--k8s',
+        '1.33',
+        '--labs-dir',
+        dir,
+        '--results',
+        results,
+      ]);
+      assert.equal(r.code, 1, r.out);
+      // the sequence, in order
+      const order = [
+        '▶ cluster: proxylab up --mode iptables --k8s 1.33',
+        '▶ kube-proxy in ipvs mode: proxylab mode ipvs',
+        '▶ web sample: proxylab web',
+        '▶ check ',
+        '▶ status: proxylab status',
+        '▶ saving the cluster logs: kind export logs',
+        '▶ down: proxylab down',
+      ];
+      let at = -1;
+      for (const o of order) {
+        const i = r.out.indexOf(o, at + 1);
+        assert.ok(i > at, `"${o}" after the previous step in:\n${r.out}`);
+        at = i;
+      }
+      // one JUnit per lab, written by proxylab check, and the sequence's own
+      assert.deepEqual(
+        readdirSync(results)
+          .filter((x) => x.endsWith('.xml'))
+          .sort(),
+        ['alpha.xml', 'beta.xml', 'smoke.xml'],
+      );
+      const alpha = junitCases(join(results, 'alpha.xml'));
+      assert.ok(alpha.length >= 1 && alpha.every((c) => !c.failed), JSON.stringify(alpha));
+      const beta = junitCases(join(results, 'beta.xml'));
+      assert.deepEqual(
+        beta.map((c) => c.failed),
+        [false, true],
+        'beta: nodes pass, the mode (ipvs, not nftables) fails',
+      );
+      const sm = junitCases(join(results, 'smoke.xml'));
+      const short = (n: string) => n.replace(/^check .*\/(\w+)$/, 'check $1');
+      assert.deepEqual(
+        sm.map((c) => short(c.name)),
+        [
+          'cluster',
+          'kube-proxy in ipvs mode',
+          'web sample',
+          'check alpha',
+          'check beta',
+          'status',
+          'down',
+        ],
+      );
+      assert.deepEqual(
+        sm.filter((c) => c.failed).map((c) => short(c.name)),
+        ['check beta'],
+      );
+      assert.ok(existsSync(join(results, 'beta.html')), 'HTML report per lab');
+      assert.ok(existsSync(join(results, 'kind-logs')), 'kind export logs on failure');
+      assert.deepEqual(Object.keys(f.state().clusters), [], 'the cluster is deleted at the end');
+      assert.match(r.out, /✘ smoke failed: \d+\/\d+ steps/);
+    } finally {
+      f.cleanup();
     }
-    // one JUnit per lab, written by proxylab check, and the sequence's own
-    assert.deepEqual(readdirSync(results).filter((x) => x.endsWith('.xml')).sort(), ['alpha.xml', 'beta.xml', 'smoke.xml']);
-    const alpha = junitCases(join(results, 'alpha.xml'));
-    assert.ok(alpha.length >= 1 && alpha.every((c) => !c.failed), JSON.stringify(alpha));
-    const beta = junitCases(join(results, 'beta.xml'));
-    assert.deepEqual(beta.map((c) => c.failed), [false, true], 'beta: nodes pass, the mode (ipvs, not nftables) fails');
-    const sm = junitCases(join(results, 'smoke.xml'));
-    const short = (n: string) => n.replace(/^check .*\/(\w+)$/, 'check $1');
-    assert.deepEqual(sm.map((c) => short(c.name)), ['cluster', 'kube-proxy in ipvs mode', 'web sample', 'check alpha', 'check beta', 'status', 'down']);
-    assert.deepEqual(sm.filter((c) => c.failed).map((c) => short(c.name)), ['check beta']);
-    assert.ok(existsSync(join(results, 'beta.html')), 'HTML report per lab');
-    assert.ok(existsSync(join(results, 'kind-logs')), 'kind export logs on failure');
-    assert.deepEqual(Object.keys(f.state().clusters), [], 'the cluster is deleted at the end');
-    assert.match(r.out, /✘ smoke failed: \d+\/\d+ steps/);
-  } finally {
-    f.cleanup();
-  }
-});
+  },
+);
 
-test('make smoke --keep: all labs pass → exit 0, no logs, the cluster stays', { timeout: 320_000 }, async () => {
-  const f = createFake();
-  try {
-    const dir = labs(f, { alpha: `${NODES}\n${MODE('ipvs')}` });
-    const results = join(f.dir, 'results');
-    const r = await smoke(f, ['--mode', 'ipvs', '--k8s', '1.33', '--labs-dir', dir, '--results', results, '--keep']);
-    assert.equal(r.code, 0, r.out);
-    assert.ok(!existsSync(join(results, 'kind-logs')));
-    assert.ok(f.state().clusters.proxylab, 'kept');
-    assert.ok(junitCases(join(results, 'smoke.xml')).every((c) => !c.failed));
-    assert.match(r.out, /cluster proxylab kept \(--keep\)/);
-  } finally {
-    f.cleanup();
-  }
-});
+test(
+  'make smoke --keep: all labs pass → exit 0, no logs, the cluster stays',
+  { timeout: 320_000 },
+  async () => {
+    const f = createFake();
+    try {
+      const dir = labs(f, { alpha: `${NODES}\n${MODE('ipvs')}` });
+      const results = join(f.dir, 'results');
+      const r = await smoke(f, [
+        '--mode',
+        'ipvs',
+        '--k8s',
+        '1.33',
+        '--labs-dir',
+        dir,
+        '--results',
+        results,
+        '--keep',
+      ]);
+      assert.equal(r.code, 0, r.out);
+      assert.ok(!existsSync(join(results, 'kind-logs')));
+      assert.ok(f.state().clusters.proxylab, 'kept');
+      assert.ok(junitCases(join(results, 'smoke.xml')).every((c) => !c.failed));
+      assert.match(r.out, /cluster proxylab kept \(--keep\)/);
+    } finally {
+      f.cleanup();
+    }
+  },
+);

@@ -57,7 +57,18 @@ spec:
 function scene(f: Fake, opts: { web?: boolean } = {}) {
   const cfg = join(f.dir, 'kind.yaml');
   writeFileSync(cfg, KIND_CONFIG);
-  const r = f.tool('kind', ['create', 'cluster', '--name', 'proxylab', '--config', cfg, '--image', 'kindest/node:v1.33.1@sha256:0000', '--kubeconfig', f.kubeconfig]);
+  const r = f.tool('kind', [
+    'create',
+    'cluster',
+    '--name',
+    'proxylab',
+    '--config',
+    cfg,
+    '--image',
+    'kindest/node:v1.33.1@sha256:0000',
+    '--kubeconfig',
+    f.kubeconfig,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   if (opts.web) {
     const a = f.tool('kubectl', ['--kubeconfig', f.kubeconfig, 'apply', '-f', '-'], WEB);
@@ -69,23 +80,48 @@ function scene(f: Fake, opts: { web?: boolean } = {}) {
 function lastCheck(stateDir: string) {
   mkdirSync(stateDir, { recursive: true });
   const step = (index: number, command: string, status: string) => ({
-    index, line: index * 10, heading: `step ${index}`, command, status, attempts: 1, durationMs: 100,
-    exitCode: 0, expectedExit: 0, expected: '', actual: '', renamed: [],
+    index,
+    line: index * 10,
+    heading: `step ${index}`,
+    command,
+    status,
+    attempts: 1,
+    durationMs: 100,
+    exitCode: 0,
+    expectedExit: 0,
+    expected: '',
+    actual: '',
+    renamed: [],
   });
   writeFileSync(
     join(stateDir, 'last-check.json'),
     JSON.stringify({
-      version: 1, lab: 'labs/ipvs', file: 'labs/ipvs/README.md', title: 'IPVS', cluster: 'proxylab', kubeconfig: 'kubeconfig',
-      startedAt: new Date(Date.now() - 300_000).toISOString(), finishedAt: new Date(Date.now() - 240_000).toISOString(), durationMs: 60_000,
-      ok: false, counts: { total: 4, passed: 2, failed: 1, skipped: 0, errors: 1 },
-      steps: [step(1, 'kubectl get nodes', 'passed'), step(2, 'ipvsadm -ln', 'failed'), step(3, 'ipset list KUBE-CLUSTER-IP', 'error'), step(4, 'ip addr show kube-ipvs0', 'passed')],
+      version: 1,
+      lab: 'labs/ipvs',
+      file: 'labs/ipvs/README.md',
+      title: 'IPVS',
+      cluster: 'proxylab',
+      kubeconfig: 'kubeconfig',
+      startedAt: new Date(Date.now() - 300_000).toISOString(),
+      finishedAt: new Date(Date.now() - 240_000).toISOString(),
+      durationMs: 60_000,
+      ok: false,
+      counts: { total: 4, passed: 2, failed: 1, skipped: 0, errors: 1 },
+      steps: [
+        step(1, 'kubectl get nodes', 'passed'),
+        step(2, 'ipvsadm -ln', 'failed'),
+        step(3, 'ipset list KUBE-CLUSTER-IP', 'error'),
+        step(4, 'ip addr show kube-ipvs0', 'passed'),
+      ],
       bindings: [],
     }),
   );
 }
 
 async function status(f: Fake, extra: string[] = [], env: Record<string, string> = {}) {
-  return runCli(['status', '--kubeconfig', f.kubeconfig, ...extra], { env: { ...f.env, PROXYLAB_STATE_DIR: join(f.dir, 'state'), ...env } });
+  return runCli(['status', '--kubeconfig', f.kubeconfig, ...extra], {
+    env: { ...f.env, PROXYLAB_STATE_DIR: join(f.dir, 'state'), ...env },
+  });
 }
 
 test('status without a cluster says so, says what to run, and exits 1', async () => {
@@ -110,12 +146,22 @@ test('status of a healthy ipvs lab: version, mode per node (one docker exec each
     const before = f.callsMatching('docker', 'exec').length;
     const r = await status(f);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout, /^Cluster\s+proxylab: 3 nodes \(1 control plane, 2 workers\), 3\/3 Ready$/m);
+    assert.match(
+      r.stdout,
+      /^Cluster\s+proxylab: 3 nodes \(1 control plane, 2 workers\), 3\/3 Ready$/m,
+    );
     assert.match(r.stdout, /^Kubernetes\s+v1\.33\.1$/m);
     assert.match(r.stdout, /^kube-proxy\s+configured: ipvs$/m);
-    for (const n of ['proxylab-control-plane', 'proxylab-worker', 'proxylab-worker2']) assert.match(r.stdout, new RegExp(`✔ ${n}\\s+ipvs`));
-    assert.match(r.stdout, /^Web sample\s+2\/2 pods ready; service web 10\.96\.\d+\.\d+ 80\/tcp \(NodePort \d+\)$/m);
-    assert.match(r.stdout, /^Last check\s+✘ labs\/ipvs: 2\/4 steps passed, 2 failed \(4 min ago\)$/m);
+    for (const n of ['proxylab-control-plane', 'proxylab-worker', 'proxylab-worker2'])
+      assert.match(r.stdout, new RegExp(`✔ ${n}\\s+ipvs`));
+    assert.match(
+      r.stdout,
+      /^Web sample\s+2\/2 pods ready; service web 10\.96\.\d+\.\d+ 80\/tcp \(NodePort \d+\)$/m,
+    );
+    assert.match(
+      r.stdout,
+      /^Last check\s+✘ labs\/ipvs: 2\/4 steps passed, 2 failed \(4 min ago\)$/m,
+    );
     assert.match(r.stdout, /✘ 2\. ipvsadm -ln/);
     assert.match(r.stdout, /✘ 3\. ipset list KUBE-CLUSTER-IP/);
     const execs = f.callsMatching('docker', 'exec').slice(before);
@@ -124,14 +170,24 @@ test('status of a healthy ipvs lab: version, mode per node (one docker exec each
 
     const j = await status(f, ['--json']);
     assert.equal(j.code, 0);
-    const st = JSON.parse(j.stdout) as { exists: boolean; kubernetes: string; configuredMode: string; nodes: { name: string; proxyMode: string; ready: boolean }[]; web: { ready: number }; lastCheck: { failed: number } };
+    const st = JSON.parse(j.stdout) as {
+      exists: boolean;
+      kubernetes: string;
+      configuredMode: string;
+      nodes: { name: string; proxyMode: string; ready: boolean }[];
+      web: { ready: number };
+      lastCheck: { failed: number };
+    };
     assert.equal(st.exists, true);
     assert.equal(st.kubernetes, 'v1.33.1');
-    assert.deepEqual(st.nodes.map((n) => [n.name, n.proxyMode, n.ready]), [
-      ['proxylab-control-plane', 'ipvs', true],
-      ['proxylab-worker', 'ipvs', true],
-      ['proxylab-worker2', 'ipvs', true],
-    ]);
+    assert.deepEqual(
+      st.nodes.map((n) => [n.name, n.proxyMode, n.ready]),
+      [
+        ['proxylab-control-plane', 'ipvs', true],
+        ['proxylab-worker', 'ipvs', true],
+        ['proxylab-worker2', 'ipvs', true],
+      ],
+    );
     assert.equal(st.web.ready, 2);
     assert.equal(st.lastCheck.failed, 2);
   } finally {
@@ -145,15 +201,28 @@ test('status names the node whose kube-proxy does not answer, and exits 1', asyn
     scene(f);
     // kube-proxy on proxylab-worker2 stops answering (crash-looping)
     const file = join(f.dir, 'state.json');
-    const state = JSON.parse(readFileSync(file, 'utf8')) as { clusters: Record<string, { nodes: { name: string; datapath: { kubeProxy?: { healthy: boolean } } }[] }> };
-    state.clusters.proxylab!.nodes.find((n) => n.name === 'proxylab-worker2')!.datapath.kubeProxy!.healthy = false;
+    const state = JSON.parse(readFileSync(file, 'utf8')) as {
+      clusters: Record<
+        string,
+        { nodes: { name: string; datapath: { kubeProxy?: { healthy: boolean } } }[] }
+      >;
+    };
+    state.clusters.proxylab!.nodes.find(
+      (n) => n.name === 'proxylab-worker2',
+    )!.datapath.kubeProxy!.healthy = false;
     writeFileSync(file, JSON.stringify(state));
     const r = await status(f);
     assert.equal(r.code, 1);
-    assert.match(r.stdout, /✘ proxylab-worker2\s+\?\s+kube-proxy does not answer on 127\.0\.0\.1:10249/);
+    assert.match(
+      r.stdout,
+      /✘ proxylab-worker2\s+\?\s+kube-proxy does not answer on 127\.0\.0\.1:10249/,
+    );
     assert.match(r.stdout, /✔ proxylab-worker\s+ipvs/);
     assert.match(r.stdout, /^Web sample\s+not deployed \(`make web`\)$/m);
-    assert.match(r.stdout, /To look at:\n(?:.*\n)*  → proxylab-worker2: kube-proxy does not answer/);
+    assert.match(
+      r.stdout,
+      /To look at:\n(?:.*\n)*  → proxylab-worker2: kube-proxy does not answer/,
+    );
   } finally {
     f.cleanup();
   }
@@ -164,16 +233,33 @@ test('status notices a ConfigMap that asks for another mode than kube-proxy runs
   try {
     scene(f);
     // edit the ConfigMap to nftables without restarting kube-proxy
-    const cm = f.tool('kubectl', ['--kubeconfig', f.kubeconfig, '-n', 'kube-system', 'get', 'configmap', 'kube-proxy', '-o', 'json']);
+    const cm = f.tool('kubectl', [
+      '--kubeconfig',
+      f.kubeconfig,
+      '-n',
+      'kube-system',
+      'get',
+      'configmap',
+      'kube-proxy',
+      '-o',
+      'json',
+    ]);
     assert.equal(cm.code, 0, cm.stderr);
     const obj = JSON.parse(cm.stdout) as { data: Record<string, string> };
     obj.data['config.conf'] = obj.data['config.conf']!.replace(/^mode: .*$/m, 'mode: nftables');
-    const rep = f.tool('kubectl', ['--kubeconfig', f.kubeconfig, 'replace', '-f', '-'], JSON.stringify(obj));
+    const rep = f.tool(
+      'kubectl',
+      ['--kubeconfig', f.kubeconfig, 'replace', '-f', '-'],
+      JSON.stringify(obj),
+    );
     assert.equal(rep.code, 0, rep.stderr);
     const r = await status(f);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /^kube-proxy\s+configured: nftables$/m);
-    assert.match(r.stdout, /✘ proxylab-worker\s+ipvs\s+runs ipvs but the ConfigMap asks for nftables: restart kube-proxy/);
+    assert.match(
+      r.stdout,
+      /✘ proxylab-worker\s+ipvs\s+runs ipvs but the ConfigMap asks for nftables: restart kube-proxy/,
+    );
   } finally {
     f.cleanup();
   }

@@ -22,9 +22,13 @@ export function findChromium(): string | undefined {
   return undefined;
 }
 
-export const NO_CHROMIUM = 'no chromium on this machine (apt-get install chromium, or run scripts/test-deps.sh as root)';
+export const NO_CHROMIUM =
+  'no chromium on this machine (apt-get install chromium, or run scripts/test-deps.sh as root)';
 
-function chromium(args: string[], timeoutMs = 60_000): { stdout: string; stderr: string; code: number } {
+function chromium(
+  args: string[],
+  timeoutMs = 60_000,
+): { stdout: string; stderr: string; code: number } {
   const bin = findChromium();
   if (!bin) throw new Error(NO_CHROMIUM);
   const profile = mkdtempSync(join(tmpdir(), 'proxylab-chromium-'));
@@ -54,13 +58,19 @@ function chromium(args: string[], timeoutMs = 60_000): { stdout: string; stderr:
 /** The DOM after loading the file, serialized (what the browser built, not the source). */
 export function dumpDom(file: string): string {
   const r = chromium(['--dump-dom', pathToFileURL(file).href]);
-  if (r.code !== 0) throw new Error(`chromium --dump-dom failed (${r.code}): ${r.stderr.slice(-500)}`);
+  if (r.code !== 0)
+    throw new Error(`chromium --dump-dom failed (${r.code}): ${r.stderr.slice(-500)}`);
   return r.stdout;
 }
 
 /** A PNG screenshot of the file at the given window size; returns its size in bytes. */
 export function screenshot(file: string, png: string, width: number, height: number): number {
-  const r = chromium([`--screenshot=${png}`, `--window-size=${width},${height}`, pathToFileURL(file).href]);
-  if (!existsSync(png)) throw new Error(`chromium wrote no screenshot (${r.code}): ${r.stderr.slice(-500)}`);
+  const r = chromium([
+    `--screenshot=${png}`,
+    `--window-size=${width},${height}`,
+    pathToFileURL(file).href,
+  ]);
+  if (!existsSync(png))
+    throw new Error(`chromium wrote no screenshot (${r.code}): ${r.stderr.slice(-500)}`);
   return statSync(png).size;
 }

@@ -29,7 +29,9 @@ function docs(): { path: string; text: string }[] {
 
 /** Paths under diagrams/ that a markdown doc links to or shows (resolved from the doc's folder). */
 function diagramRefs(docPath: string, text: string): string[] {
-  const targets = [...text.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)|\bsrc="([^"]+)"/g)].map((m) => (m[1] ?? m[2])!);
+  const targets = [
+    ...text.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)|\bsrc="([^"]+)"/g),
+  ].map((m) => (m[1] ?? m[2])!);
   return targets
     .filter((t) => !/^[a-z]+:/i.test(t) && !t.startsWith('#'))
     .map((t) => posix.normalize(posix.join(posix.dirname(docPath), t.replace(/[?#].*$/, ''))))
@@ -54,7 +56,10 @@ test('every SVG is well-formed XML with an <svg> root, a size and a title', () =
     assert.equal(root.name, 'svg', f);
     assert.equal(root.attrs.xmlns, 'http://www.w3.org/2000/svg', f);
     assert.ok(Number(root.attrs.width) > 100 && Number(root.attrs.height) > 100, `${f}: size`);
-    assert.ok(walk(root).some((e) => e.name === 'title' && e.text.trim()), `${f}: <title>`);
+    assert.ok(
+      walk(root).some((e) => e.name === 'title' && e.text.trim()),
+      `${f}: <title>`,
+    );
   }
 });
 
@@ -66,7 +71,10 @@ test('every .drawio is a diagrams.net file whose cells all have geometry', () =>
     const ids = cells.map((c) => c.attrs.id);
     assert.equal(new Set(ids).size, ids.length, `${f}: cell ids are unique`);
     for (const c of cells.filter((x) => x.attrs.vertex === '1' || x.attrs.edge === '1')) {
-      assert.ok(c.children.some((g) => g.name === 'mxGeometry'), `${f}: cell ${c.attrs.id} has geometry`);
+      assert.ok(
+        c.children.some((g) => g.name === 'mxGeometry'),
+        `${f}: cell ${c.attrs.id} has geometry`,
+      );
       for (const end of ['source', 'target'] as const) {
         const ref = c.attrs[end];
         if (ref) assert.ok(ids.includes(ref), `${f}: edge ${c.attrs.id} ${end} ${ref} exists`);
@@ -100,15 +108,25 @@ test('each SVG shows exactly the labels of its .drawio source', () => {
 });
 
 test('the diagrams carry the facts the labs teach', () => {
-  const text = (n: string) => labelLines(parseDrawio(readFileSync(join(DIR, `${n}.drawio`), 'utf8'))).join('\n');
+  const text = (n: string) =>
+    labelLines(parseDrawio(readFileSync(join(DIR, `${n}.drawio`), 'utf8'))).join('\n');
   const modes = text('kube-proxy-modes');
   assert.match(modes, /ipvs mode \(deprecated since 1\.35\)/);
   assert.match(modes, /nftables mode \(GA since 1\.33\)/);
   const ipvs = text('ipvs-datapath');
-  for (const s of ['kube-ipvs0', 'KUBE-CLUSTER-IP', 'Masq', 'KUBE-POSTROUTING', 'TCP  10.96.120.15:80 rr'])
+  for (const s of [
+    'kube-ipvs0',
+    'KUBE-CLUSTER-IP',
+    'Masq',
+    'KUBE-POSTROUTING',
+    'TCP  10.96.120.15:80 rr',
+  ])
     assert.ok(ipvs.includes(s), `ipvs-datapath shows ${s}`);
   const walkText = text('iptables-chain-walk');
-  assert.match(walkText, /KUBE-SERVICES[\s\S]*KUBE-SVC-[\s\S]*KUBE-SEP-A[\s\S]*DNAT --to-destination/);
+  assert.match(
+    walkText,
+    /KUBE-SERVICES[\s\S]*KUBE-SVC-[\s\S]*KUBE-SEP-A[\s\S]*DNAT --to-destination/,
+  );
   const natdr = text('nat-vs-dr');
   assert.match(natdr, /-m$/m);
   assert.match(natdr, /-g$/m);
@@ -122,11 +140,18 @@ test('every SVG is shown by a doc (README.md or a lab)', (t) => {
     return;
   }
   const referenced = new Set(all.flatMap((d) => diagramRefs(d.path, d.text)));
-  for (const f of svgs) assert.ok(referenced.has(`diagrams/${f}`), `diagrams/${f} is not used by README.md or labs/*/README.md`);
+  for (const f of svgs)
+    assert.ok(
+      referenced.has(`diagrams/${f}`),
+      `diagrams/${f} is not used by README.md or labs/*/README.md`,
+    );
 });
 
 test('no doc points at a diagram that does not exist', () => {
-  const withIndex = [...docs(), { path: 'diagrams/README.md', text: readFileSync(join(DIR, 'README.md'), 'utf8') }];
+  const withIndex = [
+    ...docs(),
+    { path: 'diagrams/README.md', text: readFileSync(join(DIR, 'README.md'), 'utf8') },
+  ];
   let refs = 0;
   for (const d of withIndex) {
     for (const ref of diagramRefs(d.path, d.text)) {
@@ -140,7 +165,9 @@ test('no doc points at a diagram that does not exist', () => {
 test('the exporter reads the compressed diagrams.net format the same as the plain one', () => {
   const plain = readFileSync(join(DIR, 'nat-vs-dr.drawio'), 'utf8');
   const model = /<mxGraphModel[\s\S]*<\/mxGraphModel>/.exec(plain)![0];
-  const packed = deflateRawSync(Buffer.from(encodeURIComponent(model), 'latin1')).toString('base64');
+  const packed = deflateRawSync(Buffer.from(encodeURIComponent(model), 'latin1')).toString(
+    'base64',
+  );
   const compressed = `<mxfile host="app.diagrams.net"><diagram id="x" name="nat-vs-dr">${packed}</diagram></mxfile>`;
   assert.equal(toSvg(parseDrawio(compressed)), toSvg(parseDrawio(plain)));
 });
@@ -156,7 +183,9 @@ test('the XML checker rejects what a browser would refuse', () => {
     '<svg><g>',
   ];
   for (const b of bad) assert.throws(() => parseXml(b), XmlError, b);
-  const ok = parseXml('<?xml version="1.0"?>\n<!-- c --><svg a="1 &amp; 2"><text>x &lt; y</text><![CDATA[<raw>]]></svg>');
+  const ok = parseXml(
+    '<?xml version="1.0"?>\n<!-- c --><svg a="1 &amp; 2"><text>x &lt; y</text><![CDATA[<raw>]]></svg>',
+  );
   assert.equal(ok.attrs.a, '1 & 2');
   assert.equal(ok.text, '<raw>');
   assert.equal(allText(ok.children[0]!), 'x < y');
@@ -172,10 +201,19 @@ test('every SVG renders in headless Chromium (no XML error page, a real picture)
   for (const f of svgs) {
     const file = join(DIR, f);
     const dom = dumpDom(file);
-    assert.doesNotMatch(dom, /parsererror|This page contains the following errors/, `${f}: Chromium's XML parser refused it`);
+    assert.doesNotMatch(
+      dom,
+      /parsererror|This page contains the following errors/,
+      `${f}: Chromium's XML parser refused it`,
+    );
     assert.match(dom, /<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, `${f}: an SVG document`);
     const root = parseXml(readFileSync(file, 'utf8'));
-    const size = screenshot(file, join(out, f.replace(/\.svg$/, '.png')), Number(root.attrs.width), Number(root.attrs.height));
+    const size = screenshot(
+      file,
+      join(out, f.replace(/\.svg$/, '.png')),
+      Number(root.attrs.width),
+      Number(root.attrs.height),
+    );
     assert.ok(size > 20_000, `${f}: the screenshot (${size} bytes) shows a drawing`);
   }
 });

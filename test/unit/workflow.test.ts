@@ -24,7 +24,13 @@ interface Step {
 }
 interface Job {
   'runs-on': string;
-  strategy?: { 'fail-fast'?: boolean; matrix: Record<string, unknown> & { include?: Record<string, string>[]; exclude?: Record<string, string>[] } };
+  strategy?: {
+    'fail-fast'?: boolean;
+    matrix: Record<string, unknown> & {
+      include?: Record<string, string>[];
+      exclude?: Record<string, string>[];
+    };
+  };
   steps: Step[];
 }
 interface Workflow {
@@ -40,10 +46,15 @@ const makeVars = new Set([...makefile.matchAll(/^([A-Z][A-Z0-9_]*)\s*\?=/gm)].ma
 
 /** The jobs a matrix expands to: the product of its axes, minus excludes, plus includes. */
 function expand(matrix: NonNullable<Job['strategy']>['matrix']): Record<string, string>[] {
-  const axes = Object.entries(matrix).filter(([k]) => k !== 'include' && k !== 'exclude') as [string, unknown[]][];
+  const axes = Object.entries(matrix).filter(([k]) => k !== 'include' && k !== 'exclude') as [
+    string,
+    unknown[],
+  ][];
   let combos: Record<string, string>[] = [{}];
-  for (const [k, values] of axes) combos = combos.flatMap((c) => values.map((v) => ({ ...c, [k]: String(v) })));
-  const excluded = (c: Record<string, string>) => (matrix.exclude ?? []).some((e) => Object.entries(e).every(([k, v]) => c[k] === String(v)));
+  for (const [k, values] of axes)
+    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [k]: String(v) })));
+  const excluded = (c: Record<string, string>) =>
+    (matrix.exclude ?? []).some((e) => Object.entries(e).every(([k, v]) => c[k] === String(v)));
   return [...combos.filter((c) => !excluded(c)), ...(matrix.include ?? [])];
 }
 
@@ -59,7 +70,10 @@ function makeCalls(w: Workflow): { target: string; vars: string[] }[] {
     .flatMap((s) => [...(s.run ?? '').matchAll(/(?:^|[;&|(]\s*|\s)make\s+([^\n;&|]*)/gm)])
     .map((m) => {
       const words = m[1]!.trim().split(/\s+/);
-      return { target: words.find((x) => !x.includes('=') && !x.startsWith('-')) ?? '', vars: words.filter((x) => x.includes('=')).map((x) => x.split('=')[0]!) };
+      return {
+        target: words.find((x) => !x.includes('=') && !x.startsWith('-')) ?? '',
+        vars: words.filter((x) => x.includes('=')).map((x) => x.split('=')[0]!),
+      };
     });
 }
 
@@ -82,10 +96,12 @@ test('every `make` target and variable the workflow names exists in the Makefile
   assert.ok(calls.length >= 3, `found make calls: ${JSON.stringify(calls)}`);
   for (const c of calls) {
     assert.ok(targets.has(c.target), `make ${c.target}: no such target in the Makefile`);
-    for (const v of c.vars) assert.ok(makeVars.has(v), `make ... ${v}=: the Makefile has no ${v} variable`);
+    for (const v of c.vars)
+      assert.ok(makeVars.has(v), `make ... ${v}=: the Makefile has no ${v} variable`);
   }
   const names = calls.map((c) => c.target);
-  for (const t of ['tools', 'smoke', 'down']) assert.ok(names.includes(t), `the workflow runs make ${t}`);
+  for (const t of ['tools', 'smoke', 'down'])
+    assert.ok(names.includes(t), `the workflow runs make ${t}`);
 });
 
 test('every Kubernetes minor of the matrix is pinned in configs/versions.yaml, and the key ones are there', () => {
@@ -93,35 +109,69 @@ test('every Kubernetes minor of the matrix is pinned in configs/versions.yaml, a
   const pinned = Object.keys(v.images);
   const job = wf().jobs.lab!;
   const k8s = (job.strategy!.matrix.k8s as unknown[]).map(String);
-  for (const m of k8s) assert.ok(pinned.includes(m), `k8s ${m} is not in configs/versions.yaml (pinned: ${pinned.join(', ')})`);
+  for (const m of k8s)
+    assert.ok(
+      pinned.includes(m),
+      `k8s ${m} is not in configs/versions.yaml (pinned: ${pinned.join(', ')})`,
+    );
   const oldest = pinned.sort((a, b) => minor(a) - minor(b))[0]!;
-  for (const must of [oldest, '1.33', '1.35', v.default]) assert.ok(k8s.includes(must), `the matrix covers ${must}`);
+  for (const must of [oldest, '1.33', '1.35', v.default])
+    assert.ok(k8s.includes(must), `the matrix covers ${must}`);
   // no version anywhere else in the file that versions.yaml does not know
   const text = readFileSync(FILE, 'utf8');
-  for (const m of text.matchAll(/\b(?:k8s|K8S|kubernetes)[^\n]*?\b(1\.\d{2})\b/gi)) assert.ok(pinned.includes(m[1]!), `version ${m[1]} in "${m[0]}"`);
+  for (const m of text.matchAll(/\b(?:k8s|K8S|kubernetes)[^\n]*?\b(1\.\d{2})\b/gi))
+    assert.ok(pinned.includes(m[1]!), `version ${m[1]} in "${m[0]}"`);
 });
 
 test('the matrix runs all three modes and leaves out nftables below 1.31', () => {
   const job = wf().jobs.lab!;
-  assert.deepEqual([...(job.strategy!.matrix.mode as string[])].sort(), ['iptables', 'ipvs', 'nftables']);
-  assert.equal(job.strategy!['fail-fast'], false, 'one failing combination must not cancel the others');
+  assert.deepEqual([...(job.strategy!.matrix.mode as string[])].sort(), [
+    'iptables',
+    'ipvs',
+    'nftables',
+  ]);
+  assert.equal(
+    job.strategy!['fail-fast'],
+    false,
+    'one failing combination must not cancel the others',
+  );
   const combos = expand(job.strategy!.matrix);
   assert.ok(combos.length >= 6);
   for (const c of combos) {
     assert.ok(['iptables', 'ipvs', 'nftables'].includes(c.mode!), `mode ${c.mode}`);
-    if (c.mode === 'nftables') assert.ok(minor(c.k8s!) >= NFTABLES_MIN_MINOR, `nftables on k8s ${c.k8s} cannot work (needs 1.${NFTABLES_MIN_MINOR}+)`);
+    if (c.mode === 'nftables')
+      assert.ok(
+        minor(c.k8s!) >= NFTABLES_MIN_MINOR,
+        `nftables on k8s ${c.k8s} cannot work (needs 1.${NFTABLES_MIN_MINOR}+)`,
+      );
   }
   // the expansion itself leaves out what an exclude names
-  const pruned = expand({ k8s: ['1.30', '1.31'], mode: ['ipvs', 'nftables'], exclude: [{ k8s: '1.30', mode: 'nftables' }] });
-  assert.deepEqual(pruned, [{ k8s: '1.30', mode: 'ipvs' }, { k8s: '1.31', mode: 'ipvs' }, { k8s: '1.31', mode: 'nftables' }]);
+  const pruned = expand({
+    k8s: ['1.30', '1.31'],
+    mode: ['ipvs', 'nftables'],
+    exclude: [{ k8s: '1.30', mode: 'nftables' }],
+  });
+  assert.deepEqual(pruned, [
+    { k8s: '1.30', mode: 'ipvs' },
+    { k8s: '1.31', mode: 'ipvs' },
+    { k8s: '1.31', mode: 'nftables' },
+  ]);
 });
 
 test('every action is pinned to a full version (or a commit), and the runner image is named', () => {
   const w = wf();
-  const uses = allSteps(w).filter((s) => s.uses).map((s) => s.uses!);
+  const uses = allSteps(w)
+    .filter((s) => s.uses)
+    .map((s) => s.uses!);
   assert.ok(uses.length >= 4, `actions used: ${uses.join(', ')}`);
-  for (const u of uses) assert.match(u, /^[\w.-]+\/[\w.-]+(?:\/[\w./-]+)?@(?:v\d+\.\d+\.\d+|[0-9a-f]{40})$/, `${u} is not pinned to vX.Y.Z or a commit`);
-  for (const j of Object.values(w.jobs)) assert.doesNotMatch(j['runs-on'], /latest/, 'a named runner image, not -latest');
+  for (const u of uses)
+    assert.match(
+      u,
+      /^[\w.-]+\/[\w.-]+(?:\/[\w./-]+)?@(?:v\d+\.\d+\.\d+|[0-9a-f]{40})$/,
+      `${u} is not pinned to vX.Y.Z or a commit`,
+    );
+  for (const j of Object.values(w.jobs))
+    assert.doesNotMatch(j['runs-on'], /latest/, 'a named runner image, not -latest');
 });
 
 test('each job loads the IPVS modules, installs the pinned kind, runs smoke, publishes JUnit, keeps logs on failure, always cleans up', () => {
@@ -132,20 +182,39 @@ test('each job loads the IPVS modules, installs the pinned kind, runs smoke, pub
     return i;
   };
   const modprobe = idx((s) => /modprobe/.test(s.run ?? ''), 'a modprobe step');
-  const listed = /for m in ([\w ]+); do sudo modprobe/.exec(steps[modprobe]!.run!)?.[1]?.split(' ') ?? [];
-  assert.deepEqual(listed, requiredModules('ipvs', 'rr', '6.8.0-1017-azure'), 'the modules proxylab itself needs for ipvs mode');
+  const listed =
+    /for m in ([\w ]+); do sudo modprobe/.exec(steps[modprobe]!.run!)?.[1]?.split(' ') ?? [];
+  assert.deepEqual(
+    listed,
+    requiredModules('ipvs', 'rr', '6.8.0-1017-azure'),
+    'the modules proxylab itself needs for ipvs mode',
+  );
   const tools = idx((s) => /\bmake tools\b/.test(s.run ?? ''), 'make tools');
   const smoke = idx((s) => /\bmake smoke\b/.test(s.run ?? ''), 'make smoke');
   assert.match(steps[smoke]!.run!, /MODE=\$\{\{ matrix\.mode \}\}/);
   assert.match(steps[smoke]!.run!, /K8S=\$\{\{ matrix\.k8s \}\}/);
   assert.ok(modprobe < smoke && tools < smoke, 'modules and kind before the lab');
   const junit = idx((s) => /junit|test-reporter/i.test(s.uses ?? ''), 'a JUnit publishing action');
-  assert.match(String(steps[junit]!.with?.report_paths ?? steps[junit]!.with?.path), /^test-results\/\*\.xml$/, 'where scripts/smoke.mjs writes JUnit');
-  assert.match(readFileSync(join(ROOT, 'scripts', 'smoke.mjs'), 'utf8'), /results: \{ type: 'string', default: 'test-results' \}/);
-  assert.match(steps[junit]!.if ?? '', /always\(\)|!cancelled\(\)/, 'published even when a check failed');
+  assert.match(
+    String(steps[junit]!.with?.report_paths ?? steps[junit]!.with?.path),
+    /^test-results\/\*\.xml$/,
+    'where scripts/smoke.mjs writes JUnit',
+  );
+  assert.match(
+    readFileSync(join(ROOT, 'scripts', 'smoke.mjs'), 'utf8'),
+    /results: \{ type: 'string', default: 'test-results' \}/,
+  );
+  assert.match(
+    steps[junit]!.if ?? '',
+    /always\(\)|!cancelled\(\)/,
+    'published even when a check failed',
+  );
   const logs = idx((s) => /kind export logs/.test(s.run ?? ''), 'kind export logs');
   assert.match(steps[logs]!.if ?? '', /failure\(\)/);
-  const upload = idx((s) => /^actions\/upload-artifact@v4\./.test(s.uses ?? ''), 'upload-artifact v4');
+  const upload = idx(
+    (s) => /^actions\/upload-artifact@v4\./.test(s.uses ?? ''),
+    'upload-artifact v4',
+  );
   assert.match(steps[upload]!.if ?? '', /failure\(\)/);
   assert.ok(logs < upload, 'logs exported before the upload');
   const down = steps.length - 1;
