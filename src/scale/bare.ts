@@ -21,12 +21,23 @@ import {
   type Mode,
   type Service,
 } from './generate.js';
-import { createLab, SERVERS, sweepStale, type NetnsLab } from './netns.js';
+import { createLab, NS_PREFIX, SERVERS, sweepStale, type NetnsLab } from './netns.js';
+import { run } from '../core/exec.js';
+import { measureInGuest, VM_NO_NFT, type Guest } from './vm.js';
 import { describeMachine, RESULT_KIND, RESULT_VERSION, type BareMeasurement, type ScaleReport, type Skipped } from './results.js';
+
+export type BackendChoice = 'auto' | 'native' | 'vm';
 
 export interface BareOptions {
   sizes: number[];
   modes: Mode[];
+  /**
+   * native: everything on this kernel; vm: IPVS and iptables inside the bare lab's micro-VM;
+   * auto (default): native, plus the VM for IPVS (and iptables beside it) when this kernel has no ip_vs.
+   */
+  backend?: BackendChoice;
+  /** Sizes for the VM (default: the same sizes, capped at 2000 — emulation is slow). */
+  vmSizes?: number[];
   /** TCP connections per probed VIP (default 200). */
   probes?: number;
   /** One-service updates timed on top of each size (default 3, median reported). */
@@ -206,7 +217,13 @@ export const BARE_METHOD = [
   'program = wall time of the full restore (iptables-restore --noflush / ipset restore + ip -batch + ipvsadm -R + iptables-restore / nft -f), process start included.',
   'update = median wall time of adding one more service on top of N, in the form kube-proxy syncs it (iptables: KUBE-SERVICES rewritten whole plus the new chains; ipvs: ipset add + address + ipvsadm; nftables: one small transaction).',
   'latency = TCP connect time (SYN to SYN/ACK, each a new conntrack entry that walks the nat rules) from the client namespace to the VIP of the first, the last and the newest service; p50/p99 over the probes.',
+  'Every time includes starting the programs (ip netns exec + the tool); spawnMs in the JSON is one empty program start, for reference.',
   'Counts are read back from the kernel (iptables-save, nft -j list table, ipvsadm -Sn, ipset list -t) and compared with what was generated.',
+];
+
+export const VM_METHOD = [
+  "Rows marked vm (dashed lines) ran inside the bare lab's QEMU micro-VM (Debian kernel with IPVS, emulated CPU): IPVS and iptables in the same guest, to compare with each other only.",
+  'In the VM the inputs are sent before any clock starts; times come from busybox $EPOCHREALTIME around the same restores; latency there is a whole `nc` request from the client namespace (process start included).',
 ];
 
 function endpointsOnServers(): Service['endpoints'] {
@@ -262,6 +279,52 @@ export async function measureOne(
 
 export class UnavailableError extends Error {}
 
+/** Median wall time of `ip netns exec NS true`: what starting a program costs in these figures. */
+async function nativeSpawnMs(signal?: AbortSignal): Promise<number> {
+  const ns = `${NS_PREFIX}-${process.pid}-spawn`;
+  await run(['ip', 'netns', 'add', ns], { signal });
+  try {
+    const t: number[] = [];
+    for (let k = 0; k < 9; k++) t.push(await timed((argv) => run(['ip', 'netns', 'exec', ns, ...argv], { signal }), ['true']));
+    return ms(median(t));
+  } finally {
+    await run(['ip', 'netns', 'del', ns], { reject: false });
+  }
+}
+
+/**
+ * Boot the bare lab's micro-VM (src/bare/: apt-installs QEMU and builds the image if needed)
+ * and measure there. Loaded by name: the scale lab works without it (IPVS is then reported
+ * as not measured, with the reason).
+ */
+async function runInVm(o: { modes: Mode[]; sizes: number[]; probes: number; updates: number; log: (l: string) => void; signal?: AbortSignal }): Promise<
+  { rows: BareMeasurement[]; info: NonNullable<ScaleReport['vm']>; spawnMs: number | null } | { reason: string }
+> {
+  type BackendModule = { openVmBackend(opts: { log: (l: string) => void; signal?: AbortSignal }): Promise<{ vm: Guest; describe(): string; close(): Promise<void> }> };
+  let mod: BackendModule;
+  try {
+    const spec = '../bare/backend.js';
+    mod = (await import(spec)) as BackendModule;
+  } catch (e) {
+    return { reason: `the bare lab's VM backend is not available (${e instanceof Error ? e.message.split('\n')[0] : String(e)})` };
+  }
+  let backend: Awaited<ReturnType<BackendModule['openVmBackend']>>;
+  try {
+    o.log('  booting the bare lab micro-VM (Debian kernel with IPVS, QEMU)');
+    backend = await mod.openVmBackend({ log: (l) => o.log(`  vm: ${l}`), ...(o.signal ? { signal: o.signal } : {}) });
+  } catch (e) {
+    return { reason: `the micro-VM could not start: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  try {
+    const info = { kernel: backend.vm.kernelRelease, bootMs: backend.vm.bootMs, describe: backend.describe() };
+    o.log(`  vm: ${info.describe}`);
+    const r = await measureInGuest(backend.vm, { sizes: o.sizes, modes: o.modes, probes: o.probes, updates: o.updates, log: o.log });
+    return { rows: r.rows, info, spawnMs: r.spawnMs };
+  } finally {
+    await backend.close();
+  }
+}
+
 export async function runBare(o: BareOptions): Promise<ScaleReport> {
   const log = o.log ?? (() => undefined);
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
@@ -270,7 +333,7 @@ export async function runBare(o: BareOptions): Promise<ScaleReport> {
   const stale = await sweepStale();
   if (stale.length) log(`removed ${stale.length} namespaces left by an interrupted run`);
   const startedAt = new Date().toISOString();
-  const machine = await describeMachine('native', {
+  const machine = await describeMachine(o.backend === 'vm' ? 'vm' : 'native', {
     iptables: ['iptables', '--version'],
     nft: ['nft', '--version'],
     ipset: ['ipset', '--version'],
@@ -278,18 +341,50 @@ export async function runBare(o: BareOptions): Promise<ScaleReport> {
   });
   const out: BareMeasurement[] = [];
   const skipped: Skipped[] = [];
-  for (const mode of o.modes) {
+  const backend = o.backend ?? 'auto';
+  const spawnMs: NonNullable<ScaleReport['spawnMs']> = {};
+  if (backend !== 'vm') spawnMs.native = await nativeSpawnMs(o.signal);
+  const needVm: Mode[] = [];
+  const nativeModes = backend === 'vm' ? [] : o.modes;
+  for (const mode of nativeModes) {
     const driver = driverFor(mode);
     for (const size of [...o.sizes].sort((a, b) => a - b)) {
       try {
         out.push(await measureOne(driver, size, { probes: o.probes ?? 200, updates: o.updates ?? 3, signal: o.signal, log, tag: `${mode.slice(0, 3)}${size}` }));
       } catch (e) {
         if (e instanceof UnavailableError) {
-          skipped.push({ mode, reason: e.message });
-          log(`  ${mode}: not measured — ${e.message}`);
+          if (backend === 'auto' && mode === 'ipvs') {
+            log(`  ipvs: not on this kernel (${e.message}); it will be measured in the bare lab's VM`);
+            needVm.push('ipvs');
+          } else {
+            skipped.push({ mode, reason: e.message });
+            log(`  ${mode}: not measured — ${e.message}`);
+          }
           break;
         }
         throw e;
+      }
+    }
+  }
+  if (backend === 'vm') needVm.push(...o.modes);
+  let vmInfo: ScaleReport['vm'];
+  if (needVm.length) {
+    // In the VM, iptables is measured beside IPVS so the two share the emulation cost.
+    const vmModes = [...new Set<Mode>([...(needVm.includes('ipvs') ? (['iptables', 'ipvs'] as Mode[]) : []), ...needVm])].filter((m) => {
+      if (m === 'nftables') {
+        skipped.push({ mode: m, reason: `not measured in the VM: ${VM_NO_NFT}` });
+        return false;
+      }
+      return true;
+    });
+    if (vmModes.length) {
+      const vmSizes = o.vmSizes ?? [...new Set(o.sizes.map((n) => Math.min(n, 2000)))];
+      const r = await runInVm({ modes: vmModes, sizes: vmSizes, probes: Math.min(o.probes ?? 200, 30), updates: o.updates ?? 3, log, signal: o.signal });
+      if ('reason' in r) for (const m of vmModes.filter((x) => x === 'ipvs' || backend === 'vm')) skipped.push({ mode: m, reason: r.reason });
+      else {
+        out.push(...r.rows);
+        vmInfo = r.info;
+        if (r.spawnMs !== null) spawnMs.vm = r.spawnMs;
       }
     }
   }
@@ -298,12 +393,14 @@ export async function runBare(o: BareOptions): Promise<ScaleReport> {
     version: RESULT_VERSION,
     target: 'bare',
     machine,
-    method: BARE_METHOD,
+    method: vmInfo ? [...BARE_METHOD, ...VM_METHOD] : BARE_METHOD,
     startedAt,
     finishedAt: new Date().toISOString(),
     modes: o.modes,
     sizes: [...o.sizes].sort((a, b) => a - b),
     bare: out,
+    ...(vmInfo ? { vm: vmInfo } : {}),
+    spawnMs,
     skipped,
   };
 }

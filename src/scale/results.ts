@@ -14,13 +14,15 @@ export interface Machine {
   kernel: string;
   node: string;
   /** Where the rules were programmed: this kernel ("native"), a QEMU guest ("vm"), or kind nodes. */
-  backend: 'native' | 'vm' | 'kind';
+  backend: 'native' | 'vm' | 'native+vm' | 'kind';
   tools: Record<string, string>;
 }
 
 export interface BareMeasurement {
   mode: Mode;
   services: number;
+  /** Where this row was measured (absent: native). VM rows compare only with VM rows. */
+  backend?: 'native' | 'vm';
   /** Wall time of the full restore(s) a fresh node needs, in ms (programs started and finished). */
   programMs: number;
   /** Median wall time of adding one service on top of `services`, in ms. */
@@ -65,6 +67,10 @@ export interface ScaleReport {
   modes: Mode[];
   sizes: number[];
   bare?: BareMeasurement[];
+  /** The guest, when some rows were measured in the bare lab's micro-VM. */
+  vm?: { kernel: string; bootMs: number; describe: string };
+  /** Median wall time of starting an empty program in the lab namespace (`ip netns exec NS true`), per backend. */
+  spawnMs?: Partial<Record<'native' | 'vm', number>>;
   cluster?: ClusterMeasurement[];
   skipped: Skipped[];
 }

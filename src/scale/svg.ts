@@ -13,6 +13,7 @@ export interface Point {
 export interface Series {
   name: string;
   color: string;
+  dashed?: boolean;
   points: Point[];
 }
 
@@ -115,11 +116,11 @@ function renderPanel(p: Panel, xLabel: string, ox: number, oy: number): string {
     const sp = s.points.filter((q) => Number.isFinite(q.y) && q.x > 0 && (!logY || q.y > 0)).sort((a, b) => a.x - b.x);
     if (!sp.length) continue;
     const d = sp.map((q, i) => `${i ? 'L' : 'M'}${lx(q.x).toFixed(1)},${ly(q.y).toFixed(1)}`).join(' ');
-    parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2" class="series" data-series="${escapeXml(s.name)}"/>`);
+    parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} class="series" data-series="${escapeXml(s.name)}"/>`);
     for (const q of sp) {
       parts.push(`<circle cx="${lx(q.x).toFixed(1)}" cy="${ly(q.y).toFixed(1)}" r="3" fill="${s.color}"><title>${escapeXml(`${s.name}: ${formatNumber(q.x)} services → ${+q.y.toPrecision(4)} ${p.yLabel}`)}</title></circle>`);
     }
-    parts.push(`<line x1="${M.left + 10}" y1="${legendY - 4}" x2="${M.left + 28}" y2="${legendY - 4}" stroke="${s.color}" stroke-width="2"/>`);
+    parts.push(`<line x1="${M.left + 10}" y1="${legendY - 4}" x2="${M.left + 28}" y2="${legendY - 4}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     parts.push(`<text x="${M.left + 32}" y="${legendY}" class="legend">${escapeXml(s.name)}</text>`);
     legendY += 14;
   }
@@ -145,15 +146,21 @@ export function renderChart(spec: ChartSpec): string {
   return out.join('\n');
 }
 
-function seriesByMode<T extends { mode: Mode; services: number }>(rows: readonly T[], modes: readonly Mode[], y: (r: T) => number | null | undefined): Series[] {
-  return modes.map((m) => ({
-    name: m,
-    color: MODE_COLORS[m],
-    points: rows
-      .filter((r) => r.mode === m)
-      .map((r) => ({ x: r.services, y: y(r) ?? NaN }))
-      .filter((q) => Number.isFinite(q.y)),
-  }));
+function seriesByMode<T extends { mode: Mode; services: number; backend?: string }>(rows: readonly T[], modes: readonly Mode[], y: (r: T) => number | null | undefined): Series[] {
+  const out: Series[] = [];
+  for (const backend of ['native', 'vm']) {
+    for (const m of modes) {
+      const mine = rows.filter((r) => r.mode === m && (r.backend ?? 'native') === backend);
+      if (backend === 'vm' && !mine.length) continue;
+      out.push({
+        name: backend === 'vm' ? `${m} (in VM)` : m,
+        color: MODE_COLORS[m],
+        dashed: backend === 'vm',
+        points: mine.map((r) => ({ x: r.services, y: y(r) ?? NaN })).filter((q) => Number.isFinite(q.y)),
+      });
+    }
+  }
+  return out;
 }
 
 function machineNotes(r: ScaleReport): string[] {
@@ -161,6 +168,7 @@ function machineNotes(r: ScaleReport): string[] {
   const tools = Object.values(m.tools).join('; ');
   return [
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memGiB} GiB, kernel ${m.kernel}, backend ${m.backend}; ${tools}`,
+    ...(r.vm ? [`Dashed lines: measured inside ${r.vm.describe}; compare them with each other only (emulated CPU).`] : []),
     `Run ${r.startedAt} → ${r.finishedAt}.${r.skipped.length ? ` Not measured: ${r.skipped.map((s) => `${s.mode} (${s.reason})`).join('; ')}` : ''}`,
   ];
 }
@@ -168,7 +176,8 @@ function machineNotes(r: ScaleReport): string[] {
 /** Chart of a `--bare` run: programming time, one-service update, first-packet latency. */
 export function bareChart(r: ScaleReport): string {
   const rows = r.bare ?? [];
-  const last = (x: (typeof rows)[number]) => x.latency.find((l) => l.target === lastTarget(x))?.connectP50Ms ?? x.latency[1]?.connectP50Ms ?? x.latency[0]?.connectP50Ms;
+  // VM rows time whole nc requests (process start included): not comparable, kept out of this panel.
+  const last = (x: (typeof rows)[number]) => x.backend === 'vm' ? null : x.latency.find((l) => l.target === lastTarget(x))?.connectP50Ms ?? x.latency[1]?.connectP50Ms ?? x.latency[0]?.connectP50Ms;
   return renderChart({
     title: 'kube-proxy datapath at scale: iptables vs IPVS vs nftables (proxylab scale --bare)',
     xLabel: 'services (2 endpoints each)',
