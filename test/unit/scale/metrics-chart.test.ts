@@ -123,9 +123,29 @@ test('chart: empty panels say "no data"; cluster chart renders; tick labels', ()
   assert.equal(formatNumber(250), '250');
 });
 
+test('VM rows: dashed lines of their own, kept out of the latency panel, marked in the table', () => {
+  const r = report();
+  const base = r.bare![0]!;
+  r.bare!.push(
+    { ...base, mode: 'ipvs', backend: 'vm', services: 100, programMs: 800, expected: { ...base.expected, virtualServers: 100 }, kernel: { virtualServers: 100, setMembers: 100 } },
+    { ...base, mode: 'ipvs', backend: 'vm', services: 1000, programMs: 1500, expected: { ...base.expected, virtualServers: 1000 }, kernel: { virtualServers: 1000, setMembers: 1000 } },
+    { ...base, mode: 'iptables', backend: 'vm', services: 100, programMs: 700 },
+  );
+  r.skipped = [];
+  r.vm = { kernel: '6.1.0-56-amd64', bootMs: 5000, describe: 'QEMU micro-VM (Debian kernel 6.1.0-56-amd64, tcg)' };
+  const svg = bareChart(r);
+  const paths = walk(parseXml(svg)).filter((e) => e.name === 'path' && e.attrs.class === 'series');
+  const dashed = paths.filter((p) => p.attrs['stroke-dasharray']);
+  // programming + update panels each have "iptables (in VM)" and "ipvs (in VM)"; latency panel none
+  assert.deepEqual(dashed.map((p) => p.attrs['data-series']).sort(), ['iptables (in VM)', 'iptables (in VM)', 'ipvs (in VM)', 'ipvs (in VM)']);
+  assert.ok(svg.includes('Dashed lines: measured inside QEMU micro-VM'));
+  const t = summaryTable(r);
+  assert.match(t, /^ipvs\s+vm\s+1000\s+1500\.0\s+\S+\s+1000 virtual servers, 1000 set members\s+0\.2 \/ 0\.5 \(whole nc request\)$/m);
+});
+
 test('summary table names the kernel counts and the skipped modes', () => {
   const t = summaryTable(report());
-  assert.match(t, /iptables\s+10000\s+60000\.0\s+6000\.0\s+80008 rules, 30004 chains/);
+  assert.match(t, /iptables\s+native\s+10000\s+60000\.0\s+6000\.0\s+80008 rules, 30004 chains/);
   assert.match(t, /ipvs: not measured — no ip_vs module/);
 });
 
