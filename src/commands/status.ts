@@ -57,6 +57,8 @@ export interface Status {
   lastCheck: LastCheck | null;
   /** Things to look at, one sentence each. */
   problems: string[];
+  /** Worth knowing, not wrong (e.g. ipvs mode's deprecation). */
+  notes: string[];
 }
 
 interface K8sNode {
@@ -175,6 +177,7 @@ export async function collectStatus(ctx: Context): Promise<Status> {
     web: null,
     lastCheck: readLastCheck(join(stateDir(ctx.env), 'last-check.json')),
     problems: [],
+    notes: [],
   };
   const kube = await connect(ctx);
   let nodes;
@@ -251,6 +254,11 @@ export async function collectStatus(ctx: Context): Promise<Status> {
     if (n.ready === false) n.problem = n.problem ? `NotReady; ${n.problem}` : 'NotReady';
     if (n.problem) st.problems.push(`${n.name}: ${n.problem}`);
   }
+  const minor = Number(/^v?1\.(\d+)/.exec(st.kubernetes ?? '')?.[1] ?? NaN);
+  if (minor >= 35 && st.nodes.some((n) => n.proxyMode === 'ipvs'))
+    st.notes.push(
+      'ipvs mode is deprecated since Kubernetes 1.35 (kube-proxy logs it); nftables is its successor: `make nftables`',
+    );
   st.web = web;
   if (web && !web.deployed) st.problems.push('the web sample is not deployed: `make web`');
   else if (web && web.ready !== undefined && web.replicas !== undefined && web.ready < web.replicas)
@@ -321,6 +329,7 @@ export function formatStatus(st: Status, now = Date.now()): string {
     );
     for (const f of c.failedSteps) L.push(`${''.padEnd(12)}  ✘ ${f}`);
   }
+  for (const n of st.notes) L.push(`${''.padEnd(12)}note: ${n}`);
   if (st.problems.length) {
     L.push('', 'To look at:');
     for (const p of st.problems) L.push(`  → ${p}`);

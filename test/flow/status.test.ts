@@ -54,7 +54,7 @@ spec:
     protocol: TCP
 `;
 
-function scene(f: Fake, opts: { web?: boolean } = {}) {
+function scene(f: Fake, opts: { web?: boolean; image?: string } = {}) {
   const cfg = join(f.dir, 'kind.yaml');
   writeFileSync(cfg, KIND_CONFIG);
   const r = f.tool('kind', [
@@ -65,7 +65,7 @@ function scene(f: Fake, opts: { web?: boolean } = {}) {
     '--config',
     cfg,
     '--image',
-    'kindest/node:v1.33.1@sha256:0000',
+    `kindest/node:${opts.image ?? 'v1.33.1'}@sha256:0000`,
     '--kubeconfig',
     f.kubeconfig,
   ]);
@@ -219,6 +219,7 @@ test('status names the node whose kube-proxy does not answer, and exits 1', asyn
     );
     assert.match(r.stdout, /✔ proxylab-worker\s+ipvs/);
     assert.match(r.stdout, /^Web sample\s+not deployed \(`make web`\)$/m);
+    assert.doesNotMatch(r.stdout, /deprecated/, 'Kubernetes 1.33: ipvs mode is not deprecated yet');
     assert.match(
       r.stdout,
       /To look at:\n(?:.*\n)*  → proxylab-worker2: kube-proxy does not answer/,
@@ -260,6 +261,20 @@ test('status notices a ConfigMap that asks for another mode than kube-proxy runs
       r.stdout,
       /✘ proxylab-worker\s+ipvs\s+runs ipvs but the ConfigMap asks for nftables: restart kube-proxy/,
     );
+  } finally {
+    f.cleanup();
+  }
+});
+
+test('status on Kubernetes 1.35 in ipvs mode notes the deprecation, without calling it a problem', async () => {
+  const f = createFake();
+  try {
+    scene(f, { web: true, image: 'v1.35.0' });
+    const r = await status(f);
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /^Kubernetes\s+v1\.35\.0$/m);
+    assert.match(r.stdout, /note: ipvs mode is deprecated since Kubernetes 1\.35/);
+    assert.doesNotMatch(r.stdout, /To look at:/);
   } finally {
     f.cleanup();
   }
