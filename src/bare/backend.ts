@@ -114,7 +114,7 @@ export function guestScript(cmds: readonly Cmd[]): string {
     } else {
       lines.push(`${argv} 2>&1`);
     }
-    lines.push(`echo; echo "@@E ${i} $?"`);
+    lines.push(`rc=$?; echo; echo "@@E ${i} $rc"`);
   });
   return `${lines.join('\n')}\n`;
 }
