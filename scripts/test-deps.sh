@@ -8,6 +8,8 @@ command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v ipset >/dev/null 2>&1 || need+=(ipset)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# QEMU: the IPVS kernel tests run in a micro-VM (its kernel and tools come from apt-get download)
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
 # headless Chromium: the HTML report and diagram tests (flow/unit tiers) render pages in it
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && { echo "test deps: all present"; exit 0; }
