@@ -8,6 +8,8 @@ command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v ipset >/dev/null 2>&1 || need+=(ipset)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# JUnit reports are validated against the JUnit schema with xmllint
+command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 # QEMU: the IPVS kernel tests run in a micro-VM (its kernel and tools come from apt-get download)
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
 # headless Chromium: the HTML report and diagram tests (flow/unit tiers) render pages in it
