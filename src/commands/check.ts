@@ -20,18 +20,28 @@ import { taskList, type Task } from '../ui/tasks.js';
 export const LAST_CHECK_FILE = 'last-check.json';
 
 /** `labs/ipvs`, `ipvs`, or a markdown file → the doc to check. */
-export function resolveLab(arg: string, cwd: string = process.cwd()): { file: string; lab: string } {
+export function resolveLab(
+  arg: string,
+  cwd: string = process.cwd(),
+): { file: string; lab: string } {
   const candidates = [resolve(cwd, arg), resolve(paths.root, arg), join(paths.labs, arg)];
   for (const c of candidates) {
     if (!existsSync(c)) continue;
     const file = statSync(c).isDirectory() ? join(c, 'README.md') : c;
-    if (!existsSync(file)) throw new UsageError(`${arg} has no README.md`, 'a lab is a folder with a README.md holding `console proxylab` blocks');
+    if (!existsSync(file))
+      throw new UsageError(
+        `${arg} has no README.md`,
+        'a lab is a folder with a README.md holding `console proxylab` blocks',
+      );
     const rel = relative(paths.root, file);
     const inside = !rel.startsWith('..');
     const lab = inside ? relative(paths.root, dirname(file)) : dirname(file);
     return { file, lab: lab || '.' };
   }
-  throw new UsageError(`no lab "${arg}"`, 'give a folder with a README.md, e.g. `proxylab check labs/ipvs`');
+  throw new UsageError(
+    `no lab "${arg}"`,
+    'give a folder with a README.md, e.g. `proxylab check labs/ipvs`',
+  );
 }
 
 /** Parse "3", "3-5", "2,7" into step numbers. */
@@ -39,11 +49,19 @@ export function parseStepSelection(spec: string, max: number): Set<number> {
   const out = new Set<number>();
   for (const part of spec.split(',')) {
     const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
-    if (!m) throw new UsageError(`--step ${spec}: not a step number`, 'write e.g. --step 3, --step 3-5 or --step 2,7');
+    if (!m)
+      throw new UsageError(
+        `--step ${spec}: not a step number`,
+        'write e.g. --step 3, --step 3-5 or --step 2,7',
+      );
     const a = Number(m[1]);
     const b = m[2] !== undefined ? Number(m[2]) : a;
     for (let i = Math.min(a, b); i <= Math.max(a, b); i++) {
-      if (i < 1 || i > max) throw new UsageError(`--step ${i}: the lab has steps 1 to ${max}`, 'run `proxylab check <lab> --list` to see them');
+      if (i < 1 || i > max)
+        throw new UsageError(
+          `--step ${i}: the lab has steps 1 to ${max}`,
+          'run `proxylab check <lab> --list` to see them',
+        );
       out.add(i);
     }
   }
@@ -60,7 +78,9 @@ function title(s: LabStep | StepResult): string {
 }
 
 /** The environment of the lab's shell: the cluster's kubeconfig, ./.bin first on PATH. */
-export function labEnv(ctx: Pick<Context, 'env' | 'kubeconfig' | 'cluster'>): Record<string, string | undefined> {
+export function labEnv(
+  ctx: Pick<Context, 'env' | 'kubeconfig' | 'cluster'>,
+): Record<string, string | undefined> {
   const pathTools = ctx.env.PROXYLAB_TOOLS === 'path';
   const PATH = pathTools ? (ctx.env.PATH ?? '') : `${paths.bin}${delimiter}${ctx.env.PATH ?? ''}`;
   return {
@@ -81,9 +101,19 @@ export function labEnv(ctx: Pick<Context, 'env' | 'kubeconfig' | 'cluster'>): Re
 }
 
 function failureText(s: StepResult, file: string): string {
-  const lines = [`${file}:${s.line}  $ ${s.command.split('\n').join('\n    ')}`, `why: ${s.reason ?? 'failed'}`];
+  const lines = [
+    `${file}:${s.line}  $ ${s.command.split('\n').join('\n    ')}`,
+    `why: ${s.reason ?? 'failed'}`,
+  ];
   if (s.diffText) lines.push(s.diffText);
-  else if (s.status === 'failed' && s.actual.trim()) lines.push('output:', ...s.actual.replace(/\s+$/, '').split('\n').map((l) => `  ${l}`));
+  else if (s.status === 'failed' && s.actual.trim())
+    lines.push(
+      'output:',
+      ...s.actual
+        .replace(/\s+$/, '')
+        .split('\n')
+        .map((l) => `  ${l}`),
+    );
   return lines.join('\n');
 }
 
@@ -109,10 +139,22 @@ Examples:
 The result is kept in .proxylab/last-check.json. Exit code: 0 all steps passed, 1 a step
 failed, 2 bad arguments or doc.`,
   options: {
-    step: { type: 'string', arg: 'N', description: 'run only these steps: 3, 3-5 or 2,7 (set-up steps before them run too)' },
-    update: { type: 'boolean', description: "rewrite the doc's expected output of every step whose output differs" },
+    step: {
+      type: 'string',
+      arg: 'N',
+      description: 'run only these steps: 3, 3-5 or 2,7 (set-up steps before them run too)',
+    },
+    update: {
+      type: 'boolean',
+      description: "rewrite the doc's expected output of every step whose output differs",
+    },
     junit: { type: 'string', arg: 'FILE', description: 'write a JUnit XML report' },
-    html: { type: 'string', arg: 'FILE', description: 'write a one-page HTML report: steps, diffs, renamed values, timings, datapath picture' },
+    html: {
+      type: 'string',
+      arg: 'FILE',
+      description:
+        'write a one-page HTML report: steps, diffs, renamed values, timings, datapath picture',
+    },
     list: { type: 'boolean', description: 'list the steps and exit' },
   },
   positionals: { min: 1, max: 1 },
@@ -123,26 +165,44 @@ failed, 2 bad arguments or doc.`,
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
-      throw new UsageError(`cannot read ${file}: ${(e as Error).message}`, 'check the path and its permissions');
+      throw new UsageError(
+        `cannot read ${file}: ${(e as Error).message}`,
+        'check the path and its permissions',
+      );
     }
     const relFile = relative(paths.root, file).startsWith('..') ? file : relative(paths.root, file);
     const doc = parseLab(text, relFile);
     if (!doc.steps.length)
-      throw new UsageError(`${relFile} has no runnable steps`, 'mark a fenced block with ```console proxylab and put "$ command" lines in it');
+      throw new UsageError(
+        `${relFile} has no runnable steps`,
+        'mark a fenced block with ```console proxylab and put "$ command" lines in it',
+      );
     if (bool(args, 'list')) {
-      const rows = doc.steps.map((s) => ({ index: s.index, line: s.line, heading: s.heading, command: s.command, options: s.options }));
+      const rows = doc.steps.map((s) => ({
+        index: s.index,
+        line: s.line,
+        heading: s.heading,
+        command: s.command,
+        options: s.options,
+      }));
       if (ctx.json) ctx.io.out(JSON.stringify(rows, null, 2));
-      else for (const s of doc.steps) ctx.io.out(`${String(s.index).padStart(3)}  ${relFile}:${s.line}  ${shortCommand(s)}${s.options.skip !== undefined ? '  (skipped)' : ''}`);
+      else
+        for (const s of doc.steps)
+          ctx.io.out(
+            `${String(s.index).padStart(3)}  ${relFile}:${s.line}  ${shortCommand(s)}${s.options.skip !== undefined ? '  (skipped)' : ''}`,
+          );
       return EXIT.ok;
     }
     const stepSpec = str(args, 'step');
-    const only = stepSpec !== undefined ? parseStepSelection(stepSpec, doc.steps.length) : undefined;
+    const only =
+      stepSpec !== undefined ? parseStepSelection(stepSpec, doc.steps.length) : undefined;
     const backoff = Number(ctx.env.PROXYLAB_CHECK_BACKOFF_MS);
 
-    let result!: CheckResult;
     const ended = new Map<number, (r: StepResult) => void>();
     const attempts = new Map<number, (n: number, why: string) => void>();
-    const selected = doc.steps.filter((s) => !only || only.has(s.index) || (s.options.setup && s.index < Math.max(...only)));
+    const selected = doc.steps.filter(
+      (s) => !only || only.has(s.index) || (s.options.setup && s.index < Math.max(...only)),
+    );
     const quietUi = ctx.quiet || ctx.json;
     const tasks: Task<object>[] = selected.map((s) => ({
       title: title(s),
@@ -163,18 +223,25 @@ failed, 2 bad arguments or doc.`,
         }),
       rendererOptions: { persistentOutput: false },
     }));
-    const ui = quietUi ? null : taskList({ ...ctx, quiet: false }, tasks, { exitOnError: false }).run({}).catch(() => undefined);
+    const ui = quietUi
+      ? null
+      : taskList({ ...ctx, quiet: false }, tasks, { exitOnError: false })
+          .run({})
+          .catch(() => undefined);
     // let listr subscribe its tasks before the run starts reporting
     await new Promise((r) => setTimeout(r, 0));
     const waitReady = async (i: number) => {
-      for (let k = 0; k < 2000 && !ended.has(i) && !quietUi; k++) await new Promise((r) => setTimeout(r, 5));
+      for (let k = 0; k < 2000 && !ended.has(i) && !quietUi; k++)
+        await new Promise((r) => setTimeout(r, 5));
     };
     const run = await runLab(doc, {
       cwd: paths.root,
       env: labEnv(ctx),
       signal: ctx.signal,
       ...(only ? { only } : {}),
-      ...(Number.isFinite(backoff) && backoff > 0 ? { backoffMs: backoff, maxBackoffMs: backoff * 4 } : {}),
+      ...(Number.isFinite(backoff) && backoff > 0
+        ? { backoffMs: backoff, maxBackoffMs: backoff * 4 }
+        : {}),
       lab,
       file: relFile,
       cluster: ctx.cluster,
@@ -187,7 +254,7 @@ failed, 2 bad arguments or doc.`,
     });
     const { finalBindings: _b, ...rest } = run;
     void _b;
-    result = rest;
+    const result: CheckResult = rest;
     // steps that were never reached (Ctrl-C): let listr finish
     for (const s of selected)
       if (!result.steps.some((r) => r.index === s.index))
@@ -207,11 +274,14 @@ failed, 2 bad arguments or doc.`,
           renamed: [],
         });
     if (ui) await ui;
-    if (ctx.signal.aborted) throw new UserError('interrupted by Ctrl-C', 'run the check again', EXIT.interrupted);
+    if (ctx.signal.aborted)
+      throw new UserError('interrupted by Ctrl-C', 'run the check again', EXIT.interrupted);
 
     if (bool(args, 'update')) {
       const outputs = new Map<number, string>();
-      for (const s of result.steps) if (s.status === 'failed' && s.proposed !== undefined && s.exitCode === s.expectedExit) outputs.set(s.index, s.proposed);
+      for (const s of result.steps)
+        if (s.status === 'failed' && s.proposed !== undefined && s.exitCode === s.expectedExit)
+          outputs.set(s.index, s.proposed);
       if (outputs.size) {
         writeFileSync(file, rewriteLab(doc, outputs));
         for (const s of result.steps) if (outputs.has(s.index)) s.updated = true;
@@ -233,17 +303,27 @@ failed, 2 bad arguments or doc.`,
 
     if (ctx.json) ctx.io.out(JSON.stringify(result, null, 2));
     else {
-      for (const s of result.steps) if (s.status === 'failed' || s.status === 'error') ctx.io.error(`\n✘ ${failureText(s, relFile)}`);
+      for (const s of result.steps)
+        if (s.status === 'failed' || s.status === 'error')
+          ctx.io.error(`\n✘ ${failureText(s, relFile)}`);
       const c = result.counts;
       const summary = `${relFile}: ${c.passed} passed, ${c.failed} failed${c.errors ? `, ${c.errors} errors` : ''}${c.skipped ? `, ${c.skipped} skipped` : ''} in ${(result.durationMs / 1000).toFixed(1)} s`;
       ctx.io.info(`\n${result.ok ? '✔' : '✘'} ${summary}`);
-      if (result.updated?.length) ctx.io.info(`✎ rewrote the expected output of step${result.updated.length > 1 ? 's' : ''} ${result.updated.join(', ')} in ${relFile}: review with \`git diff ${relFile}\``);
+      if (result.updated?.length)
+        ctx.io.info(
+          `✎ rewrote the expected output of step${result.updated.length > 1 ? 's' : ''} ${result.updated.join(', ')} in ${relFile}: review with \`git diff ${relFile}\``,
+        );
       if (junit) ctx.io.info(`JUnit report: ${junit}`);
       if (html) ctx.io.info(`HTML report: ${html}`);
-      if (!result.ok && !result.updated?.length) ctx.io.info(`→ run one step again with \`proxylab check ${lab} --step N\`; \`--update\` rewrites the doc from this run`);
+      if (!result.ok && !result.updated?.length)
+        ctx.io.info(
+          `→ run one step again with \`proxylab check ${lab} --step N\`; \`--update\` rewrites the doc from this run`,
+        );
     }
     if (bool(args, 'update')) {
-      const left = result.steps.filter((s) => (s.status === 'failed' && !s.updated) || s.status === 'error');
+      const left = result.steps.filter(
+        (s) => (s.status === 'failed' && !s.updated) || s.status === 'error',
+      );
       return left.length ? EXIT.failed : EXIT.ok;
     }
     return result.ok ? EXIT.ok : EXIT.failed;

@@ -13,20 +13,32 @@ import { PARSERS, isParseError } from '../inspect/index.js';
 export function stripFixtureHeader(text: string): string {
   const lines = text.split('\n');
   const end = lines.findIndex((l) => l === '# ---');
-  if (end > 0 && lines.slice(0, end).every((l) => l.startsWith('#'))) return lines.slice(end + 1).join('\n');
+  if (end > 0 && lines.slice(0, end).every((l) => l.startsWith('#')))
+    return lines.slice(end + 1).join('\n');
   return text;
 }
 
 function readInput(path: string, what: string): string {
   try {
     const raw = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
-    if (raw.includes('\u0000')) throw new UsageError(`${what} ${path} is not text`, 'give a file holding terminal output');
+    if (raw.includes('\u0000'))
+      throw new UsageError(`${what} ${path} is not text`, 'give a file holding terminal output');
     return stripFixtureHeader(raw);
   } catch (e) {
     if (e instanceof UsageError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new UsageError(`cannot read ${what} ${path}: ${why}`, 'usage: proxylab match EXPECTED_FILE ACTUAL_FILE [--as KIND] (use - to read ACTUAL from stdin)');
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a folder'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (e as Error).message;
+    throw new UsageError(
+      `cannot read ${what} ${path}: ${why}`,
+      'usage: proxylab match EXPECTED_FILE ACTUAL_FILE [--as KIND] (use - to read ACTUAL from stdin)',
+    );
   }
 }
 
@@ -47,16 +59,27 @@ A header of "# " lines ended by "# ---" (as in recorded fixtures) is skipped.
 
 Exit code: 0 it matches, 1 it does not (the diff is printed), 2 an input cannot be read.`,
   options: {
-    as: { type: 'string', arg: 'KIND', description: `output kind: ${OUTPUT_KINDS.join(', ')} (default: detected)` },
+    as: {
+      type: 'string',
+      arg: 'KIND',
+      description: `output kind: ${OUTPUT_KINDS.join(', ')} (default: detected)`,
+    },
   },
   positionals: { min: 2, max: 2 },
   json: true,
   async run(ctx, args) {
     const kindArg = str(args, 'as');
     if (kindArg !== undefined && !(OUTPUT_KINDS as readonly string[]).includes(kindArg))
-      throw new UsageError(`--as ${kindArg}: unknown output kind`, `use one of ${OUTPUT_KINDS.join(', ')}`);
+      throw new UsageError(
+        `--as ${kindArg}: unknown output kind`,
+        `use one of ${OUTPUT_KINDS.join(', ')}`,
+      );
     const [ePath, aPath] = args.positionals as [string, string];
-    if (ePath === '-' && aPath === '-') throw new UsageError('only one of the two inputs can be stdin (-)', 'give EXPECTED as a file');
+    if (ePath === '-' && aPath === '-')
+      throw new UsageError(
+        'only one of the two inputs can be stdin (-)',
+        'give EXPECTED as a file',
+      );
     const expected = readInput(ePath, 'EXPECTED');
     const actual = readInput(aPath, 'ACTUAL');
     const kind = kindArg as OutputKind | undefined;
@@ -75,14 +98,23 @@ Exit code: 0 it matches, 1 it does not (the diff is printed), 2 an input cannot 
     if (ctx.json) {
       ctx.io.out(
         JSON.stringify(
-          { ok, kind: r.kind, notes: notKind ? [...r.notes, notKind] : r.notes, renamed: r.renamed, bindings: r.bindings.list(), diff: r.diff },
+          {
+            ok,
+            kind: r.kind,
+            notes: notKind ? [...r.notes, notKind] : r.notes,
+            renamed: r.renamed,
+            bindings: r.bindings.list(),
+            diff: r.diff,
+          },
           null,
           2,
         ),
       );
     } else if (ok) {
       const renamed = r.renamed.map((x) => `${x.doc} → ${x.actual}`);
-      ctx.io.out(`✔ matches (${r.kind}${r.notes.length ? ', compared as a set' : ''})${renamed.length ? `; renamed: ${renamed.join(', ')}` : ''}`);
+      ctx.io.out(
+        `✔ matches (${r.kind}${r.notes.length ? ', compared as a set' : ''})${renamed.length ? `; renamed: ${renamed.join(', ')}` : ''}`,
+      );
     } else {
       ctx.io.out(`✘ does not match (${r.kind})`);
       if (notKind) ctx.io.out(notKind);

@@ -68,7 +68,12 @@ export class Bindings {
     const have = this.fwd.get(k);
     if (have !== undefined) {
       if (have === a) return this;
-      return { cls, doc, actual, message: `${doc} is already bound to ${have} in this run (found ${actual} here)` };
+      return {
+        cls,
+        doc,
+        actual,
+        message: `${doc} is already bound to ${have} in this run (found ${actual} here)`,
+      };
     }
     const owner = this.rev.get(rk);
     if (owner !== undefined) {

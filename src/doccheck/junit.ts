@@ -8,18 +8,14 @@ import type { CheckResult, StepResult } from './result.js';
 
 /** Escape text for XML content and attributes; drop characters XML 1.0 forbids. */
 export function xmlEscape(s: string): string {
-  return (
-    s
-      // eslint-disable-next-line no-control-regex
-      .replace(/\u001b\[[0-9;]*m/g, '')
-      // eslint-disable-next-line no-control-regex
-      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
-      .replace(/&/g, '&amp;')
-      .replace(/</g, '&lt;')
-      .replace(/>/g, '&gt;')
-      .replace(/"/g, '&quot;')
-      .replace(/'/g, '&apos;')
-  );
+  return s
+    .replace(/\u001b\[[0-9;]*m/g, '')
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 const secs = (ms: number) => (ms / 1000).toFixed(3);
@@ -33,10 +29,21 @@ function testcase(r: CheckResult, s: StepResult, classname: string): string {
   const open = `    <testcase name="${xmlEscape(caseName(s))}" classname="${xmlEscape(classname)}" time="${secs(s.durationMs)}" file="${xmlEscape(r.file)}" line="${s.line}">`;
   const body: string[] = [];
   if (s.status === 'failed') {
-    const text = [`${r.file}:${s.line} ${s.heading}`, `$ ${s.command}`, s.reason ?? '', s.diffText ?? ''].filter(Boolean).join('\n');
-    body.push(`      <failure message="${xmlEscape(s.reason ?? 'output differs')}" type="OutputMismatch">${xmlEscape(text)}</failure>`);
+    const text = [
+      `${r.file}:${s.line} ${s.heading}`,
+      `$ ${s.command}`,
+      s.reason ?? '',
+      s.diffText ?? '',
+    ]
+      .filter(Boolean)
+      .join('\n');
+    body.push(
+      `      <failure message="${xmlEscape(s.reason ?? 'output differs')}" type="OutputMismatch">${xmlEscape(text)}</failure>`,
+    );
   } else if (s.status === 'error') {
-    body.push(`      <error message="${xmlEscape(s.reason ?? 'error')}" type="StepError">${xmlEscape(`$ ${s.command}\n${s.reason ?? ''}`)}</error>`);
+    body.push(
+      `      <error message="${xmlEscape(s.reason ?? 'error')}" type="StepError">${xmlEscape(`$ ${s.command}\n${s.reason ?? ''}`)}</error>`,
+    );
   } else if (s.status === 'skipped') {
     body.push(`      <skipped message="${xmlEscape(s.reason ?? 'skipped')}"/>`);
   }

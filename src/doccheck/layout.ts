@@ -16,7 +16,15 @@
  */
 import { isEllipsis } from './tokens.js';
 
-export const OUTPUT_KINDS = ['ipvsadm', 'iptables', 'ipset', 'ip-addr', 'kube-proxy-log', 'kubectl', 'text'] as const;
+export const OUTPUT_KINDS = [
+  'ipvsadm',
+  'iptables',
+  'ipset',
+  'ip-addr',
+  'kube-proxy-log',
+  'kubectl',
+  'text',
+] as const;
 export type OutputKind = (typeof OUTPUT_KINDS)[number];
 
 export type LNode =
@@ -30,7 +38,8 @@ export type Group = Extract<LNode, { t: 'group' }>;
 export const SET_NOTES: Partial<Record<OutputKind, string>> = {
   ipvsadm: 'ipvsadm services and their real servers are compared as a set (order ignored)',
   ipset: 'ipset members are compared as a set (order ignored)',
-  iptables: 'iptables chains are compared as a set (order ignored); rules keep their order inside a chain',
+  iptables:
+    'iptables chains are compared as a set (order ignored); rules keep their order inside a chain',
   'ip-addr': 'interfaces and their addresses are compared as a set (order ignored)',
   kubectl: 'table rows are compared as a set (order ignored)',
 };
@@ -42,13 +51,22 @@ const IPVS_HEADER = /^(?:IP Virtual Server version|Prot |Port |\s+-> RemoteAddre
 export function detectKind(text: string): OutputKind {
   const lines = text.split('\n');
   const first = lines.find((l) => l.trim() !== '' && !isEllipsis(l)) ?? '';
-  if (/^IP Virtual Server version/m.test(text) || lines.some((l) => IPVS_SERVICE.test(l) && /:\d+\s+\w+/.test(l)) && lines.some((l) => /^\s+->\s+\S+:\d+\s+(?:Masq|Route|Tunnel|Local|FullNat)\b/.test(l)))
+  if (
+    /^IP Virtual Server version/m.test(text) ||
+    (lines.some((l) => IPVS_SERVICE.test(l) && /:\d+\s+\w+/.test(l)) &&
+      lines.some((l) => /^\s+->\s+\S+:\d+\s+(?:Masq|Route|Tunnel|Local|FullNat)\b/.test(l)))
+  )
     return 'ipvsadm';
-  if (/^TCP\s+\S+:\d+\s+[a-z]{2,5}(?:\s|$)/m.test(text) || /^UDP\s+\S+:\d+\s+[a-z]{2,5}(?:\s|$)/m.test(text)) return 'ipvsadm';
+  if (
+    /^TCP\s+\S+:\d+\s+[a-z]{2,5}(?:\s|$)/m.test(text) ||
+    /^UDP\s+\S+:\d+\s+[a-z]{2,5}(?:\s|$)/m.test(text)
+  )
+    return 'ipvsadm';
   if (/^Name: \S+\s*\nType: /m.test(text) || /^Members:\s*$/m.test(text)) return 'ipset';
   if (/^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+/m.test(first)) return 'kube-proxy-log';
   if (/^\d+: [\w.@-]+: <[A-Z0-9_,-]*>/m.test(text)) return 'ip-addr';
-  if (/^(?:\*\w+|:[A-Z][\w-]* \S+ \[\d+:\d+\]|-A \S+ )/m.test(text) || /^Chain \S+ \(/m.test(text)) return 'iptables';
+  if (/^(?:\*\w+|:[A-Z][\w-]* \S+ \[\d+:\d+\]|-A \S+ )/m.test(text) || /^Chain \S+ \(/m.test(text))
+    return 'iptables';
   if (/^(?:NAMESPACE|NAME)\s{2,}\S/.test(first)) return 'kubectl';
   if (/^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+/m.test(text)) return 'kube-proxy-log';
   return 'text';
@@ -58,7 +76,8 @@ const lineNode = (i: number): LNode => ({ t: 'line', i });
 
 function plain(lines: string[], from = 0, to = lines.length): LNode[] {
   const out: LNode[] = [];
-  for (let i = from; i < to; i++) out.push(isEllipsis(lines[i]!) ? { t: 'ellipsis', i } : lineNode(i));
+  for (let i = from; i < to; i++)
+    out.push(isEllipsis(lines[i]!) ? { t: 'ellipsis', i } : lineNode(i));
   return out;
 }
 
@@ -122,11 +141,16 @@ function iptablesSave(lines: string[]): LNode[] {
   const finish = () => {
     if (elided && !chains && !decls) root.push({ t: 'ellipsis', i: -1 });
     if (elided) {
-      if (chains && !chains.children.some((c) => c.t === 'ellipsis')) chains.children.push({ t: 'ellipsis', i: -1 });
-      if (decls && !decls.children.some((c) => c.t === 'ellipsis')) decls.children.push({ t: 'ellipsis', i: -1 });
+      if (chains && !chains.children.some((c) => c.t === 'ellipsis'))
+        chains.children.push({ t: 'ellipsis', i: -1 });
+      if (decls && !decls.children.some((c) => c.t === 'ellipsis'))
+        decls.children.push({ t: 'ellipsis', i: -1 });
       for (const g of byChain.values()) {
         const rules = g.children.filter((c) => c.t !== 'ellipsis');
-        g.children = [{ t: 'ellipsis', i: -1 }, ...rules.flatMap((r): LNode[] => [r, { t: 'ellipsis', i: -1 }])];
+        g.children = [
+          { t: 'ellipsis', i: -1 },
+          ...rules.flatMap((r): LNode[] => [r, { t: 'ellipsis', i: -1 }]),
+        ];
       }
     }
     decls = null;
@@ -276,7 +300,9 @@ export function layout(lines: string[], kind: OutputKind): Group {
       children = ipset(lines);
       break;
     case 'iptables':
-      children = lines.some((l) => /^Chain \S+ \(/.test(l)) ? iptablesList(lines) : iptablesSave(lines);
+      children = lines.some((l) => /^Chain \S+ \(/.test(l))
+        ? iptablesList(lines)
+        : iptablesSave(lines);
       break;
     case 'ip-addr':
       children = ipAddr(lines);
@@ -291,7 +317,8 @@ export function layout(lines: string[], kind: OutputKind): Group {
   children.forEach((c, k) => {
     if (c.t !== 'group' || !c.unordered || c.head !== undefined) return;
     const near = children[k - 1]?.t === 'ellipsis' || children[k + 1]?.t === 'ellipsis';
-    if (near && !c.children.some((x) => x.t === 'ellipsis')) c.children.push({ t: 'ellipsis', i: -1 });
+    if (near && !c.children.some((x) => x.t === 'ellipsis'))
+      c.children.push({ t: 'ellipsis', i: -1 });
   });
   return { t: 'group', children, unordered: false, what: 'output' };
 }

@@ -76,7 +76,8 @@ const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 function infoWords(info: string): string[] {
   const out: string[] = [];
   const re = /(\w[\w-]*)="((?:[^"\\]|\\.)*)"|(\S+)/g;
-  for (const m of info.matchAll(re)) out.push(m[3] ?? `${m[1]}=${(m[2] ?? '').replace(/\\(.)/g, '$1')}`);
+  for (const m of info.matchAll(re))
+    out.push(m[3] ?? `${m[1]}=${(m[2] ?? '').replace(/\\(.)/g, '$1')}`);
   return out;
 }
 
@@ -92,7 +93,10 @@ export function parseOptions(info: string, where: string): StepOptions {
   const num = (k: string, v: string, min: number): number => {
     const n = Number(v);
     if (!/^\d+(?:\.\d+)?$/.test(v) || n < min)
-      throw new UsageError(`${where}: ${k}=${v} is not a number ≥ ${min}`, `write e.g. ${k}=${Math.max(min, 10)}`);
+      throw new UsageError(
+        `${where}: ${k}=${v} is not a number ≥ ${min}`,
+        `write e.g. ${k}=${Math.max(min, 10)}`,
+      );
     return n;
   };
   for (const w of words.slice(start)) {
@@ -113,12 +117,19 @@ export function parseOptions(info: string, where: string): StepOptions {
         o.timeout = num(k, v, 1);
         break;
       case 'node':
-        if (!NODE_NAME.test(v)) throw new UsageError(`${where}: node=${v} is not a node name`, 'write e.g. node=proxylab-worker');
+        if (!NODE_NAME.test(v))
+          throw new UsageError(
+            `${where}: node=${v} is not a node name`,
+            'write e.g. node=proxylab-worker',
+          );
         o.node = v;
         break;
       case 'as':
         if (!(OUTPUT_KINDS as readonly string[]).includes(v))
-          throw new UsageError(`${where}: as=${v} is not an output kind`, `use one of ${OUTPUT_KINDS.join(', ')}`);
+          throw new UsageError(
+            `${where}: as=${v} is not an output kind`,
+            `use one of ${OUTPUT_KINDS.join(', ')}`,
+          );
         o.as = v as OutputKind;
         break;
       case 'setup':
@@ -163,7 +174,11 @@ export function parseLab(text: string, file = 'README.md'): LabDoc {
     let end = i + 1;
     const close = new RegExp(`^\\s{0,3}${fence[0] === '`' ? '`' : '~'}{${fence.length},}\\s*$`);
     while (end < lines.length && !close.test(lines[end]!)) end++;
-    if (end >= lines.length) throw new UsageError(`${file}:${i + 1}: this code block is never closed`, `add a closing ${fence}`);
+    if (end >= lines.length)
+      throw new UsageError(
+        `${file}:${i + 1}: this code block is never closed`,
+        `add a closing ${fence}`,
+      );
     if (isRunnable(info)) {
       const where = `${file}:${i + 1}`;
       const options = parseOptions(info, where);
@@ -208,10 +223,15 @@ export function parseLab(text: string, file = 'README.md'): LabDoc {
  */
 export function rewriteLab(doc: LabDoc, outputs: ReadonlyMap<number, string>): string {
   const lines = doc.text.split('\n');
-  const todo = doc.steps.filter((s) => outputs.has(s.index)).sort((a, b) => b.expectedRange.start - a.expectedRange.start);
+  const todo = doc.steps
+    .filter((s) => outputs.has(s.index))
+    .sort((a, b) => b.expectedRange.start - a.expectedRange.start);
   for (const s of todo) {
     const raw = outputs.get(s.index)!;
-    const body = raw.replace(/\r\n/g, '\n').split('\n').map((l) => l.replace(/\s+$/, ''));
+    const body = raw
+      .replace(/\r\n/g, '\n')
+      .split('\n')
+      .map((l) => l.replace(/\s+$/, ''));
     while (body.length && body[body.length - 1] === '') body.pop();
     // a line starting with "$" or a fence would end the step or the block: indent it by one space
     const safe = body.map((l) => (/^(?:\$(?: |$)|`{3,}|~{3,})/.test(l) ? ` ${l}` : l));

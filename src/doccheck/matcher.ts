@@ -13,8 +13,24 @@
  * ("scheduler rr ≠ sh", "10.96.0.10 already stands for 10.96.5.5 in this run, not ...").
  */
 import { Bindings, isConflict, type Renaming } from './bindings.js';
-import { detectKind, hasSet, layout, SET_NOTES, type Group, type LNode, type OutputKind } from './layout.js';
-import { CLASS_LABEL, isBound, lexLine, shape, type BoundClass, type Segment, type TokenClass } from './tokens.js';
+import {
+  detectKind,
+  hasSet,
+  layout,
+  SET_NOTES,
+  type Group,
+  type LNode,
+  type OutputKind,
+} from './layout.js';
+import {
+  CLASS_LABEL,
+  isBound,
+  lexLine,
+  shape,
+  type BoundClass,
+  type Segment,
+  type TokenClass,
+} from './tokens.js';
 
 export type { OutputKind } from './layout.js';
 export { OUTPUT_KINDS, detectKind } from './layout.js';
@@ -176,8 +192,12 @@ class TreeMatcher {
     if (e.t === 'ellipsis' || a.t !== 'group') return null;
     if ((e.head === undefined) !== (a.head === undefined)) return null;
     if (!this.compatible(e, a)) return null;
-    const kids = (bb: Bindings) => (e.unordered ? this.unordered(e.children, a.children, bb, k) : this.ordered(e.children, a.children, bb, k));
-    if (e.head !== undefined && a.head !== undefined) return matchSegmentsK(this.E.p.segs[e.head]!, this.A.p.segs[a.head]!, b, kids);
+    const kids = (bb: Bindings) =>
+      e.unordered
+        ? this.unordered(e.children, a.children, bb, k)
+        : this.ordered(e.children, a.children, bb, k);
+    if (e.head !== undefined && a.head !== undefined)
+      return matchSegmentsK(this.E.p.segs[e.head]!, this.A.p.segs[a.head]!, b, kids);
     return kids(b);
   }
 
@@ -207,7 +227,9 @@ class TreeMatcher {
       (x, y) => Number(atext.has(nodeText(y, this.E))) - Number(atext.has(nodeText(x, this.E))),
     );
     if (want.length > A.length || (!extras && want.length !== A.length)) return null;
-    const orders = want.map((e, i) => candidateOrder(e, i, A, this.E, this.A).filter((j) => this.compatible(e, A[j]!)));
+    const orders = want.map((e, i) =>
+      candidateOrder(e, i, A, this.E, this.A).filter((j) => this.compatible(e, A[j]!)),
+    );
     if (orders.some((o) => o.length === 0)) return null;
     const used = new Array<boolean>(A.length).fill(false);
     const rec = (i: number, bb: Bindings): Bindings | null => {
@@ -226,7 +248,14 @@ class TreeMatcher {
   }
 }
 
-function matchNode(e: LNode, a: LNode, E: Side, A: Side, b: Bindings, budget: Budget): Bindings | null {
+function matchNode(
+  e: LNode,
+  a: LNode,
+  E: Side,
+  A: Side,
+  b: Bindings,
+  budget: Budget,
+): Bindings | null {
   return new TreeMatcher(E, A, budget).node(e, a, b, (x) => x);
 }
 
@@ -260,10 +289,19 @@ function candidateOrder(e: LNode, k: number, A: LNode[], Es: Side, As: Side): nu
 // ---------------------------------------------------------------- explanation
 
 /** Word-level names for fields, by kind and line shape. */
-function fieldName(kind: OutputKind, line: string, wordIndex: number, header?: string): string | undefined {
+function fieldName(
+  kind: OutputKind,
+  line: string,
+  wordIndex: number,
+  header?: string,
+): string | undefined {
   if (kind === 'ipvsadm') {
-    if (/^\s*(?:TCP|UDP|SCTP|FWM)\s/.test(line)) return ['protocol', 'virtual address', 'scheduler'][wordIndex] ?? 'flags';
-    if (/^\s*->/.test(line)) return [undefined, 'real server', 'forward method', 'weight', 'ActiveConn', 'InActConn'][wordIndex];
+    if (/^\s*(?:TCP|UDP|SCTP|FWM)\s/.test(line))
+      return ['protocol', 'virtual address', 'scheduler'][wordIndex] ?? 'flags';
+    if (/^\s*->/.test(line))
+      return [undefined, 'real server', 'forward method', 'weight', 'ActiveConn', 'InActConn'][
+        wordIndex
+      ];
   }
   if (kind === 'kubectl' && header) {
     const cols = [...header.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ name: m[0], at: m.index }));
@@ -355,11 +393,21 @@ export function whyLinesDiffer(
     const x = ew[i];
     const y = aw[i];
     if (x === undefined) {
-      reasons.push(`the output has more on this line: "${aw.slice(i).map((w) => w.text).join(' ')}"`);
+      reasons.push(
+        `the output has more on this line: "${aw
+          .slice(i)
+          .map((w) => w.text)
+          .join(' ')}"`,
+      );
       break;
     }
     if (y === undefined) {
-      reasons.push(`the output stops before "${ew.slice(i).map((w) => w.text).join(' ')}"`);
+      reasons.push(
+        `the output stops before "${ew
+          .slice(i)
+          .map((w) => w.text)
+          .join(' ')}"`,
+      );
       break;
     }
     if (x.masked.includes('[..]')) continue;
@@ -385,7 +433,10 @@ export function whyLinesDiffer(
     }
     const xc = x.values[0] ?? x.free[0];
     const yc = y.values[0] ?? y.free[0];
-    if (xc && (!yc || yc.cls !== xc.cls)) reasons.push(`expected ${CLASS_LABEL[xc.cls]} ${x.text}${name ? ` (${name})` : ''}, found "${y.text}"`);
+    if (xc && (!yc || yc.cls !== xc.cls))
+      reasons.push(
+        `expected ${CLASS_LABEL[xc.cls]} ${x.text}${name ? ` (${name})` : ''}, found "${y.text}"`,
+      );
     else reasons.push(`${name ? `${name} ` : ''}${x.text} ≠ ${y.text}`);
     if (ew.length !== aw.length) break;
   }
@@ -442,7 +493,8 @@ class Explainer {
   }
 
   headerFor(i: number, p: Prepared): string | undefined {
-    for (let k = i - 1; k >= 0; k--) if (/^(?:NAMESPACE|NAME)\s{2,}/.test(p.lines[k]!)) return p.lines[k];
+    for (let k = i - 1; k >= 0; k--)
+      if (/^(?:NAMESPACE|NAME)\s{2,}/.test(p.lines[k]!)) return p.lines[k];
     return undefined;
   }
 
@@ -455,7 +507,13 @@ class Explainer {
   same(e: LNode, a: LNode) {
     const el = allLines(e);
     const al = allLines(a);
-    el.forEach((i, k) => this.out.push({ op: 'same', expected: this.eLine(i), ...(al[k] !== undefined ? { actual: this.aLine(al[k]!) } : {}) }));
+    el.forEach((i, k) =>
+      this.out.push({
+        op: 'same',
+        expected: this.eLine(i),
+        ...(al[k] !== undefined ? { actual: this.aLine(al[k]!) } : {}),
+      }),
+    );
   }
 
   /** Explain one expected node against one actual node known to correspond. */
@@ -489,7 +547,15 @@ class Explainer {
   changedLine(ei: number, ai: number) {
     const el = this.E.p.lines[ei]!;
     const al = this.A.p.lines[ai]!;
-    const why = whyLinesDiffer(this.kind, el, al, this.E.p.segs[ei]!, this.A.p.segs[ai]!, this.b, this.headerFor(ei, this.E.p));
+    const why = whyLinesDiffer(
+      this.kind,
+      el,
+      al,
+      this.E.p.segs[ei]!,
+      this.A.p.segs[ai]!,
+      this.b,
+      this.headerFor(ei, this.E.p),
+    );
     this.out.push({ op: 'changed', expected: this.eLine(ei), actual: this.aLine(ai), why });
   }
 
@@ -509,13 +575,20 @@ class Explainer {
     };
     const headValues = (n: LNode, s: Side) => {
       const f = firstLine(n);
-      return f === undefined ? '' : s.p.segs[f]!.flatMap((x) => (x.kind === 'var' && isBound(x.cls) ? [x.text] : [])).join(' ');
+      return f === undefined
+        ? ''
+        : s.p.segs[f]!.flatMap((x) => (x.kind === 'var' && isBound(x.cls) ? [x.text] : [])).join(
+            ' ',
+          );
     };
     const sim = (e: LNode, a: LNode) => {
       const ef = firstLine(e);
       const af = firstLine(a);
       if (ef === undefined || af === undefined) return 0;
-      return Math.max(similarity(shape(this.E.p.segs[ef]!), shape(this.A.p.segs[af]!)), similarity(this.E.p.lines[ef]!, this.A.p.lines[af]!));
+      return Math.max(
+        similarity(shape(this.E.p.segs[ef]!), shape(this.A.p.segs[af]!)),
+        similarity(this.E.p.lines[ef]!, this.A.p.lines[af]!),
+      );
     };
     // 1. identical text: nothing to explain
     want.forEach((e, k) => {
@@ -591,7 +664,8 @@ class Explainer {
     for (let i = n - 1; i >= 0; i--)
       for (let j = m - 1; j >= 0; j--) {
         if (es[i] === null) dp[i]![j] = Math.max(dp[i + 1]![j]!, dp[i]![j + 1]! + 1);
-        else dp[i]![j] = eq(i, j) ? dp[i + 1]![j + 1]! + 2 : Math.max(dp[i + 1]![j]!, dp[i]![j + 1]!);
+        else
+          dp[i]![j] = eq(i, j) ? dp[i + 1]![j + 1]! + 2 : Math.max(dp[i + 1]![j]!, dp[i]![j + 1]!);
       }
     let i = 0;
     let j = 0;
@@ -603,7 +677,12 @@ class Explainer {
         const e = pendE.shift()!;
         const ef = firstLine(e);
         const af = firstLine(pendA[0]!);
-        if (ef !== undefined && af !== undefined && similarity(this.E.p.lines[ef]!, this.A.p.lines[af]!) > 0) this.pair(e, pendA.shift()!);
+        if (
+          ef !== undefined &&
+          af !== undefined &&
+          similarity(this.E.p.lines[ef]!, this.A.p.lines[af]!) > 0
+        )
+          this.pair(e, pendA.shift()!);
         else this.missing(e);
       }
       // a doc line with no counterpart may have been swallowed by a "...": show the closest such line
@@ -654,7 +733,11 @@ class Explainer {
 }
 
 /** Compare expected (doc) text with actual output. */
-export function matchOutput(expected: string, actual: string, opts: MatchOptions = {}): MatchResult {
+export function matchOutput(
+  expected: string,
+  actual: string,
+  opts: MatchOptions = {},
+): MatchResult {
   const kind = opts.kind ?? detectKind(expected.trim() ? expected : actual);
   const base = opts.bindings ?? Bindings.empty();
   const E: Side = { p: prepare(expected, kind, true) };
@@ -662,16 +745,40 @@ export function matchOutput(expected: string, actual: string, opts: MatchOptions
   const notes = hasSet(E.p.tree) && SET_NOTES[kind] ? [SET_NOTES[kind]] : [];
   const budget = new Budget(200_000);
   const got = matchNode(E.p.tree, A.p.tree, E, A, base, budget);
-  if (got) return { ok: true, kind, notes, diff: [], bindings: got, renamed: got.since(base).filter((r) => r.doc !== r.actual) };
-  if (budget.left <= 0) notes.push('gave up comparing after too many combinations: make the expected output more specific');
+  if (got)
+    return {
+      ok: true,
+      kind,
+      notes,
+      diff: [],
+      bindings: got,
+      renamed: got.since(base).filter((r) => r.doc !== r.actual),
+    };
+  if (budget.left <= 0)
+    notes.push(
+      'gave up comparing after too many combinations: make the expected output more specific',
+    );
   const actualKind = actual.trim() ? detectKind(actual) : kind;
-  if (!opts.kind && expected.trim() && actualKind !== kind) notes.push(`the doc shows ${kind} output, but this looks like ${actualKind} output`);
+  if (!opts.kind && expected.trim() && actualKind !== kind)
+    notes.push(`the doc shows ${kind} output, but this looks like ${actualKind} output`);
   const ex = new Explainer(kind, E, A, base);
   ex.children(E.p.tree, A.p.tree.children);
   // an alignment that finds nothing wrong means only a combination of sets failed
   if (!ex.out.some((d) => d.op !== 'same'))
-    ex.out.push({ op: 'changed', why: ['no consistent renaming makes every line match (two doc values would need the same output value)'] });
-  return { ok: false, kind, notes, diff: ex.out, bindings: ex.b, renamed: ex.b.since(base).filter((r) => r.doc !== r.actual) };
+    ex.out.push({
+      op: 'changed',
+      why: [
+        'no consistent renaming makes every line match (two doc values would need the same output value)',
+      ],
+    });
+  return {
+    ok: false,
+    kind,
+    notes,
+    diff: ex.out,
+    bindings: ex.b,
+    renamed: ex.b.since(base).filter((r) => r.doc !== r.actual),
+  };
 }
 
 /** Plain-text rendering of a failed match, for terminals and JUnit. */
@@ -682,7 +789,8 @@ export function formatDiff(
   const ctx = opts.context ?? 2;
   const out: string[] = [];
   const c = (code: string, t: string) => (opts.color ? `\u001b[${code}m${t}\u001b[0m` : t);
-  const where = (n: number) => (opts.docLine ? `doc line ${opts.docLine(n)}` : `expected line ${n}`);
+  const where = (n: number) =>
+    opts.docLine ? `doc line ${opts.docLine(n)}` : `expected line ${n}`;
   for (const n of r.notes) out.push(c('2', `note: ${n}`));
   const interesting = r.diff.map((d) => d.op !== 'same');
   let skipped = 0;
@@ -717,7 +825,12 @@ export function formatDiff(
         let first = k;
         while (first > 0 && r.diff[first - 1]!.op === 'unexpected') first--;
         const from = r.diff[first]!.actual!.line;
-        out.push(c('32', `    ↑ output line${from === d.actual!.line ? ` ${from}` : `s ${from}–${d.actual!.line}`}: not in the doc`));
+        out.push(
+          c(
+            '32',
+            `    ↑ output line${from === d.actual!.line ? ` ${from}` : `s ${from}–${d.actual!.line}`}: not in the doc`,
+          ),
+        );
       }
     } else {
       if (d.expected) out.push(c('31', `- ${d.expected.text}`));
@@ -730,7 +843,8 @@ export function formatDiff(
   if (r.renamed.length) {
     out.push(c('2', 'renamed (doc → output):'));
     const byCls = new Map<string, string[]>();
-    for (const x of r.renamed) byCls.set(x.cls, [...(byCls.get(x.cls) ?? []), `${x.doc} → ${x.actual}`]);
+    for (const x of r.renamed)
+      byCls.set(x.cls, [...(byCls.get(x.cls) ?? []), `${x.doc} → ${x.actual}`]);
     for (const [cls, items] of byCls) out.push(c('2', `  ${cls}: ${items.join(', ')}`));
   }
   return out.join('\n');

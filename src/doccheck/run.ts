@@ -32,8 +32,16 @@ export interface RunLabOptions {
 
 export const DEFAULT_STEP_TIMEOUT_MS = 300_000;
 
-function stepMatch(step: LabStep, output: string, exitCode: number | null, bindings: Bindings): { m: MatchResult; exitOk: boolean } {
-  const m = matchOutput(step.expected, output, { ...(step.options.as ? { kind: step.options.as } : {}), bindings });
+function stepMatch(
+  step: LabStep,
+  output: string,
+  exitCode: number | null,
+  bindings: Bindings,
+): { m: MatchResult; exitOk: boolean } {
+  const m = matchOutput(step.expected, output, {
+    ...(step.options.as ? { kind: step.options.as } : {}),
+    bindings,
+  });
   return { m, exitOk: exitCode === step.options.exit };
 }
 
@@ -54,14 +62,23 @@ export function toDocNames(actual: string, b: Bindings): string {
     .join('\n');
 }
 
-export async function runLab(doc: LabDoc, o: RunLabOptions): Promise<CheckResult & { finalBindings: Bindings }> {
+export async function runLab(
+  doc: LabDoc,
+  o: RunLabOptions,
+): Promise<CheckResult & { finalBindings: Bindings }> {
   const startedAt = new Date();
   const t0 = performance.now();
   const results: StepResult[] = [];
   let bindings = Bindings.empty();
   const maxSelected = o.only ? Math.max(...o.only) : Infinity;
-  const todo = doc.steps.filter((s) => !o.only || o.only.has(s.index) || (s.options.setup && s.index < maxSelected));
-  const session = new ShellSession({ cwd: o.cwd, env: o.env, ...(o.signal ? { signal: o.signal } : {}) });
+  const todo = doc.steps.filter(
+    (s) => !o.only || o.only.has(s.index) || (s.options.setup && s.index < maxSelected),
+  );
+  const session = new ShellSession({
+    cwd: o.cwd,
+    env: o.env,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
   try {
     for (const step of todo) {
       if (o.signal?.aborted) break;
@@ -77,13 +94,22 @@ export async function runLab(doc: LabDoc, o: RunLabOptions): Promise<CheckResult
         renamed: [],
       };
       if (step.options.skip !== undefined) {
-        const r: StepResult = { ...base, status: 'skipped', reason: step.options.skip, attempts: 0, durationMs: 0, exitCode: null, actual: '' };
+        const r: StepResult = {
+          ...base,
+          status: 'skipped',
+          reason: step.options.skip,
+          attempts: 0,
+          durationMs: 0,
+          exitCode: null,
+          actual: '',
+        };
         results.push(r);
         o.onEnd?.(step, r);
         continue;
       }
       const tries = step.options.retry ?? (step.options.wait !== undefined ? Infinity : 1);
-      const deadline = step.options.wait !== undefined ? Date.now() + step.options.wait * 1000 : Infinity;
+      const deadline =
+        step.options.wait !== undefined ? Date.now() + step.options.wait * 1000 : Infinity;
       let delay = o.backoffMs ?? 1000;
       let attempt = 0;
       const s0 = performance.now();
@@ -94,7 +120,13 @@ export async function runLab(doc: LabDoc, o: RunLabOptions): Promise<CheckResult
           timeoutMs: (step.options.timeout ?? 0) * 1000 || o.timeoutMs || DEFAULT_STEP_TIMEOUT_MS,
           ...(step.options.node ? { node: step.options.node } : {}),
         });
-        const common = { ...base, attempts: attempt, durationMs: Math.round(performance.now() - s0), exitCode: run.exitCode, actual: run.output };
+        const common = {
+          ...base,
+          attempts: attempt,
+          durationMs: Math.round(performance.now() - s0),
+          exitCode: run.exitCode,
+          actual: run.output,
+        };
         if (run.timedOut) {
           result = {
             ...common,
@@ -105,7 +137,13 @@ export async function runLab(doc: LabDoc, o: RunLabOptions): Promise<CheckResult
           const { m, exitOk } = stepMatch(step, run.output, run.exitCode, bindings);
           if (m.ok && exitOk) {
             bindings = m.bindings;
-            result = { ...common, status: 'passed', kind: m.kind, renamed: m.renamed, ...(m.notes.length ? { notes: m.notes } : {}) };
+            result = {
+              ...common,
+              status: 'passed',
+              kind: m.kind,
+              renamed: m.renamed,
+              ...(m.notes.length ? { notes: m.notes } : {}),
+            };
           } else {
             const docLine = (n: number) => step.expectedRange.start + n - 1;
             const firstWhy = m.diff.find((d) => d.op !== 'same');

@@ -119,7 +119,13 @@ export class ShellSession {
       return { output, exitCode: code, durationMs, timedOut: false, shellEnded: true };
     }
     const code = Number(line.split(' ')[2]);
-    return { output, exitCode: Number.isFinite(code) ? code : null, durationMs, timedOut: false, shellEnded: false };
+    return {
+      output,
+      exitCode: Number.isFinite(code) ? code : null,
+      durationMs,
+      timedOut: false,
+      shellEnded: false,
+    };
   }
 
   async close(): Promise<void> {

@@ -18,7 +18,14 @@ export type BoundClass = 'ip' | 'mac' | 'hash' | 'chain' | 'ifindex' | 'nodeport
 export type FreeClass = 'age' | 'time' | 'counter';
 export type TokenClass = BoundClass | FreeClass;
 
-export const BOUND_CLASSES: readonly BoundClass[] = ['ip', 'mac', 'hash', 'chain', 'ifindex', 'nodeport'];
+export const BOUND_CLASSES: readonly BoundClass[] = [
+  'ip',
+  'mac',
+  'hash',
+  'chain',
+  'ifindex',
+  'nodeport',
+];
 export const FREE_CLASSES: readonly FreeClass[] = ['age', 'time', 'counter'];
 
 export function isBound(c: TokenClass): c is BoundClass {
@@ -39,9 +46,7 @@ export const CLASS_LABEL: Record<TokenClass, string> = {
 };
 
 export type Segment =
-  | { kind: 'lit'; text: string }
-  | { kind: 'var'; cls: TokenClass; text: string }
-  | { kind: 'any' };
+  { kind: 'lit'; text: string } | { kind: 'var'; cls: TokenClass; text: string } | { kind: 'any' };
 
 /** The explicit inline wildcard: matches any text within the line (possibly none). */
 export const INLINE_WILDCARD = '[..]';
@@ -89,7 +94,11 @@ function contextSpans(line: string): Span[] {
   // The severity letter stays literal (an E line is not an I line).
   add(/^[IWEF](\d{4} \d{2}:\d{2}:\d{2}\.\d+)\s+(\d+) ([\w.-]+\.go:\d+)\]/d, 'time', [1, 2, 3]);
   // ipvsadm real server: -> 10.244.1.6:80   Masq    1      0          0   (ActiveConn, InActConn)
-  add(/^\s*->\s+\S+\s+(?:Masq|Route|Tunnel|Local|FullNat|Bypass)\s+\d+\s+(\d+)\s+(\d+)\s*$/d, 'counter', [1, 2]);
+  add(
+    /^\s*->\s+\S+\s+(?:Masq|Route|Tunnel|Local|FullNat|Bypass)\s+\d+\s+(\d+)\s+(\d+)\s*$/d,
+    'counter',
+    [1, 2],
+  );
   // ipvsadm --stats / --rate rows: five numbers after the address
   add(
     /^\s*(?:(?:TCP|UDP|SCTP|FWM)\s+|->\s+)\S+\s+(\d+[KMGT]?)\s+(\d+[KMGT]?)\s+(\d+[KMGT]?)\s+(\d+[KMGT]?)\s+(\d+[KMGT]?)\s*$/d,
@@ -138,7 +147,10 @@ const RULES: Rule[] = [
   },
   // "Sat Nov 21 22:36:19 2026" (iptables-save headers, date)
   {
-    re: new RegExp(`(?:${DAYS}) (?:${MONTHS}) +\\d{1,2} \\d{2}:\\d{2}:\\d{2}(?: [A-Z]{2,5})? \\d{4}`, 'dy'),
+    re: new RegExp(
+      `(?:${DAYS}) (?:${MONTHS}) +\\d{1,2} \\d{2}:\\d{2}:\\d{2}(?: [A-Z]{2,5})? \\d{4}`,
+      'dy',
+    ),
     spans: whole('time'),
   },
   // clock times 22:36:19(.123)
@@ -178,7 +190,10 @@ const RULES: Rule[] = [
   },
   // Deployment pods: web-96d5df5c8-6bgpr (name literal, both hashes renamed)
   {
-    re: new RegExp(`(?<![\\w.-])[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-(${K}{6,10})-(${K}{5})(?![\\w-])`, 'dy'),
+    re: new RegExp(
+      `(?<![\\w.-])[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-(${K}{6,10})-(${K}{5})(?![\\w-])`,
+      'dy',
+    ),
     spans: groupSpans([
       [1, 'hash'],
       [2, 'hash'],
@@ -297,5 +312,7 @@ export function volatileTokens(line: string): Array<{ cls: TokenClass; text: str
 
 /** A line's shape: its literal text with each token replaced by its class, e.g. "TCP <ip>:80 rr". */
 export function shape(segs: Segment[]): string {
-  return segs.map((s) => (s.kind === 'lit' ? s.text : s.kind === 'any' ? '[..]' : `<${s.cls}>`)).join('');
+  return segs
+    .map((s) => (s.kind === 'lit' ? s.text : s.kind === 'any' ? '[..]' : `<${s.cls}>`))
+    .join('');
 }

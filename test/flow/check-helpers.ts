@@ -74,6 +74,10 @@ export function labRun(opts: Parameters<typeof newLab>[0] = {}): LabRun {
   return {
     lab,
     env,
-    cli: (args, extraEnv = {}) => runCli(['--kubeconfig', lab.fake.kubeconfig, ...args], { env: { ...env, ...extraEnv }, timeoutMs: 300_000 }),
+    cli: (args, extraEnv = {}) =>
+      runCli(['--kubeconfig', lab.fake.kubeconfig, ...args], {
+        env: { ...env, ...extraEnv },
+        timeoutMs: 300_000,
+      }),
   };
 }

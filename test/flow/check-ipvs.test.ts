@@ -26,7 +26,9 @@ test('proxylab check labs/ipvs is green on the fake toolchain (JUnit, JSON resul
     assert.equal(res.code, 0, res.stderr.slice(-4000));
     assert.match(res.stderr, new RegExp(`labs/ipvs/README\\.md: ${steps} passed, 0 failed`));
     // the result the status command and the HTML report read
-    const last = JSON.parse(readFileSync(join(r.env.PROXYLAB_STATE_DIR!, 'last-check.json'), 'utf8')) as CheckResult;
+    const last = JSON.parse(
+      readFileSync(join(r.env.PROXYLAB_STATE_DIR!, 'last-check.json'), 'utf8'),
+    ) as CheckResult;
     assert.equal(last.ok, true);
     assert.equal(last.counts.passed, steps);
     assert.equal(last.steps.length, steps);
@@ -45,7 +47,11 @@ test('proxylab check labs/ipvs is green on the fake toolchain (JUnit, JSON resul
 });
 
 test('renamed doc values match consistently; a broken ipvsadm answer turns exactly that step red', async () => {
-  const r = labRun({ env: { FAKE_LAB_BREAK: 'proxylab-worker ipvsadm -ln=TCP  10.96.0.1:443 rr=>TCP  10.96.0.1:443 wrr' } });
+  const r = labRun({
+    env: {
+      FAKE_LAB_BREAK: 'proxylab-worker ipvsadm -ln=TCP  10.96.0.1:443 rr=>TCP  10.96.0.1:443 wrr',
+    },
+  });
   const dir = mkdtempSync(join(tmpdir(), 'proxylab-lab-'));
   try {
     // the same lab as another cluster would have written it: other ClusterIP, pod IP, hash, NodePort, MAC
@@ -75,7 +81,10 @@ test('renamed doc values match consistently; a broken ipvsadm answer turns exact
     );
     const bad = failed[0]!;
     assert.match(bad.reason!, /scheduler rr ≠ wrr/);
-    assert.match(bad.diffText!, /- TCP {2}10\.96\.0\.1:443 rr\n\+ TCP {2}10\.96\.0\.1:443 wrr\n {4}↑ doc line \d+: scheduler rr ≠ wrr/);
+    assert.match(
+      bad.diffText!,
+      /- TCP {2}10\.96\.0\.1:443 rr\n\+ TCP {2}10\.96\.0\.1:443 wrr\n {4}↑ doc line \d+: scheduler rr ≠ wrr/,
+    );
     assert.match(bad.diffText!, /compared as a set/);
     const docLine = Number(/doc line (\d+)/.exec(bad.reason!)![1]);
     assert.equal(text.split('\n')[docLine - 1], 'TCP  10.96.0.1:443 rr');

@@ -31,7 +31,12 @@ test('proxylab check labs/nftables is green on the fake toolchain', async () => 
 
 test('--update rewrites only the step whose output changed; checking again is all ✔', async () => {
   // the NodePort map's comment changes, as it could in a new kube-proxy release
-  const r = labRun({ env: { FAKE_LAB_BREAK: 'proxylab-worker nft list map ip kube-proxy service-nodeports=comment "NodePort traffic"=>comment "NodePort traffic (new wording)"' } });
+  const r = labRun({
+    env: {
+      FAKE_LAB_BREAK:
+        'proxylab-worker nft list map ip kube-proxy service-nodeports=comment "NodePort traffic"=>comment "NodePort traffic (new wording)"',
+    },
+  });
   const dir = mkdtempSync(join(tmpdir(), 'proxylab-lab-'));
   try {
     const copy = join(dir, 'README.md');
@@ -40,11 +45,18 @@ test('--update rewrites only the step whose output changed; checking again is al
     const target = parseLab(original).steps.find((s) => s.command.includes('service-nodeports'))!;
 
     const first = await r.cli(['check', copy, '--update', '--json']);
-    assert.equal(first.code, 0, `--update fixes the doc, so it succeeds\n${first.stderr.slice(-3000)}`);
+    assert.equal(
+      first.code,
+      0,
+      `--update fixes the doc, so it succeeds\n${first.stderr.slice(-3000)}`,
+    );
     const r1 = JSON.parse(first.stdout) as CheckResult;
     assert.deepEqual(r1.updated, [target.index]);
     assert.equal(r1.steps.find((s) => s.index === target.index)?.status, 'failed');
-    assert.match(r1.steps.find((s) => s.index === target.index)!.reason!, /"NodePort traffic" ≠ "NodePort traffic|traffic"/);
+    assert.match(
+      r1.steps.find((s) => s.index === target.index)!.reason!,
+      /"NodePort traffic" ≠ "NodePort traffic|traffic"/,
+    );
 
     // only that step's expected output changed in the doc
     const updated = readFileSync(copy, 'utf8');
@@ -60,7 +72,13 @@ test('--update rewrites only the step whose output changed; checking again is al
     const second = await r.cli(['check', copy, '--json']);
     assert.equal(second.code, 0, second.stderr.slice(-3000));
     const r2 = JSON.parse(second.stdout) as CheckResult;
-    assert.ok(r2.steps.every((s) => s.status === 'passed'), r2.steps.filter((s) => s.status !== 'passed').map((s) => `${s.index}: ${s.reason}`).join('\n'));
+    assert.ok(
+      r2.steps.every((s) => s.status === 'passed'),
+      r2.steps
+        .filter((s) => s.status !== 'passed')
+        .map((s) => `${s.index}: ${s.reason}`)
+        .join('\n'),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
     r.lab.fake.cleanup();

@@ -116,10 +116,13 @@ export function validateJUnit(xml: string): string {
   try {
     writeFileSync(join(dir, 'junit.xsd'), JUNIT_XSD);
     writeFileSync(join(dir, 'report.xml'), xml);
-    const r = spawnSync('xmllint', ['--noout', '--schema', join(dir, 'junit.xsd'), join(dir, 'report.xml')], { encoding: 'utf8' });
+    const r = spawnSync(
+      'xmllint',
+      ['--noout', '--schema', join(dir, 'junit.xsd'), join(dir, 'report.xml')],
+      { encoding: 'utf8' },
+    );
     return r.status === 0 ? '' : `${r.stderr}${r.stdout}`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-

@@ -108,7 +108,9 @@ function listRule(spec) {
         break;
       case '--set-xmark': {
         const [val, mask] = v.split('/');
-        targetExtras.push(mask === '0x0' || mask === '0x00000000' ? `MARK xor ${val}` : `MARK or ${val}`);
+        targetExtras.push(
+          mask === '0x0' || mask === '0x00000000' ? `MARK xor ${val}` : `MARK or ${val}`,
+        );
         i++;
         break;
       }
@@ -133,9 +135,24 @@ function listRule(spec) {
 
 function listChain(nat, name) {
   const rules = nat[name] ?? [];
-  const refs = Object.values(nat).reduce((n, rs) => n + rs.filter((r) => { const w = words(r); const j = w.indexOf('-j'); return j >= 0 && w[j + 1] === name; }).length, 0);
-  const head = BUILTIN.includes(name) ? `Chain ${name} (policy ACCEPT 0 packets, 0 bytes)` : `Chain ${name} (${refs} references)`;
-  return [head, ' pkts bytes target     prot opt in     out     source               destination         ', ...rules.map(listRule)].join('\n');
+  const refs = Object.values(nat).reduce(
+    (n, rs) =>
+      n +
+      rs.filter((r) => {
+        const w = words(r);
+        const j = w.indexOf('-j');
+        return j >= 0 && w[j + 1] === name;
+      }).length,
+    0,
+  );
+  const head = BUILTIN.includes(name)
+    ? `Chain ${name} (policy ACCEPT 0 packets, 0 bytes)`
+    : `Chain ${name} (${refs} references)`;
+  return [
+    head,
+    ' pkts bytes target     prot opt in     out     source               destination         ',
+    ...rules.map(listRule),
+  ].join('\n');
 }
 
 function iptablesList(c) {
@@ -145,14 +162,27 @@ function iptablesList(c) {
   const ti = args.indexOf('-t');
   const table = ti >= 0 ? args[ti + 1] : 'filter';
   const chain = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-t');
-  const nat = table === 'nat' ? (c.node.datapath.nat ?? {}) : { INPUT: [], FORWARD: [], OUTPUT: [] };
+  const nat =
+    table === 'nat' ? (c.node.datapath.nat ?? {}) : { INPUT: [], FORWARD: [], OUTPUT: [] };
   if (table === 'nat') for (const b of BUILTIN) nat[b] ??= [];
   if (chain) {
-    if (!(chain in nat)) c.fail(1, `iptables v1.8.9 (nf_tables): chain \`${chain}' in table \`${table}' is incompatible, use 'nft' tool.`.replace(/is incompatible.*/, "does not exist"));
+    if (!(chain in nat))
+      c.fail(
+        1,
+        `iptables v1.8.9 (nf_tables): chain \`${chain}' in table \`${table}' is incompatible, use 'nft' tool.`.replace(
+          /is incompatible.*/,
+          'does not exist',
+        ),
+      );
     c.out(`${listChain(nat, chain)}\n`);
     return true;
   }
-  const order = [...BUILTIN.filter((b) => b in nat), ...Object.keys(nat).filter((n) => !BUILTIN.includes(n)).sort()];
+  const order = [
+    ...BUILTIN.filter((b) => b in nat),
+    ...Object.keys(nat)
+      .filter((n) => !BUILTIN.includes(n))
+      .sort(),
+  ];
   c.out(`${order.map((n) => listChain(nat, n)).join('\n\n')}\n`);
   return true;
 }
@@ -184,35 +214,116 @@ function servicePorts(cluster) {
     const ep = getObj(cluster, 'Endpoints', svc.metadata.namespace, svc.metadata.name);
     for (const p of svc.spec.ports ?? []) {
       const sub = ep?.subsets?.[0];
-      const epPort = sub?.ports?.find((x) => x.name === p.name)?.port ?? sub?.ports?.[0]?.port ?? p.targetPort;
+      const epPort =
+        sub?.ports?.find((x) => x.name === p.name)?.port ?? sub?.ports?.[0]?.port ?? p.targetPort;
       const eps = (sub?.addresses ?? []).map((a) => ({ ip: a.ip, port: epPort }));
-      if (svc.metadata.name === 'kubernetes') eps.push({ ip: cluster.nodes.find((n) => n.role === 'control-plane')?.ip ?? '172.18.0.2', port: 6443 });
+      if (svc.metadata.name === 'kubernetes')
+        eps.push({
+          ip: cluster.nodes.find((n) => n.role === 'control-plane')?.ip ?? '172.18.0.2',
+          port: 6443,
+        });
       const proto = (p.protocol ?? 'TCP').toLowerCase();
       const base = `${svc.metadata.namespace}/${svc.metadata.name}/${proto}/${p.name ?? ''}`;
-      out.push({ base, proto, vip: svc.spec.clusterIP, port: p.port, nodePort: p.nodePort, eps: eps.sort((a, b) => (a.ip < b.ip ? -1 : 1)) });
+      out.push({
+        base,
+        proto,
+        vip: svc.spec.clusterIP,
+        port: p.port,
+        nodePort: p.nodePort,
+        eps: eps.sort((a, b) => (a.ip < b.ip ? -1 : 1)),
+      });
     }
   }
   return out.sort((a, b) => (a.base < b.base ? -1 : 1));
 }
 
 const svcChain = (sp) => `service-${hash8(sp.base)}-${sp.base}`;
-const epChain = (sp, e) => `endpoint-${hash8(`${sp.base}__${e.ip}/${e.port}`)}-${sp.base}__${e.ip}/${e.port}`;
+const epChain = (sp, e) =>
+  `endpoint-${hash8(`${sp.base}__${e.ip}/${e.port}`)}-${sp.base}__${e.ip}/${e.port}`;
 
 function nftObjects(cluster) {
   const sps = servicePorts(cluster);
   const objs = [];
-  const elems = (rows) => (rows.length ? [`\t\telements = { ${rows.join(',\n\t\t\t     ')} }`] : []);
-  objs.push({ kind: 'map', name: 'service-ips', body: ['\t\ttype ipv4_addr . inet_proto . inet_service : verdict', '\t\tcomment "ClusterIP, ExternalIP and LoadBalancer IP traffic"', ...elems(sps.map((sp) => `${sp.vip} . ${sp.proto} . ${sp.port} : goto ${svcChain(sp)}`))] });
-  objs.push({ kind: 'map', name: 'service-nodeports', body: ['\t\ttype inet_proto . inet_service : verdict', '\t\tcomment "NodePort traffic"', ...elems(sps.filter((sp) => sp.nodePort).map((sp) => `${sp.proto} . ${sp.nodePort} : goto external-${hash8(sp.base)}-${sp.base}`))] });
-  objs.push({ kind: 'chain', name: 'mark-for-masquerade', body: ['\t\tmeta mark set meta mark | 0x00004000'] });
-  objs.push({ kind: 'chain', name: 'masquerading', body: ['\t\ttype nat hook postrouting priority srcnat; policy accept;', '\t\tmeta mark & 0x00004000 == 0x00000000 return', '\t\tmeta mark set meta mark ^ 0x00004000', '\t\tmasquerade fully-random'] });
-  objs.push({ kind: 'chain', name: 'services', body: ['\t\tip daddr . meta l4proto . th dport vmap @service-ips', '\t\tfib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports'] });
+  const elems = (rows) =>
+    rows.length ? [`\t\telements = { ${rows.join(',\n\t\t\t     ')} }`] : [];
+  objs.push({
+    kind: 'map',
+    name: 'service-ips',
+    body: [
+      '\t\ttype ipv4_addr . inet_proto . inet_service : verdict',
+      '\t\tcomment "ClusterIP, ExternalIP and LoadBalancer IP traffic"',
+      ...elems(sps.map((sp) => `${sp.vip} . ${sp.proto} . ${sp.port} : goto ${svcChain(sp)}`)),
+    ],
+  });
+  objs.push({
+    kind: 'map',
+    name: 'service-nodeports',
+    body: [
+      '\t\ttype inet_proto . inet_service : verdict',
+      '\t\tcomment "NodePort traffic"',
+      ...elems(
+        sps
+          .filter((sp) => sp.nodePort)
+          .map((sp) => `${sp.proto} . ${sp.nodePort} : goto external-${hash8(sp.base)}-${sp.base}`),
+      ),
+    ],
+  });
+  objs.push({
+    kind: 'chain',
+    name: 'mark-for-masquerade',
+    body: ['\t\tmeta mark set meta mark | 0x00004000'],
+  });
+  objs.push({
+    kind: 'chain',
+    name: 'masquerading',
+    body: [
+      '\t\ttype nat hook postrouting priority srcnat; policy accept;',
+      '\t\tmeta mark & 0x00004000 == 0x00000000 return',
+      '\t\tmeta mark set meta mark ^ 0x00004000',
+      '\t\tmasquerade fully-random',
+    ],
+  });
+  objs.push({
+    kind: 'chain',
+    name: 'services',
+    body: [
+      '\t\tip daddr . meta l4proto . th dport vmap @service-ips',
+      '\t\tfib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports',
+    ],
+  });
   for (const sp of sps) {
     const n = sp.eps.length;
-    const lb = n === 0 ? [] : n === 1 ? [`\t\tgoto ${epChain(sp, sp.eps[0])}`] : [`\t\tnumgen random mod ${n} vmap { ${sp.eps.map((e, i) => `${i} : goto ${epChain(sp, e)}`).join(', ')} }`];
-    objs.push({ kind: 'chain', name: svcChain(sp), body: [`\t\tip daddr ${sp.vip} ${sp.proto} dport ${sp.port} ip saddr != 10.244.0.0/16 jump mark-for-masquerade`, ...lb] });
-    if (sp.nodePort) objs.push({ kind: 'chain', name: `external-${hash8(sp.base)}-${sp.base}`, body: ['\t\tjump mark-for-masquerade', `\t\tgoto ${svcChain(sp)}`] });
-    for (const e of sp.eps) objs.push({ kind: 'chain', name: epChain(sp, e), body: [`\t\tip saddr ${e.ip} jump mark-for-masquerade`, `\t\tmeta l4proto ${sp.proto} dnat to ${e.ip}:${e.port}`] });
+    const lb =
+      n === 0
+        ? []
+        : n === 1
+          ? [`\t\tgoto ${epChain(sp, sp.eps[0])}`]
+          : [
+              `\t\tnumgen random mod ${n} vmap { ${sp.eps.map((e, i) => `${i} : goto ${epChain(sp, e)}`).join(', ')} }`,
+            ];
+    objs.push({
+      kind: 'chain',
+      name: svcChain(sp),
+      body: [
+        `\t\tip daddr ${sp.vip} ${sp.proto} dport ${sp.port} ip saddr != 10.244.0.0/16 jump mark-for-masquerade`,
+        ...lb,
+      ],
+    });
+    if (sp.nodePort)
+      objs.push({
+        kind: 'chain',
+        name: `external-${hash8(sp.base)}-${sp.base}`,
+        body: ['\t\tjump mark-for-masquerade', `\t\tgoto ${svcChain(sp)}`],
+      });
+    for (const e of sp.eps)
+      objs.push({
+        kind: 'chain',
+        name: epChain(sp, e),
+        body: [
+          `\t\tip saddr ${e.ip} jump mark-for-masquerade`,
+          `\t\tmeta l4proto ${sp.proto} dnat to ${e.ip}:${e.port}`,
+        ],
+      });
   }
   return objs;
 }
@@ -231,11 +342,16 @@ function nft(c) {
   const [what, family, table, name] = a.slice(1);
   if (family !== 'ip' || table !== 'kube-proxy' || !programmed) {
     const at = `list ${what} ${family} `.length;
-    c.fail(1, `Error: No such file or directory\nlist ${what} ${family} ${table}${name ? ` ${name}` : ''}\n${' '.repeat(at)}${'^'.repeat(table.length)}`);
+    c.fail(
+      1,
+      `Error: No such file or directory\nlist ${what} ${family} ${table}${name ? ` ${name}` : ''}\n${' '.repeat(at)}${'^'.repeat(table.length)}`,
+    );
   }
   const objs = nftObjects(c.cluster);
   if (what === 'table') {
-    c.out(`table ip kube-proxy {\n\tcomment "rules for kube-proxy"\n\n${objs.map(render).join('\n\n')}\n}\n`);
+    c.out(
+      `table ip kube-proxy {\n\tcomment "rules for kube-proxy"\n\n${objs.map(render).join('\n\n')}\n}\n`,
+    );
     return 0;
   }
   const o = objs.find((x) => x.kind === what && x.name === name);

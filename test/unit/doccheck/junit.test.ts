@@ -55,9 +55,15 @@ const SAMPLE = result([
     status: 'failed',
     reason: 'doc line 12: scheduler rr ≠ sh',
     actual: 'TCP  10.96.0.1:443 sh\n\u001b[31mcolour\u001b[0m & <b> "quotes" \u0007bell',
-    diffText: '- TCP  10.96.0.1:443 rr\n+ TCP  10.96.0.1:443 sh\n    ↑ doc line 12: scheduler rr ≠ sh',
+    diffText:
+      '- TCP  10.96.0.1:443 rr\n+ TCP  10.96.0.1:443 sh\n    ↑ doc line 12: scheduler rr ≠ sh',
   }),
-  step({ index: 3, status: 'error', reason: 'the command did not finish within 300 s', exitCode: null }),
+  step({
+    index: 3,
+    status: 'error',
+    reason: 'the command did not finish within 300 s',
+    exitCode: null,
+  }),
   step({ index: 4, status: 'skipped', reason: 'needs a kernel with IPVS' }),
 ]);
 
@@ -87,14 +93,21 @@ test('JUnit: well-formed, counts and one testcase per step with failure/error/sk
   assert.equal(cases[1]!.attrs.line, '10');
 });
 
-test('JUnit validates against the JUnit schema (xmllint)', { skip: hasXmllint ? false : 'xmllint not installed (apt-get install libxml2-utils)' }, () => {
-  assert.equal(validateJUnit(toJUnit([SAMPLE])), '');
-  assert.equal(validateJUnit(toJUnit([result([])])), '');
-  // the schema is not a rubber stamp: a testcase without a name is refused
-  const bad = toJUnit([SAMPLE]).replace(/<testcase name="[^"]*"/, '<testcase');
-  assert.notEqual(validateJUnit(bad), '');
-});
+test(
+  'JUnit validates against the JUnit schema (xmllint)',
+  { skip: hasXmllint ? false : 'xmllint not installed (apt-get install libxml2-utils)' },
+  () => {
+    assert.equal(validateJUnit(toJUnit([SAMPLE])), '');
+    assert.equal(validateJUnit(toJUnit([result([])])), '');
+    // the schema is not a rubber stamp: a testcase without a name is refused
+    const bad = toJUnit([SAMPLE]).replace(/<testcase name="[^"]*"/, '<testcase');
+    assert.notEqual(validateJUnit(bad), '');
+  },
+);
 
 test('xmlEscape escapes markup and drops characters XML forbids', () => {
-  assert.equal(xmlEscape(`a&b<c>"d"'e'\u0000\u001b[1mf`), 'a&amp;b&lt;c&gt;&quot;d&quot;&apos;e&apos;f');
+  assert.equal(
+    xmlEscape(`a&b<c>"d"'e'\u0000\u001b[1mf`),
+    'a&amp;b&lt;c&gt;&quot;d&quot;&apos;e&apos;f',
+  );
 });

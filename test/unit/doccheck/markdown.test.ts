@@ -35,7 +35,10 @@ test('runnable blocks become steps with line ranges and options; other blocks ar
   assert.equal(doc.title, 'A lab');
   assert.equal(doc.steps.length, 3);
   const [a, b, c] = doc.steps;
-  assert.equal(a!.command, 'docker exec proxylab-worker curl -s http://127.0.0.1:10249/proxyMode; echo');
+  assert.equal(
+    a!.command,
+    'docker exec proxylab-worker curl -s http://127.0.0.1:10249/proxyMode; echo',
+  );
   assert.equal(a!.line, 12);
   assert.equal(a!.expected, 'ipvs');
   assert.deepEqual(a!.expectedRange, { start: 13, end: 14 });
@@ -50,11 +53,23 @@ test('runnable blocks become steps with line ranges and options; other blocks ar
 });
 
 test('bad options and unclosed blocks are usage errors naming the doc line', () => {
-  assert.throws(() => parseLab('```console proxylab retry=x\n$ true\n```\n', 'l.md'), (e: unknown) => e instanceof UsageError && /l\.md:1: retry=x/.test(e.message));
-  assert.throws(() => parseLab('```console proxylab frobnicate\n$ true\n```\n', 'l.md'), /unknown option "frobnicate"/);
-  assert.throws(() => parseLab('```console proxylab node=a;rm\n$ true\n```\n', 'l.md'), /not a node name/);
+  assert.throws(
+    () => parseLab('```console proxylab retry=x\n$ true\n```\n', 'l.md'),
+    (e: unknown) => e instanceof UsageError && /l\.md:1: retry=x/.test(e.message),
+  );
+  assert.throws(
+    () => parseLab('```console proxylab frobnicate\n$ true\n```\n', 'l.md'),
+    /unknown option "frobnicate"/,
+  );
+  assert.throws(
+    () => parseLab('```console proxylab node=a;rm\n$ true\n```\n', 'l.md'),
+    /not a node name/,
+  );
   assert.throws(() => parseLab('```console proxylab\n$ true\n', 'l.md'), /never closed/);
-  assert.throws(() => parseLab('```console proxylab\noutput first\n```\n', 'l.md'), /must start with a "\$ command" line/);
+  assert.throws(
+    () => parseLab('```console proxylab\noutput first\n```\n', 'l.md'),
+    /must start with a "\$ command" line/,
+  );
 });
 
 test('rewriteLab replaces only expected outputs, every other byte stays', () => {
@@ -71,7 +86,10 @@ test('rewriteLab replaces only expected outputs, every other byte stays', () => 
   assert.equal(again.steps[0]!.expected, 'iptables');
   assert.equal(again.steps[1]!.expected, 'NAME   TYPE');
   // a "$ " or fence line in the output is indented so it stays output
-  assert.equal(again.steps[2]!.expected, 'IP Virtual Server version 1.2.1 (size=4096)\n $ not a command\n ```');
+  assert.equal(
+    again.steps[2]!.expected,
+    'IP Virtual Server version 1.2.1 (size=4096)\n $ not a command\n ```',
+  );
   const before = DOC.split('\n');
   const after = out.split('\n');
   assert.deepEqual(after.slice(0, 12), before.slice(0, 12));
@@ -85,7 +103,17 @@ test('the shipped labs parse, and every step that shows output shows a kind the 
     for (const s of doc.steps) {
       assert.ok(!/kubectl edit/.test(s.command), `${lab}:${s.line}: interactive command`);
       // a doc's expected output matches itself
-      assert.ok(matchOutput(s.expected, s.expected.split('\n').filter((l) => l.trim() !== '...').join('\n').replace(/\[\.\.\]/g, 'x')).ok || /\[\.\.\]|\.\.\./.test(s.expected), `${lab}:${s.line}`);
+      assert.ok(
+        matchOutput(
+          s.expected,
+          s.expected
+            .split('\n')
+            .filter((l) => l.trim() !== '...')
+            .join('\n')
+            .replace(/\[\.\.\]/g, 'x'),
+        ).ok || /\[\.\.\]|\.\.\./.test(s.expected),
+        `${lab}:${s.line}`,
+      );
     }
   }
 });
