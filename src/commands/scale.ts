@@ -60,11 +60,15 @@ export function writeReport(dir: string, report: ScaleReport): { json: string; s
   return { json, svg };
 }
 
+function withCpu(wall: number, cpu: number | undefined): string {
+  return `${wall.toFixed(1)}${cpu !== undefined && Number.isFinite(cpu) ? ` (${cpu.toFixed(0)})` : ''}`;
+}
+
 /** The table printed at the end of a run. */
 export function summaryTable(r: ScaleReport): string {
   const lines: string[] = [];
   if (r.target === 'bare') {
-    lines.push('mode       where   services  program ms  update ms  rules/chains/members in kernel         first packet p50/p99 ms (last svc)');
+    lines.push('mode       where   services  program ms (CPU)    update ms (CPU)  rules/chains/members in kernel         first packet p50/p99 ms (last svc)');
     for (const x of r.bare ?? []) {
       const k = x.kernel;
       const held =
@@ -75,7 +79,7 @@ export function summaryTable(r: ScaleReport): string {
       const vm = x.backend === 'vm';
       const latText = !lat ? '-' : vm ? `${lat.requestP50Ms ?? '-'} / ${lat.requestP99Ms ?? '-'} (whole nc request)` : `${lat.connectP50Ms ?? '-'} / ${lat.connectP99Ms ?? '-'}`;
       lines.push(
-        `${x.mode.padEnd(10)} ${(vm ? 'vm' : 'native').padEnd(6)} ${String(x.services).padStart(8)}  ${x.programMs.toFixed(1).padStart(10)}  ${x.updateMs.toFixed(1).padStart(9)}  ${held.padEnd(38)} ${latText}`,
+        `${x.mode.padEnd(10)} ${(vm ? 'vm' : 'native').padEnd(6)} ${String(x.services).padStart(8)}  ${withCpu(x.programMs, x.programCpuMs).padStart(18)}  ${withCpu(x.updateMs, x.updateCpuMs).padStart(15)}  ${held.padEnd(38)} ${latText}`,
       );
     }
   } else {
@@ -150,11 +154,22 @@ Examples:
       const { runBare } = await import('../scale/bare.js');
       log(`scale --bare: ${modes.join(', ')} at ${sizes.join(', ')} services, in network namespaces on this kernel`);
       const vmText = str(args, 'vm-services');
-      report = await runBare({ sizes, modes, probes, backend, signal: ctx.signal, log, ...(vmText !== undefined ? { vmSizes: parseSizes(vmText) } : {}) });
+      try {
+        report = await runBare({ sizes, modes, probes, backend, signal: ctx.signal, log, ...(vmText !== undefined ? { vmSizes: parseSizes(vmText) } : {}) });
+      } catch (e) {
+        // Ctrl-C: the namespaces are gone by now; say so instead of showing the killed program.
+        if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : e;
+        throw e;
+      }
     } else {
       const { runCluster } = await import('../scale/cluster.js');
       log(`scale: ${modes.join(', ')} at ${sizes.join(', ')} services on kind cluster "${ctx.cluster}"`);
-      report = await runCluster(ctx, { sizes, modes, probes: Math.min(probes, 500), log });
+      try {
+        report = await runCluster(ctx, { sizes, modes, probes: Math.min(probes, 500), log });
+      } catch (e) {
+        if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : e;
+        throw e;
+      }
     }
     const files = writeReport(outDir, report);
     if (ctx.json) ctx.io.out(JSON.stringify(report, null, 2));

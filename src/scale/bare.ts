@@ -4,6 +4,7 @@
  * the VIPs, inside network namespaces created (and deleted) by the run.
  */
 import { performance } from 'node:perf_hooks';
+import { loadavg } from 'node:os';
 import { CommandError, UserError } from '../core/errors.js';
 import type { RunResult } from '../core/exec.js';
 import { CLIENT_SOURCE, summarize, type LatencySummary, type ProbeResult } from './agent.js';
@@ -48,11 +49,35 @@ export interface BareOptions {
 
 type Exec = (argv: readonly string[], input?: string, timeoutMs?: number) => Promise<RunResult>;
 
-/** Time one program run; the figure is the wall time from spawn to exit. */
-async function timed(exec: Exec, argv: readonly string[], input?: string, timeoutMs = 20 * 60_000): Promise<number> {
+/** Wall time from start to exit, and the CPU time (user + system) the programs used. */
+export interface Timing {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/**
+ * The argv runs under `sh`, whose `times` builtin then prints the user and system time of
+ * its children: CPU time is what a busy machine does not inflate (wall time it does). The
+ * script is fixed; the program and its arguments are passed as arguments, never spliced in.
+ */
+const TIMES_SCRIPT = '"$@"; rc=$?; times >&2; exit $rc';
+
+export function parseTimes(stderr: string): number | null {
+  const lines = stderr.trimEnd().split('\n');
+  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec((lines[lines.length - 1] ?? '').trim());
+  if (!m) return null;
+  return (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000;
+}
+
+async function timed(exec: Exec, argv: readonly string[], input?: string, timeoutMs = 20 * 60_000): Promise<Timing> {
   const t0 = performance.now();
-  await exec(argv, input, timeoutMs);
-  return performance.now() - t0;
+  const r = await exec(['sh', '-c', TIMES_SCRIPT, 'sh', ...argv], input, timeoutMs);
+  const wallMs = performance.now() - t0;
+  return { wallMs, cpuMs: parseTimes(r.stderr) ?? NaN };
+}
+
+function add(a: Timing, b: Timing): Timing {
+  return { wallMs: a.wallMs + b.wallMs, cpuMs: a.cpuMs + b.cpuMs };
 }
 
 const median = (xs: number[]): number => {
@@ -118,8 +143,8 @@ export interface Driver {
   mode: Mode;
   /** Why this mode cannot run here, or null. */
   unavailable(exec: Exec): Promise<string | null>;
-  program(exec: Exec, services: Service[]): Promise<{ ms: number; expected: Counts }>;
-  update(exec: Exec, existing: Service[], added: Service): Promise<number>;
+  program(exec: Exec, services: Service[]): Promise<{ t: Timing; expected: Counts }>;
+  update(exec: Exec, existing: Service[], added: Service): Promise<Timing>;
   count(exec: Exec): Promise<Partial<Counts>>;
 }
 
@@ -132,7 +157,7 @@ export function iptablesDriver(binary = 'iptables'): Driver {
     },
     async program(exec, services) {
       const set = iptablesFull(services);
-      return { ms: await timed(exec, [`${binary}-restore`, '--noflush'], set.restore), expected: set.counts };
+      return { t: await timed(exec, [`${binary}-restore`, '--noflush'], set.restore), expected: set.counts };
     },
     async update(exec, existing, added) {
       return timed(exec, [`${binary}-restore`, '--noflush'], iptablesAddOne(existing, added).restore);
@@ -152,7 +177,7 @@ export function nftablesDriver(): Driver {
     },
     async program(exec, services) {
       const set = nftFull(services);
-      return { ms: await timed(exec, ['nft', '-f', '-'], set.script), expected: set.counts };
+      return { t: await timed(exec, ['nft', '-f', '-'], set.script), expected: set.counts };
     },
     async update(exec, _existing, added) {
       return timed(exec, ['nft', '-f', '-'], nftAddOne(added).script);
@@ -180,19 +205,17 @@ export function ipvsDriver(iptablesBinary = 'iptables'): Driver {
     },
     async program(exec, services) {
       const set = ipvsFull(services);
-      let total = 0;
-      total += await timed(exec, ['ipset', 'restore'], set.ipset);
-      total += await timed(exec, ['ip', '-batch', '-'], set.ipBatch);
-      total += await timed(exec, ['ipvsadm', '-R'], set.ipvsadm);
-      total += await timed(exec, [`${iptablesBinary}-restore`, '--noflush'], set.iptables);
-      return { ms: total, expected: set.counts };
+      let total = await timed(exec, ['ipset', 'restore'], set.ipset);
+      total = add(total, await timed(exec, ['ip', '-batch', '-'], set.ipBatch));
+      total = add(total, await timed(exec, ['ipvsadm', '-R'], set.ipvsadm));
+      total = add(total, await timed(exec, [`${iptablesBinary}-restore`, '--noflush'], set.iptables));
+      return { t: total, expected: set.counts };
     },
     async update(exec, _existing, added) {
       const one = ipvsAddOne(added);
-      let total = 0;
-      total += await timed(exec, ['ipset', 'restore'], one.ipset);
-      total += await timed(exec, ['ip', '-batch', '-'], one.ipBatch);
-      total += await timed(exec, ['ipvsadm', '-R'], one.ipvsadm);
+      let total = await timed(exec, ['ipset', 'restore'], one.ipset);
+      total = add(total, await timed(exec, ['ip', '-batch', '-'], one.ipBatch));
+      total = add(total, await timed(exec, ['ipvsadm', '-R'], one.ipvsadm));
       return total;
     },
     async count(exec) {
@@ -214,10 +237,10 @@ export function driverFor(mode: Mode): Driver {
 export const BARE_METHOD = [
   'Each (mode, N) gets fresh network namespaces: a client, a "node" (lb) holding the rules, two servers behind a bridge.',
   'N ClusterIP services with 2 endpoints each are generated the way kube-proxy writes them (KUBE-SVC-/KUBE-SEP- chains; ipvsadm + ipset KUBE-CLUSTER-IP + kube-ipvs0 addresses + match-set rules; table ip kube-proxy with the service-ips verdict map).',
-  'program = wall time of the full restore (iptables-restore --noflush / ipset restore + ip -batch + ipvsadm -R + iptables-restore / nft -f), process start included.',
+  'program = the full restore (iptables-restore --noflush / ipset restore + ip -batch + ipvsadm -R + iptables-restore / nft -f): wall time, and CPU time (user + system, from sh `times`) — the chart plots CPU time, which a busy machine does not inflate.',
   'update = median wall time of adding one more service on top of N, in the form kube-proxy syncs it (iptables: KUBE-SERVICES rewritten whole plus the new chains; ipvs: ipset add + address + ipvsadm; nftables: one small transaction).',
   'latency = TCP connect time (SYN to SYN/ACK, each a new conntrack entry that walks the nat rules) from the client namespace to the VIP of the first, the last and the newest service; p50/p99 over the probes.',
-  'Every time includes starting the programs (ip netns exec + the tool); spawnMs in the JSON is one empty program start, for reference.',
+  'Wall times include starting the programs (ip netns exec + the tool); spawnMs in the JSON is one empty program start, for reference.',
   'Counts are read back from the kernel (iptables-save, nft -j list table, ipvsadm -Sn, ipset list -t) and compared with what was generated.',
 ];
 
@@ -247,10 +270,10 @@ export async function measureOne(
     if (why) throw new UnavailableError(why);
     const services = makeServices(size, { endpoints: endpointsOnServers });
     const prog = await driver.program(exec, services);
-    o.log(`  ${driver.mode} N=${size}: programmed in ${prog.ms.toFixed(1)} ms`);
+    o.log(`  ${driver.mode} N=${size}: programmed in ${prog.t.wallMs.toFixed(1)} ms (CPU ${prog.t.cpuMs.toFixed(0)} ms)`);
     const kernel = await driver.count(exec);
     const existing = [...services];
-    const samples: number[] = [];
+    const samples: Timing[] = [];
     for (let u = 0; u < o.updates; u++) {
       const added = makeServices(1, { start: size + u, endpoints: endpointsOnServers })[0]!;
       samples.push(await driver.update(exec, existing, added));
@@ -265,9 +288,11 @@ export async function measureOne(
     return {
       mode: driver.mode,
       services: size,
-      programMs: ms(prog.ms),
-      updateMs: ms(median(samples)),
-      updateSamplesMs: samples.map(ms),
+      programMs: ms(prog.t.wallMs),
+      programCpuMs: ms(prog.t.cpuMs),
+      updateMs: ms(median(samples.map((x) => x.wallMs))),
+      updateCpuMs: ms(median(samples.map((x) => x.cpuMs))),
+      updateSamplesMs: samples.map((x) => ms(x.wallMs)),
       expected: prog.expected,
       kernel,
       latency,
@@ -285,7 +310,11 @@ async function nativeSpawnMs(signal?: AbortSignal): Promise<number> {
   await run(['ip', 'netns', 'add', ns], { signal });
   try {
     const t: number[] = [];
-    for (let k = 0; k < 9; k++) t.push(await timed((argv) => run(['ip', 'netns', 'exec', ns, ...argv], { signal }), ['true']));
+    for (let k = 0; k < 9; k++) {
+      const t0 = performance.now();
+      await run(['ip', 'netns', 'exec', ns, 'true'], { signal });
+      t.push(performance.now() - t0);
+    }
     return ms(median(t));
   } finally {
     await run(['ip', 'netns', 'del', ns], { reject: false });
@@ -388,6 +417,7 @@ export async function runBare(o: BareOptions): Promise<ScaleReport> {
       }
     }
   }
+  if (machine.loadavg) machine.loadavg.end = +loadavg()[0]!.toFixed(2);
   return {
     kind: RESULT_KIND,
     version: RESULT_VERSION,

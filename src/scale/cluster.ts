@@ -11,6 +11,7 @@
  * is put back in the mode it had.
  */
 import { performance } from 'node:perf_hooks';
+import { loadavg } from 'node:os';
 import type { Context } from '../core/context.js';
 import { CommandError, UserError } from '../core/errors.js';
 import { waitFor } from '../core/wait.js';
@@ -299,6 +300,7 @@ export async function runCluster(ctx: Context, o: ClusterOptions): Promise<Scale
       }
     }
   }
+  if (machine.loadavg) machine.loadavg.end = +loadavg()[0]!.toFixed(2);
   return {
     kind: RESULT_KIND,
     version: RESULT_VERSION,

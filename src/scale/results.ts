@@ -1,5 +1,5 @@
 /** The JSON written by `proxylab scale` (both --bare and cluster runs), and the machine it ran on. */
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { run } from '../core/exec.js';
 import type { LatencySummary } from './agent.js';
 import type { Counts, Mode } from './generate.js';
@@ -9,6 +9,8 @@ export const RESULT_VERSION = 1;
 
 export interface Machine {
   cores: number;
+  /** 1-minute load average when the run started and ended: above `cores` the machine was busy. */
+  loadavg?: { start: number; end?: number };
   cpu: string;
   memGiB: number;
   kernel: string;
@@ -25,8 +27,12 @@ export interface BareMeasurement {
   backend?: 'native' | 'vm';
   /** Wall time of the full restore(s) a fresh node needs, in ms (programs started and finished). */
   programMs: number;
+  /** CPU time (user + system) of those programs, in ms; absent in the VM. */
+  programCpuMs?: number;
   /** Median wall time of adding one service on top of `services`, in ms. */
   updateMs: number;
+  /** Median CPU time of those updates, in ms; absent in the VM. */
+  updateCpuMs?: number;
   updateSamplesMs: number[];
   /** Counts written by the generator. */
   expected: Counts;
@@ -94,6 +100,7 @@ export async function describeMachine(backend: Machine['backend'], toolArgv: Rec
   }
   return {
     cores: c.length,
+    loadavg: { start: +loadavg()[0]!.toFixed(2) },
     cpu: c[0]?.model.trim() ?? 'unknown',
     memGiB: +(totalmem() / 2 ** 30).toFixed(1),
     kernel: release(),

@@ -167,7 +167,7 @@ function machineNotes(r: ScaleReport): string[] {
   const m = r.machine;
   const tools = Object.values(m.tools).join('; ');
   return [
-    `Machine: ${m.cores} cores (${m.cpu}), ${m.memGiB} GiB, kernel ${m.kernel}, backend ${m.backend}; ${tools}`,
+    `Machine: ${m.cores} cores (${m.cpu}), ${m.memGiB} GiB, kernel ${m.kernel}, backend ${m.backend}${m.loadavg ? `, load average ${m.loadavg.start}${m.loadavg.end !== undefined ? ` → ${m.loadavg.end}` : ''}` : ''}; ${tools}`,
     ...(r.vm ? [`Dashed lines: measured inside ${r.vm.describe}; compare them with each other only (emulated CPU).`] : []),
     `Run ${r.startedAt} → ${r.finishedAt}.${r.skipped.length ? ` Not measured: ${r.skipped.map((s) => `${s.mode} (${s.reason})`).join('; ')}` : ''}`,
   ];
@@ -182,8 +182,8 @@ export function bareChart(r: ScaleReport): string {
     title: 'kube-proxy datapath at scale: iptables vs IPVS vs nftables (proxylab scale --bare)',
     xLabel: 'services (2 endpoints each)',
     panels: [
-      { title: 'Programming N services (full restore)', yLabel: 'ms', logY: true, series: seriesByMode(rows, r.modes, (x) => x.programMs) },
-      { title: 'Adding one service on top of N', yLabel: 'ms', logY: true, series: seriesByMode(rows, r.modes, (x) => x.updateMs) },
+      { title: 'Programming N services (full restore)', yLabel: 'ms CPU (VM: ms wall)', logY: true, series: seriesByMode(rows, r.modes, (x) => x.programCpuMs ?? x.programMs) },
+      { title: 'Adding one service on top of N', yLabel: 'ms CPU (VM: ms wall)', logY: true, series: seriesByMode(rows, r.modes, (x) => x.updateCpuMs ?? x.updateMs) },
       { title: 'First packet to the last service (p50)', yLabel: 'ms (TCP connect)', series: seriesByMode(rows, r.modes, last) },
     ],
     notes: [...machineNotes(r), ...r.method.map((l) => `· ${l}`)],

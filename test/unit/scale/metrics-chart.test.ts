@@ -202,3 +202,10 @@ test('cluster manifests: selectorless Services with one EndpointSlice each', () 
   assert.deepEqual(slice.endpoints[0]?.addresses, ['172.18.0.3']);
   assert.equal(slice.ports[0]?.port, 6443);
 });
+
+test('CPU time: the children line of sh `times` (dash and busybox formats)', async () => {
+  const { parseTimes } = await import('../../../src/scale/bare.js');
+  assert.equal(parseTimes('0m0.004000s 0m0.001000s\n0m1.250000s 0m0.750000s\n'), 2000);
+  assert.equal(parseTimes('some warning\n0m0.00s 0m0.00s\n1m2.50s 0m0.50s'), 63000);
+  assert.equal(parseTimes('iptables-restore: line 3 failed\n'), null);
+});
