@@ -12,7 +12,7 @@ export class ParseError extends Error {
     reason: string,
   ) {
     // One line, whatever the input quoted in it held.
-    // eslint-disable-next-line no-control-regex
+     
     const line = reason.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
     super(`not ${format} output: ${line}`);
     this.reason = line;

@@ -10,7 +10,7 @@ export interface Line {
   text: string;
 }
 
-// eslint-disable-next-line no-control-regex
+ 
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 /** Split into lines (line i is line number i + 1), dropping `\r`, ANSI colour codes and trailing whitespace. */
@@ -73,7 +73,7 @@ export function stripAnnotation(text: string): string {
     if (c === '"') inQuote = !inQuote;
     else if (c === '#' && !inQuote && i > 0 && /\s/.test(text[i - 1]!)) {
       const before = text.slice(0, i);
-      // eslint-disable-next-line no-control-regex
+       
       if (/(?:\s{2,}|\t)$/.test(before) || /[^\x00-\x7f]/.test(text.slice(i))) return before.trimEnd();
     }
   }
