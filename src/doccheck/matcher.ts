@@ -13,6 +13,7 @@
  * ("scheduler rr ≠ sh", "10.96.0.10 already stands for 10.96.5.5 in this run, not ...").
  */
 import { Bindings, isConflict, type Renaming } from './bindings.js';
+import { PARSERS, isParseError } from '../inspect/index.js';
 import {
   detectKind,
   hasSet,
@@ -732,6 +733,25 @@ class Explainer {
   }
 }
 
+/**
+ * When the doc shows a kind proxylab has a parser for (src/inspect), say why the output is
+ * not that kind at all (e.g. "exec: ipvsadm: executable file not found" instead of a table).
+ */
+function notOfKind(kind: OutputKind, actual: string): string | undefined {
+  const parse = (PARSERS as Record<string, ((t: string) => unknown) | undefined>)[kind];
+  if (!parse || !actual.trim()) return undefined;
+  try {
+    parse(actual);
+    return undefined;
+  } catch (e) {
+    return isParseError(e)
+      ? /^not /.test(e.message)
+        ? `the output is ${e.message}`
+        : `the output is not ${kind} output: ${e.message}`
+      : undefined;
+  }
+}
+
 /** Compare expected (doc) text with actual output. */
 export function matchOutput(
   expected: string,
@@ -758,8 +778,10 @@ export function matchOutput(
     notes.push(
       'gave up comparing after too many combinations: make the expected output more specific',
     );
+  const unparsable = notOfKind(kind, actual);
+  if (unparsable) notes.push(unparsable);
   const actualKind = actual.trim() ? detectKind(actual) : kind;
-  if (!opts.kind && expected.trim() && actualKind !== kind)
+  if (!unparsable && !opts.kind && expected.trim() && actualKind !== kind)
     notes.push(`the doc shows ${kind} output, but this looks like ${actualKind} output`);
   const ex = new Explainer(kind, E, A, base);
   ex.children(E.p.tree, A.p.tree.children);

@@ -116,6 +116,21 @@ test('check: bad arguments are usage errors (exit 2) with a hint', async () => {
     assert.equal(list.code, 0);
     assert.match(list.stdout, /labs\/ipvs\/README\.md:\d+ {2}make ipvs/);
     assert.ok(!existsSync(join(r.env.PROXYLAB_STATE_DIR!, 'last-check.json')), 'nothing ran');
+    // --step runs that step and the setup steps before it (the aliases), nothing else
+    const doc = parseLab(readFileSync(LAB, 'utf8'));
+    const pre = doc.steps.find((s) => s.command === 'ipt PREROUTING')!;
+    const one = await r.cli(['check', 'labs/ipvs', '--step', String(pre.index), '--json']);
+    assert.equal(one.code, 0, one.stderr.slice(-2000));
+    const res = JSON.parse(one.stdout) as CheckResult;
+    const setup = doc.steps
+      .filter((s) => s.options.setup && s.index < pre.index)
+      .map((s) => s.index);
+    assert.ok(setup.length >= 3);
+    assert.deepEqual(
+      res.steps.map((s) => s.index),
+      [...setup, pre.index],
+    );
+    assert.deepEqual(res.selected, [pre.index]);
   } finally {
     r.lab.fake.cleanup();
   }
