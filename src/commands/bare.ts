@@ -3,7 +3,9 @@
  * step by step, without Docker or Kubernetes: natively in network namespaces when this
  * kernel has IPVS, else in a QEMU micro-VM made from Debian packages.
  */
-import { bool, defineCommand, str } from '../core/command.js';
+import { bool, defineCommand, str, type ParsedArgs } from '../core/command.js';
+import type { Context } from '../core/context.js';
+import { sessionDown, sessionExec, sessionRequests, sessionUp } from '../bare/session.js';
 import { UsageError, UserError } from '../core/errors.js';
 import { chooseBackend, detect, NativeBackend, openVmBackend, type Backend, type BackendName } from '../bare/backend.js';
 import { cleanStale, PHASES, PhaseFailed, runPhase, setupPods, teardown, type PhaseRecord } from '../bare/run.js';
@@ -21,6 +23,39 @@ interface Report {
   error?: string;
 }
 
+async function subcommand(ctx: Context, sub: string, rest: string[], args: ParsedArgs, wanted: BackendName | undefined): Promise<number> {
+  switch (sub) {
+    case 'up': {
+      if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`, 'usage: proxylab bare up [--backend native|vm]');
+      const r = await sessionUp({ ...(wanted ? { wanted } : {}), log: (l) => ctx.io.info(l), signal: ctx.signal });
+      ctx.io.out(r.reused ? `the bare lab is ${r.describe}` : `the bare lab is up on the ${r.backend} backend: ${r.describe}`);
+      return 0;
+    }
+    case 'exec': {
+      if (!rest.length) throw new UsageError('exec needs a command', 'e.g. proxylab bare exec -- ipvsadm -Ln');
+      const r = await sessionExec(str(args, 'ns'), rest);
+      if (r.output) process.stdout.write(r.output);
+      return r.exitCode;
+    }
+    case 'requests': {
+      const n = Number(str(args, 'count'));
+      if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new UsageError(`-n ${str(args, 'count')}: not a count`, 'give a whole number from 1 to 10000');
+      const d = await sessionRequests(str(args, 'from'), n);
+      if (ctx.json) ctx.io.out(JSON.stringify(d));
+      else for (const [k, v] of Object.entries(d).sort(([a], [b]) => a.localeCompare(b))) ctx.io.out(`${k.padEnd(6)} ${String(v).padStart(4)}`);
+      return d.error ? 1 : 0;
+    }
+    case 'down': {
+      const r = await sessionDown();
+      if (r.leftovers.length) throw new UserError(`left behind: ${r.leftovers.join(', ')}`, 'run `proxylab bare --clean`');
+      ctx.io.out(r.removed ? 'the bare lab is removed: namespaces deleted, VM powered off' : 'no bare lab was up');
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown bare command "${sub}"`, 'use up, exec, requests or down (or nothing: the whole lab, checked)');
+  }
+}
+
 function indent(lines: string[]): string {
   return lines.join('\n').replace(/^/gm, '  ');
 }
@@ -28,7 +63,8 @@ function indent(lines: string[]): string {
 export default defineCommand({
   name: 'bare',
   summary: 'build IPVS NAT and DR mode by hand, without Docker or Kubernetes',
-  usage: 'proxylab bare [--backend native|vm] [--keep] [--json]',
+  usage: 'proxylab bare [up|exec|requests|down] [--backend native|vm] [--keep] [--json]',
+  positionals: { min: 0, max: 10_000 },
   json: true,
   details: `
 Builds what kube-proxy's IPVS mode builds on a node, by hand, and checks every output:
@@ -51,6 +87,13 @@ Backends (chosen automatically, named in the output):
 Everything is removed at the end unless --keep (native backend: inspect with
 \`sudo ip netns exec plb-node ipvsadm -Ln\`; remove with \`proxylab bare --clean\`).
 
+Step by step (what labs/ipvs-by-hand/README.md does; the lab stays up between commands):
+  proxylab bare up                              pods and node namespaces (boots the VM if needed)
+  proxylab bare exec -- ipvsadm -Ln             a command in the node namespace
+  proxylab bare exec --ns web-1 -- ip -br addr  ... in a pod (node, client, web-1, web-2, web-3)
+  proxylab bare requests --from client -n 100   send requests to the VIP, count who answered
+  proxylab bare down                            remove everything
+
 Examples:
   proxylab bare                 run the lab on the best backend here
   proxylab bare --backend vm    force the micro-VM
@@ -60,12 +103,17 @@ Examples:
     backend: { type: 'string', arg: 'NAME', description: 'native or vm (default: native when this kernel has IPVS, else vm)' },
     keep: { type: 'boolean', description: 'leave the namespaces, IPVS and rules in place (native backend)' },
     clean: { type: 'boolean', description: 'only remove what an earlier --keep or interrupted run left' },
+    ns: { type: 'string', arg: 'NAME', description: 'exec: the namespace (node, client, web-1, web-2, web-3)', default: 'node' },
+    from: { type: 'string', arg: 'NAME', description: 'requests: where they start (client or node)', default: 'client' },
+    count: { type: 'string', short: 'n', arg: 'N', description: 'requests: how many', default: '10' },
   },
   async run(ctx, args) {
     const wanted = str(args, 'backend');
     if (wanted !== undefined && wanted !== 'native' && wanted !== 'vm') {
       throw new UsageError(`--backend ${wanted}: not a backend`, 'use --backend native or --backend vm');
     }
+    const [sub, ...rest] = args.positionals;
+    if (sub !== undefined) return subcommand(ctx, sub, rest, args, wanted as BackendName | undefined);
     const keep = bool(args, 'keep');
     const clean = bool(args, 'clean');
     const started = performance.now();

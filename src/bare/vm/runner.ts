@@ -32,6 +32,11 @@ export interface BootOptions {
   bootTimeoutMs?: number;
   signal?: AbortSignal;
   qemu?: string;
+  /**
+   * Keep the VM running after this process exits (QEMU -daemonize). Reconnect later with
+   * `GuestVm.attach(vm.dir)`; stop it with `shutdown()`.
+   */
+  detach?: boolean;
 }
 
 export interface GuestResult {
@@ -54,10 +59,12 @@ export class GuestVm {
   private busy: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    private readonly dir: string,
+    /** Folder holding the control socket, the console log and (detached) the pid file. */
+    readonly dir: string,
     private readonly sock: Socket,
     private readonly proc: Promise<unknown>,
     private readonly kill: AbortController,
+    private readonly pid?: number,
   ) {
     sock.setEncoding('utf8');
     sock.on('data', (d: string) => {
@@ -92,6 +99,7 @@ export class GuestVm {
       '-serial', `file:${join(dir, 'console.log')}`,
       '-chardev', `socket,id=ctl,path=${sockPath},server=on,wait=off`,
       '-serial', 'chardev:ctl',
+      ...(opts.detach ? ['-daemonize', '-pidfile', join(dir, 'qemu.pid')] : []),
     ];
     const kill = new AbortController();
     const onAbort = () => kill.abort();
@@ -111,6 +119,17 @@ export class GuestVm {
     );
     const timeoutMs = opts.bootTimeoutMs ?? 120_000;
     const deadline = Date.now() + timeoutMs;
+    let pid: number | undefined;
+    if (opts.detach) {
+      // the parent QEMU exits once the daemon runs
+      await proc;
+      pid = Number((await readFile(join(dir, 'qemu.pid'), 'utf8').catch(() => '')).trim()) || undefined;
+      if (!pid) {
+        await rm(dir, { recursive: true, force: true });
+        throw new UserError(`the VM did not start${exitError instanceof Error ? `: ${exitError.message}` : ''}`, 'check that `qemu-system-x86_64 --version` works');
+      }
+      exited = false;
+    }
     let sock: Socket | undefined;
     while (!sock) {
       if (exited) break;
@@ -132,12 +151,14 @@ export class GuestVm {
       await rm(dir, { recursive: true, force: true });
       throw new UserError(`the VM did not start: ${why}`, 'check that `qemu-system-x86_64 --version` works (apt-get install qemu-system-x86)');
     }
-    const vm = new GuestVm(dir, sock, proc, kill);
-    void proc.then(() => {
-      vm.exited = true;
-      vm.exitError = exitError;
-      vm.waiter?.();
-    });
+    const vm = new GuestVm(dir, sock, opts.detach ? Promise.resolve() : proc, kill, pid);
+    if (!opts.detach) {
+      void proc.then(() => {
+        vm.exited = true;
+        vm.exitError = exitError;
+        vm.waiter?.();
+      });
+    }
     try {
       const line = await vm.until(new RegExp(`${READY_LINE} (\\S+) ([\\d.]+)\\n`), deadline, 'the guest to boot');
       vm.kernelRelease = line[1]!;
@@ -151,11 +172,36 @@ export class GuestVm {
     return vm;
   }
 
+  /** Reconnect to a VM started with `detach: true` (by this or another proxylab process). */
+  static async attach(dir: string): Promise<GuestVm> {
+    const pid = Number((await readFile(join(dir, 'qemu.pid'), 'utf8').catch(() => '')).trim()) || undefined;
+    if (!pid || !pidAlive(pid)) throw new UserError('the lab VM is not running', 'start it with `proxylab bare up`');
+    const sock = await new Promise<Socket>((resolve, reject) => {
+      const s = createConnection(join(dir, 'ctl.sock'));
+      s.once('connect', () => resolve(s));
+      s.once('error', reject);
+    }).catch((e: unknown) => {
+      throw new UserError(`cannot reach the lab VM: ${(e as Error).message}`, 'is another `proxylab bare` command talking to it? If it is stuck: `proxylab bare down`');
+    });
+    return new GuestVm(dir, sock, Promise.resolve(), new AbortController(), pid);
+  }
+
+  /** Whether QEMU still runs. */
+  alive(): boolean {
+    return this.pid ? pidAlive(this.pid) : !this.exited;
+  }
+
+  /** Detached VMs only: close this connection and leave the VM running. */
+  disconnect(): void {
+    this.sock.end();
+    this.sock.destroy();
+  }
+
   private async until(re: RegExp, deadline: number, what: string): Promise<RegExpExecArray> {
     for (;;) {
       const m = re.exec(this.buf);
       if (m) return m;
-      if (this.exited || this.sock.destroyed) {
+      if (!this.alive() || this.sock.destroyed) {
         const log = await readFile(this.consoleLog, 'utf8').catch(() => '');
         throw new UserError(
           `the VM stopped while waiting for ${what}${this.exitError instanceof Error ? ` (${this.exitError.message})` : ''}`,
@@ -200,12 +246,27 @@ export class GuestVm {
 
   /** Power the guest off (waits up to 10 s, then kills QEMU) and remove the temp folder. */
   async shutdown(): Promise<void> {
-    if (!this.exited && !this.sock.destroyed) this.sock.write('OFF\n');
-    const t = setTimeout(() => this.kill.abort(), 10_000);
-    await this.proc;
-    clearTimeout(t);
+    if (this.alive() && !this.sock.destroyed) this.sock.write('OFF\n');
+    if (this.pid) {
+      const until = Date.now() + 10_000;
+      while (pidAlive(this.pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      if (pidAlive(this.pid)) process.kill(this.pid, 'SIGKILL');
+    } else {
+      const t = setTimeout(() => this.kill.abort(), 10_000);
+      await this.proc;
+      clearTimeout(t);
+    }
     this.sock.destroy();
     await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
