@@ -70,6 +70,8 @@ export function labRun(opts: Parameters<typeof newLab>[0] = {}): LabRun {
     PATH: `${shimDir}:${lab.env.PATH ?? ''}`,
     PROXYLAB_MAKE_ROOT: ROOT.replace(/\/$/, ''),
     PROXYLAB_CHECK_BACKOFF_MS: '20',
+    // ./bin/proxylab.js in a lab runs the sources, never a stale dist/ of this checkout
+    PROXYLAB_DEV: '1',
   };
   return {
     lab,
