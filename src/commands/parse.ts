@@ -33,7 +33,7 @@ async function readInput(file: string | undefined): Promise<string> {
 export default defineCommand({
   name: 'parse',
   summary: 'parse ipvsadm, iptables, ipset, ip addr or kube-proxy log output into JSON',
-  usage: `proxylab parse <${PARSE_KINDS.filter((k) => k !== 'proxy-mode').join('|')}> [FILE|-]`,
+  usage: `proxylab parse <${PARSE_KINDS.join('|')}> [FILE|-]`,
   details: `
 Reads the output of one command from FILE (or stdin when FILE is - or absent) and prints
 it as JSON on stdout. Fields the output does not show are null, never guessed.

@@ -689,8 +689,9 @@ export function kubeProxyView(dump: IptablesDump): KubeProxyIptablesView {
   }
   return {
     services,
-    serviceChains: [...serviceChains].sort(),
-    endpointChains: [...endpointChains].sort(),
+    // In the order the input shows them (sorting 10,000 names costs more than the rest).
+    serviceChains: [...serviceChains],
+    endpointChains: [...endpointChains],
     matchSets: [...matchSets].sort(),
   };
 }
