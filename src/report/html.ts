@@ -254,9 +254,15 @@ async function datapathPicture(
   const dir = mkdtempSync(join(tmpdir(), 'proxylab-report-'));
   const out = join(dir, 'datapath.svg');
   try {
+    // the same entry point and loader as this process (bin/proxylab.js, or src/cli.ts via tsx)
+    const entry = process.argv[1] ?? '';
+    const self = /(?:^|[\\/])(?:cli\.(?:ts|js)|proxylab(?:\.js)?)$/.test(entry)
+      ? entry
+      : join(paths.root, 'bin', 'proxylab.js');
     const argv = [
       process.execPath,
-      join(paths.root, 'bin', 'proxylab.js'),
+      ...process.execArgv,
+      self,
       '--cluster',
       ctx.cluster,
       '--kubeconfig',
@@ -273,7 +279,8 @@ async function datapathPicture(
       env: { ...ctx.env, NO_COLOR: '1' },
     });
     if (r.exitCode === 0 && existsSync(out)) return { svg: readFileSync(out, 'utf8') };
-    const why = (r.stderr.trim().split('\n').pop() ?? '').replace(/^✘\s*/, '');
+    const lines = r.stderr.trim().split('\n');
+    const why = (lines.find((l) => l.startsWith('✘')) ?? lines.pop() ?? '').replace(/^✘\s*/, '');
     return {
       note: `no datapath picture: \`proxylab inspect --svg\` exited with code ${r.exitCode}${why ? `: ${why}` : ''}`,
     };

@@ -95,11 +95,16 @@ test('check --html writes one page with the passed and the failed step, and the 
     assert.match(page, /mode: nftables/, 'the doc line');
     assert.match(page, /mode: ipvs/, 'what the cluster said');
     assert.match(page, /✘ 1 of 2 steps differ from the doc/);
-    assert.match(page, /no datapath picture: /, 'says why there is no picture');
+    // the live picture from `proxylab inspect --svg`, drawn from this cluster's datapath
+    assert.doesNotMatch(page, /no datapath picture/);
+    assert.match(page, /<div class="datapath"><svg[^>]*>/);
+    assert.match(page, /proxylab-worker/, 'the picture names the nodes');
+    assert.doesNotMatch(page.slice(page.indexOf('<div class="datapath">')), /<script/i);
     if (findChromium()) {
       const dom = dumpDom(html);
       assert.match(dom, /class="verdict bad">✘ 1 of 2 steps differ from the doc/);
       assert.match(dom, /<tr class="op-changed">/);
+      assert.match(dom, /<div class="datapath"><svg/, 'the browser shows the picture inline');
     }
   } finally {
     f.cleanup();
