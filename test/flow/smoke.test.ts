@@ -19,6 +19,7 @@ import { ROOT } from '../helpers/cli.js';
 import { createFake, type Fake } from '../helpers/fake.js';
 import { parseXml, walk } from '../helpers/xml.js';
 import { fakeKernel } from './steps-helpers.js';
+import { hasXmllint, validateJUnit } from '../helpers/junit.js';
 
 const NODES = `\`\`\`console proxylab
 $ kubectl get nodes
@@ -169,6 +170,13 @@ test(
         sm.filter((c) => c.failed).map((c) => short(c.name)),
         ['check beta'],
       );
+      if (hasXmllint)
+        for (const x of ['alpha.xml', 'beta.xml', 'smoke.xml'])
+          assert.equal(
+            validateJUnit(readFileSync(join(results, x), 'utf8')),
+            '',
+            `${x} is valid JUnit`,
+          );
       assert.ok(existsSync(join(results, 'beta.html')), 'HTML report per lab');
       assert.ok(existsSync(join(results, 'kind-logs')), 'kind export logs on failure');
       assert.deepEqual(Object.keys(f.state().clusters), [], 'the cluster is deleted at the end');
