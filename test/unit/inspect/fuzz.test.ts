@@ -126,3 +126,27 @@ test('random bytes and pathological inputs', () => {
     }
   }
 });
+
+test('mutated node snapshots: readNode returns a snapshot or a ParseError, joins and findings never throw', async () => {
+  const { ipvsNode, iptablesNode, cluster } = await import('./datapath-fixture.js');
+  const { readNode } = await import('../../../src/inspect/snapshot.js');
+  const { joinSnapshot } = await import('../../../src/inspect/join.js');
+  const { findings } = await import('../../../src/inspect/findings.js');
+  const { renderSvg } = await import('../../../src/inspect/svg.js');
+  const rnd = prng(42);
+  const c = cluster();
+  const bases = [ipvsNode(), iptablesNode(['10.244.1.6', '10.244.2.4'])];
+  let ok = 0;
+  for (let r = 0; r < 150; r++) {
+    const text = mutate(bases[r % 2]!, rnd);
+    try {
+      const snap = readNode('n', text);
+      const s = joinSnapshot('proxylab', [snap], c.services, c.endpoints, c.configMap);
+      renderSvg(s, findings(s));
+      ok++;
+    } catch (e) {
+      assert.ok(e instanceof ParseError, String(e));
+    }
+  }
+  assert.ok(ok > 100, `${ok} of 150 mutated snapshots still read`);
+});
