@@ -72,19 +72,46 @@ export function ipvsSupport(env: NodeJS.ProcessEnv): IpvsReport {
   const kdir = join(r.modules, r.kernel);
   const builtinText = readOr(join(kdir, 'modules.builtin'));
   const procModules = readOr(join(r.proc, 'modules'));
-  const builtin = new Set((builtinText ?? '').split('\n').map((l) => /([^/]+)\.ko$/.exec(l.trim())?.[1]?.replace(/-/g, '_')).filter((x): x is string => !!x));
-  const loaded = new Set((procModules ?? '').split('\n').map((l) => l.split(' ')[0]!).filter(Boolean));
+  const builtin = new Set(
+    (builtinText ?? '')
+      .split('\n')
+      .map((l) => /([^/]+)\.ko$/.exec(l.trim())?.[1]?.replace(/-/g, '_'))
+      .filter((x): x is string => !!x),
+  );
+  const loaded = new Set(
+    (procModules ?? '')
+      .split('\n')
+      .map((l) => l.split(' ')[0]!)
+      .filter(Boolean),
+  );
   const loadable = new Set<string>();
   const moduleTree = existsSync(join(kdir, 'kernel'));
   if (moduleTree) findKo(join(kdir, 'kernel'), new Set(IPVS_MODULES), loadable);
   const modules = IPVS_MODULES.map((module): ModuleReport => ({
     module,
-    state: builtin.has(module) ? 'builtin' : loaded.has(module) ? 'loaded' : loadable.has(module) ? 'loadable' : 'missing',
+    state: builtin.has(module)
+      ? 'builtin'
+      : loaded.has(module)
+        ? 'loaded'
+        : loadable.has(module)
+          ? 'loadable'
+          : 'missing',
   }));
   const active = existsSync(join(r.proc, 'net', 'ip_vs'));
   const core = modules.filter((m) => m.module !== 'nf_conntrack');
-  const ok = core.every((m) => m.state !== 'missing') || (active && core.slice(1).every((m) => m.state !== 'missing'));
-  return { ok, active, modules, sources: { builtin: builtinText !== undefined, procModules: procModules !== undefined, moduleTree } };
+  const ok =
+    core.every((m) => m.state !== 'missing') ||
+    (active && core.slice(1).every((m) => m.state !== 'missing'));
+  return {
+    ok,
+    active,
+    modules,
+    sources: {
+      builtin: builtinText !== undefined,
+      procModules: procModules !== undefined,
+      moduleTree,
+    },
+  };
 }
 
 export interface InotifyReport {

@@ -6,10 +6,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { run, type RunResult } from '../core/exec.js';
 import { CommandError, UserError } from '../core/errors.js';
-import type { CreateOptions, EngineStatus, NodeExecOptions, NodeInfo, Provider } from './provider.js';
+import type {
+  CreateOptions,
+  EngineStatus,
+  NodeExecOptions,
+  NodeInfo,
+  Provider,
+} from './provider.js';
 import { resolveTool } from './tools.js';
 
-export const ENGINE_DOWN_RE = /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|docker daemon is not running/i;
+export const ENGINE_DOWN_RE =
+  /Cannot connect to the Docker daemon|Is the docker daemon running|error during connect|docker daemon is not running/i;
 
 export function engineDownError(): UserError {
   return new UserError(
@@ -43,32 +50,66 @@ export class KindProvider implements Provider {
 
   async engine(): Promise<EngineStatus> {
     try {
-      const r = await run([this.docker, 'info', '--format', '{{.ServerVersion}}'], { timeoutMs: 20_000, reject: false, signal: this.signal });
+      const r = await run([this.docker, 'info', '--format', '{{.ServerVersion}}'], {
+        timeoutMs: 20_000,
+        reject: false,
+        signal: this.signal,
+      });
       const v = r.stdout.trim();
-      if (r.exitCode === 0 && v && !v.includes('<no value>')) return { ok: true, detail: `Docker Engine ${v}` };
+      if (r.exitCode === 0 && v && !v.includes('<no value>'))
+        return { ok: true, detail: `Docker Engine ${v}` };
       const why = r.stderr.trim().split('\n').pop() ?? '';
-      return { ok: false, detail: ENGINE_DOWN_RE.test(r.stderr) ? 'not running: the docker client cannot connect to the Docker daemon' : `not reachable: ${why || `docker info exited ${r.exitCode}`}` };
+      return {
+        ok: false,
+        detail: ENGINE_DOWN_RE.test(r.stderr)
+          ? 'not running: the docker client cannot connect to the Docker daemon'
+          : `not reachable: ${why || `docker info exited ${r.exitCode}`}`,
+      };
     } catch (e) {
-      if (e instanceof CommandError && e.spawnError) return { ok: false, detail: 'the docker client is not installed' };
-      if (e instanceof CommandError && e.timedOut) return { ok: false, detail: 'not answering: `docker info` timed out after 20 s' };
+      if (e instanceof CommandError && e.spawnError)
+        return { ok: false, detail: 'the docker client is not installed' };
+      if (e instanceof CommandError && e.timedOut)
+        return { ok: false, detail: 'not answering: `docker info` timed out after 20 s' };
       throw e;
     }
   }
 
   async listClusters(): Promise<string[]> {
     try {
-      const r = await run([this.kind, 'get', 'clusters'], { timeoutMs: 30_000, signal: this.signal });
-      return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+      const r = await run([this.kind, 'get', 'clusters'], {
+        timeoutMs: 30_000,
+        signal: this.signal,
+      });
+      return r.stdout
+        .split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean);
     } catch (e) {
       return translate(e);
     }
   }
 
-  async create(o: CreateOptions & { onOutput?: (chunk: string) => void }): Promise<void> {
-    const argv = [this.kind, 'create', 'cluster', '--name', o.cluster, '--config', o.configFile, '--image', o.image, '--kubeconfig', o.kubeconfig];
+  async create(o: CreateOptions): Promise<void> {
+    const argv = [
+      this.kind,
+      'create',
+      'cluster',
+      '--name',
+      o.cluster,
+      '--config',
+      o.configFile,
+      '--image',
+      o.image,
+      '--kubeconfig',
+      o.kubeconfig,
+    ];
     if (o.waitSeconds) argv.push('--wait', `${o.waitSeconds}s`);
     try {
-      await run(argv, { timeoutMs: ((o.waitSeconds ?? 0) + 600) * 1000, signal: o.signal ?? this.signal, onOutput: o.onOutput });
+      await run(argv, {
+        timeoutMs: ((o.waitSeconds ?? 0) + 600) * 1000,
+        signal: o.signal ?? this.signal,
+        onOutput: o.onOutput,
+      });
     } catch (e) {
       translate(e);
     }
@@ -76,7 +117,9 @@ export class KindProvider implements Provider {
 
   async delete(cluster: string, kubeconfig: string): Promise<void> {
     try {
-      await run([this.kind, 'delete', 'cluster', '--name', cluster, '--kubeconfig', kubeconfig], { timeoutMs: 180_000 });
+      await run([this.kind, 'delete', 'cluster', '--name', cluster, '--kubeconfig', kubeconfig], {
+        timeoutMs: 180_000,
+      });
     } catch (e) {
       translate(e);
     }
@@ -85,7 +128,12 @@ export class KindProvider implements Provider {
   async nodes(cluster: string): Promise<NodeInfo[]> {
     let out: string;
     try {
-      out = (await run([this.kind, 'get', 'nodes', '--name', cluster], { timeoutMs: 30_000, signal: this.signal })).stdout;
+      out = (
+        await run([this.kind, 'get', 'nodes', '--name', cluster], {
+          timeoutMs: 30_000,
+          signal: this.signal,
+        })
+      ).stdout;
     } catch (e) {
       return translate(e);
     }
@@ -99,7 +147,12 @@ export class KindProvider implements Provider {
   async exec(node: string, argv: readonly string[], o: NodeExecOptions = {}): Promise<RunResult> {
     const args = [this.docker, 'exec', ...(o.input !== undefined ? ['-i'] : []), node, ...argv];
     try {
-      return await run(args, { input: o.input, timeoutMs: o.timeoutMs ?? 60_000, reject: o.reject, signal: o.signal ?? this.signal });
+      return await run(args, {
+        input: o.input,
+        timeoutMs: o.timeoutMs ?? 60_000,
+        reject: o.reject,
+        signal: o.signal ?? this.signal,
+      });
     } catch (e) {
       return translate(e);
     }
@@ -108,7 +161,12 @@ export class KindProvider implements Provider {
   async writeKubeconfig(cluster: string, file: string): Promise<void> {
     let text: string;
     try {
-      text = (await run([this.kind, 'get', 'kubeconfig', '--name', cluster], { timeoutMs: 30_000, signal: this.signal })).stdout;
+      text = (
+        await run([this.kind, 'get', 'kubeconfig', '--name', cluster], {
+          timeoutMs: 30_000,
+          signal: this.signal,
+        })
+      ).stdout;
     } catch (e) {
       return translate(e);
     }
@@ -118,7 +176,10 @@ export class KindProvider implements Provider {
 
   async exportLogs(cluster: string, dir: string): Promise<void> {
     try {
-      await run([this.kind, 'export', 'logs', dir, '--name', cluster], { timeoutMs: 300_000, signal: this.signal });
+      await run([this.kind, 'export', 'logs', dir, '--name', cluster], {
+        timeoutMs: 300_000,
+        signal: this.signal,
+      });
     } catch (e) {
       translate(e);
     }

@@ -26,7 +26,12 @@ export class Kubectl {
   }
 
   run(args: readonly string[], o: KubectlRunOptions = {}): Promise<RunResult> {
-    return run(this.argv(args), { input: o.input, timeoutMs: o.timeoutMs ?? 60_000, reject: o.reject, signal: o.signal ?? this.signal });
+    return run(this.argv(args), {
+      input: o.input,
+      timeoutMs: o.timeoutMs ?? 60_000,
+      reject: o.reject,
+      signal: o.signal ?? this.signal,
+    });
   }
 
   async json<T>(args: readonly string[], o: KubectlRunOptions = {}): Promise<T> {
@@ -38,7 +43,10 @@ export class Kubectl {
 export interface NodeList {
   items: Array<{
     metadata: { name: string; labels?: Record<string, string> };
-    status: { conditions?: Array<{ type: string; status: string }>; nodeInfo?: { kubeletVersion?: string } };
+    status: {
+      conditions?: Array<{ type: string; status: string }>;
+      nodeInfo?: { kubeletVersion?: string };
+    };
   }>;
 }
 
@@ -46,7 +54,10 @@ export function readyNodes(list: NodeList): { ready: string[]; notReady: string[
   const ready: string[] = [];
   const notReady: string[] = [];
   for (const n of list.items) {
-    (n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? ready : notReady).push(n.metadata.name);
+    (n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+      ? ready
+      : notReady
+    ).push(n.metadata.name);
   }
   return { ready, notReady };
 }

@@ -23,6 +23,8 @@ export interface CreateOptions {
   /** Seconds kind waits for the control plane (kind's --wait). */
   waitSeconds?: number;
   signal?: AbortSignal;
+  /** Progress: chunks of the tool's output as they arrive. */
+  onOutput?: (chunk: string) => void;
 }
 
 export interface NodeExecOptions {

@@ -6,13 +6,29 @@
  * executable. Nothing downloaded is ever run through a shell.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync, lstatSync, readlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  lstatSync,
+  readlinkSync,
+} from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { accessSync, constants } from 'node:fs';
 import { run } from '../core/exec.js';
 import { UserError } from '../core/errors.js';
 import { paths } from '../core/paths.js';
-import { loadVersions, platform, type ToolName, type ToolPin, type VersionsTable } from '../config/versions.js';
+import {
+  loadVersions,
+  platform,
+  type ToolName,
+  type ToolPin,
+  type VersionsTable,
+} from '../config/versions.js';
 
 export type Tool = ToolName | 'docker';
 
@@ -40,7 +56,10 @@ export function which(name: string, env: NodeJS.ProcessEnv = process.env): strin
  * The program to run for a tool: ./.bin/<tool> when present (kind, kubectl), else the name
  * (found on PATH). PROXYLAB_TOOLS=path skips ./.bin (tests force the fake toolchain with it).
  */
-export function resolveTool(tool: Tool, ctx: { env: NodeJS.ProcessEnv } = { env: process.env }): string {
+export function resolveTool(
+  tool: Tool,
+  ctx: { env: NodeJS.ProcessEnv } = { env: process.env },
+): string {
   if (tool === 'docker' || ctx.env.PROXYLAB_TOOLS === 'path') return tool;
   const local = join(binDir(ctx.env), tool);
   return existsSync(local) ? local : tool;
@@ -64,13 +83,21 @@ export function parseKubectlVersion(out: string): string | undefined {
 }
 
 /** The version a binary reports, or undefined when it cannot be run. */
-export async function toolVersion(tool: ToolName, bin: string, signal?: AbortSignal): Promise<string | undefined> {
+export async function toolVersion(
+  tool: ToolName,
+  bin: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   try {
     if (tool === 'kind') {
       const r = await run([bin, 'version'], { timeoutMs: 15_000, reject: false, signal });
       return parseKindVersion(r.stdout + r.stderr);
     }
-    const r = await run([bin, 'version', '--client', '-o', 'json'], { timeoutMs: 15_000, reject: false, signal });
+    const r = await run([bin, 'version', '--client', '-o', 'json'], {
+      timeoutMs: 15_000,
+      reject: false,
+      signal,
+    });
     return parseKubectlVersion(r.stdout);
   } catch {
     return undefined;
@@ -82,7 +109,10 @@ export function sha256(data: Uint8Array): string {
 }
 
 export function fillUrl(template: string, pin: ToolPin, os: string, arch: string): string {
-  return template.replaceAll('{version}', pin.version).replaceAll('{os}', os).replaceAll('{arch}', arch);
+  return template
+    .replaceAll('{version}', pin.version)
+    .replaceAll('{os}', os)
+    .replaceAll('{arch}', arch);
 }
 
 /** Override the download host for tests (a server on 127.0.0.1): PROXYLAB_DOWNLOAD_BASE replaces the scheme+host. */
@@ -106,7 +136,10 @@ async function fetchBytes(url: string, what: string, signal?: AbortSignal): Prom
     );
   }
   if (!res.ok) {
-    throw new UserError(`could not download ${what}: ${url} answered HTTP ${res.status}`, 'check the pinned version in configs/versions.yaml, or try again later');
+    throw new UserError(
+      `could not download ${what}: ${url} answered HTTP ${res.status}`,
+      'check the pinned version in configs/versions.yaml, or try again later',
+    );
   }
   return new Uint8Array(await res.arrayBuffer());
 }
@@ -148,10 +181,22 @@ export async function ensureTool(tool: ToolName, o: EnsureOptions): Promise<Tool
     } catch {
       /* plain file */
     }
-    return { tool, version: pin.version, path: target, action: 'present', ...(source ? { source } : {}) };
+    return {
+      tool,
+      version: pin.version,
+      path: target,
+      action: 'present',
+      ...(source ? { source } : {}),
+    };
   }
   // 2. A system binary of the pinned version: link it.
-  const pathEnv = { ...o.env, PATH: (o.env.PATH ?? '').split(delimiter).filter((d) => resolve(d) !== dir).join(delimiter) };
+  const pathEnv = {
+    ...o.env,
+    PATH: (o.env.PATH ?? '')
+      .split(delimiter)
+      .filter((d) => resolve(d) !== dir)
+      .join(delimiter),
+  };
   const sys = which(tool, pathEnv);
   if (sys) {
     const v = await toolVersion(tool, sys, o.signal);
@@ -160,7 +205,9 @@ export async function ensureTool(tool: ToolName, o: EnsureOptions): Promise<Tool
       symlinkSync(sys, target);
       return { tool, version: pin.version, path: target, action: 'linked', source: sys };
     }
-    o.onProgress?.(`${sys} is ${v ?? 'of unknown version'}, not ${pin.version}: downloading the pinned one`);
+    o.onProgress?.(
+      `${sys} is ${v ?? 'of unknown version'}, not ${pin.version}: downloading the pinned one`,
+    );
   }
   // 3. Download, verify, then install.
   const os = o.os ?? platform().os;
@@ -174,9 +221,15 @@ export async function ensureTool(tool: ToolName, o: EnsureOptions): Promise<Tool
   let verified: ToolResult['verified'] = 'pinned';
   if (!expected) {
     const sumUrl = withBase(fillUrl(pin.checksumUrl, pin, os, arch), o.env);
-    const text = new TextDecoder().decode(await fetchBytes(sumUrl, `the checksum file of ${tool} ${pin.version}`, o.signal));
+    const text = new TextDecoder().decode(
+      await fetchBytes(sumUrl, `the checksum file of ${tool} ${pin.version}`, o.signal),
+    );
     expected = /\b([0-9a-f]{64})\b/i.exec(text)?.[1]?.toLowerCase();
-    if (!expected) throw new UserError(`the checksum file ${sumUrl} holds no sha256`, 'try again later, or install the tool yourself');
+    if (!expected)
+      throw new UserError(
+        `the checksum file ${sumUrl} holds no sha256`,
+        'try again later, or install the tool yourself',
+      );
     verified = 'release-checksum-file';
   }
   if (actual !== expected) {
@@ -193,7 +246,18 @@ export async function ensureTool(tool: ToolName, o: EnsureOptions): Promise<Tool
   const got = await toolVersion(tool, target, o.signal);
   if (got !== pin.version) {
     rmSync(target, { force: true });
-    throw new UserError(`the downloaded ${tool} reports version ${got ?? 'nothing'}, not ${pin.version}; removed it`, 'check configs/versions.yaml');
+    throw new UserError(
+      `the downloaded ${tool} reports version ${got ?? 'nothing'}, not ${pin.version}; removed it`,
+      'check configs/versions.yaml',
+    );
   }
-  return { tool, version: pin.version, path: target, action: 'downloaded', verified, sha256: actual, source: url };
+  return {
+    tool,
+    version: pin.version,
+    path: target,
+    action: 'downloaded',
+    verified,
+    sha256: actual,
+    source: url,
+  };
 }

@@ -22,7 +22,14 @@ async function dockerChecks(ctx: Context): Promise<Check[]> {
   const client = which('docker', ctx.env);
   if (!client)
     return [
-      { id: 'docker', title: 'Docker engine', required: true, ok: false, detail: 'the docker client is not installed', fix: 'install Docker Engine (https://docs.docker.com/engine/install/) or Docker Desktop' },
+      {
+        id: 'docker',
+        title: 'Docker engine',
+        required: true,
+        ok: false,
+        detail: 'the docker client is not installed',
+        fix: 'install Docker Engine (https://docs.docker.com/engine/install/) or Docker Desktop',
+      },
     ];
   const st = await new KindProvider(ctx.env, ctx.signal).engine();
   return [
@@ -32,7 +39,11 @@ async function dockerChecks(ctx: Context): Promise<Check[]> {
       required: true,
       ok: st.ok,
       detail: st.ok ? st.detail : `Docker engine is ${st.detail}`,
-      ...(st.ok ? {} : { fix: 'start the engine: `sudo systemctl start docker` (Linux) or open Docker Desktop; in a container, mount the host socket (-v /var/run/docker.sock:/var/run/docker.sock)' }),
+      ...(st.ok
+        ? {}
+        : {
+            fix: 'start the engine: `sudo systemctl start docker` (Linux) or open Docker Desktop; in a container, mount the host socket (-v /var/run/docker.sock:/var/run/docker.sock)',
+          }),
     },
   ];
 }
@@ -43,17 +54,41 @@ async function toolCheck(ctx: Context, tool: 'kind' | 'kubectl'): Promise<Check>
   const bin = resolveTool(tool, ctx);
   const found = bin.includes('/') ? bin : which(tool, ctx.env);
   const title = tool;
-  if (!found) return { id: tool, title, required: true, ok: false, detail: `${tool} is not installed (pinned: ${want})`, fix: 'run `proxylab tools` (or `make tools`) to put the pinned version in ./.bin' };
+  if (!found)
+    return {
+      id: tool,
+      title,
+      required: true,
+      ok: false,
+      detail: `${tool} is not installed (pinned: ${want})`,
+      fix: 'run `proxylab tools` (or `make tools`) to put the pinned version in ./.bin',
+    };
   const v = await toolVersion(tool, found, ctx.signal);
-  if (!v) return { id: tool, title, required: true, ok: false, detail: `${found} does not report a version`, fix: 'run `proxylab tools` to put the pinned version in ./.bin' };
+  if (!v)
+    return {
+      id: tool,
+      title,
+      required: true,
+      ok: false,
+      detail: `${found} does not report a version`,
+      fix: 'run `proxylab tools` to put the pinned version in ./.bin',
+    };
   if (tool === 'kind') {
     const ok = v === want;
-    return { id: tool, title, required: true, ok, detail: `${v} at ${found}${ok ? '' : ` (pinned: ${want}; node images in configs/versions.yaml are built for ${want})`}`, ...(ok ? {} : { fix: 'run `proxylab tools` to put kind ' + want + ' in ./.bin' }) };
+    return {
+      id: tool,
+      title,
+      required: true,
+      ok,
+      detail: `${v} at ${found}${ok ? '' : ` (pinned: ${want}; node images in configs/versions.yaml are built for ${want})`}`,
+      ...(ok ? {} : { fix: 'run `proxylab tools` to put kind ' + want + ' in ./.bin' }),
+    };
   }
   // kubectl: supported within one minor of the cluster versions proxylab creates.
   const minors = Object.keys(table.images).map((k) => parseMinor(k)!);
   const km = parseMinor(v) ?? 0;
-  const ok = minors.some((m) => Math.abs(m - km) <= 1) && Math.abs(km - parseMinor(table.default)!) <= 1;
+  const ok =
+    minors.some((m) => Math.abs(m - km) <= 1) && Math.abs(km - parseMinor(table.default)!) <= 1;
   return {
     id: tool,
     title,
@@ -71,7 +106,9 @@ function ipvsCheck(ctx: Context): Check {
   const missing = byState('missing');
   let detail: string;
   if (r.ok) {
-    const parts = (['builtin', 'loaded', 'loadable'] as const).map((s) => (byState(s).length ? `${s}: ${byState(s).join(' ')}` : '')).filter(Boolean);
+    const parts = (['builtin', 'loaded', 'loadable'] as const)
+      .map((s) => (byState(s).length ? `${s}: ${byState(s).join(' ')}` : ''))
+      .filter(Boolean);
     detail = `IPVS is available (${parts.join('; ')})`;
   } else {
     const looked = [
@@ -103,8 +140,14 @@ function inotifyCheck(ctx: Context): Check {
     title: 'inotify limits',
     required: false,
     ok: r.ok,
-    detail: r.ok ? cur : `${cur}; kind needs ≥ ${INOTIFY_MIN.watches} and ≥ ${INOTIFY_MIN.instances} for multi-node clusters`,
-    ...(r.ok ? {} : { fix: `sudo sysctl fs.inotify.max_user_watches=${INOTIFY_MIN.watches} fs.inotify.max_user_instances=${INOTIFY_MIN.instances}` }),
+    detail: r.ok
+      ? cur
+      : `${cur}; kind needs ≥ ${INOTIFY_MIN.watches} and ≥ ${INOTIFY_MIN.instances} for multi-node clusters`,
+    ...(r.ok
+      ? {}
+      : {
+          fix: `sudo sysctl fs.inotify.max_user_watches=${INOTIFY_MIN.watches} fs.inotify.max_user_instances=${INOTIFY_MIN.instances}`,
+        }),
   };
 }
 
@@ -112,15 +155,31 @@ async function rootCheck(ctx: Context): Promise<Check> {
   const base = { id: 'root', title: 'root for modprobe', required: false };
   if (process.getuid?.() === 0) return { ...base, ok: true, detail: 'running as root' };
   if (which('sudo', ctx.env)) {
-    const r = await run(['sudo', '-n', 'true'], { reject: false, timeoutMs: 5_000 }).catch(() => undefined);
+    const r = await run(['sudo', '-n', 'true'], { reject: false, timeoutMs: 5_000 }).catch(
+      () => undefined,
+    );
     if (r?.exitCode === 0) return { ...base, ok: true, detail: 'sudo works without a password' };
-    return { ...base, ok: true, detail: 'sudo is there; `proxylab modules` will ask for your password' };
+    return {
+      ...base,
+      ok: true,
+      detail: 'sudo is there; `proxylab modules` will ask for your password',
+    };
   }
-  return { ...base, ok: false, detail: 'not root and no sudo: cannot load kernel modules', fix: 'run `proxylab modules` as root, or load ip_vs yourself' };
+  return {
+    ...base,
+    ok: false,
+    detail: 'not root and no sudo: cannot load kernel modules',
+    fix: 'run `proxylab modules` as root, or load ip_vs yourself',
+  };
 }
 
 export async function runChecks(ctx: Context): Promise<Check[]> {
-  const [docker, kind, kubectl, root] = await Promise.all([dockerChecks(ctx), toolCheck(ctx, 'kind'), toolCheck(ctx, 'kubectl'), rootCheck(ctx)]);
+  const [docker, kind, kubectl, root] = await Promise.all([
+    dockerChecks(ctx),
+    toolCheck(ctx, 'kind'),
+    toolCheck(ctx, 'kubectl'),
+    rootCheck(ctx),
+  ]);
   return [...docker, kind, kubectl, ipvsCheck(ctx), inotifyCheck(ctx), root];
 }
 

@@ -26,7 +26,14 @@ function removeKubeconfig(file: string, cluster: string, out: Removed, force: bo
   }
 }
 
-async function deleteOne(ctx: Context, provider: KindProvider, cluster: string, kubeconfig: string, existing: string[] | undefined, out: Removed): Promise<void> {
+async function deleteOne(
+  ctx: Context,
+  provider: KindProvider,
+  cluster: string,
+  kubeconfig: string,
+  existing: string[] | undefined,
+  out: Removed,
+): Promise<void> {
   if (existing === undefined || existing.includes(cluster)) {
     try {
       await provider.delete(cluster, kubeconfig);
@@ -48,7 +55,10 @@ export default defineCommand({
 kubeconfigs, and proxylab's lock files — and nothing else: other kind clusters, Docker
 images and ConfigMap backups stay.`,
   options: {
-    all: { type: 'boolean', description: 'every proxylab cluster, its kubeconfig and the lock files' },
+    all: {
+      type: 'boolean',
+      description: 'every proxylab cluster, its kubeconfig and the lock files',
+    },
   },
   json: true,
   async run(ctx, args) {
@@ -65,14 +75,22 @@ images and ConfigMap backups stay.`,
         ctx,
         [
           {
-            title: all ? `Delete every proxylab cluster (${[...targets.keys()].join(', ')})` : `Delete cluster "${ctx.cluster}"`,
+            title: all
+              ? `Delete every proxylab cluster (${[...targets.keys()].join(', ')})`
+              : `Delete cluster "${ctx.cluster}"`,
             task: async (_c, task) => {
               let existing: string[] | undefined;
               const st = await provider.engine();
               if (!st.ok) engineDown = st.detail;
               else existing = await provider.listClusters();
-              if (existing) for (const [name, kc] of targets) await deleteOne(ctx, provider, name, kc, existing, out);
-              task.title = out.clusters.length ? `Deleted cluster${out.clusters.length > 1 ? 's' : ''} ${out.clusters.join(', ')}` : engineDown ? 'Docker engine not running: no cluster could be deleted' : 'No cluster to delete';
+              if (existing)
+                for (const [name, kc] of targets)
+                  await deleteOne(ctx, provider, name, kc, existing, out);
+              task.title = out.clusters.length
+                ? `Deleted cluster${out.clusters.length > 1 ? 's' : ''} ${out.clusters.join(', ')}`
+                : engineDown
+                  ? 'Docker engine not running: no cluster could be deleted'
+                  : 'No cluster to delete';
             },
           },
           {
@@ -82,7 +100,8 @@ images and ConfigMap backups stay.`,
                 if (out.failed.some((f) => f.cluster === name)) continue;
                 removeKubeconfig(kc, name, out, name === ctx.cluster && kc === ctx.kubeconfig);
                 const rec = records.find((r) => r.name === name);
-                if (rec && rec.kubeconfig !== kc) removeKubeconfig(rec.kubeconfig, name, out, false);
+                if (rec && rec.kubeconfig !== kc)
+                  removeKubeconfig(rec.kubeconfig, name, out, false);
                 if (!engineDown) removeRecord(ctx.env, name);
               }
               if (all) {
@@ -107,7 +126,10 @@ images and ConfigMap backups stay.`,
     }
     if (ctx.json) ctx.io.out(JSON.stringify({ ...out, engineDown: engineDown ?? null }, null, 2));
     if (out.failed.length) {
-      throw new UserError(`could not delete ${out.failed.map((f) => `"${f.cluster}"`).join(', ')}: ${out.failed[0]!.reason}`, 'run `proxylab down` again; `docker ps -a --filter label=io.x-k8s.kind.cluster` lists what is left');
+      throw new UserError(
+        `could not delete ${out.failed.map((f) => `"${f.cluster}"`).join(', ')}: ${out.failed[0]!.reason}`,
+        'run `proxylab down` again; `docker ps -a --filter label=io.x-k8s.kind.cluster` lists what is left',
+      );
     }
     if (engineDown) {
       throw new UserError(

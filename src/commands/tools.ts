@@ -6,8 +6,10 @@ import { shortPath } from './up.js';
 
 function describe(r: ToolResult): string {
   const where = shortPath(r.path);
-  if (r.action === 'present') return `${r.tool} ${r.version}: already in ${where}${r.source ? ` (→ ${r.source})` : ''}`;
-  if (r.action === 'linked') return `${r.tool} ${r.version}: reused ${r.source} (linked as ${where})`;
+  if (r.action === 'present')
+    return `${r.tool} ${r.version}: already in ${where}${r.source ? ` (→ ${r.source})` : ''}`;
+  if (r.action === 'linked')
+    return `${r.tool} ${r.version}: reused ${r.source} (linked as ${where})`;
   const how =
     r.verified === 'pinned'
       ? 'sha256 verified against the pinned checksum in configs/versions.yaml'
@@ -33,12 +35,21 @@ proxylab then runs ./.bin/kind and ./.bin/kubectl in preference to PATH.`,
   json: true,
   async run(ctx, args) {
     const only = str(args, 'only');
-    if (only !== undefined && only !== 'kind' && only !== 'kubectl') throw new UsageError(`--only "${only}" is not kind or kubectl`, 'use --only kind or --only kubectl');
+    if (only !== undefined && only !== 'kind' && only !== 'kubectl')
+      throw new UsageError(
+        `--only "${only}" is not kind or kubectl`,
+        'use --only kind or --only kubectl',
+      );
     const table = loadVersions(ctx.env);
     const tools: Array<'kind' | 'kubectl'> = only ? [only] : ['kind', 'kubectl'];
     const results: ToolResult[] = [];
     for (const t of tools) {
-      const r = await ensureTool(t, { env: ctx.env, table, signal: ctx.signal, onProgress: (m) => ctx.io.info(`  … ${m}`) });
+      const r = await ensureTool(t, {
+        env: ctx.env,
+        table,
+        signal: ctx.signal,
+        onProgress: (m) => ctx.io.info(`  … ${m}`),
+      });
       results.push(r);
       if (!ctx.json) ctx.io.out(`✔ ${describe(r)}`);
     }

@@ -8,9 +8,38 @@ import { checkKubeProxy, KUBEPROXY_API } from './kubeproxy.js';
 import { NFTABLES_MIN_MINOR, type LabOptions } from './options.js';
 
 export const KIND_API = 'kind.x-k8s.io/v1alpha4';
-const CLUSTER_KEYS = ['apiVersion', 'kind', 'name', 'nodes', 'networking', 'featureGates', 'runtimeConfig', 'kubeadmConfigPatches', 'kubeadmConfigPatchesJSON6902', 'containerdConfigPatches', 'containerdConfigPatchesJSON6902'];
-const NETWORKING_KEYS = ['ipFamily', 'apiServerPort', 'apiServerAddress', 'podSubnet', 'serviceSubnet', 'disableDefaultCNI', 'kubeProxyMode', 'dnsSearch'];
-const NODE_KEYS = ['role', 'image', 'extraMounts', 'extraPortMappings', 'labels', 'kubeadmConfigPatches', 'kubeadmConfigPatchesJSON6902'];
+const CLUSTER_KEYS = [
+  'apiVersion',
+  'kind',
+  'name',
+  'nodes',
+  'networking',
+  'featureGates',
+  'runtimeConfig',
+  'kubeadmConfigPatches',
+  'kubeadmConfigPatchesJSON6902',
+  'containerdConfigPatches',
+  'containerdConfigPatchesJSON6902',
+];
+const NETWORKING_KEYS = [
+  'ipFamily',
+  'apiServerPort',
+  'apiServerAddress',
+  'podSubnet',
+  'serviceSubnet',
+  'disableDefaultCNI',
+  'kubeProxyMode',
+  'dnsSearch',
+];
+const NODE_KEYS = [
+  'role',
+  'image',
+  'extraMounts',
+  'extraPortMappings',
+  'labels',
+  'kubeadmConfigPatches',
+  'kubeadmConfigPatchesJSON6902',
+];
 export const KIND_PROXY_MODES = ['iptables', 'ipvs', 'nftables', 'none'];
 
 export function kindDocument(o: LabOptions): Plain {
@@ -18,10 +47,19 @@ export function kindDocument(o: LabOptions): Plain {
     kind: 'Cluster',
     apiVersion: KIND_API,
     networking: { kubeProxyMode: o.mode, podSubnet: o.podSubnet, serviceSubnet: o.serviceSubnet },
-    nodes: [{ role: 'control-plane' }, ...Array.from({ length: o.nodes - 1 }, () => ({ role: 'worker' }))],
+    nodes: [
+      { role: 'control-plane' },
+      ...Array.from({ length: o.nodes - 1 }, () => ({ role: 'worker' })),
+    ],
   };
   if (o.mode === 'ipvs' && o.scheduler) {
-    doc.kubeadmConfigPatches = [stringify({ apiVersion: KUBEPROXY_API, kind: 'KubeProxyConfiguration', ipvs: { scheduler: o.scheduler } })];
+    doc.kubeadmConfigPatches = [
+      stringify({
+        apiVersion: KUBEPROXY_API,
+        kind: 'KubeProxyConfiguration',
+        ipvs: { scheduler: o.scheduler },
+      }),
+    ];
   }
   return doc;
 }
@@ -34,45 +72,72 @@ export function renderKind(o: LabOptions): string {
   );
 }
 
-export function checkKind(doc: Plain, at: string, minor: number | undefined, problems: Problem[]): void {
+export function checkKind(
+  doc: Plain,
+  at: string,
+  minor: number | undefined,
+  problems: Problem[],
+): void {
   unknownKeys(doc, CLUSTER_KEYS, at, problems);
   if (doc.networking !== undefined) {
-    if (!isPlain(doc.networking)) problems.push({ at: `${at}.networking`, message: 'must be a map' });
+    if (!isPlain(doc.networking))
+      problems.push({ at: `${at}.networking`, message: 'must be a map' });
     else {
       unknownKeys(doc.networking, NETWORKING_KEYS, `${at}.networking`, problems);
       const m = doc.networking.kubeProxyMode;
       if (m !== undefined && (typeof m !== 'string' || !KIND_PROXY_MODES.includes(m)))
-        problems.push({ at: `${at}.networking.kubeProxyMode`, message: `"${String(m)}" is not valid; kind accepts ${KIND_PROXY_MODES.join(', ')}` });
+        problems.push({
+          at: `${at}.networking.kubeProxyMode`,
+          message: `"${String(m)}" is not valid; kind accepts ${KIND_PROXY_MODES.join(', ')}`,
+        });
       else if (m === 'nftables' && minor !== undefined && minor < NFTABLES_MIN_MINOR)
-        problems.push({ at: `${at}.networking.kubeProxyMode`, message: `nftables needs Kubernetes 1.${NFTABLES_MIN_MINOR} or newer (checking for 1.${minor})` });
+        problems.push({
+          at: `${at}.networking.kubeProxyMode`,
+          message: `nftables needs Kubernetes 1.${NFTABLES_MIN_MINOR} or newer (checking for 1.${minor})`,
+        });
     }
   }
   if (doc.nodes !== undefined) {
     if (!Array.isArray(doc.nodes)) problems.push({ at: `${at}.nodes`, message: 'must be a list' });
     else {
       doc.nodes.forEach((n: unknown, i) => {
-        if (!isPlain(n)) return problems.push({ at: `${at}.nodes[${i}]`, message: 'must be a map' });
+        if (!isPlain(n))
+          return problems.push({ at: `${at}.nodes[${i}]`, message: 'must be a map' });
         unknownKeys(n, NODE_KEYS, `${at}.nodes[${i}]`, problems);
-        if (n.role !== 'control-plane' && n.role !== 'worker') problems.push({ at: `${at}.nodes[${i}].role`, message: `"${String(n.role)}" must be control-plane or worker` });
+        if (n.role !== 'control-plane' && n.role !== 'worker')
+          problems.push({
+            at: `${at}.nodes[${i}].role`,
+            message: `"${String(n.role)}" must be control-plane or worker`,
+          });
         return undefined;
       });
-      if (!doc.nodes.some((n: unknown) => isPlain(n) && n.role === 'control-plane')) problems.push({ at: `${at}.nodes`, message: 'needs at least one control-plane node' });
+      if (!doc.nodes.some((n: unknown) => isPlain(n) && n.role === 'control-plane'))
+        problems.push({ at: `${at}.nodes`, message: 'needs at least one control-plane node' });
     }
   }
   const patches = doc.kubeadmConfigPatches;
   if (patches !== undefined) {
-    if (!Array.isArray(patches)) problems.push({ at: `${at}.kubeadmConfigPatches`, message: 'must be a list of YAML strings' });
+    if (!Array.isArray(patches))
+      problems.push({
+        at: `${at}.kubeadmConfigPatches`,
+        message: 'must be a list of YAML strings',
+      });
     else
       patches.forEach((p: unknown, i) => {
         const pat = `${at}.kubeadmConfigPatches[${i}]`;
-        if (typeof p !== 'string') return problems.push({ at: pat, message: 'must be a YAML string (use `- |`)' });
+        if (typeof p !== 'string')
+          return problems.push({ at: pat, message: 'must be a YAML string (use `- |`)' });
         let d: unknown;
         try {
           d = parse(p);
         } catch (e) {
-          return problems.push({ at: pat, message: `not YAML: ${(e as Error).message.split('\n')[0]}` });
+          return problems.push({
+            at: pat,
+            message: `not YAML: ${(e as Error).message.split('\n')[0]}`,
+          });
         }
-        if (isPlain(d) && d.kind === 'KubeProxyConfiguration') checkKubeProxy(d, pat, minor, problems);
+        if (isPlain(d) && d.kind === 'KubeProxyConfiguration')
+          checkKubeProxy(d, pat, minor, problems);
         return undefined;
       });
   }

@@ -27,33 +27,130 @@ export function acceptedKubeadmApis(minor: number): string[] {
 }
 
 export const CLUSTER_CONFIGURATION_KEYS: Record<string, readonly string[]> = {
-  'kubeadm.k8s.io/v1beta3': ['apiVersion', 'kind', 'etcd', 'networking', 'kubernetesVersion', 'controlPlaneEndpoint', 'apiServer', 'controllerManager', 'scheduler', 'dns', 'certificatesDir', 'imageRepository', 'featureGates', 'clusterName'],
-  'kubeadm.k8s.io/v1beta4': ['apiVersion', 'kind', 'etcd', 'networking', 'kubernetesVersion', 'controlPlaneEndpoint', 'apiServer', 'controllerManager', 'scheduler', 'dns', 'proxy', 'certificatesDir', 'imageRepository', 'featureGates', 'clusterName', 'encryptionAlgorithm', 'certificateValidityPeriod', 'caCertificateValidityPeriod'],
+  'kubeadm.k8s.io/v1beta3': [
+    'apiVersion',
+    'kind',
+    'etcd',
+    'networking',
+    'kubernetesVersion',
+    'controlPlaneEndpoint',
+    'apiServer',
+    'controllerManager',
+    'scheduler',
+    'dns',
+    'certificatesDir',
+    'imageRepository',
+    'featureGates',
+    'clusterName',
+  ],
+  'kubeadm.k8s.io/v1beta4': [
+    'apiVersion',
+    'kind',
+    'etcd',
+    'networking',
+    'kubernetesVersion',
+    'controlPlaneEndpoint',
+    'apiServer',
+    'controllerManager',
+    'scheduler',
+    'dns',
+    'proxy',
+    'certificatesDir',
+    'imageRepository',
+    'featureGates',
+    'clusterName',
+    'encryptionAlgorithm',
+    'certificateValidityPeriod',
+    'caCertificateValidityPeriod',
+  ],
 };
 export const INIT_CONFIGURATION_KEYS: Record<string, readonly string[]> = {
-  'kubeadm.k8s.io/v1beta3': ['apiVersion', 'kind', 'bootstrapTokens', 'nodeRegistration', 'localAPIEndpoint', 'certificateKey', 'skipPhases', 'patches'],
-  'kubeadm.k8s.io/v1beta4': ['apiVersion', 'kind', 'bootstrapTokens', 'dryRun', 'nodeRegistration', 'localAPIEndpoint', 'certificateKey', 'skipPhases', 'patches', 'timeouts'],
+  'kubeadm.k8s.io/v1beta3': [
+    'apiVersion',
+    'kind',
+    'bootstrapTokens',
+    'nodeRegistration',
+    'localAPIEndpoint',
+    'certificateKey',
+    'skipPhases',
+    'patches',
+  ],
+  'kubeadm.k8s.io/v1beta4': [
+    'apiVersion',
+    'kind',
+    'bootstrapTokens',
+    'dryRun',
+    'nodeRegistration',
+    'localAPIEndpoint',
+    'certificateKey',
+    'skipPhases',
+    'patches',
+    'timeouts',
+  ],
 };
 export const JOIN_CONFIGURATION_KEYS: Record<string, readonly string[]> = {
-  'kubeadm.k8s.io/v1beta3': ['apiVersion', 'kind', 'caCertPath', 'discovery', 'nodeRegistration', 'controlPlane', 'skipPhases', 'patches'],
-  'kubeadm.k8s.io/v1beta4': ['apiVersion', 'kind', 'caCertPath', 'discovery', 'dryRun', 'nodeRegistration', 'controlPlane', 'skipPhases', 'patches', 'timeouts'],
+  'kubeadm.k8s.io/v1beta3': [
+    'apiVersion',
+    'kind',
+    'caCertPath',
+    'discovery',
+    'nodeRegistration',
+    'controlPlane',
+    'skipPhases',
+    'patches',
+  ],
+  'kubeadm.k8s.io/v1beta4': [
+    'apiVersion',
+    'kind',
+    'caCertPath',
+    'discovery',
+    'dryRun',
+    'nodeRegistration',
+    'controlPlane',
+    'skipPhases',
+    'patches',
+    'timeouts',
+  ],
 };
 const NETWORKING_KEYS = ['serviceSubnet', 'podSubnet', 'dnsDomain'];
 
-export function checkKubeadm(doc: Plain, at: string, minor: number | undefined, problems: Problem[]): void {
+export function checkKubeadm(
+  doc: Plain,
+  at: string,
+  minor: number | undefined,
+  problems: Problem[],
+): void {
   const api = String(doc.apiVersion);
   const kind = String(doc.kind);
   if (minor !== undefined && !acceptedKubeadmApis(minor).includes(api))
-    problems.push({ at: `${at}.apiVersion`, message: `Kubernetes 1.${minor} does not accept ${api}; use ${acceptedKubeadmApis(minor).join(' or ')}` });
-  const keys = (kind === 'ClusterConfiguration' ? CLUSTER_CONFIGURATION_KEYS : kind === 'InitConfiguration' ? INIT_CONFIGURATION_KEYS : JOIN_CONFIGURATION_KEYS)[api];
+    problems.push({
+      at: `${at}.apiVersion`,
+      message: `Kubernetes 1.${minor} does not accept ${api}; use ${acceptedKubeadmApis(minor).join(' or ')}`,
+    });
+  const keys = (
+    kind === 'ClusterConfiguration'
+      ? CLUSTER_CONFIGURATION_KEYS
+      : kind === 'InitConfiguration'
+        ? INIT_CONFIGURATION_KEYS
+        : JOIN_CONFIGURATION_KEYS
+  )[api];
   if (keys) unknownKeys(doc, keys, at, problems);
   if (kind === 'ClusterConfiguration') {
-    if (isPlain(doc.networking)) unknownKeys(doc.networking, NETWORKING_KEYS, `${at}.networking`, problems);
+    if (isPlain(doc.networking))
+      unknownKeys(doc.networking, NETWORKING_KEYS, `${at}.networking`, problems);
     const kv = doc.kubernetesVersion;
     if (kv !== undefined) {
       const m = typeof kv === 'string' ? /^v?1\.(\d+)\.\d+$/.exec(kv) : null;
-      if (!m) problems.push({ at: `${at}.kubernetesVersion`, message: `"${String(kv)}" is not a version like v1.33.7` });
-      else if (minor !== undefined && Number(m[1]) !== minor) problems.push({ at: `${at}.kubernetesVersion`, message: `is 1.${m[1]}, but the check is for 1.${minor}` });
+      if (!m)
+        problems.push({
+          at: `${at}.kubernetesVersion`,
+          message: `"${String(kv)}" is not a version like v1.33.7`,
+        });
+      else if (minor !== undefined && Number(m[1]) !== minor)
+        problems.push({
+          at: `${at}.kubernetesVersion`,
+          message: `is 1.${m[1]}, but the check is for 1.${minor}`,
+        });
     }
   }
 }
@@ -83,6 +180,9 @@ export function renderKubeadm(o: LabOptions, table: VersionsTable): string {
     `# Generated by: proxylab config kubeadm --k8s 1.${o.minor} --mode ${o.mode}${o.scheduler ? ` --scheduler ${o.scheduler}` : ''}`,
     '# Use it with: sudo kubeadm init --config <this file>',
   ];
-  if (o.mode === 'ipvs') head.push('# IPVS needs the ip_vs kernel modules on every node (`proxylab doctor` checks them).');
+  if (o.mode === 'ipvs')
+    head.push(
+      '# IPVS needs the ip_vs kernel modules on every node (`proxylab doctor` checks them).',
+    );
   return `${head.join('\n')}\n${docs.map((d) => stringify(d, { lineWidth: 0 })).join('---\n')}`;
 }

@@ -32,7 +32,12 @@ export interface RawOptions {
   nodes?: string;
 }
 
-export const DEFAULTS = { mode: 'iptables' as ProxyMode, nodes: 3, podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/12' };
+export const DEFAULTS = {
+  mode: 'iptables' as ProxyMode,
+  nodes: 3,
+  podSubnet: '10.244.0.0/16',
+  serviceSubnet: '10.96.0.0/12',
+};
 
 export function isMode(s: string): s is ProxyMode {
   return (MODES as readonly string[]).includes(s);
@@ -47,42 +52,95 @@ export interface ResolveContext {
 }
 
 /** Returns the options and warnings; throws ConfigError (exit 2) listing every problem. */
-export function resolveOptions(raw: RawOptions, rc: ResolveContext): { options: LabOptions; warnings: string[] } {
+export function resolveOptions(
+  raw: RawOptions,
+  rc: ResolveContext,
+): { options: LabOptions; warnings: string[] } {
   const problems: Problem[] = [];
   const warnings: string[] = [];
   const pinned = Object.keys(rc.table.images).sort(byMinor);
   let minor = parseMinor(rc.table.default)!;
   if (raw.k8s !== undefined) {
     const m = parseMinor(raw.k8s);
-    if (m === undefined) problems.push({ at: '--k8s', message: `"${raw.k8s}" is not a Kubernetes version; use a minor like 1.33` });
+    if (m === undefined)
+      problems.push({
+        at: '--k8s',
+        message: `"${raw.k8s}" is not a Kubernetes version; use a minor like 1.33`,
+      });
     else if (rc.requireImage && !pinned.includes(`1.${m}`))
-      problems.push({ at: '--k8s', message: `no kind node image is pinned for 1.${m}; pinned: ${pinned.join(', ')}` });
+      problems.push({
+        at: '--k8s',
+        message: `no kind node image is pinned for 1.${m}; pinned: ${pinned.join(', ')}`,
+      });
     else if (m < CONFIG_MINORS.min || m > CONFIG_MINORS.max)
-      problems.push({ at: '--k8s', message: `1.${m} is outside what proxylab renders (1.${CONFIG_MINORS.min} to 1.${CONFIG_MINORS.max})` });
+      problems.push({
+        at: '--k8s',
+        message: `1.${m} is outside what proxylab renders (1.${CONFIG_MINORS.min} to 1.${CONFIG_MINORS.max})`,
+      });
     else minor = m;
   }
   let mode: ProxyMode = rc.defaultMode ?? DEFAULTS.mode;
   if (raw.mode !== undefined) {
     if (isMode(raw.mode)) mode = raw.mode;
-    else problems.push({ at: '--mode', message: `"${raw.mode}" is not a kube-proxy mode; valid: ${MODES.join(', ')}` });
+    else
+      problems.push({
+        at: '--mode',
+        message: `"${raw.mode}" is not a kube-proxy mode; valid: ${MODES.join(', ')}`,
+      });
   }
-  if (mode === 'nftables' && minor < NFTABLES_MIN_MINOR && raw.mode === 'nftables' && !problems.some((p) => p.at === '--k8s'))
-    problems.push({ at: '--mode', message: `nftables mode needs Kubernetes 1.${NFTABLES_MIN_MINOR} or newer (asked for 1.${minor}); use --mode iptables or ipvs, or --k8s 1.${NFTABLES_MIN_MINOR}+` });
+  if (
+    mode === 'nftables' &&
+    minor < NFTABLES_MIN_MINOR &&
+    raw.mode === 'nftables' &&
+    !problems.some((p) => p.at === '--k8s')
+  )
+    problems.push({
+      at: '--mode',
+      message: `nftables mode needs Kubernetes 1.${NFTABLES_MIN_MINOR} or newer (asked for 1.${minor}); use --mode iptables or ipvs, or --k8s 1.${NFTABLES_MIN_MINOR}+`,
+    });
   if (mode === 'ipvs' && minor >= IPVS_DEPRECATED_MINOR)
-    warnings.push(`IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495): kube-proxy 1.${minor} logs an error about it; nftables mode is GA since 1.33`);
+    warnings.push(
+      `IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495): kube-proxy 1.${minor} logs an error about it; nftables mode is GA since 1.33`,
+    );
   let scheduler: Scheduler | undefined;
   if (raw.scheduler !== undefined) {
     const s = raw.scheduler.trim();
-    if (!(s in SCHEDULERS)) problems.push({ at: '--scheduler', message: `"${raw.scheduler}" is not an IPVS scheduler; valid: ${SCHEDULER_NAMES.join(' ')}` });
-    else if (mode !== 'ipvs') problems.push({ at: '--scheduler', message: `a scheduler applies only to --mode ipvs (mode is ${mode})` });
+    if (!(s in SCHEDULERS))
+      problems.push({
+        at: '--scheduler',
+        message: `"${raw.scheduler}" is not an IPVS scheduler; valid: ${SCHEDULER_NAMES.join(' ')}`,
+      });
+    else if (mode !== 'ipvs')
+      problems.push({
+        at: '--scheduler',
+        message: `a scheduler applies only to --mode ipvs (mode is ${mode})`,
+      });
     else scheduler = s as Scheduler;
   }
   let nodes = DEFAULTS.nodes;
   if (raw.nodes !== undefined) {
     const n = Number(raw.nodes);
-    if (!/^\d+$/.test(raw.nodes) || n < 1 || n > 10) problems.push({ at: '--nodes', message: `"${raw.nodes}" must be a whole number from 1 to 10 (1 control plane + workers)` });
+    if (!/^\d+$/.test(raw.nodes) || n < 1 || n > 10)
+      problems.push({
+        at: '--nodes',
+        message: `"${raw.nodes}" must be a whole number from 1 to 10 (1 control plane + workers)`,
+      });
     else nodes = n;
   }
-  throwIfProblems('invalid options', problems, 'see `proxylab config --help` for the accepted values');
-  return { options: { minor, mode, ...(scheduler ? { scheduler } : {}), nodes, podSubnet: DEFAULTS.podSubnet, serviceSubnet: DEFAULTS.serviceSubnet }, warnings };
+  throwIfProblems(
+    'invalid options',
+    problems,
+    'see `proxylab config --help` for the accepted values',
+  );
+  return {
+    options: {
+      minor,
+      mode,
+      ...(scheduler ? { scheduler } : {}),
+      nodes,
+      podSubnet: DEFAULTS.podSubnet,
+      serviceSubnet: DEFAULTS.serviceSubnet,
+    },
+    warnings,
+  };
 }

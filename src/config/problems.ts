@@ -34,11 +34,19 @@ export function isPlain(v: unknown): v is Plain {
 }
 
 /** Report keys of `obj` that are not in `known` (strict parsing), with a close match if any. */
-export function unknownKeys(obj: Plain, known: readonly string[], at: string, problems: Problem[]): void {
+export function unknownKeys(
+  obj: Plain,
+  known: readonly string[],
+  at: string,
+  problems: Problem[],
+): void {
   for (const k of Object.keys(obj)) {
     if (known.includes(k)) continue;
     const near = known.find((x) => x.toLowerCase() === k.toLowerCase() || editDistance(x, k) <= 2);
-    problems.push({ at: at ? `${at}.${k}` : k, message: `unknown key${near ? ` (did you mean "${near}"?)` : ''}` });
+    problems.push({
+      at: at ? `${at}.${k}` : k,
+      message: `unknown key${near ? ` (did you mean "${near}"?)` : ''}`,
+    });
   }
 }
 

@@ -22,7 +22,10 @@ export interface CheckedDocument {
   kind: string;
 }
 
-export function checkConfigText(text: string, minor?: number): { documents: CheckedDocument[]; problems: Problem[] } {
+export function checkConfigText(
+  text: string,
+  minor?: number,
+): { documents: CheckedDocument[]; problems: Problem[] } {
   const problems: Problem[] = [];
   const documents: CheckedDocument[] = [];
   const docs = parseAllDocuments(text);
@@ -48,14 +51,23 @@ export function checkConfigText(text: string, minor?: number): { documents: Chec
       return;
     }
     if (/^kubeadm\.k8s\.io\/v1beta[12]$/.test(api)) {
-      problems.push({ at: `${where}.apiVersion`, message: `${api} was removed from kubeadm (v1beta2 in 1.27); use kubeadm.k8s.io/v1beta4 (Kubernetes 1.31+) or v1beta3 (up to 1.35)` });
+      problems.push({
+        at: `${where}.apiVersion`,
+        message: `${api} was removed from kubeadm (v1beta2 in 1.27); use kubeadm.k8s.io/v1beta4 (Kubernetes 1.31+) or v1beta3 (up to 1.35)`,
+      });
       return;
     }
-    if (/^kubeadm\.k8s\.io\/v1beta[34]$/.test(api) && KUBEADM_KINDS.includes(kind)) return checkKubeadm(doc, where, minor, problems);
-    if (api === KUBEPROXY_API && kind === 'KubeProxyConfiguration') return checkKubeProxy(doc, where, minor, problems);
+    if (/^kubeadm\.k8s\.io\/v1beta[34]$/.test(api) && KUBEADM_KINDS.includes(kind))
+      return checkKubeadm(doc, where, minor, problems);
+    if (api === KUBEPROXY_API && kind === 'KubeProxyConfiguration')
+      return checkKubeProxy(doc, where, minor, problems);
     if (api === KIND_API && kind === 'Cluster') return checkKind(doc, where, minor, problems);
-    problems.push({ at: where, message: `unsupported apiVersion/kind "${api}" / "${kind}"; proxylab checks: ${SUPPORTED.join('; ')}` });
+    problems.push({
+      at: where,
+      message: `unsupported apiVersion/kind "${api}" / "${kind}"; proxylab checks: ${SUPPORTED.join('; ')}`,
+    });
   });
-  if (!documents.length && !problems.length) problems.push({ at: 'file', message: 'has no YAML documents' });
+  if (!documents.length && !problems.length)
+    problems.push({ at: 'file', message: 'has no YAML documents' });
   return { documents, problems };
 }

@@ -48,17 +48,33 @@ function checkTool(name: ToolName, v: unknown, problems: Problem[]): void {
     return;
   }
   unknownKeys(v, ['version', 'url', 'checksumUrl', 'sha256'], name, problems);
-  if (typeof v.version !== 'string' || !VERSION_RE.test(v.version)) problems.push({ at: `${name}.version`, message: 'must look like v1.2.3' });
+  if (typeof v.version !== 'string' || !VERSION_RE.test(v.version))
+    problems.push({ at: `${name}.version`, message: 'must look like v1.2.3' });
   for (const k of ['url', 'checksumUrl'] as const) {
     const u = v[k];
-    if (typeof u !== 'string' || !/^https:\/\//.test(u) || !u.includes('{version}') || !u.includes('{os}') || !u.includes('{arch}'))
-      problems.push({ at: `${name}.${k}`, message: 'must be an https URL template with {version}, {os} and {arch}' });
+    if (
+      typeof u !== 'string' ||
+      !/^https:\/\//.test(u) ||
+      !u.includes('{version}') ||
+      !u.includes('{os}') ||
+      !u.includes('{arch}')
+    )
+      problems.push({
+        at: `${name}.${k}`,
+        message: 'must be an https URL template with {version}, {os} and {arch}',
+      });
   }
-  if (!isPlain(v.sha256)) problems.push({ at: `${name}.sha256`, message: 'must be a map "<os>-<arch>: <sha256>"' });
+  if (!isPlain(v.sha256))
+    problems.push({ at: `${name}.sha256`, message: 'must be a map "<os>-<arch>: <sha256>"' });
   else
     for (const [p, h] of Object.entries(v.sha256)) {
-      if (!PLATFORM_RE.test(p)) problems.push({ at: `${name}.sha256.${p}`, message: 'platform must be linux|darwin-amd64|arm64' });
-      if (typeof h !== 'string' || !SHA_RE.test(h)) problems.push({ at: `${name}.sha256.${p}`, message: 'must be 64 lowercase hex digits' });
+      if (!PLATFORM_RE.test(p))
+        problems.push({
+          at: `${name}.sha256.${p}`,
+          message: 'platform must be linux|darwin-amd64|arm64',
+        });
+      if (typeof h !== 'string' || !SHA_RE.test(h))
+        problems.push({ at: `${name}.sha256.${p}`, message: 'must be 64 lowercase hex digits' });
     }
 }
 
@@ -70,22 +86,36 @@ export function checkVersions(doc: unknown): Problem[] {
   checkTool('kind', doc.kind, problems);
   checkTool('kubectl', doc.kubectl, problems);
   const images = doc.images;
-  if (!isPlain(images) || !Object.keys(images).length) problems.push({ at: 'images', message: 'must map Kubernetes minors ("1.33") to node images' });
+  if (!isPlain(images) || !Object.keys(images).length)
+    problems.push({ at: 'images', message: 'must map Kubernetes minors ("1.33") to node images' });
   else {
     const digests = new Set<string>();
     for (const [minor, image] of Object.entries(images)) {
       const mm = /^1\.(\d+)$/.exec(minor);
-      if (!mm) problems.push({ at: `images.${minor}`, message: 'key must be a Kubernetes minor like "1.33"' });
+      if (!mm)
+        problems.push({
+          at: `images.${minor}`,
+          message: 'key must be a Kubernetes minor like "1.33"',
+        });
       const m = typeof image === 'string' ? IMAGE_RE.exec(image) : null;
       if (!m) {
-        problems.push({ at: `images.${minor}`, message: 'must be kindest/node:vX.Y.Z@sha256:<64 hex> (pinned by digest)' });
+        problems.push({
+          at: `images.${minor}`,
+          message: 'must be kindest/node:vX.Y.Z@sha256:<64 hex> (pinned by digest)',
+        });
         continue;
       }
-      if (mm && `${m[1]}.${m[2]}` !== minor) problems.push({ at: `images.${minor}`, message: `image is Kubernetes ${m[1]}.${m[2]}, not ${minor}` });
-      if (digests.has(m[4]!)) problems.push({ at: `images.${minor}`, message: 'same digest as another entry' });
+      if (mm && `${m[1]}.${m[2]}` !== minor)
+        problems.push({
+          at: `images.${minor}`,
+          message: `image is Kubernetes ${m[1]}.${m[2]}, not ${minor}`,
+        });
+      if (digests.has(m[4]!))
+        problems.push({ at: `images.${minor}`, message: 'same digest as another entry' });
       digests.add(m[4]!);
     }
-    if (typeof doc.default !== 'string' || !(doc.default in images)) problems.push({ at: 'default', message: 'must be one of the minors in images' });
+    if (typeof doc.default !== 'string' || !(doc.default in images))
+      problems.push({ at: 'default', message: 'must be one of the minors in images' });
   }
   return problems;
 }
@@ -99,7 +129,10 @@ export function loadVersions(env: NodeJS.ProcessEnv = process.env): VersionsTabl
   try {
     doc = parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new UserError(`cannot read the versions table ${file}: ${(e as Error).message.split('\n')[0]}`, 'restore configs/versions.yaml from git');
+    throw new UserError(
+      `cannot read the versions table ${file}: ${(e as Error).message.split('\n')[0]}`,
+      'restore configs/versions.yaml from git',
+    );
   }
   throwIfProblems(`invalid versions table ${file}`, checkVersions(doc));
   const table = doc as Plain as unknown as VersionsTable;
@@ -132,7 +165,8 @@ export function byMinor(a: string, b: string): number {
 }
 
 export function platform(): { os: string; arch: string } {
-  const os = process.platform === 'darwin' ? 'darwin' : process.platform === 'win32' ? 'windows' : 'linux';
+  const os =
+    process.platform === 'darwin' ? 'darwin' : process.platform === 'win32' ? 'windows' : 'linux';
   const arch = process.arch === 'x64' ? 'amd64' : process.arch === 'arm64' ? 'arm64' : process.arch;
   return { os, arch };
 }

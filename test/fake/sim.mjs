@@ -21,12 +21,22 @@ async function loadModules() {
   const extDir = join(HERE, 'handlers');
   let files = [];
   try {
-    files = readdirSync(extDir).filter((f) => f.endsWith('.mjs')).sort();
+    files = readdirSync(extDir)
+      .filter((f) => f.endsWith('.mjs'))
+      .sort();
   } catch {
     /* no extensions */
   }
-  for (const f of files) mods.push({ name: f.replace(/\.mjs$/, ''), ...(await import(pathToFileURL(join(extDir, f)).href)) });
-  for (const f of ['node.mjs', 'docker.mjs', 'kind.mjs', 'kubectl.mjs']) mods.push({ name: `core/${f.replace(/\.mjs$/, '')}`, ...(await import(pathToFileURL(join(HERE, 'core', f)).href)) });
+  for (const f of files)
+    mods.push({
+      name: f.replace(/\.mjs$/, ''),
+      ...(await import(pathToFileURL(join(extDir, f)).href)),
+    });
+  for (const f of ['node.mjs', 'docker.mjs', 'kind.mjs', 'kubectl.mjs'])
+    mods.push({
+      name: `core/${f.replace(/\.mjs$/, '')}`,
+      ...(await import(pathToFileURL(join(HERE, 'core', f)).href)),
+    });
   return mods;
 }
 
@@ -49,7 +59,14 @@ export function parseFailSpecs(text) {
   return splitSpecs(text).map((spec) => {
     const m = /^(\S+)((?:\s+[^=\s]+)*)\s*=\s*(\d+)(?:@(\d+))?(?::([\s\S]*))?$/.exec(spec);
     if (!m) throw new Error(`fake toolchain: bad FAKE_FAIL entry: ${spec}`);
-    return { spec, tool: m[1], tokens: m[2].trim().split(/\s+/).filter(Boolean), code: Number(m[3]), times: m[4] ? Number(m[4]) : Infinity, stderr: (m[5] ?? '').replace(/\\n/g, '\n') };
+    return {
+      spec,
+      tool: m[1],
+      tokens: m[2].trim().split(/\s+/).filter(Boolean),
+      code: Number(m[3]),
+      times: m[4] ? Number(m[4]) : Infinity,
+      stderr: (m[5] ?? '').replace(/\\n/g, '\n'),
+    };
   });
 }
 
@@ -75,12 +92,16 @@ export async function main(tool, argv, env = process.env) {
     for (const h of hangSpecs(env.FAKE_HANG)) {
       if (h.tool === tool && subsequence(argv, h.tokens)) {
         sleepSync(Number(env.FAKE_HANG_MAX_MS ?? 20_000));
-        throw new Exit(124, `fake toolchain: ${tool} hung (FAKE_HANG) and gave up after ${env.FAKE_HANG_MAX_MS ?? 20000} ms\n`);
+        throw new Exit(
+          124,
+          `fake toolchain: ${tool} hung (FAKE_HANG) and gave up after ${env.FAKE_HANG_MAX_MS ?? 20000} ms\n`,
+        );
       }
     }
     for (const d of splitSpecs(env.FAKE_DELAY)) {
       const m = /^(\S+)((?:\s+[^=\s]+)*)\s*=\s*(\d+)$/.exec(d);
-      if (m && m[1] === tool && subsequence(argv, m[2].trim().split(/\s+/).filter(Boolean))) sleepSync(Number(m[3]));
+      if (m && m[1] === tool && subsequence(argv, m[2].trim().split(/\s+/).filter(Boolean)))
+        sleepSync(Number(m[3]));
     }
     const mods = await loadModules();
     const result = withState(dir, (state) => {
@@ -90,14 +111,19 @@ export async function main(tool, argv, env = process.env) {
         const used = state.faults[f.spec] ?? 0;
         if (used >= f.times) continue;
         state.faults[f.spec] = used + 1;
-        return { code: f.code, stdout: '', stderr: f.stderr ? `${f.stderr.replace(/\n?$/, '\n')}` : '' };
+        return {
+          code: f.code,
+          stdout: '',
+          stderr: f.stderr ? `${f.stderr.replace(/\n?$/, '\n')}` : '',
+        };
       }
       const ctx = makeCtx(tool, argv, env, state, mods, dir);
       try {
         const r = dispatch(ctx, tool, argv);
         return { code: r ?? 0, stdout: ctx.stdout, stderr: ctx.stderr };
       } catch (e) {
-        if (e instanceof Exit) return { code: e.code, stdout: ctx.stdout, stderr: ctx.stderr + e.stderr };
+        if (e instanceof Exit)
+          return { code: e.code, stdout: ctx.stdout, stderr: ctx.stderr + e.stderr };
         throw e;
       }
     });
@@ -179,7 +205,13 @@ function dispatch(ctx, tool, argv) {
   }
   if (tool === 'node') {
     const cmd = argv[0] ?? '';
-    ctx.fail(127, `OCI runtime exec failed: exec failed: unable to start container process: exec: "${cmd}": executable file not found in $PATH: unknown`);
+    ctx.fail(
+      127,
+      `OCI runtime exec failed: exec failed: unable to start container process: exec: "${cmd}": executable file not found in $PATH: unknown`,
+    );
   }
-  ctx.fail(64, `fake ${tool}: no handler for: ${tool} ${argv.join(' ')}\n(add one in test/fake/handlers/, see test/fake/README.md)`);
+  ctx.fail(
+    64,
+    `fake ${tool}: no handler for: ${tool} ${argv.join(' ')}\n(add one in test/fake/handlers/, see test/fake/README.md)`,
+  );
 }

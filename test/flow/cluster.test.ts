@@ -24,7 +24,10 @@ function lab(opts: FakeOptions, fn: (l: Lab) => Promise<void>) {
       fake,
       state,
       cli: (args, extraEnv = {}) =>
-        runCli(['--kubeconfig', fake.kubeconfig, ...args], { env: { ...fake.env, PROXYLAB_STATE_DIR: state, ...extraEnv }, timeoutMs: 90_000 }),
+        runCli(['--kubeconfig', fake.kubeconfig, ...args], {
+          env: { ...fake.env, PROXYLAB_STATE_DIR: state, ...extraEnv },
+          timeoutMs: 90_000,
+        }),
     };
     try {
       await fn(l);
@@ -41,43 +44,104 @@ function goodHost(dir: string): Record<string, string> {
   mkdirSync(join(proc, 'sys/fs/inotify'), { recursive: true });
   writeFileSync(join(proc, 'sys/fs/inotify/max_user_watches'), '524288\n');
   writeFileSync(join(proc, 'sys/fs/inotify/max_user_instances'), '512\n');
-  writeFileSync(join(proc, 'modules'), 'nf_conntrack 176128 3 nf_nat,xt_conntrack,ip_vs, Live 0x0000000000000000\n');
+  writeFileSync(
+    join(proc, 'modules'),
+    'nf_conntrack 176128 3 nf_nat,xt_conntrack,ip_vs, Live 0x0000000000000000\n',
+  );
   mkdirSync(join(mods, '6.1.0-test'), { recursive: true });
   writeFileSync(
     join(mods, '6.1.0-test/modules.builtin'),
-    ['kernel/net/netfilter/ipvs/ip_vs.ko', 'kernel/net/netfilter/ipvs/ip_vs_rr.ko', 'kernel/net/netfilter/ipvs/ip_vs_wrr.ko', 'kernel/net/netfilter/ipvs/ip_vs_sh.ko', ''].join('\n'),
+    [
+      'kernel/net/netfilter/ipvs/ip_vs.ko',
+      'kernel/net/netfilter/ipvs/ip_vs_rr.ko',
+      'kernel/net/netfilter/ipvs/ip_vs_wrr.ko',
+      'kernel/net/netfilter/ipvs/ip_vs_sh.ko',
+      '',
+    ].join('\n'),
   );
-  return { PROXYLAB_PROC_ROOT: proc, PROXYLAB_MODULES_ROOT: mods, PROXYLAB_KERNEL_RELEASE: '6.1.0-test' };
+  return {
+    PROXYLAB_PROC_ROOT: proc,
+    PROXYLAB_MODULES_ROOT: mods,
+    PROXYLAB_KERNEL_RELEASE: '6.1.0-test',
+  };
 }
 
 test(
   'up creates 1 control plane + 2 workers with the pinned image and mode; a re-run reuses it',
   lab({}, async ({ fake, cli }) => {
-    const r = await cli(['up', '--mode', 'ipvs', '--k8s', '1.33', '--scheduler', 'sh']);
+    const r = await cli(
+      ['up', '--mode', 'ipvs', '--k8s', '1.33', '--scheduler', 'sh'],
+      goodHost(fake.dir),
+    );
+    assert.match(
+      r.stderr,
+      /Host kernel IPVS support: ip_vs builtin, ip_vs_rr builtin, ip_vs_wrr builtin, ip_vs_sh builtin, nf_conntrack loaded/,
+    );
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /cluster "proxylab" is up: Kubernetes v1\.33\.7, 3 nodes Ready, kube-proxy mode ipvs/);
+    assert.match(
+      r.stdout,
+      /cluster "proxylab" is up: Kubernetes v1\.33\.7, 3 nodes Ready, kube-proxy mode ipvs/,
+    );
     const create = fake.callsMatching('kind', 'create', 'cluster');
     assert.equal(create.length, 1);
     const argv = create[0]!.argv;
-    assert.equal(argv[argv.indexOf('--image') + 1], 'kindest/node:v1.33.7@sha256:d26ef333bdb2cbe9862a0f7c3803ecc7b4303d8cea8e814b481b09949d353040');
+    assert.equal(
+      argv[argv.indexOf('--image') + 1],
+      'kindest/node:v1.33.7@sha256:d26ef333bdb2cbe9862a0f7c3803ecc7b4303d8cea8e814b481b09949d353040',
+    );
     assert.equal(argv[argv.indexOf('--kubeconfig') + 1], fake.kubeconfig);
     const cl = fake.state().clusters.proxylab!;
-    assert.deepEqual(cl.nodes.map((n) => `${n.name}/${n.role}`), ['proxylab-control-plane/control-plane', 'proxylab-worker/worker', 'proxylab-worker2/worker']);
+    assert.deepEqual(
+      cl.nodes.map((n) => `${n.name}/${n.role}`),
+      ['proxylab-control-plane/control-plane', 'proxylab-worker/worker', 'proxylab-worker2/worker'],
+    );
     // the mode and the scheduler reached kube-proxy through kind's config
-    for (const n of cl.nodes) assert.deepEqual([n.datapath.kubeProxy!.mode, n.datapath.kubeProxy!.scheduler], ['ipvs', 'sh']);
+    for (const n of cl.nodes)
+      assert.deepEqual(
+        [n.datapath.kubeProxy!.mode, n.datapath.kubeProxy!.scheduler],
+        ['ipvs', 'sh'],
+      );
     assert.ok(existsSync(fake.kubeconfig));
     // every kubectl call named the kubeconfig
-    for (const c of fake.calls().filter((x) => x.tool === 'kubectl')) assert.ok(c.argv.includes('--kubeconfig'), c.argv.join(' '));
+    for (const c of fake.calls().filter((x) => x.tool === 'kubectl'))
+      assert.ok(c.argv.includes('--kubeconfig'), c.argv.join(' '));
 
     const again = await cli(['up']);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /already exists: reused it \(Kubernetes v1\.33\.7, 3 nodes, kube-proxy mode ipvs\)/);
+    assert.match(
+      again.stdout,
+      /already exists: reused it \(Kubernetes v1\.33\.7, 3 nodes, kube-proxy mode ipvs\)/,
+    );
     assert.equal(fake.callsMatching('kind', 'create').length, 1, 'not created twice');
 
     const other = await cli(['up', '--mode', 'iptables']);
     assert.equal(other.code, 0);
-    assert.match(other.stderr, /runs kube-proxy in ipvs mode, not iptables: switch with `proxylab mode iptables`/);
+    assert.match(
+      other.stderr,
+      /runs kube-proxy in ipvs mode, not iptables: switch with `proxylab mode iptables`/,
+    );
     assert.equal(fake.callsMatching('kind', 'create').length, 1);
+  }),
+);
+
+test(
+  'up --mode ipvs on a host without IPVS refuses before creating anything',
+  lab({}, async ({ fake, cli }) => {
+    const nowhere = join(fake.dir, 'nowhere');
+    const r = await cli(['up', '--mode', 'ipvs'], {
+      PROXYLAB_PROC_ROOT: nowhere,
+      PROXYLAB_MODULES_ROOT: nowhere,
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /✘ kube-proxy in ipvs mode needs the IPVS modules of this host's kernel, and ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh are not available/,
+    );
+    assert.match(
+      r.stderr,
+      /→ see `proxylab doctor` for the fix, or use `proxylab up --mode iptables`/,
+    );
+    assert.equal(fake.callsMatching('kind', 'create').length, 0);
   }),
 );
 
@@ -98,7 +162,10 @@ test(
   lab({ env: { FAKE_KIND_CREATE_FAIL: 'kubeadm' } }, async ({ fake, cli }) => {
     const r = await cli(['up']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /creating cluster "proxylab" failed: ERROR: failed to create cluster: failed to init node with kubeadm/);
+    assert.match(
+      r.stderr,
+      /creating cluster "proxylab" failed: ERROR: failed to create cluster: failed to init node with kubeadm/,
+    );
     assert.match(r.stderr, /partly created cluster was deleted/);
     assert.equal(fake.callsMatching('kind', 'delete', 'cluster', '--name', 'proxylab').length, 1);
     assert.deepEqual(fake.state().clusters, {});
@@ -134,7 +201,10 @@ test(
     const r = await cli(['up', '--k8s', '1.20', '--mode', 'ipvsx', '--nodes', '0']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /3 problems/);
-    assert.match(r.stderr, /--k8s: no kind node image is pinned for 1\.20; pinned: 1\.31, 1\.32, 1\.33, 1\.34, 1\.35/);
+    assert.match(
+      r.stderr,
+      /--k8s: no kind node image is pinned for 1\.20; pinned: 1\.31, 1\.32, 1\.33, 1\.34, 1\.35/,
+    );
     assert.match(r.stderr, /--mode: "ipvsx" is not a kube-proxy mode/);
     assert.match(r.stderr, /--nodes: "0" must be a whole number from 1 to 10/);
     assert.equal(fake.calls().length, 0);
@@ -162,7 +232,10 @@ test(
     assert.equal((await cli(['up'])).code, 0);
     const d = await cli(['down'], { FAKE_DOCKER_DOWN: '1' });
     assert.equal(d.code, 1);
-    assert.match(d.stderr, /Docker engine is not running: the docker client cannot connect.*removed .*kubeconfig/);
+    assert.match(
+      d.stderr,
+      /Docker engine is not running: the docker client cannot connect.*removed .*kubeconfig/,
+    );
     assert.equal(existsSync(fake.kubeconfig), false);
   }),
 );
@@ -172,10 +245,21 @@ test(
   lab({}, async ({ fake, state, cli }) => {
     const kcB = join(fake.dir, 'kc-b');
     assert.equal((await cli(['up'])).code, 0);
-    assert.equal((await runCli(['--kubeconfig', kcB, '--cluster', 'lab-b', 'up', '--nodes', '1'], { env: { ...fake.env, PROXYLAB_STATE_DIR: state } })).code, 0);
+    assert.equal(
+      (
+        await runCli(['--kubeconfig', kcB, '--cluster', 'lab-b', 'up', '--nodes', '1'], {
+          env: { ...fake.env, PROXYLAB_STATE_DIR: state },
+        })
+      ).code,
+      0,
+    );
     // someone else's kind cluster, and files proxylab must keep
     const foreignKc = join(fake.dir, 'kc-foreign');
-    assert.equal(fake.tool('kind', ['create', 'cluster', '--name', 'someone-else', '--kubeconfig', foreignKc]).code, 0);
+    assert.equal(
+      fake.tool('kind', ['create', 'cluster', '--name', 'someone-else', '--kubeconfig', foreignKc])
+        .code,
+      0,
+    );
     mkdirSync(join(state, 'locks'), { recursive: true });
     writeFileSync(join(state, 'locks', 'stale.lock'), '{}');
     mkdirSync(join(state, 'backups'), { recursive: true });
@@ -197,7 +281,8 @@ test(
     const host = goodHost(fake.dir);
     const ok = await cli(['doctor'], host);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-    for (const t of ['Docker engine', 'kind', 'kubectl', 'IPVS kernel support', 'inotify limits']) assert.match(ok.stdout, new RegExp(`^✔ ${t} `, 'm'), t);
+    for (const t of ['Docker engine', 'kind', 'kubectl', 'IPVS kernel support', 'inotify limits'])
+      assert.match(ok.stdout, new RegExp(`^✔ ${t} `, 'm'), t);
     assert.match(ok.stdout, /✔ Docker engine +Docker Engine 28\.2\.2/);
     assert.match(ok.stdout, /✔ kind +v0\.31\.0/);
 
@@ -206,13 +291,23 @@ test(
     assert.match(down.stdout, /^✘ Docker engine +Docker engine is not running/m);
     assert.match(down.stdout, /fix: start the engine/);
 
-    const noIpvs = await cli(['doctor', '--json'], { ...host, PROXYLAB_MODULES_ROOT: join(fake.dir, 'nowhere'), PROXYLAB_PROC_ROOT: join(fake.dir, 'nowhere') });
+    const noIpvs = await cli(['doctor', '--json'], {
+      ...host,
+      PROXYLAB_MODULES_ROOT: join(fake.dir, 'nowhere'),
+      PROXYLAB_PROC_ROOT: join(fake.dir, 'nowhere'),
+    });
     assert.equal(noIpvs.code, 1);
-    const j = JSON.parse(noIpvs.stdout) as { ok: boolean; checks: Array<{ id: string; ok: boolean; detail: string; fix?: string }> };
+    const j = JSON.parse(noIpvs.stdout) as {
+      ok: boolean;
+      checks: Array<{ id: string; ok: boolean; detail: string; fix?: string }>;
+    };
     assert.equal(j.ok, false);
     const ipvs = j.checks.find((c) => c.id === 'ipvs')!;
     assert.equal(ipvs.ok, false);
-    assert.match(ipvs.detail, /^IPVS is not available: ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack are not built in, not loaded and not loadable/);
+    assert.match(
+      ipvs.detail,
+      /^IPVS is not available: ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh nf_conntrack are not built in, not loaded and not loadable/,
+    );
     assert.ok(ipvs.fix);
 
     const oldKind = await cli(['doctor'], { ...host, FAKE_KIND_VERSION: 'v0.20.0' });
@@ -228,10 +323,17 @@ test(
     const kdir = join(host.PROXYLAB_MODULES_ROOT!, '6.1.0-test');
     writeFileSync(join(kdir, 'modules.builtin'), '');
     mkdirSync(join(kdir, 'kernel/net/netfilter/ipvs'), { recursive: true });
-    for (const m of ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh']) writeFileSync(join(kdir, 'kernel/net/netfilter/ipvs', `${m}.ko.xz`), '');
+    for (const m of ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh'])
+      writeFileSync(join(kdir, 'kernel/net/netfilter/ipvs', `${m}.ko.xz`), '');
     const r = await cli(['doctor'], host);
     assert.equal(r.code, 1);
-    assert.match(r.stdout, /✔ IPVS kernel support +IPVS is available \(loaded: nf_conntrack; loadable: ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh\)/);
-    assert.match(r.stdout, /✘ kind +kind is not installed \(pinned: v0\.31\.0\)\n +fix: run `proxylab tools`/);
+    assert.match(
+      r.stdout,
+      /✔ IPVS kernel support +IPVS is available \(loaded: nf_conntrack; loadable: ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh\)/,
+    );
+    assert.match(
+      r.stdout,
+      /✘ kind +kind is not installed \(pinned: v0\.31\.0\)\n +fix: run `proxylab tools`/,
+    );
   }),
 );

@@ -46,7 +46,11 @@ export interface Fake {
   callsMatching(tool: FakeTool, ...tokens: string[]): FakeCall[];
   state(): FakeState;
   /** Run a fake tool directly (set up a scenario before running the CLI). */
-  tool(tool: FakeTool, args: string[], input?: string): { code: number; stdout: string; stderr: string };
+  tool(
+    tool: FakeTool,
+    args: string[],
+    input?: string,
+  ): { code: number; stdout: string; stderr: string };
   cleanup(): void;
 }
 
@@ -61,8 +65,26 @@ export interface FakeState {
       k8sVersion: string;
       status: 'creating' | 'running';
       kubeProxyMode: string;
-      nodes: Array<{ name: string; role: string; ip: string; running: boolean; ready: boolean; datapath: Record<string, unknown> & { kubeProxy?: { mode: string; scheduler: string; pod: string } }; files: Record<string, string>; packages: string[] }>;
-      objects: Record<string, { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: unknown }>;
+      nodes: Array<{
+        name: string;
+        role: string;
+        ip: string;
+        running: boolean;
+        ready: boolean;
+        datapath: Record<string, unknown> & {
+          kubeProxy?: { mode: string; scheduler: string; pod: string };
+        };
+        files: Record<string, string>;
+        packages: string[];
+      }>;
+      objects: Record<
+        string,
+        {
+          kind: string;
+          metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+          [k: string]: unknown;
+        }
+      >;
     }
   >;
   ext: Record<string, unknown>;
@@ -79,7 +101,8 @@ export function createFake(opts: FakeOptions = {}): Fake {
   // A private bin dir: the chosen fake tools plus node itself, so nothing real leaks in.
   const binDir = join(dir, 'bin');
   mkdirSync(binDir);
-  for (const t of FAKE_TOOLS) if (!opts.omit?.includes(t)) symlinkSync(join(FAKE_BIN, t), join(binDir, t));
+  for (const t of FAKE_TOOLS)
+    if (!opts.omit?.includes(t)) symlinkSync(join(FAKE_BIN, t), join(binDir, t));
   symlinkSync(process.execPath, join(binDir, 'node'));
   const basePath = opts.systemPath ? `${delimiter}${process.env.PATH ?? ''}` : '';
   const env: NodeJS.ProcessEnv = {
@@ -106,13 +129,20 @@ export function createFake(opts: FakeOptions = {}): Fake {
     kubeconfig: join(dir, 'kubeconfig'),
     env,
     calls: readCalls,
-    callsMatching: (tool, ...tokens) => readCalls().filter((c) => c.tool === tool && subsequence(c.argv, tokens)),
+    callsMatching: (tool, ...tokens) =>
+      readCalls().filter((c) => c.tool === tool && subsequence(c.argv, tokens)),
     state: () => {
       const f = join(dir, 'state.json');
-      return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as FakeState) : { seq: 0, clusters: {}, ext: {} };
+      return existsSync(f)
+        ? (JSON.parse(readFileSync(f, 'utf8')) as FakeState)
+        : { seq: 0, clusters: {}, ext: {} };
     },
     tool: (tool, args, input) => {
-      const r = spawnSync(join(FAKE_BIN, tool), args, { env, input: input ?? '', encoding: 'utf8' });
+      const r = spawnSync(join(FAKE_BIN, tool), args, {
+        env,
+        input: input ?? '',
+        encoding: 'utf8',
+      });
       return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),

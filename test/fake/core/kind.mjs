@@ -3,7 +3,14 @@ import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import YAML from 'yaml';
 import { engineDown, ENGINE_DOWN } from './docker.mjs';
-import { newCluster, bootstrap, kubeconfigYaml, DEFAULT_IMAGE, putObj, nodeObject } from '../lib/cluster.mjs';
+import {
+  newCluster,
+  bootstrap,
+  kubeconfigYaml,
+  DEFAULT_IMAGE,
+  putObj,
+  nodeObject,
+} from '../lib/cluster.mjs';
 import { sleepSync } from '../lib/state.mjs';
 
 export function kindVersion(env) {
@@ -42,7 +49,11 @@ export const handlers = [
     match: (c) => c.argv[0] === 'version' || c.argv[0] === '--version',
     run(c) {
       const v = kindVersion(c.env);
-      c.out(c.argv[0] === '--version' ? `kind version ${v.replace(/^v/, '')}\n` : `kind ${v} go1.25.5 linux/amd64\n`);
+      c.out(
+        c.argv[0] === '--version'
+          ? `kind version ${v.replace(/^v/, '')}\n`
+          : `kind ${v} go1.25.5 linux/amd64\n`,
+      );
       return 0;
     },
   },
@@ -54,22 +65,38 @@ export const handlers = [
       const o = opts(c.argv.slice(2));
       const name = o.name ?? 'kind';
       if (engineDown(c.env)) c.fail(1, dockerListFailure(name));
-      if (c.state.clusters[name]) c.fail(1, `ERROR: failed to create cluster: node(s) already exist for a cluster with the name "${name}"`);
+      if (c.state.clusters[name])
+        c.fail(
+          1,
+          `ERROR: failed to create cluster: node(s) already exist for a cluster with the name "${name}"`,
+        );
       let config = {};
       if (o.config) {
         let text;
         try {
           text = o.config === '-' ? c.stdin : readFileSync(o.config, 'utf8');
         } catch {
-          c.fail(1, `ERROR: failed to create cluster: error reading file: open ${o.config}: no such file or directory`);
+          c.fail(
+            1,
+            `ERROR: failed to create cluster: error reading file: open ${o.config}: no such file or directory`,
+          );
         }
         try {
           config = YAML.parse(text) ?? {};
         } catch (e) {
-          c.fail(1, `ERROR: failed to create cluster: unable to decode config: ${e.message.split('\n')[0]}`);
+          c.fail(
+            1,
+            `ERROR: failed to create cluster: unable to decode config: ${e.message.split('\n')[0]}`,
+          );
         }
-        if (config.kind !== 'Cluster' || !/^kind\.x-k8s\.io\/v1alpha4$/.test(config.apiVersion ?? ''))
-          c.fail(1, `ERROR: failed to create cluster: unknown apiVersion/kind: ${config.apiVersion}, Kind=${config.kind}`);
+        if (
+          config.kind !== 'Cluster' ||
+          !/^kind\.x-k8s\.io\/v1alpha4$/.test(config.apiVersion ?? '')
+        )
+          c.fail(
+            1,
+            `ERROR: failed to create cluster: unknown apiVersion/kind: ${config.apiVersion}, Kind=${config.kind}`,
+          );
         const m = config.networking?.kubeProxyMode;
         if (m !== undefined && !['iptables', 'ipvs', 'nftables', 'none'].includes(m))
           c.fail(1, `ERROR: failed to create cluster: invalid kubeProxyMode: ${m}`);
@@ -82,7 +109,10 @@ export const handlers = [
       const fail = c.env.FAKE_KIND_CREATE_FAIL;
       if (fail === 'image') {
         e(` ✗ Ensuring node image (${shown}) 🖼`);
-        c.fail(1, `ERROR: failed to create cluster: failed to pull image "${image}": command "docker pull ${image}" failed with error: exit status 1`);
+        c.fail(
+          1,
+          `ERROR: failed to create cluster: failed to pull image "${image}": command "docker pull ${image}" failed with error: exit status 1`,
+        );
       }
       e(` ✓ Ensuring node image (${shown}) 🖼`);
       c.state.clusters[name] = cluster; // node containers exist from here on
@@ -118,7 +148,11 @@ export const handlers = [
         }
       }
       const kubeconfig = o.kubeconfig ?? c.env.KUBECONFIG;
-      if (!kubeconfig) c.fail(70, 'fake kind: refusing to write ~/.kube/config (pass --kubeconfig); proxylab must never touch it');
+      if (!kubeconfig)
+        c.fail(
+          70,
+          'fake kind: refusing to write ~/.kube/config (pass --kubeconfig); proxylab must never touch it',
+        );
       writeKubeconfig(kubeconfig, cluster);
       e(`Set kubectl context to "kind-${name}"`);
       e('You can now use your cluster with:\n');
@@ -133,8 +167,17 @@ export const handlers = [
     match: (c) => c.argv[0] === 'delete' && (c.argv[1] === 'cluster' || c.argv[1] === 'clusters'),
     run(c) {
       const o = opts(c.argv.slice(2));
-      if (engineDown(c.env)) c.fail(1, `ERROR: failed to delete cluster "${o.name ?? 'kind'}": failed to list nodes: command "docker ps -a --filter label=io.x-k8s.kind.cluster=${o.name ?? 'kind'} --format '{{.Names}}'" failed with error: exit status 1\nCommand Output: ${ENGINE_DOWN}`);
-      const names = c.argv[1] === 'clusters' ? (o.all ? Object.keys(c.state.clusters) : o._) : [o.name ?? 'kind'];
+      if (engineDown(c.env))
+        c.fail(
+          1,
+          `ERROR: failed to delete cluster "${o.name ?? 'kind'}": failed to list nodes: command "docker ps -a --filter label=io.x-k8s.kind.cluster=${o.name ?? 'kind'} --format '{{.Names}}'" failed with error: exit status 1\nCommand Output: ${ENGINE_DOWN}`,
+        );
+      const names =
+        c.argv[1] === 'clusters'
+          ? o.all
+            ? Object.keys(c.state.clusters)
+            : o._
+          : [o.name ?? 'kind'];
       for (const name of names) {
         const cl = c.state.clusters[name];
         c.err(`Deleting cluster "${name}" ...\n`);
@@ -145,10 +188,15 @@ export const handlers = [
         if (kc && existsSync(kc)) {
           // kind removes its context from the file (the file itself stays).
           const text = readFileSync(kc, 'utf8');
-          if (text.includes(`kind-${name}`)) writeFileSync(kc, 'apiVersion: v1\nclusters: null\ncontexts: null\ncurrent-context: ""\nkind: Config\npreferences: {}\nusers: null\n');
+          if (text.includes(`kind-${name}`))
+            writeFileSync(
+              kc,
+              'apiVersion: v1\nclusters: null\ncontexts: null\ncurrent-context: ""\nkind: Config\npreferences: {}\nusers: null\n',
+            );
         }
       }
-      if (c.argv[1] === 'clusters') c.err(`Deleted clusters: [${names.map((n) => `"${n}"`).join(' ')}]\n`);
+      if (c.argv[1] === 'clusters')
+        c.err(`Deleted clusters: [${names.map((n) => `"${n}"`).join(' ')}]\n`);
       return 0;
     },
   },
@@ -157,7 +205,11 @@ export const handlers = [
     name: 'get clusters',
     match: (c) => c.argv[0] === 'get' && c.argv[1] === 'clusters',
     run(c) {
-      if (engineDown(c.env)) c.fail(1, `ERROR: failed to list clusters: command "docker ps -a --filter label=io.x-k8s.kind.cluster --format '{{.Label "io.x-k8s.kind.cluster"}}'" failed with error: exit status 1\nCommand Output: ${ENGINE_DOWN}`);
+      if (engineDown(c.env))
+        c.fail(
+          1,
+          `ERROR: failed to list clusters: command "docker ps -a --filter label=io.x-k8s.kind.cluster --format '{{.Label "io.x-k8s.kind.cluster"}}'" failed with error: exit status 1\nCommand Output: ${ENGINE_DOWN}`,
+        );
       const names = Object.keys(c.state.clusters).sort();
       if (!names.length) c.err('No kind clusters found.\n');
       for (const n of names) c.out(`${n}\n`);
@@ -170,13 +222,18 @@ export const handlers = [
     match: (c) => c.argv[0] === 'get' && c.argv[1] === 'nodes',
     run(c) {
       const o = opts(c.argv.slice(2));
-      if (engineDown(c.env)) c.fail(1, `ERROR: failed to list nodes: command "docker ps -a --filter label=io.x-k8s.kind.cluster=${o.name ?? 'kind'} --format '{{.Names}}'" failed with error: exit status 1\nCommand Output: ${ENGINE_DOWN}`);
+      if (engineDown(c.env))
+        c.fail(
+          1,
+          `ERROR: failed to list nodes: command "docker ps -a --filter label=io.x-k8s.kind.cluster=${o.name ?? 'kind'} --format '{{.Names}}'" failed with error: exit status 1\nCommand Output: ${ENGINE_DOWN}`,
+        );
       const names = o['all-clusters'] ? Object.keys(c.state.clusters) : [o.name ?? 'kind'];
       let any = false;
-      for (const n of names) for (const node of c.state.clusters[n]?.nodes ?? []) {
-        any = true;
-        c.out(`${node.name}\n`);
-      }
+      for (const n of names)
+        for (const node of c.state.clusters[n]?.nodes ?? []) {
+          any = true;
+          c.out(`${node.name}\n`);
+        }
       if (!any) c.err(`No kind nodes found for cluster "${o.name ?? 'kind'}".\n`);
       return 0;
     },
@@ -188,9 +245,14 @@ export const handlers = [
     run(c) {
       const o = opts(c.argv.slice(2));
       const name = o.name ?? 'kind';
-      if (engineDown(c.env)) c.fail(1, `ERROR: failed to get cluster internal kubeconfig: ${ENGINE_DOWN}`);
+      if (engineDown(c.env))
+        c.fail(1, `ERROR: failed to get cluster internal kubeconfig: ${ENGINE_DOWN}`);
       const cl = c.state.clusters[name];
-      if (!cl || cl.status !== 'running') c.fail(1, `ERROR: could not locate any control plane nodes for cluster named '${name}'. Use the --name option to select a different cluster`);
+      if (!cl || cl.status !== 'running')
+        c.fail(
+          1,
+          `ERROR: could not locate any control plane nodes for cluster named '${name}'. Use the --name option to select a different cluster`,
+        );
       if (c.argv[0] === 'get') {
         c.out(kubeconfigYaml(cl));
         return 0;
@@ -215,9 +277,15 @@ export const handlers = [
       for (const n of cl.nodes) {
         mkdirSync(join(dir, n.name), { recursive: true });
         writeFileSync(join(dir, n.name, 'kubelet.log'), `fake kubelet log for ${n.name}\n`);
-        writeFileSync(join(dir, n.name, 'kube-proxy.log'), JSON.stringify(n.datapath.kubeProxy ?? {}) + '\n');
+        writeFileSync(
+          join(dir, n.name, 'kube-proxy.log'),
+          JSON.stringify(n.datapath.kubeProxy ?? {}) + '\n',
+        );
       }
-      writeFileSync(join(dir, 'kind-version.txt'), `kind ${kindVersion(c.env)} go1.25.5 linux/amd64\n`);
+      writeFileSync(
+        join(dir, 'kind-version.txt'),
+        `kind ${kindVersion(c.env)} go1.25.5 linux/amd64\n`,
+      );
       c.err(`Exporting logs for cluster "${name}" to:\n${dir}\n`);
       return 0;
     },

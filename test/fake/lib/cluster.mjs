@@ -39,7 +39,7 @@ export function putObj(state, cluster, obj) {
 }
 
 export function delObj(cluster, kind, namespace, name) {
-  const k = key(kind, NAMESPACED.has(kind) ? namespace ?? 'default' : undefined, name);
+  const k = key(kind, NAMESPACED.has(kind) ? (namespace ?? 'default') : undefined, name);
   const had = k in cluster.objects;
   delete cluster.objects[k];
   return had;
@@ -47,17 +47,40 @@ export function delObj(cluster, kind, namespace, name) {
 
 export function list(cluster, kind, namespace) {
   return Object.values(cluster.objects).filter(
-    (o) => o.kind === kind && (namespace === undefined || !NAMESPACED.has(kind) || o.metadata.namespace === namespace),
+    (o) =>
+      o.kind === kind &&
+      (namespace === undefined || !NAMESPACED.has(kind) || o.metadata.namespace === namespace),
   );
 }
 
 export const NAMESPACED = new Set([
-  'Pod', 'Service', 'Endpoints', 'ConfigMap', 'DaemonSet', 'Deployment', 'ReplicaSet', 'Event', 'ServiceAccount', 'Secret', 'EndpointSlice',
+  'Pod',
+  'Service',
+  'Endpoints',
+  'ConfigMap',
+  'DaemonSet',
+  'Deployment',
+  'ReplicaSet',
+  'Event',
+  'ServiceAccount',
+  'Secret',
+  'EndpointSlice',
 ]);
 
 export const API_VERSION = {
-  Pod: 'v1', Service: 'v1', Endpoints: 'v1', ConfigMap: 'v1', Node: 'v1', Namespace: 'v1', Event: 'v1', ServiceAccount: 'v1', Secret: 'v1',
-  DaemonSet: 'apps/v1', Deployment: 'apps/v1', ReplicaSet: 'apps/v1', EndpointSlice: 'discovery.k8s.io/v1',
+  Pod: 'v1',
+  Service: 'v1',
+  Endpoints: 'v1',
+  ConfigMap: 'v1',
+  Node: 'v1',
+  Namespace: 'v1',
+  Event: 'v1',
+  ServiceAccount: 'v1',
+  Secret: 'v1',
+  DaemonSet: 'apps/v1',
+  Deployment: 'apps/v1',
+  ReplicaSet: 'apps/v1',
+  EndpointSlice: 'discovery.k8s.io/v1',
 };
 
 function uid(state) {
@@ -71,7 +94,10 @@ export function matchesSelector(labels = {}, selector = {}) {
 
 /** Parse a kubectl -l selector: "a=b,c!=d,e" */
 export function parseSelector(text) {
-  const terms = text.split(',').map((t) => t.trim()).filter(Boolean);
+  const terms = text
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   return (labels = {}) =>
     terms.every((t) => {
       let m;
@@ -85,7 +111,12 @@ export function parseSelector(text) {
 // ---------------------------------------------------------------------------------------
 // kube-proxy ConfigMap, shaped like kubeadm's (fixture kubectl/27-v1.34-...).
 
-export function kubeProxyConfigConf({ mode = '', scheduler = '', clusterCIDR = '10.244.0.0/16', minor = 35 }) {
+export function kubeProxyConfigConf({
+  mode = '',
+  scheduler = '',
+  clusterCIDR = '10.244.0.0/16',
+  minor = 35,
+}) {
   const nft =
     minor >= 29
       ? `nftables:\n  masqueradeAll: false\n  masqueradeBit: null\n  minSyncPeriod: 0s\n  syncPeriod: 0s\n`
@@ -132,7 +163,9 @@ export function readKubeProxyConfig(cluster) {
   const text = cm?.data?.['config.conf'] ?? '';
   const mode = (/^mode:\s*"?([a-z]*)"?\s*$/m.exec(text)?.[1] ?? '').trim();
   const ipvsBlock = /^ipvs:\n((?:[ \t]+.*\n?)*)/m.exec(text)?.[1] ?? '';
-  const scheduler = (/^\s+scheduler:\s*"?([A-Za-z0-9_-]*)"?\s*$/m.exec(ipvsBlock)?.[1] ?? '').trim();
+  const scheduler = (
+    /^\s+scheduler:\s*"?([A-Za-z0-9_-]*)"?\s*$/m.exec(ipvsBlock)?.[1] ?? ''
+  ).trim();
   return { mode: mode || 'iptables', configuredMode: mode, scheduler };
 }
 
@@ -141,14 +174,16 @@ export function readKubeProxyConfig(cluster) {
 
 export function newCluster(state, { name, image, config, kindVersion }) {
   const version = versionFromImage(image);
-  const roles = (config.nodes?.length ? config.nodes : [{ role: 'control-plane' }]).map((n) => n.role ?? 'control-plane');
+  const roles = (config.nodes?.length ? config.nodes : [{ role: 'control-plane' }]).map(
+    (n) => n.role ?? 'control-plane',
+  );
   const cluster = {
     name,
     image,
     k8sVersion: version,
     kindVersion,
     createdAt: nowIso(),
-    apiPort: 33000 + (next(state) * 7919) % 9000,
+    apiPort: 33000 + ((next(state) * 7919) % 9000),
     status: 'creating',
     kubeProxyMode: config.networking?.kubeProxyMode ?? 'iptables',
     podSubnet: config.networking?.podSubnet ?? '10.244.0.0/16',
@@ -160,7 +195,10 @@ export function newCluster(state, { name, image, config, kindVersion }) {
   let cp = 0;
   let wk = 0;
   roles.forEach((role, i) => {
-    const base = role === 'control-plane' ? `${name}-control-plane${cp++ ? cp : ''}` : `${name}-worker${wk++ ? wk : ''}`;
+    const base =
+      role === 'control-plane'
+        ? `${name}-control-plane${cp++ ? cp : ''}`
+        : `${name}-worker${wk++ ? wk : ''}`;
     cluster.nodes.push({
       name: base,
       role,
@@ -186,38 +224,92 @@ export function newCluster(state, { name, image, config, kindVersion }) {
 export function bootstrap(state, cluster) {
   const minor = minorOf(cluster.k8sVersion);
   for (const n of cluster.nodes) n.ready = true;
-  for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage'])
-    putObj(state, cluster, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
+  for (const ns of [
+    'default',
+    'kube-system',
+    'kube-public',
+    'kube-node-lease',
+    'local-path-storage',
+  ])
+    putObj(state, cluster, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Active' },
+    });
   for (const n of cluster.nodes) putObj(state, cluster, nodeObject(cluster, n));
   const patch = kubeProxyPatch(cluster.kindConfig);
-  const mode = cluster.kubeProxyMode === 'iptables' && !patch.mode ? '' : patch.mode ?? cluster.kubeProxyMode;
+  const mode =
+    cluster.kubeProxyMode === 'iptables' && !patch.mode
+      ? ''
+      : (patch.mode ?? cluster.kubeProxyMode);
   putObj(state, cluster, {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: 'kube-proxy', namespace: 'kube-system', labels: { app: 'kube-proxy' }, annotations: { 'kubeadm.kubernetes.io/component-config.hash': `sha256:${hex(state, 64)}` } },
+    metadata: {
+      name: 'kube-proxy',
+      namespace: 'kube-system',
+      labels: { app: 'kube-proxy' },
+      annotations: { 'kubeadm.kubernetes.io/component-config.hash': `sha256:${hex(state, 64)}` },
+    },
     data: {
-      'config.conf': kubeProxyConfigConf({ mode, scheduler: patch.scheduler ?? '', clusterCIDR: cluster.podSubnet, minor }),
+      'config.conf': kubeProxyConfigConf({
+        mode,
+        scheduler: patch.scheduler ?? '',
+        clusterCIDR: cluster.podSubnet,
+        minor,
+      }),
       'kubeconfig.conf': kubeProxyKubeconfigConf(cluster),
     },
   });
   putObj(state, cluster, {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
-    spec: { type: 'ClusterIP', clusterIP: '10.96.0.1', clusterIPs: ['10.96.0.1'], ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], sessionAffinity: 'None' },
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { component: 'apiserver', provider: 'kubernetes' },
+    },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP: '10.96.0.1',
+      clusterIPs: ['10.96.0.1'],
+      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }],
+      sessionAffinity: 'None',
+    },
   });
   putObj(state, cluster, {
     apiVersion: 'v1',
     kind: 'Endpoints',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
-    subsets: [{ addresses: cluster.nodes.filter((n) => n.role === 'control-plane').map((n) => ({ ip: n.ip })), ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] }],
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
+    },
+    subsets: [
+      {
+        addresses: cluster.nodes
+          .filter((n) => n.role === 'control-plane')
+          .map((n) => ({ ip: n.ip })),
+        ports: [{ name: 'https', port: 6443, protocol: 'TCP' }],
+      },
+    ],
   });
   putObj(state, cluster, {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' } },
+    metadata: {
+      name: 'kube-dns',
+      namespace: 'kube-system',
+      labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' },
+    },
     spec: {
-      type: 'ClusterIP', clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'], selector: { 'k8s-app': 'kube-dns' }, sessionAffinity: 'None',
+      type: 'ClusterIP',
+      clusterIP: '10.96.0.10',
+      clusterIPs: ['10.96.0.10'],
+      selector: { 'k8s-app': 'kube-dns' },
+      sessionAffinity: 'None',
       ports: [
         { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
         { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
@@ -226,13 +318,56 @@ export function bootstrap(state, cluster) {
     },
   });
   const tag = cluster.k8sVersion;
-  putObj(state, cluster, daemonSet('kube-proxy', { 'k8s-app': 'kube-proxy' }, `registry.k8s.io/kube-proxy:${tag}`));
-  putObj(state, cluster, daemonSet('kindnet', { app: 'kindnet', 'k8s-app': 'kindnet', tier: 'node' }, 'docker.io/kindest/kindnetd:v20250512-df8de77b'));
-  putObj(state, cluster, deployment('coredns', 'kube-system', 2, { 'k8s-app': 'kube-dns' }, 'registry.k8s.io/coredns/coredns:v1.12.0', true));
-  putObj(state, cluster, deployment('local-path-provisioner', 'local-path-storage', 1, { app: 'local-path-provisioner' }, 'docker.io/kindest/local-path-provisioner:v20250214-acbabc1a', true));
+  putObj(
+    state,
+    cluster,
+    daemonSet('kube-proxy', { 'k8s-app': 'kube-proxy' }, `registry.k8s.io/kube-proxy:${tag}`),
+  );
+  putObj(
+    state,
+    cluster,
+    daemonSet(
+      'kindnet',
+      { app: 'kindnet', 'k8s-app': 'kindnet', tier: 'node' },
+      'docker.io/kindest/kindnetd:v20250512-df8de77b',
+    ),
+  );
+  putObj(
+    state,
+    cluster,
+    deployment(
+      'coredns',
+      'kube-system',
+      2,
+      { 'k8s-app': 'kube-dns' },
+      'registry.k8s.io/coredns/coredns:v1.12.0',
+      true,
+    ),
+  );
+  putObj(
+    state,
+    cluster,
+    deployment(
+      'local-path-provisioner',
+      'local-path-storage',
+      1,
+      { app: 'local-path-provisioner' },
+      'docker.io/kindest/local-path-provisioner:v20250214-acbabc1a',
+      true,
+    ),
+  );
   const cpNode = cluster.nodes.find((n) => n.role === 'control-plane') ?? cluster.nodes[0];
   for (const c of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
-    putObj(state, cluster, staticPod(cluster, c, cpNode, c === 'etcd' ? 'registry.k8s.io/etcd:3.5.21-0' : `registry.k8s.io/${c}:${tag}`));
+    putObj(
+      state,
+      cluster,
+      staticPod(
+        cluster,
+        c,
+        cpNode,
+        c === 'etcd' ? 'registry.k8s.io/etcd:3.5.21-0' : `registry.k8s.io/${c}:${tag}`,
+      ),
+    );
   }
   cluster.status = 'running';
   reconcile(state, cluster);
@@ -264,13 +399,29 @@ export function nodeObject(cluster, n) {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name: n.name, labels, annotations: { 'node.alpha.kubernetes.io/ttl': '0' } },
-    spec: { podCIDR: n.podCIDR, podCIDRs: [n.podCIDR], providerID: `kind://docker/${cluster.name}/${n.name}`, ...(n.role === 'control-plane' ? { taints: [{ effect: 'NoSchedule', key: 'node-role.kubernetes.io/control-plane' }] } : {}) },
+    spec: {
+      podCIDR: n.podCIDR,
+      podCIDRs: [n.podCIDR],
+      providerID: `kind://docker/${cluster.name}/${n.name}`,
+      ...(n.role === 'control-plane'
+        ? { taints: [{ effect: 'NoSchedule', key: 'node-role.kubernetes.io/control-plane' }] }
+        : {}),
+    },
     status: {
       addresses: [
         { address: n.ip, type: 'InternalIP' },
         { address: n.name, type: 'Hostname' },
       ],
-      conditions: [{ type: 'Ready', status: n.ready ? 'True' : 'False', reason: n.ready ? 'KubeletReady' : 'KubeletNotReady', message: n.ready ? 'kubelet is posting ready status' : 'container runtime network not ready' }],
+      conditions: [
+        {
+          type: 'Ready',
+          status: n.ready ? 'True' : 'False',
+          reason: n.ready ? 'KubeletReady' : 'KubeletNotReady',
+          message: n.ready
+            ? 'kubelet is posting ready status'
+            : 'container runtime network not ready',
+        },
+      ],
       nodeInfo: {
         architecture: 'amd64',
         containerRuntimeVersion: 'containerd://2.1.1',
@@ -290,7 +441,10 @@ function daemonSet(name, labels, image) {
     metadata: { name, namespace: 'kube-system', labels },
     spec: {
       selector: { matchLabels: { 'k8s-app': labels['k8s-app'] ?? name } },
-      template: { metadata: { labels: { ...labels } }, spec: { containers: [{ name, image }], tolerations: [{ operator: 'Exists' }] } },
+      template: {
+        metadata: { labels: { ...labels } },
+        spec: { containers: [{ name, image }], tolerations: [{ operator: 'Exists' }] },
+      },
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } },
     },
     status: {},
@@ -305,7 +459,13 @@ function deployment(name, namespace, replicas, labels, image, system = false) {
     spec: {
       replicas,
       selector: { matchLabels: { ...labels } },
-      template: { metadata: { labels: { ...labels } }, spec: { containers: [{ name: system ? name.replace(/-provisioner$/, '') : name, image }], ...(system ? { tolerations: [{ operator: 'Exists' }] } : {}) } },
+      template: {
+        metadata: { labels: { ...labels } },
+        spec: {
+          containers: [{ name: system ? name.replace(/-provisioner$/, '') : name, image }],
+          ...(system ? { tolerations: [{ operator: 'Exists' }] } : {}),
+        },
+      },
     },
     status: {},
   };
@@ -315,7 +475,11 @@ function staticPod(cluster, component, node, image) {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: `${component}-${node.name}`, namespace: 'kube-system', labels: { component, tier: 'control-plane' } },
+    metadata: {
+      name: `${component}-${node.name}`,
+      namespace: 'kube-system',
+      labels: { component, tier: 'control-plane' },
+    },
     spec: { nodeName: node.name, hostNetwork: true, containers: [{ name: component, image }] },
     status: runningStatus(node, node.ip, component, image),
   };
@@ -335,7 +499,16 @@ function runningStatus(node, podIP, container, image, restartCount = 0) {
       { type: 'ContainersReady', status: 'True' },
       { type: 'PodScheduled', status: 'True' },
     ],
-    containerStatuses: [{ name: container, image, ready: true, started: true, restartCount, state: { running: { startedAt: t } } }],
+    containerStatuses: [
+      {
+        name: container,
+        image,
+        ready: true,
+        started: true,
+        restartCount,
+        state: { running: { startedAt: t } },
+      },
+    ],
   };
 }
 
@@ -348,7 +521,10 @@ function podIp(node) {
 
 function newPod(state, cluster, owner, node, template, name, extraLabels = {}) {
   const c = template.spec.containers[0] ?? { name: 'main', image: 'busybox' };
-  const hostNetwork = owner.metadata.name === 'kube-proxy' || owner.metadata.name === 'kindnet' || template.spec.hostNetwork === true;
+  const hostNetwork =
+    owner.metadata.name === 'kube-proxy' ||
+    owner.metadata.name === 'kindnet' ||
+    template.spec.hostNetwork === true;
   const ip = hostNetwork ? node.ip : podIp(node);
   return putObj(state, cluster, {
     apiVersion: 'v1',
@@ -357,7 +533,14 @@ function newPod(state, cluster, owner, node, template, name, extraLabels = {}) {
       name,
       namespace: owner.metadata.namespace,
       labels: { ...(template.metadata?.labels ?? {}), ...extraLabels },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: owner.kind === 'Deployment' ? 'ReplicaSet' : owner.kind, name: owner.kind === 'Deployment' ? name.replace(/-[^-]+$/, '') : owner.metadata.name, controller: true }],
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: owner.kind === 'Deployment' ? 'ReplicaSet' : owner.kind,
+          name: owner.kind === 'Deployment' ? name.replace(/-[^-]+$/, '') : owner.metadata.name,
+          controller: true,
+        },
+      ],
     },
     spec: { ...template.spec, nodeName: node.name, ...(hostNetwork ? { hostNetwork: true } : {}) },
     status: runningStatus(node, ip, c.name, c.image),
@@ -366,7 +549,9 @@ function newPod(state, cluster, owner, node, template, name, extraLabels = {}) {
 
 function schedulable(cluster, template) {
   const tolerant = (template.spec.tolerations ?? []).some((t) => t.operator === 'Exists');
-  const ws = cluster.nodes.filter((n) => n.role !== 'control-plane' || tolerant || cluster.nodes.length === 1);
+  const ws = cluster.nodes.filter(
+    (n) => n.role !== 'control-plane' || tolerant || cluster.nodes.length === 1,
+  );
   return ws.length ? ws : cluster.nodes;
 }
 
@@ -377,8 +562,14 @@ export function reconcile(state, cluster, hooks = []) {
     const tmplHash = templateHash(d.spec.template);
     d.metadata.annotations ??= {};
     const sel = d.spec.selector?.matchLabels ?? {};
-    let pods = list(cluster, 'Pod', d.metadata.namespace).filter((p) => matchesSelector(p.metadata.labels, sel) && p.metadata.ownerReferences?.[0]?.kind === 'ReplicaSet');
-    for (const p of pods) if (p.metadata.labels['pod-template-hash'] !== tmplHash) delObj(cluster, 'Pod', p.metadata.namespace, p.metadata.name);
+    let pods = list(cluster, 'Pod', d.metadata.namespace).filter(
+      (p) =>
+        matchesSelector(p.metadata.labels, sel) &&
+        p.metadata.ownerReferences?.[0]?.kind === 'ReplicaSet',
+    );
+    for (const p of pods)
+      if (p.metadata.labels['pod-template-hash'] !== tmplHash)
+        delObj(cluster, 'Pod', p.metadata.namespace, p.metadata.name);
     pods = pods.filter((p) => p.metadata.labels['pod-template-hash'] === tmplHash);
     const want = d.spec.replicas ?? 1;
     const nodes = schedulable(cluster, d.spec.template);
@@ -388,28 +579,75 @@ export function reconcile(state, cluster, hooks = []) {
     }
     for (let i = pods.length; i < want; i++) {
       const node = nodes[(next(state) + i) % nodes.length];
-      pods.push(newPod(state, cluster, d, node, d.spec.template, `${d.metadata.name}-${tmplHash}-${suffix(state, 5)}`, { 'pod-template-hash': tmplHash }));
+      pods.push(
+        newPod(
+          state,
+          cluster,
+          d,
+          node,
+          d.spec.template,
+          `${d.metadata.name}-${tmplHash}-${suffix(state, 5)}`,
+          { 'pod-template-hash': tmplHash },
+        ),
+      );
     }
-    d.status = { observedGeneration: d.metadata.generation ?? 1, replicas: want, readyReplicas: want, availableReplicas: want, updatedReplicas: want, conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' }, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' }] };
+    d.status = {
+      observedGeneration: d.metadata.generation ?? 1,
+      replicas: want,
+      readyReplicas: want,
+      availableReplicas: want,
+      updatedReplicas: want,
+      conditions: [
+        { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' },
+        { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' },
+      ],
+    };
   }
   // DaemonSets → one pod per (schedulable) node; a restart annotation change replaces them all.
   for (const ds of list(cluster, 'DaemonSet')) {
     const tmplHash = templateHash(ds.spec.template);
     const sel = ds.spec.selector?.matchLabels ?? {};
-    const pods = list(cluster, 'Pod', ds.metadata.namespace).filter((p) => matchesSelector(p.metadata.labels, sel));
+    const pods = list(cluster, 'Pod', ds.metadata.namespace).filter((p) =>
+      matchesSelector(p.metadata.labels, sel),
+    );
     const nodes = schedulable(cluster, ds.spec.template);
     for (const p of pods) {
-      if (p.metadata.labels['controller-revision-hash'] !== tmplHash || !nodes.some((n) => n.name === p.spec.nodeName)) delObj(cluster, 'Pod', p.metadata.namespace, p.metadata.name);
+      if (
+        p.metadata.labels['controller-revision-hash'] !== tmplHash ||
+        !nodes.some((n) => n.name === p.spec.nodeName)
+      )
+        delObj(cluster, 'Pod', p.metadata.namespace, p.metadata.name);
     }
     for (const node of nodes) {
-      const has = list(cluster, 'Pod', ds.metadata.namespace).some((p) => matchesSelector(p.metadata.labels, sel) && p.spec.nodeName === node.name);
+      const has = list(cluster, 'Pod', ds.metadata.namespace).some(
+        (p) => matchesSelector(p.metadata.labels, sel) && p.spec.nodeName === node.name,
+      );
       if (!has) {
-        const pod = newPod(state, cluster, ds, node, ds.spec.template, `${ds.metadata.name}-${suffix(state, 5)}`, { 'controller-revision-hash': tmplHash, 'pod-template-generation': String(ds.metadata.generation ?? 1) });
+        const pod = newPod(
+          state,
+          cluster,
+          ds,
+          node,
+          ds.spec.template,
+          `${ds.metadata.name}-${suffix(state, 5)}`,
+          {
+            'controller-revision-hash': tmplHash,
+            'pod-template-generation': String(ds.metadata.generation ?? 1),
+          },
+        );
         if (ds.metadata.name === 'kube-proxy') startKubeProxy(cluster, node, pod);
       }
     }
     const n = nodes.length;
-    ds.status = { currentNumberScheduled: n, desiredNumberScheduled: n, numberAvailable: n, numberReady: n, updatedNumberScheduled: n, numberMisscheduled: 0, observedGeneration: ds.metadata.generation ?? 1 };
+    ds.status = {
+      currentNumberScheduled: n,
+      desiredNumberScheduled: n,
+      numberAvailable: n,
+      numberReady: n,
+      updatedNumberScheduled: n,
+      numberMisscheduled: 0,
+      observedGeneration: ds.metadata.generation ?? 1,
+    };
   }
   // Services → Endpoints from ready pods; ClusterIPs and NodePorts allocated.
   for (const svc of list(cluster, 'Service')) {
@@ -417,31 +655,65 @@ export function reconcile(state, cluster, hooks = []) {
     svc.spec.sessionAffinity ??= 'None';
     if (!svc.spec.clusterIP) {
       const n = next(state);
-      svc.spec.clusterIP = `10.96.${(n * 37) % 250 + 2}.${(n * 101) % 250 + 3}`;
+      svc.spec.clusterIP = `10.96.${((n * 37) % 250) + 2}.${((n * 101) % 250) + 3}`;
       svc.spec.clusterIPs = [svc.spec.clusterIP];
     }
     for (const p of svc.spec.ports ?? []) {
       p.protocol ??= 'TCP';
       p.targetPort ??= p.port;
-      if ((svc.spec.type === 'NodePort' || svc.spec.type === 'LoadBalancer') && !p.nodePort) p.nodePort = 30000 + ((next(state) * 7477) % 2767);
+      if ((svc.spec.type === 'NodePort' || svc.spec.type === 'LoadBalancer') && !p.nodePort)
+        p.nodePort = 30000 + ((next(state) * 7477) % 2767);
     }
     if (!svc.spec.selector) continue;
-    const pods = list(cluster, 'Pod', svc.metadata.namespace).filter((p) => matchesSelector(p.metadata.labels, svc.spec.selector) && p.status?.phase === 'Running');
+    const pods = list(cluster, 'Pod', svc.metadata.namespace).filter(
+      (p) => matchesSelector(p.metadata.labels, svc.spec.selector) && p.status?.phase === 'Running',
+    );
     const subsets = pods.length
-      ? [{ addresses: pods.map((p) => ({ ip: p.status.podIP, nodeName: p.spec.nodeName, targetRef: { kind: 'Pod', name: p.metadata.name, namespace: p.metadata.namespace } })), ports: (svc.spec.ports ?? []).map((p) => ({ name: p.name, port: typeof p.targetPort === 'number' ? p.targetPort : p.port, protocol: p.protocol })) }]
+      ? [
+          {
+            addresses: pods.map((p) => ({
+              ip: p.status.podIP,
+              nodeName: p.spec.nodeName,
+              targetRef: { kind: 'Pod', name: p.metadata.name, namespace: p.metadata.namespace },
+            })),
+            ports: (svc.spec.ports ?? []).map((p) => ({
+              name: p.name,
+              port: typeof p.targetPort === 'number' ? p.targetPort : p.port,
+              protocol: p.protocol,
+            })),
+          },
+        ]
       : [];
     const ep = getObj(cluster, 'Endpoints', svc.metadata.namespace, svc.metadata.name);
     if (!ep || JSON.stringify(ep.subsets) !== JSON.stringify(subsets))
-      putObj(state, cluster, { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: svc.metadata.name, namespace: svc.metadata.namespace, labels: { ...(svc.metadata.labels ?? {}) } }, subsets });
+      putObj(state, cluster, {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: {
+          name: svc.metadata.name,
+          namespace: svc.metadata.namespace,
+          labels: { ...(svc.metadata.labels ?? {}) },
+        },
+        subsets,
+      });
   }
-  for (const ep of list(cluster, 'Endpoints')) if (!getObj(cluster, 'Service', ep.metadata.namespace, ep.metadata.name)) delObj(cluster, 'Endpoints', ep.metadata.namespace, ep.metadata.name);
+  for (const ep of list(cluster, 'Endpoints'))
+    if (!getObj(cluster, 'Service', ep.metadata.namespace, ep.metadata.name))
+      delObj(cluster, 'Endpoints', ep.metadata.namespace, ep.metadata.name);
   for (const h of hooks) h(state, cluster);
 }
 
 /** kube-proxy (re)starts on a node: it reads its ConfigMap now, as the real one does. */
 export function startKubeProxy(cluster, node, pod) {
   const cfg = readKubeProxyConfig(cluster);
-  node.datapath.kubeProxy = { mode: cfg.mode, configuredMode: cfg.configuredMode, scheduler: cfg.scheduler, pod: pod.metadata.name, startedAt: pod.status.startTime, healthy: true };
+  node.datapath.kubeProxy = {
+    mode: cfg.mode,
+    configuredMode: cfg.configuredMode,
+    scheduler: cfg.scheduler,
+    pod: pod.metadata.name,
+    startedAt: pod.status.startTime,
+    healthy: true,
+  };
 }
 
 export function templateHash(template) {

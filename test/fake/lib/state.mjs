@@ -1,7 +1,16 @@
 // State of the fake toolchain: one JSON document in $FAKE_STATE/state.json, read and written
 // under a lock (mkdir) with an atomic rename, so parallel invocations (docker exec on three
 // nodes at once) never lose an update.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  appendFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 
@@ -10,7 +19,9 @@ export const STATE_VERSION = 1;
 export function stateDir(env = process.env) {
   const d = env.FAKE_STATE;
   if (!d) {
-    process.stderr.write('fake toolchain: FAKE_STATE is not set (tests create a temp dir and set it)\n');
+    process.stderr.write(
+      'fake toolchain: FAKE_STATE is not set (tests create a temp dir and set it)\n',
+    );
     process.exit(90);
   }
   mkdirSync(d, { recursive: true });
@@ -46,7 +57,8 @@ export function withState(dir, fn, { write = true } = {}) {
       if (e.code !== 'EEXIST') throw e;
       try {
         // A holder that died leaves the lock: take it over after 10 s.
-        if (Date.now() - statSync(lock).mtimeMs > 10_000) rmSync(lock, { recursive: true, force: true });
+        if (Date.now() - statSync(lock).mtimeMs > 10_000)
+          rmSync(lock, { recursive: true, force: true });
       } catch {
         /* gone meanwhile */
       }
@@ -85,7 +97,9 @@ export function next(state) {
 
 const ALPHA = 'bcdfghjklmnpqrstvwxz2456789';
 function digest(state, tag) {
-  return createHash('sha256').update(`${tag}:${next(state)}:${state.salt ?? ''}`).digest();
+  return createHash('sha256')
+    .update(`${tag}:${next(state)}:${state.salt ?? ''}`)
+    .digest();
 }
 /** Deterministic pseudo-random suffix like kube's rand.String (consonants + digits). */
 export function suffix(state, len) {
@@ -102,5 +116,7 @@ export function hex(state, len) {
 }
 
 export function nowIso(env = process.env) {
-  return new Date(env.FAKE_NOW ? Date.parse(env.FAKE_NOW) : Date.now()).toISOString().replace(/\.\d+Z$/, 'Z');
+  return new Date(env.FAKE_NOW ? Date.parse(env.FAKE_NOW) : Date.now())
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z');
 }

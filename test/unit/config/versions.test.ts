@@ -7,7 +7,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { checkVersions, IMAGE_RE, imageFor, loadVersions, parseMinor } from '../../../src/config/versions.js';
+import {
+  checkVersions,
+  IMAGE_RE,
+  imageFor,
+  loadVersions,
+  parseMinor,
+} from '../../../src/config/versions.js';
 import { UserError } from '../../../src/core/errors.js';
 import { ROOT } from '../../helpers/cli.js';
 
@@ -34,8 +40,14 @@ test('every image is pinned by digest, is the Kubernetes minor of its key, and d
   }
   assert.ok(Object.keys(t.images).length >= 3);
   // the Linux builds of both tools have pinned checksums
-  for (const tool of ['kind', 'kubectl'] as const) for (const p of ['linux-amd64', 'linux-arm64']) assert.match(t[tool].sha256[p]!, /^[0-9a-f]{64}$/);
-  assert.throws(() => imageFor(t, 20), (e: unknown) => e instanceof UserError && /no kind node image is pinned for Kubernetes 1\.20/.test(e.message));
+  for (const tool of ['kind', 'kubectl'] as const)
+    for (const p of ['linux-amd64', 'linux-arm64'])
+      assert.match(t[tool].sha256[p]!, /^[0-9a-f]{64}$/);
+  assert.throws(
+    () => imageFor(t, 20),
+    (e: unknown) =>
+      e instanceof UserError && /no kind node image is pinned for Kubernetes 1\.20/.test(e.message),
+  );
 });
 
 test('the checker catches a tag without digest, a wrong key, a bad checksum, a bad default, unknown keys', () => {
@@ -48,7 +60,9 @@ test('the checker catches a tag without digest, a wrong key, a bad checksum, a b
   const p = checkVersions(doc).map((x) => `${x.at}: ${x.message}`);
   assert.ok(p.includes('extra: unknown key'), p.join('\n'));
   assert.ok(p.includes('kind.sha256.linux-amd64: must be 64 lowercase hex digits'));
-  assert.ok(p.includes('images.1.34: must be kindest/node:vX.Y.Z@sha256:<64 hex> (pinned by digest)'));
+  assert.ok(
+    p.includes('images.1.34: must be kindest/node:vX.Y.Z@sha256:<64 hex> (pinned by digest)'),
+  );
   assert.ok(p.includes('images.1.32: image is Kubernetes 1.33, not 1.32'));
   assert.ok(p.includes('default: must be one of the minors in images'));
 });
