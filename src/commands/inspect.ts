@@ -10,21 +10,43 @@ import { EXIT, UsageError, UserError, CommandError } from '../core/errors.js';
 import { KindProvider } from '../cluster/kind.js';
 import { Kubectl } from '../cluster/kubectl.js';
 import { SNAPSHOT_SCRIPT, readNode, type NodeSnapshot } from '../inspect/snapshot.js';
-import { joinSnapshot, servicePortKey, type K8sConfigMap, type K8sEndpointSlice, type K8sEndpoints, type K8sList, type K8sService, type Snapshot, type NodeServiceView } from '../inspect/join.js';
+import {
+  joinSnapshot,
+  servicePortKey,
+  type K8sConfigMap,
+  type K8sEndpointSlice,
+  type K8sEndpoints,
+  type K8sList,
+  type K8sService,
+  type Snapshot,
+  type NodeServiceView,
+} from '../inspect/join.js';
 import { findings as findFindings, type Finding } from '../inspect/findings.js';
 import { renderSvg } from '../inspect/svg.js';
 import { isParseError } from '../inspect/errors.js';
 
 type ServicesAndEndpoints = K8sList<K8sService | K8sEndpointSlice | K8sEndpoints>;
 
-async function clusterObjects(kube: Kubectl): Promise<{ services: K8sList<K8sService>; endpoints: K8sList<K8sEndpointSlice> | K8sList<K8sEndpoints>; configMap: K8sConfigMap | null }> {
+async function clusterObjects(
+  kube: Kubectl,
+): Promise<{
+  services: K8sList<K8sService>;
+  endpoints: K8sList<K8sEndpointSlice> | K8sList<K8sEndpoints>;
+  configMap: K8sConfigMap | null;
+}> {
   // EndpointSlices (discovery.k8s.io/v1, every supported Kubernetes); v1 Endpoints only if a server lacks them.
   let list: ServicesAndEndpoints;
   let kind: 'EndpointSlice' | 'Endpoints' = 'EndpointSlice';
-  const slices = await kube.run(['get', 'services,endpointslices', '--all-namespaces', '-o', 'json'], { reject: false, timeoutMs: 60_000 });
+  const slices = await kube.run(
+    ['get', 'services,endpointslices', '--all-namespaces', '-o', 'json'],
+    { reject: false, timeoutMs: 60_000 },
+  );
   if (slices.exitCode === 0) list = JSON.parse(slices.stdout) as ServicesAndEndpoints;
   else if (/doesn't have a resource type/.test(slices.stderr)) {
-    list = await kube.json<ServicesAndEndpoints>(['get', 'services,endpoints', '--all-namespaces'], { timeoutMs: 60_000 });
+    list = await kube.json<ServicesAndEndpoints>(
+      ['get', 'services,endpoints', '--all-namespaces'],
+      { timeoutMs: 60_000 },
+    );
     kind = 'Endpoints';
   } else {
     throw new CommandError({
@@ -40,10 +62,19 @@ async function clusterObjects(kube: Kubectl): Promise<{ services: K8sList<K8sSer
     });
   }
   const items = list.items ?? [];
-  const cm = await kube.run(['-n', 'kube-system', 'get', 'configmap', 'kube-proxy', '-o', 'json'], { reject: false, timeoutMs: 60_000 });
+  const cm = await kube.run(['-n', 'kube-system', 'get', 'configmap', 'kube-proxy', '-o', 'json'], {
+    reject: false,
+    timeoutMs: 60_000,
+  });
   return {
-    services: { kind: 'ServiceList', items: items.filter((i) => (i as { kind?: string }).kind === 'Service') as K8sService[] },
-    endpoints: { kind: `${kind}List`, items: items.filter((i) => (i as { kind?: string }).kind === kind) as K8sEndpointSlice[] },
+    services: {
+      kind: 'ServiceList',
+      items: items.filter((i) => (i as { kind?: string }).kind === 'Service') as K8sService[],
+    },
+    endpoints: {
+      kind: `${kind}List`,
+      items: items.filter((i) => (i as { kind?: string }).kind === kind) as K8sEndpointSlice[],
+    },
     configMap: cm.exitCode === 0 ? (JSON.parse(cm.stdout) as K8sConfigMap) : null,
   };
 }
@@ -67,12 +98,19 @@ function cell(mode: string | null, v: NodeServiceView | undefined, ready: number
 
 function table(rows: string[][]): string[] {
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => [...(r[i] ?? '')].length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(w[i]! - [...c].length))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(w[i]! - [...c].length)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 export function renderText(s: Snapshot, f: Finding[]): string {
   const lines: string[] = [];
-  const cfg = s.config ? `ConfigMap kube-proxy: mode ${s.config.mode ? `"${s.config.mode}"` : '"" (iptables)'}, ipvs.scheduler ${s.config.scheduler ? `"${s.config.scheduler}"` : '"" (rr)'}` : 'ConfigMap kube-proxy: not readable';
+  const cfg = s.config
+    ? `ConfigMap kube-proxy: mode ${s.config.mode ? `"${s.config.mode}"` : '"" (iptables)'}, ipvs.scheduler ${s.config.scheduler ? `"${s.config.scheduler}"` : '"" (rr)'}`
+    : 'ConfigMap kube-proxy: not readable';
   lines.push(`Cluster ${s.cluster} — ${cfg}`, '');
   lines.push(
     ...table([
@@ -84,7 +122,7 @@ export function renderText(s: Snapshot, f: Finding[]): string {
           ? `${n.ipvsServices} IPVS virtual servers, ${n.kubeIpvs0Addresses ?? 0} ClusterIPs on kube-ipvs0${n.serviceChains ? `, ${n.serviceChains} leftover KUBE-SVC chains` : ''}`
           : n.mode === 'iptables'
             ? `${n.serviceChains} KUBE-SVC chains, ${n.endpointChains} KUBE-SEP chains`
-            : Object.values(n.unavailable)[0] ?? '',
+            : (Object.values(n.unavailable)[0] ?? ''),
       ]),
     ]),
   );
@@ -102,7 +140,9 @@ export function renderText(s: Snapshot, f: Finding[]): string {
   else {
     lines.push(`Findings (${f.length}):`);
     for (const x of f) {
-      lines.push(`  ${x.severity === 'error' ? '✘' : x.severity === 'warning' ? '⚠' : 'ℹ'} [${x.id}] ${x.message}`);
+      lines.push(
+        `  ${x.severity === 'error' ? '✘' : x.severity === 'warning' ? '⚠' : 'ℹ'} [${x.id}] ${x.message}`,
+      );
       for (const e of x.evidence) lines.push(`      ${e}`);
     }
   }
@@ -132,25 +172,48 @@ Examples:
   proxylab inspect --json | jq '.findings[] | .id'`,
   options: {
     node: { type: 'string', arg: 'NAME', description: 'only this node (default: every node)' },
-    svg: { type: 'string', arg: 'FILE', description: 'also draw the datapath picture into FILE (SVG)' },
-    strict: { type: 'boolean', description: 'exit 1 when there is an error-level finding (for CI)' },
+    svg: {
+      type: 'string',
+      arg: 'FILE',
+      description: 'also draw the datapath picture into FILE (SVG)',
+    },
+    strict: {
+      type: 'boolean',
+      description: 'exit 1 when there is an error-level finding (for CI)',
+    },
   },
   json: true,
   async run(ctx, args) {
     const only = str(args, 'node');
     const svgFile = str(args, 'svg');
-    if (svgFile !== undefined && !/\.svg$/i.test(svgFile)) throw new UsageError(`--svg ${svgFile}: the file name must end in .svg`, 'e.g. --svg datapath.svg');
+    if (svgFile !== undefined && !/\.svg$/i.test(svgFile))
+      throw new UsageError(
+        `--svg ${svgFile}: the file name must end in .svg`,
+        'e.g. --svg datapath.svg',
+      );
     const provider = new KindProvider(ctx.env, ctx.signal);
     const kube = new Kubectl(ctx.kubeconfig, ctx.env, ctx.signal);
     const all = await provider.nodes(ctx.cluster);
-    if (!all.length) throw new UserError(`there is no kind cluster named "${ctx.cluster}"`, 'create it with `proxylab up` (or pass --cluster NAME)');
+    if (!all.length)
+      throw new UserError(
+        `there is no kind cluster named "${ctx.cluster}"`,
+        'create it with `proxylab up` (or pass --cluster NAME)',
+      );
     const nodes = only ? all.filter((n) => n.name === only) : all;
-    if (only && !nodes.length) throw new UsageError(`cluster ${ctx.cluster} has no node named "${only}"`, `its nodes: ${all.map((n) => n.name).join(', ')}`);
-    ctx.io.info(`reading ${nodes.length === 1 ? nodes[0]!.name : `${nodes.length} nodes`} (one docker exec each) and the Services…`);
+    if (only && !nodes.length)
+      throw new UsageError(
+        `cluster ${ctx.cluster} has no node named "${only}"`,
+        `its nodes: ${all.map((n) => n.name).join(', ')}`,
+      );
+    ctx.io.info(
+      `reading ${nodes.length === 1 ? nodes[0]!.name : `${nodes.length} nodes`} (one docker exec each) and the Services…`,
+    );
 
     const [objects, ...outputs] = await Promise.all([
       clusterObjects(kube),
-      ...nodes.map((n) => provider.exec(n.name, ['sh', '-c', SNAPSHOT_SCRIPT], { reject: false, timeoutMs: 60_000 })),
+      ...nodes.map((n) =>
+        provider.exec(n.name, ['sh', '-c', SNAPSHOT_SCRIPT], { reject: false, timeoutMs: 60_000 }),
+      ),
     ]);
     const snaps: NodeSnapshot[] = [];
     for (const [i, r] of outputs.entries()) {
@@ -160,10 +223,19 @@ Examples:
       } catch (e) {
         if (!isParseError(e)) throw e;
         const why = (r.stderr.trim().split('\n').pop() ?? '') || `docker exec exited ${r.exitCode}`;
-        throw new UserError(`could not read the datapath of node ${name}: ${why}`, `is the node running? \`docker ps --filter name=${name}\``);
+        throw new UserError(
+          `could not read the datapath of node ${name}: ${why}`,
+          `is the node running? \`docker ps --filter name=${name}\``,
+        );
       }
     }
-    const snapshot = joinSnapshot(ctx.cluster, snaps, objects.services, objects.endpoints, objects.configMap);
+    const snapshot = joinSnapshot(
+      ctx.cluster,
+      snaps,
+      objects.services,
+      objects.endpoints,
+      objects.configMap,
+    );
     const found = findFindings(snapshot);
     if (svgFile) {
       const path = resolve(svgFile);
@@ -173,6 +245,8 @@ Examples:
     }
     if (ctx.json) ctx.io.out(JSON.stringify({ ...snapshot, findings: found }, null, 2));
     else ctx.io.out(renderText(snapshot, found));
-    return bool(args, 'strict') && found.some((x) => x.severity === 'error') ? EXIT.failed : EXIT.ok;
+    return bool(args, 'strict') && found.some((x) => x.severity === 'error')
+      ? EXIT.failed
+      : EXIT.ok;
   },
 });

@@ -16,7 +16,10 @@ async function readStdin(): Promise<string> {
 async function readInput(file: string | undefined): Promise<string> {
   if (file === undefined || file === '-') {
     if (process.stdin.isTTY) {
-      throw new UsageError('no input to parse', 'give a FILE, or pipe the output in: `ipvsadm -Ln | proxylab parse ipvsadm`');
+      throw new UsageError(
+        'no input to parse',
+        'give a FILE, or pipe the output in: `ipvsadm -Ln | proxylab parse ipvsadm`',
+      );
     }
     return readStdin();
   }
@@ -25,8 +28,17 @@ async function readInput(file: string | undefined): Promise<string> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why =
-      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (code ?? String(e));
-    throw new UsageError(`cannot read ${file}: ${why}`, 'check the path, or use - to read from stdin');
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : (code ?? String(e));
+    throw new UsageError(
+      `cannot read ${file}: ${why}`,
+      'check the path, or use - to read from stdin',
+    );
   }
 }
 
@@ -56,7 +68,8 @@ Examples:
     table: {
       type: 'string',
       arg: 'NAME',
-      description: 'iptables: table to file rules under when the input does not name one (default: unknown)',
+      description:
+        'iptables: table to file rules under when the input does not name one (default: unknown)',
     },
   },
   positionals: { min: 1, max: 2 },
@@ -64,14 +77,21 @@ Examples:
   async run(ctx, args) {
     const kind = args.positionals[0]!;
     if (!(PARSE_KINDS as string[]).includes(kind)) {
-      throw new UsageError(`unknown output kind "${kind}"`, `use one of: ${PARSE_KINDS.join(', ')}`);
+      throw new UsageError(
+        `unknown output kind "${kind}"`,
+        `use one of: ${PARSE_KINDS.join(', ')}`,
+      );
     }
     const table = str(args, 'table');
-    if (table !== undefined && kind !== 'iptables') throw new UsageError('--table applies to iptables only', 'drop --table');
+    if (table !== undefined && kind !== 'iptables')
+      throw new UsageError('--table applies to iptables only', 'drop --table');
     const text = await readInput(args.positionals[1]);
     let data: unknown;
     try {
-      data = kind === 'iptables' ? PARSERS.iptables(text, table ? { table } : {}) : PARSERS[kind as Exclude<ParseKind, 'iptables'>](text);
+      data =
+        kind === 'iptables'
+          ? PARSERS.iptables(text, table ? { table } : {})
+          : PARSERS[kind as Exclude<ParseKind, 'iptables'>](text);
     } catch (e) {
       if (isParseError(e)) throw new UsageError(e.message);
       throw e;

@@ -58,7 +58,10 @@ export function findings(s: Snapshot): Finding[] {
         node: n.node,
         service: null,
         message: `kube-proxy on ${n.node} runs in ${n.mode} mode but its ConfigMap says ${cfg.effectiveMode} (restart it: kubectl -n kube-system rollout restart ds/kube-proxy)`,
-        evidence: [`/proxyMode on ${n.node}: ${n.mode}`, `ConfigMap kube-proxy config.conf: mode: "${cfg.mode}"`],
+        evidence: [
+          `/proxyMode on ${n.node}: ${n.mode}`,
+          `ConfigMap kube-proxy config.conf: mode: "${cfg.mode}"`,
+        ],
       });
     }
     for (const [section, why] of Object.entries(n.unavailable)) {
@@ -81,7 +84,9 @@ export function findings(s: Snapshot): Finding[] {
         node: n.node,
         service: null,
         message: `${n.node} runs in ipvs mode but still has ${n.serviceChains} KUBE-SVC and ${n.endpointChains} KUBE-SEP chains from iptables mode (run \`proxylab flush-nat\`)`,
-        evidence: [`iptables-save -t nat on ${n.node}: ${n.serviceChains} KUBE-SVC-*/KUBE-SVL-* chains, ${n.endpointChains} KUBE-SEP-* chains`],
+        evidence: [
+          `iptables-save -t nat on ${n.node}: ${n.serviceChains} KUBE-SVC-*/KUBE-SVL-* chains, ${n.endpointChains} KUBE-SEP-* chains`,
+        ],
       });
     }
   }
@@ -101,7 +106,10 @@ export function findings(s: Snapshot): Finding[] {
             node: n.node,
             service: label,
             message: `${label} (${what}) has no IPVS virtual server on ${n.node}`,
-            evidence: [`ipvsadm -Ln on ${n.node} lists no "${p.protocol}  ${p.clusterIP}:${p.port}"`, `Service ${p.service} has ClusterIP ${p.clusterIP} port ${p.port}/${p.protocol}`],
+            evidence: [
+              `ipvsadm -Ln on ${n.node} lists no "${p.protocol}  ${p.clusterIP}:${p.port}"`,
+              `Service ${p.service} has ClusterIP ${p.clusterIP} port ${p.port}/${p.protocol}`,
+            ],
           });
         } else if (v.ipvs) {
           const d = diff(p.ready, v.ipvs.realServers);
@@ -127,7 +135,10 @@ export function findings(s: Snapshot): Finding[] {
               node: n.node,
               service: label,
               message: `${label} on ${n.node} uses scheduler ${v.ipvs.scheduler}, the ConfigMap says ${cfg.effectiveScheduler}`,
-              evidence: [`ipvsadm -Ln on ${n.node}: ${what} ${v.ipvs.scheduler}`, `ConfigMap kube-proxy config.conf: ipvs.scheduler: "${cfg.scheduler}"`],
+              evidence: [
+                `ipvsadm -Ln on ${n.node}: ${what} ${v.ipvs.scheduler}`,
+                `ConfigMap kube-proxy config.conf: ipvs.scheduler: "${cfg.scheduler}"`,
+              ],
             });
           }
         }
@@ -148,7 +159,9 @@ export function findings(s: Snapshot): Finding[] {
             node: n.node,
             service: label,
             message: `${label} is missing from ipset KUBE-CLUSTER-IP on ${n.node}`,
-            evidence: [`ipset list KUBE-CLUSTER-IP on ${n.node} has no member ${p.clusterIP},${p.protocol.toLowerCase()}:${p.port}`],
+            evidence: [
+              `ipset list KUBE-CLUSTER-IP on ${n.node} has no member ${p.clusterIP},${p.protocol.toLowerCase()}:${p.port}`,
+            ],
           });
         }
       } else if (n.mode === 'iptables') {
@@ -159,7 +172,9 @@ export function findings(s: Snapshot): Finding[] {
             node: n.node,
             service: label,
             message: `${label} (${what}) has no KUBE-SVC chain on ${n.node}`,
-            evidence: [`iptables-save on ${n.node}: no KUBE-SERVICES rule for ${p.clusterIP}/32 port ${p.port} jumping to a KUBE-SVC chain`],
+            evidence: [
+              `iptables-save on ${n.node}: no KUBE-SERVICES rule for ${p.clusterIP}/32 port ${p.port} jumping to a KUBE-SVC chain`,
+            ],
           });
         } else if (v.iptables) {
           const d = diff(p.ready, v.iptables.endpoints);

@@ -87,7 +87,11 @@ interface JsonLink {
 }
 
 function fromJson(data: unknown): IpAddrList {
-  if (!Array.isArray(data)) throw new ParseError('ip-addr', 'the JSON is not an array of interfaces (expected `ip -j addr` output)');
+  if (!Array.isArray(data))
+    throw new ParseError(
+      'ip-addr',
+      'the JSON is not an array of interfaces (expected `ip -j addr` output)',
+    );
   const out: IpAddrList = { format: 'json', interfaces: [], skipped: [] };
   for (const raw of data as unknown[]) {
     if (!raw || typeof raw !== 'object') continue;
@@ -95,7 +99,9 @@ function fromJson(data: unknown): IpAddrList {
     if (typeof l.ifname !== 'string') continue;
     const i = blank(l.ifname, typeof l.ifindex === 'number' ? l.ifindex : null);
     i.peer = typeof l.link === 'string' ? l.link : null;
-    i.flags = Array.isArray(l.flags) ? l.flags.filter((x): x is string => typeof x === 'string') : [];
+    i.flags = Array.isArray(l.flags)
+      ? l.flags.filter((x): x is string => typeof x === 'string')
+      : [];
     i.mtu = typeof l.mtu === 'number' ? l.mtu : null;
     i.qdisc = typeof l.qdisc === 'string' ? l.qdisc : null;
     i.state = typeof l.operstate === 'string' ? l.operstate : null;
@@ -202,7 +208,9 @@ export function parseIpAddr(input: string): IpAddrList {
       continue;
     }
     if (/^(?:valid_lft|altname|alias|RX|TX|\d+\s+\d+)/.test(t)) continue;
-    const kind = /^(dummy|veth|bridge|vxlan|ipip|bond|macvlan|ipvlan|tun|wireguard|geneve)\b/.exec(t);
+    const kind = /^(dummy|veth|bridge|vxlan|ipip|bond|macvlan|ipvlan|tun|wireguard|geneve)\b/.exec(
+      t,
+    );
     if (kind) {
       cur.kind = kind[1]!;
       continue;

@@ -112,7 +112,10 @@ export function parseIpset(input: string): IpsetList {
     }
     if (isNoise(text)) continue;
     const t = text.trim();
-    const kv = /^(Name|Type|Revision|Header|Size in memory|References|Number of entries|Members):\s*(.*)$/.exec(t);
+    const kv =
+      /^(Name|Type|Revision|Header|Size in memory|References|Number of entries|Members):\s*(.*)$/.exec(
+        t,
+      );
     if (kv) {
       const [, key, val] = kv as unknown as [string, string, string];
       sawList = true;

@@ -7,7 +7,15 @@
  * KUBE-SVC → KUBE-SEP endpoints with their probabilities.
  */
 import { ParseError } from './errors.js';
-import { fields, int, isNoise, promptCommand, scaledInt, stripAnnotation, toLines } from './text.js';
+import {
+  fields,
+  int,
+  isNoise,
+  promptCommand,
+  scaledInt,
+  stripAnnotation,
+  toLines,
+} from './text.js';
 
 export interface Counters {
   packets: number;
@@ -86,9 +94,14 @@ let lastTableName = '';
 let lastChainName = '';
 let lastChain: IptablesChain | null = null;
 
-function chainOf(tables: Record<string, IptablesTable>, table: string, chain: string): IptablesChain {
+function chainOf(
+  tables: Record<string, IptablesTable>,
+  table: string,
+  chain: string,
+): IptablesChain {
   // Consecutive rules mostly share a chain: remember the last one.
-  if (lastTables === tables && lastChain && lastChainName === chain && lastTableName === table) return lastChain;
+  if (lastTables === tables && lastChain && lastChainName === chain && lastTableName === table)
+    return lastChain;
   const c = chainOfSlow(tables, table, chain);
   lastTables = tables;
   lastTableName = table;
@@ -97,7 +110,11 @@ function chainOf(tables: Record<string, IptablesTable>, table: string, chain: st
   return c;
 }
 
-function chainOfSlow(tables: Record<string, IptablesTable>, table: string, chain: string): IptablesChain {
+function chainOfSlow(
+  tables: Record<string, IptablesTable>,
+  table: string,
+  chain: string,
+): IptablesChain {
   const t = (tables[table] ??= { chains: Object.create(null) as Record<string, IptablesChain> });
   let c = t.chains[chain];
   if (!c) {
@@ -147,7 +164,8 @@ function saveWordsSlow(line: string): string[] | null {
   const words = line.match(QUOTED_WORD) ?? [];
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
-    if (w.includes('"')) words[i] = w.replace(QUOTED_PART, (_m, inner: string) => inner.replace(/\\(.)/g, '$1'));
+    if (w.includes('"'))
+      words[i] = w.replace(QUOTED_PART, (_m, inner: string) => inner.replace(/\\(.)/g, '$1'));
   }
   return words;
 }
@@ -240,7 +258,8 @@ function saveRule(words: string[], raw: string, line: number): [string, Iptables
       case '--match-set': {
         const name = words[++i];
         const flags = words[++i];
-        if (name !== undefined && flags !== undefined) r.matchSets.push({ name, flags, negated: neg });
+        if (name !== undefined && flags !== undefined)
+          r.matchSets.push({ name, flags, negated: neg });
         break;
       }
       case '--probability': {
@@ -258,7 +277,12 @@ function saveRule(words: string[], raw: string, line: number): [string, Iptables
       default:
         // Other options: skip their values (words not starting with '-').
         if (w.startsWith('-')) {
-          while (words[i + 1] !== undefined && !words[i + 1]!.startsWith('-') && words[i + 1] !== '!') i++;
+          while (
+            words[i + 1] !== undefined &&
+            !words[i + 1]!.startsWith('-') &&
+            words[i + 1] !== '!'
+          )
+            i++;
         }
     }
     neg = false;
@@ -359,12 +383,18 @@ function listRule(text: string, h: ListHeader, line: number): IptablesRule | nul
   return r;
 }
 
-const TABLE_IN_CMD = /\b(?:iptables|ip6tables|iptables-nft|iptables-legacy)(?:-save)?\b.*?(?:\s-t\s*|\s--table[=\s])(\w+)/;
+const TABLE_IN_CMD =
+  /\b(?:iptables|ip6tables|iptables-nft|iptables-legacy)(?:-save)?\b.*?(?:\s-t\s*|\s--table[=\s])(\w+)/;
 
 /** Parse iptables output in any of its layouts. Throws ParseError when nothing is iptables. */
 export function parseIptables(input: string, opts: ParseIptablesOptions = {}): IptablesDump {
   const fallbackTable = opts.table ?? 'unknown';
-  const out: IptablesDump = { formats: [], tables: Object.create(null) as Record<string, IptablesTable>, ruleCount: 0, skipped: [] };
+  const out: IptablesDump = {
+    formats: [],
+    tables: Object.create(null) as Record<string, IptablesTable>,
+    ruleCount: 0,
+    skipped: [],
+  };
   const fmt = (f: IptablesFormat) => {
     if (!out.formats.includes(f)) out.formats.push(f);
   };
@@ -378,11 +408,13 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
   for (let li = 0; li < lines.length; li++) {
     const no = li + 1;
     const rawText = lines[li]!;
-    const cmd = rawText.indexOf('$') >= 0 || rawText.indexOf('#') >= 0 ? promptCommand(rawText) : null;
+    const cmd =
+      rawText.indexOf('$') >= 0 || rawText.indexOf('#') >= 0 ? promptCommand(rawText) : null;
     if (cmd !== null) {
       const tm = TABLE_IN_CMD.exec(` ${cmd}`);
       if (tm) table = tm[1]!;
-      else if (/\biptables(?:-nft|-legacy)?(?:-save)?\b/.test(cmd)) table = /-save/.test(cmd) ? fallbackTable : opts.table ?? 'filter';
+      else if (/\biptables(?:-nft|-legacy)?(?:-save)?\b/.test(cmd))
+        table = /-save/.test(cmd) ? fallbackTable : (opts.table ?? 'filter');
       lastListRule = null;
       continue;
     }
@@ -448,11 +480,15 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
     }
     // -L layout.
     const t = line;
-    const ch = /^Chain (\S+) \((?:policy (\S+)(?: (\d+\w?) packets, (\d+\w?) bytes)?|(\d+) references)\)$/.exec(t);
+    const ch =
+      /^Chain (\S+) \((?:policy (\S+)(?: (\d+\w?) packets, (\d+\w?) bytes)?|(\d+) references)\)$/.exec(
+        t,
+      );
     if (ch) {
       listChain = chainOf(out.tables, table, ch[1]!);
       if (ch[2]) listChain.policy = ch[2];
-      if (ch[3] !== undefined) listChain.counters = { packets: scaledInt(ch[3]) ?? 0, bytes: scaledInt(ch[4]) ?? 0 };
+      if (ch[3] !== undefined)
+        listChain.counters = { packets: scaledInt(ch[3]) ?? 0, bytes: scaledInt(ch[4]) ?? 0 };
       if (ch[5] !== undefined) listChain.references = Number(ch[5]);
       header = null;
       lastListRule = null;
@@ -460,7 +496,10 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
       recognized++;
       continue;
     }
-    const hm = /^(num\s+)?(pkts\s+bytes\s+)?target\s+prot\s+opt\s+(?:in\s+out\s+)?source\s+destination$/.exec(t);
+    const hm =
+      /^(num\s+)?(pkts\s+bytes\s+)?target\s+prot\s+opt\s+(?:in\s+out\s+)?source\s+destination$/.exec(
+        t,
+      );
     if (hm) {
       header = { lineNumbers: Boolean(hm[1]), verbose: Boolean(hm[2]) };
       fmt('list');
@@ -547,9 +586,14 @@ export interface KubeProxyIptablesView {
 const SVC_CHAIN = /^KUBE-(?:SVC|SVL|EXT|FW|XLB)-([A-Z0-9]+)$/;
 
 /** `ns/name:port cluster IP` / `ns/name: cluster IP` / `ns/name -> ip:port` → its parts. */
-export function commentService(comment: string | null): { name: string; portName: string | null } | null {
+export function commentService(
+  comment: string | null,
+): { name: string; portName: string | null } | null {
   if (!comment) return null;
-  const m = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)(?::([\w-]*))?(?=\s|$)/.exec(comment);
+  const m =
+    /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)(?::([\w-]*))?(?=\s|$)/.exec(
+      comment,
+    );
   if (!m) return null;
   return { name: m[1]!, portName: m[4] ? m[4] : null };
 }
@@ -567,7 +611,8 @@ export function kubeProxyView(dump: IptablesDump): KubeProxyIptablesView {
   const matchSets = new Set<string>();
   const sepAddr = new Map<string, { address: string; port: number | null }>();
   const chains: [string, IptablesChain][] = [];
-  for (const t of Object.values(dump.tables)) for (const [n, c] of Object.entries(t.chains)) chains.push([n, c]);
+  for (const t of Object.values(dump.tables))
+    for (const [n, c] of Object.entries(t.chains)) chains.push([n, c]);
 
   const newPort = (): KubeProxyServicePort => ({
     name: null,
@@ -596,14 +641,17 @@ export function kubeProxyView(dump: IptablesDump): KubeProxyIptablesView {
       const e = s.indexOf(']');
       return { address: s.slice(1, e), port: int(s.slice(e + 2)) };
     }
-    return i > 0 ? { address: s.slice(0, i), port: int(s.slice(i + 1)) } : { address: s, port: null };
+    return i > 0
+      ? { address: s.slice(0, i), port: int(s.slice(i + 1)) }
+      : { address: s, port: null };
   };
 
   for (const [name, c] of chains) {
     if (SVC_CHAIN.test(name)) serviceChains.add(name);
     if (name.startsWith('KUBE-SEP-')) {
       endpointChains.add(name);
-      for (const r of c.rules) if (r.dnatTo && !sepAddr.has(name)) sepAddr.set(name, addr(r.dnatTo));
+      for (const r of c.rules)
+        if (r.dnatTo && !sepAddr.has(name)) sepAddr.set(name, addr(r.dnatTo));
     }
     for (const r of c.rules) {
       for (const ms of r.matchSets) matchSets.add(ms.name);
@@ -614,7 +662,8 @@ export function kubeProxyView(dump: IptablesDump): KubeProxyIptablesView {
 
   // KUBE-SERVICES: cluster IPs (and external IPs), or "has no endpoints" rejects.
   for (const [name, c] of chains) {
-    if (name !== 'KUBE-SERVICES' && name !== 'KUBE-NODEPORTS' && name !== 'KUBE-EXTERNAL-SERVICES') continue;
+    if (name !== 'KUBE-SERVICES' && name !== 'KUBE-NODEPORTS' && name !== 'KUBE-EXTERNAL-SERVICES')
+      continue;
     for (const r of c.rules) {
       const cs = commentService(r.comment);
       const m = r.target ? SVC_CHAIN.exec(r.target) : null;
@@ -625,7 +674,8 @@ export function kubeProxyView(dump: IptablesDump): KubeProxyIptablesView {
           s.portName ??= cs.portName;
         }
         const ip = stripMask(r.destination);
-        const isClusterRule = r.target!.startsWith('KUBE-SVC-') || r.target!.startsWith('KUBE-SVL-');
+        const isClusterRule =
+          r.target!.startsWith('KUBE-SVC-') || r.target!.startsWith('KUBE-SVL-');
         if (name === 'KUBE-NODEPORTS') {
           const np = int(r.dport ?? undefined);
           if (np !== null && !s.nodePorts.includes(np)) s.nodePorts.push(np);
@@ -637,7 +687,11 @@ export function kubeProxyView(dump: IptablesDump): KubeProxyIptablesView {
           s.port = int(r.dport ?? undefined);
           s.protocol = r.protocol;
         }
-      } else if ((r.target === 'REJECT' || r.target === 'DROP') && cs && /has no endpoints/.test(r.comment ?? '')) {
+      } else if (
+        (r.target === 'REJECT' || r.target === 'DROP') &&
+        cs &&
+        /has no endpoints/.test(r.comment ?? '')
+      ) {
         const key = `noep:${cs.name}:${cs.portName ?? ''}`;
         let s = byHash.get(key);
         if (!s) {
@@ -672,7 +726,8 @@ export function kubeProxyView(dump: IptablesDump): KubeProxyIptablesView {
         s.name ??= cs.name;
         if (!/->/.test(r.comment ?? '')) s.portName ??= cs.portName;
       }
-      if (!r.target?.startsWith('KUBE-SEP-') || r.matches.includes('recent') || seen.has(r.target)) continue;
+      if (!r.target?.startsWith('KUBE-SEP-') || r.matches.includes('recent') || seen.has(r.target))
+        continue;
       seen.add(r.target);
       const fromComment = /->\s*(\S+)$/.exec(r.comment ?? '');
       const a = sepAddr.get(r.target) ?? (fromComment ? addr(fromComment[1]!) : null);

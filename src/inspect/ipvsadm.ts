@@ -6,11 +6,22 @@
  * IPv4 and IPv6 (`[addr]:port`, returned without brackets).
  */
 import { ParseError } from './errors.js';
-import { fields, int, isIP, isNoise, scaledInt, sectionMarker, splitHostPort, stripAnnotation, toLines } from './text.js';
+import {
+  fields,
+  int,
+  isIP,
+  isNoise,
+  scaledInt,
+  sectionMarker,
+  splitHostPort,
+  stripAnnotation,
+  toLines,
+} from './text.js';
 
 export type IpvsProtocol = 'TCP' | 'UDP' | 'SCTP' | 'FWM';
 export type IpvsForward = 'Masq' | 'Route' | 'Tunnel' | 'Local' | string;
-export type IpvsLayout = 'list' | 'stats' | 'rate' | 'persistent-conn' | 'thresholds' | 'save' | 'connections' | 'timeout';
+export type IpvsLayout =
+  'list' | 'stats' | 'rate' | 'persistent-conn' | 'thresholds' | 'save' | 'connections' | 'timeout';
 
 export interface IpvsCounters {
   conns: number;
@@ -112,7 +123,9 @@ export interface IpvsTable {
 const PROTOS = new Set(['TCP', 'UDP', 'SCTP', 'FWM']);
 type RowLayout = 'list' | 'stats' | 'rate' | 'persistent-conn' | 'thresholds';
 
-function endpoint(s: string): { address: string; port: number | null; numeric: boolean; portName?: string } | null {
+function endpoint(
+  s: string,
+): { address: string; port: number | null; numeric: boolean; portName?: string } | null {
   const hp = splitHostPort(s);
   if (!hp || hp.host === '') return null;
   const port = int(hp.port);
@@ -137,7 +150,9 @@ function counters(t: string[]): IpvsCounters | null {
 }
 function rates(t: string[]): IpvsRates | null {
   const c = counters(t);
-  return c ? { cps: c.conns, inPps: c.inPkts, outPps: c.outPkts, inBps: c.inBytes, outBps: c.outBytes } : null;
+  return c
+    ? { cps: c.conns, inPps: c.inPkts, outPps: c.outPkts, inBps: c.inBytes, outBps: c.outBytes }
+    : null;
 }
 
 function mmss(s: string): number | null {
@@ -196,11 +211,15 @@ export function parseIpvsadm(input: string): IpvsTable {
     if (/^->\s*RemoteAddress:Port\b/.test(t)) {
       if (/PersistConn/.test(t)) rowLayout = 'persistent-conn';
       else if (/Uthreshold/.test(t)) rowLayout = 'thresholds';
-      else if (/Forward/.test(t) && rowLayout !== 'stats' && rowLayout !== 'rate') rowLayout = 'list';
+      else if (/Forward/.test(t) && rowLayout !== 'stats' && rowLayout !== 'rate')
+        rowLayout = 'list';
       recognized++;
       continue;
     }
-    if (/^IPVS connection entries$/.test(t) || /^pro\s+expire\s+state\s+source\s+virtual\s+destination/.test(t)) {
+    if (
+      /^IPVS connection entries$/.test(t) ||
+      /^pro\s+expire\s+state\s+source\s+virtual\s+destination/.test(t)
+    ) {
       note('connections');
       recognized++;
       continue;
@@ -231,7 +250,17 @@ export function parseIpvsadm(input: string): IpvsTable {
       const svc = serviceRow(f, rowLayout, no);
       if (svc) {
         if (section !== undefined) svc.section = section;
-        note(svc.stats ? (rowLayout === 'rate' ? 'rate' : 'stats') : svc.rate ? 'rate' : rowLayout === 'persistent-conn' || rowLayout === 'thresholds' ? rowLayout : 'list');
+        note(
+          svc.stats
+            ? rowLayout === 'rate'
+              ? 'rate'
+              : 'stats'
+            : svc.rate
+              ? 'rate'
+              : rowLayout === 'persistent-conn' || rowLayout === 'thresholds'
+                ? rowLayout
+                : 'list',
+        );
         out.services.push(svc);
         current = svc;
         recognized++;
@@ -286,11 +315,30 @@ function realServerRow(
     if (n1 === null || n2 === null || n3 === null) return null;
     let rs: IpvsRealServer;
     if (rest.length === 4 && layout !== 'persistent-conn') {
-      rs = { address: ep.address, port: ep.port, forward: f0, weight: n1, activeConn: n2, inActConn: n3, numeric: ep.numeric, line };
+      rs = {
+        address: ep.address,
+        port: ep.port,
+        forward: f0,
+        weight: n1,
+        activeConn: n2,
+        inActConn: n3,
+        numeric: ep.numeric,
+        line,
+      };
     } else if (rest.length === 5) {
       const n4 = int(rest[4]);
       if (n4 === null) return null;
-      rs = { address: ep.address, port: ep.port, forward: f0, weight: n1, activeConn: n3, inActConn: n4, persistConn: n2, numeric: ep.numeric, line };
+      rs = {
+        address: ep.address,
+        port: ep.port,
+        forward: f0,
+        weight: n1,
+        activeConn: n3,
+        inActConn: n4,
+        persistConn: n2,
+        numeric: ep.numeric,
+        line,
+      };
     } else if (rest.length === 6) {
       const n4 = int(rest[4]);
       const n5 = int(rest[5]);
@@ -312,7 +360,16 @@ function realServerRow(
     return rs;
   }
   if (rest.length === 5) {
-    const rs: IpvsRealServer = { address: ep.address, port: ep.port, forward: null, weight: null, activeConn: null, inActConn: null, numeric: ep.numeric, line };
+    const rs: IpvsRealServer = {
+      address: ep.address,
+      port: ep.port,
+      forward: null,
+      weight: null,
+      activeConn: null,
+      inActConn: null,
+      numeric: ep.numeric,
+      line,
+    };
     if (layout === 'rate') {
       const r = rates(rest);
       if (!r) return null;
@@ -402,8 +459,20 @@ function connectionRow(f: string[], line: number): IpvsConnection | null {
   const vip = endpoint(v);
   const dst = endpoint(d);
   if (!src || !vip || !dst) return null;
-  const ep = (e: NonNullable<ReturnType<typeof endpoint>>) => ({ address: e.address, port: e.port });
-  return { protocol, expire, expireSeconds: secs, state, source: ep(src), virtual: ep(vip), destination: ep(dst), line };
+  const ep = (e: NonNullable<ReturnType<typeof endpoint>>) => ({
+    address: e.address,
+    port: e.port,
+  });
+  return {
+    protocol,
+    expire,
+    expireSeconds: secs,
+    state,
+    source: ep(src),
+    virtual: ep(vip),
+    destination: ep(dst),
+    line,
+  };
 }
 
 const SAVE_PROTO: Record<string, IpvsProtocol> = {
@@ -464,7 +533,9 @@ function saveRow(
   }
   const rsText = (opts.get('-r') ?? opts.get('--real-server')) as string | undefined;
   if (typeof rsText !== 'string') return false;
-  const ep = rsText.includes(':') ? endpoint(rsText) : { address: rsText, port: null, numeric: isIP(rsText) };
+  const ep = rsText.includes(':')
+    ? endpoint(rsText)
+    : { address: rsText, port: null, numeric: isIP(rsText) };
   if (!ep) return false;
   const weight = int((opts.get('-w') ?? opts.get('--weight')) as string | undefined);
   const rs: IpvsRealServer = {
@@ -498,7 +569,12 @@ function saveRow(
   return true;
 }
 
-function serviceFromSave(protocol: IpvsProtocol, vs: string, opts: Map<string, string | true>, line: number): IpvsService | null {
+function serviceFromSave(
+  protocol: IpvsProtocol,
+  vs: string,
+  opts: Map<string, string | true>,
+  line: number,
+): IpvsService | null {
   let address: string | null = null;
   let port: number | null = null;
   let numeric = true;

@@ -18,19 +18,35 @@ export interface K8sService {
   spec?: {
     type?: string;
     clusterIP?: string;
-    ports?: { name?: string; protocol?: string; port: number; targetPort?: number | string; nodePort?: number }[];
+    ports?: {
+      name?: string;
+      protocol?: string;
+      port: number;
+      targetPort?: number | string;
+      nodePort?: number;
+    }[];
     sessionAffinity?: string;
   };
 }
 export interface K8sEndpointSlice {
   metadata: { name?: string; namespace?: string; labels?: Record<string, string> };
   addressType?: string;
-  endpoints?: { addresses?: string[]; conditions?: { ready?: boolean | null }; nodeName?: string; targetRef?: { name?: string } }[] | null;
+  endpoints?:
+    | {
+        addresses?: string[];
+        conditions?: { ready?: boolean | null };
+        nodeName?: string;
+        targetRef?: { name?: string };
+      }[]
+    | null;
   ports?: { name?: string | null; port?: number | null; protocol?: string }[] | null;
 }
 export interface K8sEndpoints {
   metadata: { name: string; namespace?: string };
-  subsets?: { addresses?: { ip: string; targetRef?: { name?: string } }[]; ports?: { name?: string; port: number; protocol?: string }[] }[];
+  subsets?: {
+    addresses?: { ip: string; targetRef?: { name?: string } }[];
+    ports?: { name?: string; port: number; protocol?: string }[];
+  }[];
 }
 export interface K8sConfigMap {
   data?: Record<string, string>;
@@ -56,7 +72,15 @@ export interface NodeServiceView {
   /** ClusterIP on kube-ipvs0: null when kube-ipvs0 could not be read. */
   vipOnKubeIpvs0: boolean | null;
   /** The IPVS virtual server; null when ipvsadm could not be read, false when absent. */
-  ipvs: { scheduler: string | null; persistent: number | null; realServers: string[]; weights: Record<string, number | null> } | null | false;
+  ipvs:
+    | {
+        scheduler: string | null;
+        persistent: number | null;
+        realServers: string[];
+        weights: Record<string, number | null>;
+      }
+    | null
+    | false;
   /** `ip,proto:port` in ipset KUBE-CLUSTER-IP; null when ipset could not be read. */
   inClusterIpSet: boolean | null;
   /** KUBE-SVC chain and its endpoints; null when iptables-save could not be read, false when absent. */
@@ -112,7 +136,12 @@ export function readKubeProxyConfig(cm: K8sConfigMap | null | undefined): KubePr
   const d = (doc ?? {}) as { mode?: unknown; ipvs?: { scheduler?: unknown } };
   const mode = typeof d.mode === 'string' ? d.mode : '';
   const scheduler = typeof d.ipvs?.scheduler === 'string' ? d.ipvs.scheduler : '';
-  return { mode, effectiveMode: mode || 'iptables', scheduler, effectiveScheduler: scheduler || 'rr' };
+  return {
+    mode,
+    effectiveMode: mode || 'iptables',
+    scheduler,
+    effectiveScheduler: scheduler || 'rr',
+  };
 }
 
 function hostPort(ip: string, port: number): string {
@@ -126,7 +155,9 @@ export function servicePorts(
 ): ServicePort[] {
   const out: ServicePort[] = [];
   const slices = (endpoints.items ?? []) as (K8sEndpointSlice & K8sEndpoints)[];
-  const isSlices = endpoints.kind === 'EndpointSliceList' || slices.some((s) => 'addressType' in s || 'endpoints' in s);
+  const isSlices =
+    endpoints.kind === 'EndpointSliceList' ||
+    slices.some((s) => 'addressType' in s || 'endpoints' in s);
   for (const svc of services.items ?? []) {
     const ns = svc.metadata.namespace ?? 'default';
     const ip = svc.spec?.clusterIP;
@@ -139,7 +170,10 @@ export function servicePorts(
         if ((s.metadata.namespace ?? 'default') !== ns) continue;
         if (isSlices) {
           if (s.metadata.labels?.['kubernetes.io/service-name'] !== svc.metadata.name) continue;
-          const sp = (s.ports ?? []).find((x) => (x.name ?? '') === (p.name ?? '') && (x.protocol ?? 'TCP').toUpperCase() === protocol);
+          const sp = (s.ports ?? []).find(
+            (x) =>
+              (x.name ?? '') === (p.name ?? '') && (x.protocol ?? 'TCP').toUpperCase() === protocol,
+          );
           if (!sp || typeof sp.port !== 'number') continue;
           for (const e of s.endpoints ?? []) {
             for (const a of e.addresses ?? []) {
@@ -150,7 +184,11 @@ export function servicePorts(
         } else {
           if (s.metadata.name !== svc.metadata.name) continue;
           for (const sub of s.subsets ?? []) {
-            const sp = (sub.ports ?? []).find((x) => (x.name ?? '') === (p.name ?? '') && (x.protocol ?? 'TCP').toUpperCase() === protocol);
+            const sp = (sub.ports ?? []).find(
+              (x) =>
+                (x.name ?? '') === (p.name ?? '') &&
+                (x.protocol ?? 'TCP').toUpperCase() === protocol,
+            );
             if (!sp) continue;
             for (const a of sub.addresses ?? []) {
               ready.add(hostPort(a.ip, sp.port));
@@ -178,15 +216,21 @@ export function servicePorts(
 export function joinNode(snap: NodeSnapshot, ports: ServicePort[]): NodeView {
   const services: Record<string, NodeServiceView> = {};
   const ipvsIndex = new Map<string, NonNullable<NodeSnapshot['ipvs']>['services'][number]>();
-  for (const s of snap.ipvs?.services ?? []) if (s.address !== null) ipvsIndex.set(`${s.protocol} ${s.address}:${s.port}`, s);
-  const clusterSet = snap.ipsets ? new Set(snap.ipsets.sets.find((s) => s.name === 'KUBE-CLUSTER-IP')?.members ?? []) : null;
+  for (const s of snap.ipvs?.services ?? [])
+    if (s.address !== null) ipvsIndex.set(`${s.protocol} ${s.address}:${s.port}`, s);
+  const clusterSet = snap.ipsets
+    ? new Set(snap.ipsets.sets.find((s) => s.name === 'KUBE-CLUSTER-IP')?.members ?? [])
+    : null;
   const vips = snap.kubeIpvs0 ? new Set(snap.kubeIpvs0.addressDetails.map((a) => a.address)) : null;
   const svcChains = new Map<string, { chain: string; endpoints: string[] }>();
   for (const s of snap.kubeProxy?.services ?? []) {
     if (!s.clusterIP || s.port === null || !s.chain || !s.protocol) continue;
     svcChains.set(`${s.protocol.toUpperCase()} ${s.clusterIP}:${s.port}`, {
       chain: s.chain,
-      endpoints: s.endpoints.filter((e) => e.address !== null && e.port !== null).map((e) => hostPort(e.address!, e.port!)).sort(),
+      endpoints: s.endpoints
+        .filter((e) => e.address !== null && e.port !== null)
+        .map((e) => hostPort(e.address!, e.port!))
+        .sort(),
     });
   }
   for (const p of ports) {
@@ -194,18 +238,26 @@ export function joinNode(snap: NodeSnapshot, ports: ServicePort[]): NodeView {
     const vs = ipvsIndex.get(key);
     services[key] = {
       // Without a kube-ipvs0 interface the VIP is certainly not on it; unknown only when `ip` failed.
-      vipOnKubeIpvs0: vips ? vips.has(p.clusterIP) : snap.unavailable['kube-ipvs0'] === 'the node has no kube-ipvs0 interface' ? false : null,
+      vipOnKubeIpvs0: vips
+        ? vips.has(p.clusterIP)
+        : snap.unavailable['kube-ipvs0'] === 'the node has no kube-ipvs0 interface'
+          ? false
+          : null,
       ipvs: snap.ipvs
         ? vs
           ? {
               scheduler: vs.scheduler,
               persistent: vs.persistent,
               realServers: vs.realServers.map((r) => hostPort(r.address, r.port ?? 0)).sort(),
-              weights: Object.fromEntries(vs.realServers.map((r) => [hostPort(r.address, r.port ?? 0), r.weight])),
+              weights: Object.fromEntries(
+                vs.realServers.map((r) => [hostPort(r.address, r.port ?? 0), r.weight]),
+              ),
             }
           : false
         : null,
-      inClusterIpSet: clusterSet ? clusterSet.has(`${p.clusterIP},${p.protocol.toLowerCase()}:${p.port}`) : null,
+      inClusterIpSet: clusterSet
+        ? clusterSet.has(`${p.clusterIP},${p.protocol.toLowerCase()}:${p.port}`)
+        : null,
       iptables: snap.kubeProxy ? (svcChains.get(key) ?? false) : null,
     };
   }
@@ -214,7 +266,8 @@ export function joinNode(snap: NodeSnapshot, ports: ServicePort[]): NodeView {
     mode: snap.proxyMode,
     modeSource: snap.proxyMode ? 'proxyMode' : null,
     services,
-    serviceChains: snap.kubeProxy?.serviceChains.filter((c) => /^KUBE-(?:SVC|SVL)-/.test(c)).length ?? 0,
+    serviceChains:
+      snap.kubeProxy?.serviceChains.filter((c) => /^KUBE-(?:SVC|SVL)-/.test(c)).length ?? 0,
     endpointChains: snap.kubeProxy?.endpointChains.length ?? 0,
     ipvsServices: snap.ipvs?.services.length ?? 0,
     kubeIpvs0Addresses: snap.kubeIpvs0 ? snap.kubeIpvs0.addresses.length : null,
@@ -230,5 +283,10 @@ export function joinSnapshot(
   configMap: K8sConfigMap | null,
 ): Snapshot {
   const ports = servicePorts(services, endpoints);
-  return { cluster, config: readKubeProxyConfig(configMap), servicePorts: ports, nodes: nodes.map((n) => joinNode(n, ports)) };
+  return {
+    cluster,
+    config: readKubeProxyConfig(configMap),
+    servicePorts: ports,
+    nodes: nodes.map((n) => joinNode(n, ports)),
+  };
 }

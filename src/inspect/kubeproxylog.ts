@@ -31,7 +31,9 @@ export interface KubeProxyLogSummary {
   /** "IPVS scheduler not specified, use rr by default" → "rr". */
   defaultScheduler: string | null;
   /** Lines that decided each field. */
-  evidence: Partial<Record<'mode' | 'fallback' | 'fatal' | 'deprecationWarning' | 'version', Evidence>>;
+  evidence: Partial<
+    Record<'mode' | 'fallback' | 'fatal' | 'deprecationWarning' | 'version', Evidence>
+  >;
   /** Every mode announcement, in order (a restart can change it). */
   modesSeen: ProxyMode[];
 }
@@ -131,7 +133,8 @@ function apply(s: KubeProxyLogSummary, r: Rec): boolean {
   }
   const errText = /\berr="((?:[^"\\]|\\.)*)"/.exec(msg)?.[1]?.replace(/\\(.)/g, '$1') ?? null;
   const isFatal =
-    r.level === 'F' || /^"?(?:Error running ProxyServer|command failed|failed to run kube-proxy)"?/i.test(msg);
+    r.level === 'F' ||
+    /^"?(?:Error running ProxyServer|command failed|failed to run kube-proxy)"?/i.test(msg);
   if (isFatal) {
     s.fatal = errText ?? msg.replace(/^"|"$/g, '');
     s.evidence.fatal = ev;
@@ -147,7 +150,8 @@ function apply(s: KubeProxyLogSummary, r: Rec): boolean {
     s.evidence.deprecationWarning = ev;
     hit = true;
   }
-  const ver = /\bVersion: (v\d[\w.+-]*)/.exec(msg) ?? /"Version info" version="(v\d[^"]*)"/.exec(msg);
+  const ver =
+    /\bVersion: (v\d[\w.+-]*)/.exec(msg) ?? /"Version info" version="(v\d[^"]*)"/.exec(msg);
   if (ver) {
     s.version = ver[1]!;
     s.evidence.version = ev;
@@ -180,7 +184,11 @@ export function parseKubeProxyLog(input: string): KubeProxyLog {
       // A bare message (a pasted fragment without the klog header) still counts when it
       // is one of the lines this parser knows.
       const probe: Rec = { level: 'I', msg: text.trim(), prefix: '', line: no, text };
-      if (/Using \w+ (?:Proxier|proxy)\b|Can't use the IPVS proxier|ipvs proxier is now deprecated|"Version info"/i.test(text)) {
+      if (
+        /Using \w+ (?:Proxier|proxy)\b|Can't use the IPVS proxier|ipvs proxier is now deprecated|"Version info"/i.test(
+          text,
+        )
+      ) {
         if (apply(all, probe)) known++;
       }
       continue;
@@ -208,7 +216,10 @@ export function parseKubeProxyLog(input: string): KubeProxyLog {
   // A fatal error later than the last mode line wins: the proxier never ran.
   return {
     ...all,
-    sources: bySource.size > 1 || (bySource.size === 1 && [...bySource.keys()][0] !== '') ? [...bySource].map(([source, s]) => ({ source, ...s })) : [],
+    sources:
+      bySource.size > 1 || (bySource.size === 1 && [...bySource.keys()][0] !== '')
+        ? [...bySource].map(([source, s]) => ({ source, ...s }))
+        : [],
     records,
   };
 }
@@ -226,7 +237,9 @@ export function parseProxyMode(input: string): ProxyModeAnswer {
   if (!mode) {
     throw new ParseError(
       'proxy-mode',
-      t === '' ? 'the answer is empty' : `"${t.slice(0, 60)}" is not a proxy mode (expected ipvs, iptables, nftables...)`,
+      t === ''
+        ? 'the answer is empty'
+        : `"${t.slice(0, 60)}" is not a proxy mode (expected ipvs, iptables, nftables...)`,
     );
   }
   return { mode };

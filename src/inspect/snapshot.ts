@@ -5,7 +5,12 @@
  */
 import { ParseError, isParseError } from './errors.js';
 import { parseIpvsadm, type IpvsTable } from './ipvsadm.js';
-import { parseIptables, kubeProxyView, type IptablesDump, type KubeProxyIptablesView } from './iptables.js';
+import {
+  parseIptables,
+  kubeProxyView,
+  type IptablesDump,
+  type KubeProxyIptablesView,
+} from './iptables.js';
 import { parseIpset, type IpsetList } from './ipset.js';
 import { parseIpAddr, type IpInterface } from './ipaddr.js';
 import { parseProxyMode, type ProxyMode } from './kubeproxylog.js';
@@ -35,7 +40,10 @@ export interface Section {
 }
 
 /** Cut the script's output into its sections. Throws ParseError when there is no marker. */
-export function splitSnapshot(text: string): { sections: Partial<Record<SectionName, Section>>; complete: boolean } {
+export function splitSnapshot(text: string): {
+  sections: Partial<Record<SectionName, Section>>;
+  complete: boolean;
+} {
   const sections: Partial<Record<SectionName, Section>> = {};
   const re = /^@@proxylab-inspect (begin|end|done) ?(\S*)(?: (\d+))?@@$/gm;
   let open: { name: SectionName; start: number } | null = null;
@@ -55,7 +63,8 @@ export function splitSnapshot(text: string): { sections: Partial<Record<SectionN
     }
   }
   if (open) sections[open.name] = { output: text.slice(open.start), exitCode: null };
-  if (found === 0) throw new ParseError('snapshot', 'no @@proxylab-inspect markers in the node output');
+  if (found === 0)
+    throw new ParseError('snapshot', 'no @@proxylab-inspect markers in the node output');
   return { sections, complete };
 }
 
@@ -80,19 +89,30 @@ function why(name: SectionName, s: Section | undefined): string | null {
   if (s.exitCode === 0) return null;
   const first = s.output.trim().split('\n').pop() ?? '';
   if (s.exitCode === 127 || NOT_FOUND.test(first)) {
-    if (name === 'ipvsadm' || name === 'ipset') return `${name} is not installed in the node (run \`proxylab node-tools\`)`;
+    if (name === 'ipvsadm' || name === 'ipset')
+      return `${name} is not installed in the node (run \`proxylab node-tools\`)`;
     if (name === 'proxy-mode') return 'curl is not installed in the node';
     return `${name === 'kube-ipvs0' ? 'ip' : name} is not installed in the node`;
   }
   if (name === 'kube-ipvs0') return 'the node has no kube-ipvs0 interface';
-  if (name === 'proxy-mode') return `kube-proxy did not answer on 127.0.0.1:10249/proxyMode (curl exit ${s.exitCode})`;
+  if (name === 'proxy-mode')
+    return `kube-proxy did not answer on 127.0.0.1:10249/proxyMode (curl exit ${s.exitCode})`;
   return `${name} exited ${s.exitCode}${first ? `: ${first.slice(0, 160)}` : ''}`;
 }
 
 /** Parse every section of one node's script output. Never throws for a section: it is marked unavailable. */
 export function readNode(node: string, text: string): NodeSnapshot {
   const { sections } = splitSnapshot(text);
-  const snap: NodeSnapshot = { node, proxyMode: null, ipvs: null, iptables: null, kubeProxy: null, ipsets: null, kubeIpvs0: null, unavailable: {} };
+  const snap: NodeSnapshot = {
+    node,
+    proxyMode: null,
+    ipvs: null,
+    iptables: null,
+    kubeProxy: null,
+    ipsets: null,
+    kubeIpvs0: null,
+    unavailable: {},
+  };
   const attempt = <T>(name: SectionName, fn: (out: string) => T): T | null => {
     const s = sections[name];
     const reason = why(name, s);
@@ -113,8 +133,13 @@ export function readNode(node: string, text: string): NodeSnapshot {
   snap.ipvs = attempt('ipvsadm', parseIpvsadm);
   snap.iptables = attempt('iptables-save', (t) => parseIptables(t));
   if (snap.iptables) snap.kubeProxy = kubeProxyView(snap.iptables);
-  snap.ipsets = attempt('ipset', (t) => (t.trim() === '' ? { format: 'list' as const, sets: [], skipped: [] } : parseIpset(t)));
-  snap.kubeIpvs0 = attempt('kube-ipvs0', (t) => parseIpAddr(t).interfaces.find((i) => i.name === 'kube-ipvs0') ?? null);
+  snap.ipsets = attempt('ipset', (t) =>
+    t.trim() === '' ? { format: 'list' as const, sets: [], skipped: [] } : parseIpset(t),
+  );
+  snap.kubeIpvs0 = attempt(
+    'kube-ipvs0',
+    (t) => parseIpAddr(t).interfaces.find((i) => i.name === 'kube-ipvs0') ?? null,
+  );
   snap.proxyMode = attempt('proxy-mode', (t) => parseProxyMode(t).mode);
   return snap;
 }

@@ -15,7 +15,11 @@ const ROW_PAD = 10;
 const NODE_HEAD = 44;
 
 export function xml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 }
 
 interface Row {
@@ -38,7 +42,10 @@ function rowsFor(n: NodeView, ports: ServicePort[], bad: Set<string>): Row[] {
     let targets: string[];
     if (n.mode === 'ipvs') {
       if (v.ipvs) {
-        svcText = [`IPVS ${p.protocol} ${p.clusterIP}:${p.port}`, `scheduler ${v.ipvs.scheduler ?? '?'}${v.ipvs.persistent ? `, persistent ${v.ipvs.persistent}s` : ''}`];
+        svcText = [
+          `IPVS ${p.protocol} ${p.clusterIP}:${p.port}`,
+          `scheduler ${v.ipvs.scheduler ?? '?'}${v.ipvs.persistent ? `, persistent ${v.ipvs.persistent}s` : ''}`,
+        ];
         targets = v.ipvs.realServers;
       } else {
         svcText = [v.ipvs === false ? 'no IPVS virtual server' : 'IPVS table not readable', ''];
@@ -64,7 +71,11 @@ function rowsFor(n: NodeView, ports: ServicePort[], bad: Set<string>): Row[] {
         const ip = t.startsWith('[') ? t.slice(1, t.indexOf(']')) : t.slice(0, t.lastIndexOf(':'));
         const pod = p.pods[ip];
         const ready = p.ready.includes(t);
-        return { text: t, sub: ready ? (pod ?? 'ready endpoint') : `${pod ?? 'endpoint'} (NOT ready)`, ready };
+        return {
+          text: t,
+          sub: ready ? (pod ?? 'ready endpoint') : `${pod ?? 'endpoint'} (NOT ready)`,
+          ready,
+        };
       }),
       bad: bad.has(`${n.node}|${label}`),
       vipBound: v.vipOnKubeIpvs0,
@@ -73,12 +84,23 @@ function rowsFor(n: NodeView, ports: ServicePort[], bad: Set<string>): Row[] {
   return rows;
 }
 
-function box(x: number, y: number, w: number, h: number, lines: string[], cls: string, title?: string): string {
+function box(
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  lines: string[],
+  cls: string,
+  title?: string,
+): string {
   const t = lines.filter((l) => l !== '');
   const max = Math.floor(w / 6.7);
   const cy = y + h / 2 - ((t.length - 1) * 14) / 2;
   const text = t
-    .map((l, i) => `<text x="${x + w / 2}" y="${(cy + i * 14 + 4).toFixed(1)}" class="${i === 0 ? 't' : 's'}">${xml(l.length > max ? `${l.slice(0, max - 1)}…` : l)}</text>`)
+    .map(
+      (l, i) =>
+        `<text x="${x + w / 2}" y="${(cy + i * 14 + 4).toFixed(1)}" class="${i === 0 ? 't' : 's'}">${xml(l.length > max ? `${l.slice(0, max - 1)}…` : l)}</text>`,
+    )
     .join('');
   return `<g class="${cls}">${title ? `<title>${xml(title)}</title>` : ''}<rect x="${x}" y="${y}" width="${w}" height="${h}" rx="6"/>${text}</g>`;
 }
@@ -97,8 +119,14 @@ export interface SvgOptions {
 
 /** Render the snapshot as one SVG document. */
 export function renderSvg(s: Snapshot, found: Finding[], opts: SvgOptions = {}): string {
-  const bad = new Set(found.filter((f) => f.severity === 'error' && f.node && f.service).map((f) => `${f.node}|${f.service}`));
-  const ports = s.servicePorts.filter((p) => !(opts.skipNamespaces ?? []).includes(p.service.split('/')[0]!));
+  const bad = new Set(
+    found
+      .filter((f) => f.severity === 'error' && f.node && f.service)
+      .map((f) => `${f.node}|${f.service}`),
+  );
+  const ports = s.servicePorts.filter(
+    (p) => !(opts.skipNamespaces ?? []).includes(p.service.split('/')[0]!),
+  );
   const parts: string[] = [];
   let y = 56;
   for (const n of s.nodes) {
@@ -113,24 +141,40 @@ export function renderSvg(s: Snapshot, found: Finding[], opts: SvgOptions = {}):
       const mid = y + h / 2;
       rowMid.push(mid);
       const vipCls = r.vipBound === false && n.mode === 'ipvs' ? 'vip bad' : 'vip';
-      const vipTitle = n.mode === 'ipvs' ? (r.vipBound ? `${r.port.clusterIP} is bound to kube-ipvs0` : r.vipBound === false ? `${r.port.clusterIP} is NOT on kube-ipvs0` : 'kube-ipvs0 not readable') : 'ClusterIP';
+      const vipTitle =
+        n.mode === 'ipvs'
+          ? r.vipBound
+            ? `${r.port.clusterIP} is bound to kube-ipvs0`
+            : r.vipBound === false
+              ? `${r.port.clusterIP} is NOT on kube-ipvs0`
+              : 'kube-ipvs0 not readable'
+          : 'ClusterIP';
       body.push(box(COL.vip, mid - 22, BOX.vip, 44, [...r.vipText], vipCls, vipTitle));
       body.push(arrow(COL.vip + BOX.vip, mid, COL.svc, mid));
       body.push(box(COL.svc, mid - 22, BOX.svc, 44, r.svcText, r.bad ? 'svc bad' : 'svc'));
       r.targets.forEach((t, i) => {
         const ty = y + ROW_PAD + i * (POD_H + GAP);
         body.push(arrow(COL.svc + BOX.svc, mid, COL.pod, ty + POD_H / 2));
-        body.push(box(COL.pod, ty, BOX.pod, POD_H, [`${t.text}  ${t.sub}`], t.ready ? 'pod' : 'pod bad'));
+        body.push(
+          box(COL.pod, ty, BOX.pod, POD_H, [`${t.text}  ${t.sub}`], t.ready ? 'pod' : 'pod bad'),
+        );
       });
-      if (!r.targets.length) body.push(`<text x="${COL.pod + 8}" y="${(mid + 4).toFixed(1)}" class="s l">no endpoints</text>`);
+      if (!r.targets.length)
+        body.push(
+          `<text x="${COL.pod + 8}" y="${(mid + 4).toFixed(1)}" class="s l">no endpoints</text>`,
+        );
       y += h + 12;
     }
     if (!rows.length) {
-      body.push(`<text x="${COL.vip}" y="${y + 20}" class="s l">no Services with a ClusterIP</text>`);
+      body.push(
+        `<text x="${COL.vip}" y="${y + 20}" class="s l">no Services with a ClusterIP</text>`,
+      );
       y += 36;
     }
     // One client per node, with an arrow to every VIP.
-    const cMid = rowMid.length ? (rowMid[0]! + rowMid[rowMid.length - 1]!) / 2 : top + NODE_HEAD + 20;
+    const cMid = rowMid.length
+      ? (rowMid[0]! + rowMid[rowMid.length - 1]!) / 2
+      : top + NODE_HEAD + 20;
     body.unshift(box(COL.client, cMid - 20, BOX.client, 40, ['client', 'pod or node'], 'client'));
     for (const m of rowMid) body.push(arrow(COL.client + BOX.client, cMid, COL.vip, m));
     const head = `${n.node} — ${n.mode ? `${n.mode} mode` : 'mode unknown'}${n.mode === 'ipvs' ? ` — ${n.ipvsServices} IPVS virtual servers, ${n.kubeIpvs0Addresses ?? 0} ClusterIPs on kube-ipvs0` : ''}`;

@@ -10,7 +10,6 @@ export interface Line {
   text: string;
 }
 
- 
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 /** Split into lines (line i is line number i + 1), dropping `\r`, ANSI colour codes and trailing whitespace. */
@@ -33,7 +32,9 @@ export function numberedLines(input: string): Line[] {
 /** `...`, `…`, `[...]`, `// truncated`, `(truncated)`: the author left something out. */
 export function isElision(text: string): boolean {
   const t = text.trim();
-  return /^(?:\.{3,}|…+|\[\s*(?:\.{3}|…)\s*\]|\/\/\s*truncated.*|\(truncated\)|<snip>|\[snip\])$/i.test(t);
+  return /^(?:\.{3,}|…+|\[\s*(?:\.{3}|…)\s*\]|\/\/\s*truncated.*|\(truncated\)|<snip>|\[snip\])$/i.test(
+    t,
+  );
 }
 
 /**
@@ -43,7 +44,9 @@ export function isElision(text: string): boolean {
  */
 export function promptCommand(text: string): string | null {
   const m =
-    /^\s*(?:\$|%|❯|[\w.-]+@[\w.-]+(?::[^\s#$]*)?\s?[#$%]|\[[\w.-]+@[\w.-]+[^\]]*\][#$]|[\w.-]+ \$)\s+(\S.*)$/.exec(text);
+    /^\s*(?:\$|%|❯|[\w.-]+@[\w.-]+(?::[^\s#$]*)?\s?[#$%]|\[[\w.-]+@[\w.-]+[^\]]*\][#$]|[\w.-]+ \$)\s+(\S.*)$/.exec(
+      text,
+    );
   return m ? m[1]! : null;
 }
 
@@ -73,8 +76,9 @@ export function stripAnnotation(text: string): string {
     if (c === '"') inQuote = !inQuote;
     else if (c === '#' && !inQuote && i > 0 && /\s/.test(text[i - 1]!)) {
       const before = text.slice(0, i);
-       
-      if (/(?:\s{2,}|\t)$/.test(before) || /[^\x00-\x7f]/.test(text.slice(i))) return before.trimEnd();
+
+      if (/(?:\s{2,}|\t)$/.test(before) || /[^\x00-\x7f]/.test(text.slice(i)))
+        return before.trimEnd();
     }
   }
   return text;
@@ -87,9 +91,20 @@ export function isNoise(text: string): boolean {
   while (i < text.length && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
   if (i === text.length) return true;
   const c = text[i]!;
-  if ((c === '`' || c === '~' || c === '{') && /^\s*(?:```|~~~|\{\{[<%].*[%>]\}\})/.test(text)) return true;
-  if ((c === '.' || c === '…' || c === '[' || c === '/' || c === '(' || c === '<') && isElision(text)) return true;
-  if (text.indexOf('$') < 0 && text.indexOf('#') < 0 && text.indexOf('%') < 0 && text.indexOf('❯') < 0) return false;
+  if ((c === '`' || c === '~' || c === '{') && /^\s*(?:```|~~~|\{\{[<%].*[%>]\}\})/.test(text))
+    return true;
+  if (
+    (c === '.' || c === '…' || c === '[' || c === '/' || c === '(' || c === '<') &&
+    isElision(text)
+  )
+    return true;
+  if (
+    text.indexOf('$') < 0 &&
+    text.indexOf('#') < 0 &&
+    text.indexOf('%') < 0 &&
+    text.indexOf('❯') < 0
+  )
+    return false;
   return promptCommand(text) !== null;
 }
 

@@ -30,21 +30,50 @@ async function ok(l: Lab, args: string[]) {
 }
 
 interface Out {
-  findings: { id: string; severity: string; node: string | null; service: string | null; evidence: string[] }[];
-  nodes: { node: string; mode: string; services: Record<string, { vipOnKubeIpvs0: boolean; inClusterIpSet: boolean; ipvs: { scheduler: string; realServers: string[] } | false | null }> }[];
-  servicePorts: { service: string; clusterIP: string; port: number; protocol: string; ready: string[] }[];
+  findings: {
+    id: string;
+    severity: string;
+    node: string | null;
+    service: string | null;
+    evidence: string[];
+  }[];
+  nodes: {
+    node: string;
+    mode: string;
+    services: Record<
+      string,
+      {
+        vipOnKubeIpvs0: boolean;
+        inClusterIpSet: boolean;
+        ipvs: { scheduler: string; realServers: string[] } | false | null;
+      }
+    >;
+  }[];
+  servicePorts: {
+    service: string;
+    clusterIP: string;
+    port: number;
+    protocol: string;
+    ready: string[];
+  }[];
 }
 
 function setNodeMode(l: Lab, node: string, mode: string) {
   const file = join(l.fake.dir, 'state.json');
-  const s = JSON.parse(readFileSync(file, 'utf8')) as { clusters: Record<string, { nodes: { name: string; datapath: { kubeProxy: { mode: string } } }[] }> };
+  const s = JSON.parse(readFileSync(file, 'utf8')) as {
+    clusters: Record<
+      string,
+      { nodes: { name: string; datapath: { kubeProxy: { mode: string } } }[] }
+    >;
+  };
   const n = s.clusters.proxylab!.nodes.find((x) => x.name === node)!;
   n.datapath.kubeProxy.mode = mode;
   writeFileSync(file, JSON.stringify(s));
 }
 
 test('the fake answers the same section commands the real script runs', () => {
-  for (const [, argv] of SECTIONS as [string, string[]][]) assert.ok(SNAPSHOT_SCRIPT.includes(`${argv.join(' ')}`), argv.join(' '));
+  for (const [, argv] of SECTIONS as [string, string[]][])
+    assert.ok(SNAPSHOT_SCRIPT.includes(`${argv.join(' ')}`), argv.join(' '));
 });
 
 test(
@@ -57,13 +86,25 @@ test(
     const r = await ok(l, ['inspect']);
     const during = l.fake.calls().slice(before);
     assert.deepEqual(
-      during.filter((c) => c.tool === 'docker' && c.argv[0] === 'exec').map((c) => c.argv[1]).sort(),
+      during
+        .filter((c) => c.tool === 'docker' && c.argv[0] === 'exec')
+        .map((c) => c.argv[1])
+        .sort(),
       ['proxylab-control-plane', 'proxylab-worker', 'proxylab-worker2'],
       'exactly one docker exec per node',
     );
-    assert.ok(during.filter((c) => c.tool === 'kubectl').length <= 2, 'services+endpointslices and the ConfigMap');
-    assert.match(r.stdout, /^proxylab-worker2 +ipvs +7 IPVS virtual servers, 4 ClusterIPs on kube-ipvs0$/m);
-    assert.match(r.stdout, /^default\/web:http +10\.96\.\d+\.\d+:80\/TCP +2 +✔ rr 2 RS +✔ rr 2 RS +✔ rr 2 RS$/m);
+    assert.ok(
+      during.filter((c) => c.tool === 'kubectl').length <= 2,
+      'services+endpointslices and the ConfigMap',
+    );
+    assert.match(
+      r.stdout,
+      /^proxylab-worker2 +ipvs +7 IPVS virtual servers, 4 ClusterIPs on kube-ipvs0$/m,
+    );
+    assert.match(
+      r.stdout,
+      /^default\/web:http +10\.96\.\d+\.\d+:80\/TCP +2 +✔ rr 2 RS +✔ rr 2 RS +✔ rr 2 RS$/m,
+    );
     assert.match(r.stdout, /No findings: every Service matches the datapath on every node\./);
 
     const j = JSON.parse((await ok(l, ['inspect', '--json'])).stdout) as Out;
@@ -92,7 +133,10 @@ test(
     const bad = await l.cli(['inspect', '--node', 'proxylab-worker9']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /cluster proxylab has no node named "proxylab-worker9"/);
-    assert.match(bad.stderr, /its nodes: proxylab-control-plane, proxylab-worker, proxylab-worker2/);
+    assert.match(
+      bad.stderr,
+      /its nodes: proxylab-control-plane, proxylab-worker, proxylab-worker2/,
+    );
 
     // The ConfigMap says sh but kube-proxy was not restarted: every virtual server still uses rr.
     const cm = l.kubectl(['-n', 'kube-system', 'get', 'configmap', 'kube-proxy', '-o', 'json']);
@@ -108,7 +152,10 @@ test(
     setNodeMode(l, 'proxylab-worker2', 'iptables');
     const t = await l.cli(['inspect', '--strict']);
     assert.equal(t.code, 1, 'an error-level finding with --strict');
-    assert.match(t.stdout, /✘ \[mode-mismatch\] kube-proxy runs in different modes on different nodes \(ipvs vs iptables\)/);
+    assert.match(
+      t.stdout,
+      /✘ \[mode-mismatch\] kube-proxy runs in different modes on different nodes \(ipvs vs iptables\)/,
+    );
     assert.match(t.stdout, /proxylab-worker2: \/proxyMode answers "iptables"/);
     f = (JSON.parse((await ok(l, ['inspect', '--json'])).stdout) as Out).findings;
     assert.ok(f.some((x) => x.id === 'mode-differs-from-config' && x.node === 'proxylab-worker2'));
@@ -125,15 +172,31 @@ test(
     assert.ok(j.nodes.every((n) => n.mode === 'iptables'));
     // (The fake's iptables-mode KUBE-SEP rules for kube-dns:metrics DNAT to :53 instead of
     // :9153, and inspect says so; the web Service is consistent.)
-    assert.deepEqual(j.findings.filter((x) => x.id === 'stale-iptables-chains' || (x.service ?? '').startsWith('default/web')), []);
-    assert.ok(j.findings.every((x) => x.id !== 'real-servers-mismatch' || x.service === 'kube-system/kube-dns:metrics'));
+    assert.deepEqual(
+      j.findings.filter(
+        (x) => x.id === 'stale-iptables-chains' || (x.service ?? '').startsWith('default/web'),
+      ),
+      [],
+    );
+    assert.ok(
+      j.findings.every(
+        (x) => x.id !== 'real-servers-mismatch' || x.service === 'kube-system/kube-dns:metrics',
+      ),
+    );
     await ok(l, ['mode', 'ipvs', '--keep-rules']);
     j = JSON.parse((await ok(l, ['inspect', '--json'])).stdout) as Out;
     const stale = j.findings.filter((x) => x.id === 'stale-iptables-chains');
-    assert.deepEqual(stale.map((x) => x.node).sort(), ['proxylab-control-plane', 'proxylab-worker', 'proxylab-worker2']);
+    assert.deepEqual(stale.map((x) => x.node).sort(), [
+      'proxylab-control-plane',
+      'proxylab-worker',
+      'proxylab-worker2',
+    ]);
     assert.match(stale[0]!.evidence[0]!, /KUBE-SVC-\*\/KUBE-SVL-\* chains, \d+ KUBE-SEP-\* chains/);
     await ok(l, ['flush-nat']);
     j = JSON.parse((await ok(l, ['inspect', '--json'])).stdout) as Out;
-    assert.deepEqual(j.findings.filter((x) => x.id === 'stale-iptables-chains'), []);
+    assert.deepEqual(
+      j.findings.filter((x) => x.id === 'stale-iptables-chains'),
+      [],
+    );
   }),
 );

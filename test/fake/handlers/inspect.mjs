@@ -49,25 +49,41 @@ function slicesFrom(cluster, ns) {
         metadata: {
           name: sliceName(ep.metadata.namespace, ep.metadata.name),
           namespace: ep.metadata.namespace,
-          labels: { 'kubernetes.io/service-name': ep.metadata.name, 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' },
+          labels: {
+            'kubernetes.io/service-name': ep.metadata.name,
+            'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+          },
         },
         addressType: 'IPv4',
         endpoints,
-        ports: (sub.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP' })),
+        ports: (sub.ports ?? []).map((p) => ({
+          name: p.name ?? '',
+          port: p.port,
+          protocol: p.protocol ?? 'TCP',
+        })),
       });
     }
   }
   return out;
 }
 
-const SLICE_WORDS = new Set(['endpointslice', 'endpointslices', 'endpointslice.discovery.k8s.io', 'endpointslices.discovery.k8s.io']);
+const SLICE_WORDS = new Set([
+  'endpointslice',
+  'endpointslices',
+  'endpointslice.discovery.k8s.io',
+  'endpointslices.discovery.k8s.io',
+]);
 const SERVICE_WORDS = new Set(['svc', 'service', 'services']);
 
 export const handlers = [
   {
     tool: 'node',
     name: 'proxylab inspect snapshot script',
-    match: (c) => c.argv[0] === 'sh' && c.argv[1] === '-c' && typeof c.argv[2] === 'string' && c.argv[2].includes(MARK),
+    match: (c) =>
+      c.argv[0] === 'sh' &&
+      c.argv[1] === '-c' &&
+      typeof c.argv[2] === 'string' &&
+      c.argv[2].includes(MARK),
     run(c) {
       const cut = (c.env.FAKE_INSPECT_CUT ?? '') === c.node.name;
       for (const [name, argv] of SECTIONS) {
@@ -94,21 +110,33 @@ export const handlers = [
     name: 'get services,endpointslices -o json',
     match: (c) => {
       const p = parseKubectl(c.argv);
-      return p.pos[0] === 'get' && (p.pos[1] ?? '').split(',').some((w) => SLICE_WORDS.has(w.toLowerCase()));
+      return (
+        p.pos[0] === 'get' &&
+        (p.pos[1] ?? '').split(',').some((w) => SLICE_WORDS.has(w.toLowerCase()))
+      );
     },
     run(c) {
       const p = parseKubectl(c.argv);
       const cluster = connect(c, p);
-      if (p.f('-o', '--output') !== 'json') c.fail(1, 'fake kubectl (inspect handler): only -o json is simulated for endpointslices');
-      const ns = p.f('-A', '--all-namespaces') ? undefined : (p.f('-n', '--namespace') ?? 'default');
+      if (p.f('-o', '--output') !== 'json')
+        c.fail(1, 'fake kubectl (inspect handler): only -o json is simulated for endpointslices');
+      const ns = p.f('-A', '--all-namespaces')
+        ? undefined
+        : (p.f('-n', '--namespace') ?? 'default');
       const items = [];
       for (const w of p.pos[1].split(',')) {
         const word = w.toLowerCase();
         if (SERVICE_WORDS.has(word)) items.push(...list(cluster, 'Service', ns));
         else if (SLICE_WORDS.has(word)) items.push(...slicesFrom(cluster, ns));
-        else c.fail(1, `fake kubectl (inspect handler): ${w} is not simulated together with endpointslices`);
+        else
+          c.fail(
+            1,
+            `fake kubectl (inspect handler): ${w} is not simulated together with endpointslices`,
+          );
       }
-      c.out(`${JSON.stringify({ apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } }, null, 4)}\n`);
+      c.out(
+        `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } }, null, 4)}\n`,
+      );
       return 0;
     },
   },

@@ -4,9 +4,19 @@
  * of the inspect node script, plus the kubectl JSON for the same cluster.
  */
 import { seed, real } from '../../helpers/fixtures.js';
-import type { K8sConfigMap, K8sEndpointSlice, K8sList, K8sService } from '../../../src/inspect/join.js';
+import type {
+  K8sConfigMap,
+  K8sEndpointSlice,
+  K8sList,
+  K8sService,
+} from '../../../src/inspect/join.js';
 
-export type Sections = Partial<Record<'ipvsadm' | 'iptables-save' | 'ipset' | 'kube-ipvs0' | 'proxy-mode', { out: string; code?: number }>>;
+export type Sections = Partial<
+  Record<
+    'ipvsadm' | 'iptables-save' | 'ipset' | 'kube-ipvs0' | 'proxy-mode',
+    { out: string; code?: number }
+  >
+>;
 
 export function nodeOutput(s: Sections, done = true): string {
   let t = '';
@@ -33,7 +43,15 @@ COMMIT
 export const KUBE_IPVS0 = [
   '7: kube-ipvs0: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN group default',
   '    link/ether 22:76:01:f0:71:9f brd ff:ff:ff:ff:ff:ff',
-  ...['10.96.0.10', '10.96.0.1', '10.96.148.225', '10.96.68.46', '10.96.10.207', '10.96.159.35', '10.96.119.228'].flatMap((ip) => [
+  ...[
+    '10.96.0.10',
+    '10.96.0.1',
+    '10.96.148.225',
+    '10.96.68.46',
+    '10.96.10.207',
+    '10.96.159.35',
+    '10.96.119.228',
+  ].flatMap((ip) => [
     `    inet ${ip}/32 scope global kube-ipvs0`,
     '       valid_lft forever preferred_lft forever',
   ]),
@@ -50,19 +68,39 @@ export function ipvsNode(over: Sections = {}): string {
   });
 }
 
-function svc(ns: string, name: string, ip: string, ports: { name?: string; port: number; protocol?: string }[]): K8sService {
+function svc(
+  ns: string,
+  name: string,
+  ip: string,
+  ports: { name?: string; port: number; protocol?: string }[],
+): K8sService {
   return { metadata: { namespace: ns, name }, spec: { type: 'ClusterIP', clusterIP: ip, ports } };
 }
-function slice(ns: string, name: string, ports: { name?: string; port: number; protocol?: string }[], eps: [string, boolean, string?][]): K8sEndpointSlice {
+function slice(
+  ns: string,
+  name: string,
+  ports: { name?: string; port: number; protocol?: string }[],
+  eps: [string, boolean, string?][],
+): K8sEndpointSlice {
   return {
-    metadata: { namespace: ns, name: `${name}-abcde`, labels: { 'kubernetes.io/service-name': name } },
+    metadata: {
+      namespace: ns,
+      name: `${name}-abcde`,
+      labels: { 'kubernetes.io/service-name': name },
+    },
     addressType: 'IPv4',
     ports: ports.map((p) => ({ name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP' })),
-    endpoints: eps.map(([ip, ready, pod]) => ({ addresses: [ip], conditions: { ready }, ...(pod ? { targetRef: { name: pod } } : {}) })),
+    endpoints: eps.map(([ip, ready, pod]) => ({
+      addresses: [ip],
+      conditions: { ready },
+      ...(pod ? { targetRef: { name: pod } } : {}),
+    })),
   };
 }
 
-export function cluster(opts: { webReady?: [string, boolean][]; scheduler?: string; mode?: string } = {}) {
+export function cluster(
+  opts: { webReady?: [string, boolean][]; scheduler?: string; mode?: string } = {},
+) {
   const services: K8sList<K8sService> = {
     kind: 'List',
     items: [
@@ -83,15 +121,38 @@ export function cluster(opts: { webReady?: [string, boolean][]; scheduler?: stri
     kind: 'List',
     items: [
       slice('default', 'kubernetes', [{ name: 'https', port: 6443 }], [['192.168.224.3', true]]),
-      slice('kube-system', 'kube-dns', [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53 }, { name: 'metrics', port: 9153 }], [
-        ['10.244.0.3', true, 'coredns-6f6b679f8f-4xk2p'],
-        ['10.244.0.4', true, 'coredns-6f6b679f8f-9zqvd'],
-      ]),
-      slice('default', 'web', [{ port: 80 }], web.map(([ip, r], i) => [ip, r, `web-96d5df5c8-${['6bgpr', 'wkfrb', 'x2x2x'][i] ?? 'zzzzz'}`] as [string, boolean, string])),
+      slice(
+        'kube-system',
+        'kube-dns',
+        [
+          { name: 'dns', port: 53, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 53 },
+          { name: 'metrics', port: 9153 },
+        ],
+        [
+          ['10.244.0.3', true, 'coredns-6f6b679f8f-4xk2p'],
+          ['10.244.0.4', true, 'coredns-6f6b679f8f-9zqvd'],
+        ],
+      ),
+      slice(
+        'default',
+        'web',
+        [{ port: 80 }],
+        web.map(
+          ([ip, r], i) =>
+            [ip, r, `web-96d5df5c8-${['6bgpr', 'wkfrb', 'x2x2x'][i] ?? 'zzzzz'}`] as [
+              string,
+              boolean,
+              string,
+            ],
+        ),
+      ),
     ],
   };
   const configMap: K8sConfigMap = {
-    data: { 'config.conf': `apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nipvs:\n  scheduler: "${opts.scheduler ?? ''}"\n  strictARP: false\nmode: "${opts.mode ?? 'ipvs'}"\n` },
+    data: {
+      'config.conf': `apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nipvs:\n  scheduler: "${opts.scheduler ?? ''}"\n  strictARP: false\nmode: "${opts.mode ?? 'ipvs'}"\n`,
+    },
   };
   return { services, endpoints, configMap };
 }
@@ -118,4 +179,7 @@ export function iptablesNode(pods: string[]): string {
 }
 
 /** Leftover iptables-mode chains (shared fixture 17) appended to the ipvs-mode nat table. */
-export const STALE_NAT = NAT_IPVS.replace('COMMIT\n', `${real('iptables/17-hwchiu-2018-save-grep-nodeport.txt').body.trim()}\nCOMMIT\n`);
+export const STALE_NAT = NAT_IPVS.replace(
+  'COMMIT\n',
+  `${real('iptables/17-hwchiu-2018-save-grep-nodeport.txt').body.trim()}\nCOMMIT\n`,
+);

@@ -19,7 +19,26 @@ function prng(seed: number): () => number {
   };
 }
 
-const NASTY = ['\u0000', ':', ' ', '[', ']', '"', '\\', '-', '>', '/', '*', '#', '{', '\t', '9', 'x', '…', '\r'];
+const NASTY = [
+  '\u0000',
+  ':',
+  ' ',
+  '[',
+  ']',
+  '"',
+  '\\',
+  '-',
+  '>',
+  '/',
+  '*',
+  '#',
+  '{',
+  '\t',
+  '9',
+  'x',
+  '…',
+  '\r',
+];
 
 export function mutate(text: string, rnd: () => number): string {
   const lines = text.split('\n');
@@ -66,41 +85,52 @@ export function mutate(text: string, rnd: () => number): string {
 }
 
 const corpus = [
-  ...['ipvsadm', 'iptables', 'ipset', 'kube-ipvs0', 'kube-proxy-logs'].flatMap((d) => realFiles(d).map((f) => real(f).body)),
+  ...['ipvsadm', 'iptables', 'ipset', 'kube-ipvs0', 'kube-proxy-logs'].flatMap((d) =>
+    realFiles(d).map((f) => real(f).body),
+  ),
   ...seedFiles().map((f) => seed(f).body),
 ];
 
-test('mutated real outputs: every parser returns data or a ParseError, never anything else', { timeout: 120_000 }, () => {
-  assert.ok(corpus.length >= 60, `corpus has ${corpus.length} outputs`);
-  const rnd = prng(20261121);
-  const ROUNDS = 25;
-  let parsed = 0;
-  let refused = 0;
-  for (const [n, text] of corpus.entries()) {
-    for (let r = 0; r < ROUNDS; r++) {
-      const m = mutate(text, rnd);
-      for (const kind of PARSE_KINDS) {
-        const t0 = performance.now();
-        try {
-          const out = PARSERS[kind](m) as unknown;
-          assert.equal(typeof out, 'object');
-          JSON.stringify(out);
-          parsed++;
-        } catch (e) {
-          if (!(e instanceof ParseError)) {
-            assert.fail(`${kind} threw ${String(e)} on corpus #${n} round ${r}:\n${m.slice(0, 400)}`);
+test(
+  'mutated real outputs: every parser returns data or a ParseError, never anything else',
+  { timeout: 120_000 },
+  () => {
+    assert.ok(corpus.length >= 60, `corpus has ${corpus.length} outputs`);
+    const rnd = prng(20261121);
+    const ROUNDS = 25;
+    let parsed = 0;
+    let refused = 0;
+    for (const [n, text] of corpus.entries()) {
+      for (let r = 0; r < ROUNDS; r++) {
+        const m = mutate(text, rnd);
+        for (const kind of PARSE_KINDS) {
+          const t0 = performance.now();
+          try {
+            const out = PARSERS[kind](m) as unknown;
+            assert.equal(typeof out, 'object');
+            JSON.stringify(out);
+            parsed++;
+          } catch (e) {
+            if (!(e instanceof ParseError)) {
+              assert.fail(
+                `${kind} threw ${String(e)} on corpus #${n} round ${r}:\n${m.slice(0, 400)}`,
+              );
+            }
+            assert.ok(!e.reason.includes('\n'), 'the reason is one line');
+            refused++;
           }
-          assert.ok(!e.reason.includes('\n'), 'the reason is one line');
-          refused++;
+          const ms = performance.now() - t0;
+          assert.ok(
+            ms < 2000,
+            `${kind} took ${ms.toFixed(0)} ms on corpus #${n} round ${r} (hang?)`,
+          );
         }
-        const ms = performance.now() - t0;
-        assert.ok(ms < 2000, `${kind} took ${ms.toFixed(0)} ms on corpus #${n} round ${r} (hang?)`);
       }
     }
-  }
-  // Both outcomes happen: the fuzzing reaches the parsers' refusal and their success paths.
-  assert.ok(parsed > 1000 && refused > 1000, `parsed ${parsed}, refused ${refused}`);
-});
+    // Both outcomes happen: the fuzzing reaches the parsers' refusal and their success paths.
+    assert.ok(parsed > 1000 && refused > 1000, `parsed ${parsed}, refused ${refused}`);
+  },
+);
 
 test('random bytes and pathological inputs', () => {
   const rnd = prng(7);

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseIpset, parseIpAddr, ParseError, type IpsetList, type IpAddrList } from '../../../src/inspect/index.js';
+import {
+  parseIpset,
+  parseIpAddr,
+  ParseError,
+  type IpsetList,
+  type IpAddrList,
+} from '../../../src/inspect/index.js';
 import { real, realFiles, seed, seedFiles } from '../../helpers/fixtures.js';
 
 const IPSET_REAL: Record<string, (l: IpsetList) => void> = {
@@ -15,8 +21,16 @@ const IPSET_REAL: Record<string, (l: IpsetList) => void> = {
       ],
     );
     const cip = l.sets[0]!;
-    assert.equal(cip.declaredEntries, 1, 'kept as printed, even when it disagrees with the members');
-    assert.deepEqual(cip.members, ['10.96.98.173,tcp:80', '10.97.229.148,tcp:80', '10.103.1.234,tcp:80']);
+    assert.equal(
+      cip.declaredEntries,
+      1,
+      'kept as printed, even when it disagrees with the members',
+    );
+    assert.deepEqual(cip.members, [
+      '10.96.98.173,tcp:80',
+      '10.97.229.148,tcp:80',
+      '10.103.1.234,tcp:80',
+    ]);
     assert.equal(cip.revision, 5);
     assert.deepEqual(cip.header, { family: 'inet', hashsize: '1024', maxelem: '65536' });
     assert.deepEqual(l.sets[2]!.header, { range: '0-65535' });
@@ -78,7 +92,11 @@ test('ipset Revision 7 headers with bucketsize/initval, comments, timeouts; and 
   assert.equal(s.header.initval, '0x8d5e5e06');
   assert.equal(s.header.comment, true);
   assert.deepEqual(s.members, ['10.96.0.1,tcp:443', '10.96.0.10,udp:53']);
-  assert.deepEqual(s.memberDetails![1], { value: '10.96.0.10,udp:53', comment: 'kube-system/kube-dns:dns', timeout: 30 });
+  assert.deepEqual(s.memberDetails![1], {
+    value: '10.96.0.10,udp:53',
+    comment: 'kube-system/kube-dns:dns',
+    timeout: 30,
+  });
   const saved = parseIpset(
     'create KUBE-CLUSTER-IP hash:ip,port family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x1\nadd KUBE-CLUSTER-IP 10.96.0.1,tcp:443\nadd KUBE-CLUSTER-IP 10.96.0.10,udp:53\ncreate KUBE-NODE-PORT-TCP bitmap:port range 0-65535\n',
   );
@@ -95,14 +113,20 @@ test('ipset Revision 7 headers with bucketsize/initval, comments, timeouts; and 
 
 test('not ipset output is refused', () => {
   for (const t of ['', 'TCP  10.96.0.1:443 rr', '-A KUBE-SERVICES -j ACCEPT', 'just words']) {
-    assert.throws(() => parseIpset(t), (e: unknown) => e instanceof ParseError && e.format === 'ipset');
+    assert.throws(
+      () => parseIpset(t),
+      (e: unknown) => e instanceof ParseError && e.format === 'ipset',
+    );
   }
 });
 
 const IP_REAL: Record<string, (l: IpAddrList) => void> = {
   'kube-ipvs0/01-kep265-ip-addr-old-iproute.txt': (l) => {
     const i = l.interfaces[0]!;
-    assert.deepEqual([i.name, i.index, i.state, i.qdisc, i.mtu], ['kube-ipvs0', 73, 'DOWN', 'noop', 1500]);
+    assert.deepEqual(
+      [i.name, i.index, i.state, i.qdisc, i.mtu],
+      ['kube-ipvs0', 73, 'DOWN', 'noop', 1500],
+    );
     assert.deepEqual(i.flags, ['BROADCAST', 'NOARP']);
     assert.deepEqual(i.addresses, ['10.102.128.4/32']);
     assert.equal(i.addressDetails[0]!.broadcast, null);
@@ -115,13 +139,22 @@ const IP_REAL: Record<string, (l: IpAddrList) => void> = {
     );
   },
   'kube-ipvs0/03-hwchiu-ip-addr-show-dev.txt': (l) => {
-    assert.deepEqual(l.interfaces[0]!.addresses, ['10.96.0.10/32', '10.96.0.1/32', '10.97.35.96/32', '10.100.61.228/32']);
+    assert.deepEqual(l.interfaces[0]!.addresses, [
+      '10.96.0.10/32',
+      '10.96.0.1/32',
+      '10.97.35.96/32',
+      '10.100.61.228/32',
+    ]);
     assert.equal(l.interfaces[0]!.addressDetails[0]!.broadcast, '10.96.0.10');
     assert.equal(l.interfaces[0]!.addressDetails[0]!.scope, 'global');
   },
   'kube-ipvs0/04-int32bit-ip-addr-show.txt': (l) => {
     assert.equal(l.interfaces[0]!.index, 4);
-    assert.deepEqual(l.interfaces[0]!.addresses, ['10.96.0.1/32', '10.96.0.10/32', '10.96.54.11/32']);
+    assert.deepEqual(l.interfaces[0]!.addresses, [
+      '10.96.0.1/32',
+      '10.96.0.10/32',
+      '10.96.54.11/32',
+    ]);
   },
 };
 
@@ -135,17 +168,33 @@ test('every shared kube-ipvs0 output parses to interface, state and addresses', 
 });
 
 test('the ip addr/link blocks in the seeds', () => {
-  assert.deepEqual(seedFiles('ip-addr'), ['000-ip-addr-kube-ipvs0.txt', '001-ip-link-kube-ipvs0.txt']);
+  assert.deepEqual(seedFiles('ip-addr'), [
+    '000-ip-addr-kube-ipvs0.txt',
+    '001-ip-link-kube-ipvs0.txt',
+  ]);
   const a = parseIpAddr(seed('000-ip-addr-kube-ipvs0.txt').body);
-  assert.deepEqual(a.interfaces.map((i) => [i.name, i.index, i.addresses]), [['kube-ipvs0', 4, ['10.49.0.10/32', '10.49.0.1/32']]]);
+  assert.deepEqual(
+    a.interfaces.map((i) => [i.name, i.index, i.addresses]),
+    [['kube-ipvs0', 4, ['10.49.0.10/32', '10.49.0.1/32']]],
+  );
   const b = parseIpAddr(seed('001-ip-link-kube-ipvs0.txt').body);
-  assert.deepEqual(b.interfaces.map((i) => [i.name, i.index, i.state]), [['kube-ipvs0', 7, 'DOWN']]);
+  assert.deepEqual(
+    b.interfaces.map((i) => [i.name, i.index, i.state]),
+    [['kube-ipvs0', 7, 'DOWN']],
+  );
 });
 
 test('ip -j addr JSON and multi-interface text with veth peers and IPv6', () => {
   const j = parseIpAddr(
     JSON.stringify([
-      { ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP'], mtu: 65536, operstate: 'UNKNOWN', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' }] },
+      {
+        ifindex: 1,
+        ifname: 'lo',
+        flags: ['LOOPBACK', 'UP'],
+        mtu: 65536,
+        operstate: 'UNKNOWN',
+        addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' }],
+      },
       {
         ifindex: 4,
         ifname: 'kube-ipvs0',
@@ -157,7 +206,13 @@ test('ip -j addr JSON and multi-interface text with veth peers and IPv6', () => 
         address: '46:6b:9e:af:b0:60',
         linkinfo: { info_kind: 'dummy' },
         addr_info: [
-          { family: 'inet', local: '10.96.0.1', prefixlen: 32, broadcast: '10.96.0.1', scope: 'global' },
+          {
+            family: 'inet',
+            local: '10.96.0.1',
+            prefixlen: 32,
+            broadcast: '10.96.0.1',
+            scope: 'global',
+          },
           { family: 'inet6', local: 'fd00:10:96::1', prefixlen: 128, scope: 'global' },
         ],
       },
@@ -180,13 +235,22 @@ test('ip -j addr JSON and multi-interface text with veth peers and IPv6', () => 
       '       valid_lft forever preferred_lft forever',
     ].join('\n'),
   );
-  assert.deepEqual(t.interfaces.map((i) => [i.name, i.peer, i.state]), [['lo', null, 'UNKNOWN'], ['eth0', 'if13', 'UP']]);
+  assert.deepEqual(
+    t.interfaces.map((i) => [i.name, i.peer, i.state]),
+    [
+      ['lo', null, 'UNKNOWN'],
+      ['eth0', 'if13', 'UP'],
+    ],
+  );
   assert.deepEqual(t.interfaces[1]!.addresses, ['172.18.0.2/16', 'fc00:f853:ccd:e793::2/64']);
   assert.deepEqual(t.skipped, []);
 });
 
 test('not ip addr output is refused', () => {
   for (const t of ['', 'Name: X', '[1,2', '{"a":1}', 'TCP  10.96.0.1:443 rr']) {
-    assert.throws(() => parseIpAddr(t), (e: unknown) => e instanceof ParseError && e.format === 'ip-addr');
+    assert.throws(
+      () => parseIpAddr(t),
+      (e: unknown) => e instanceof ParseError && e.format === 'ip-addr',
+    );
   }
 });

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseIptables, kubeProxyView, ParseError, type IptablesDump, type KubeProxyIptablesView } from '../../../src/inspect/index.js';
+import {
+  parseIptables,
+  kubeProxyView,
+  ParseError,
+  type IptablesDump,
+  type KubeProxyIptablesView,
+} from '../../../src/inspect/index.js';
 import { real, realFiles, seed, seedFiles } from '../../helpers/fixtures.js';
 
 const U = 'unknown';
@@ -9,14 +15,18 @@ const chain = (d: IptablesDump, name: string, table = U) => {
   assert.ok(c, `chain ${table}/${name} missing`);
   return c;
 };
-const eps = (v: KubeProxyIptablesView, i = 0) => v.services[i]!.endpoints.map((e) => `${e.address}:${e.port}`);
+const eps = (v: KubeProxyIptablesView, i = 0) =>
+  v.services[i]!.endpoints.map((e) => `${e.address}:${e.port}`);
 
 const REAL: Record<string, (d: IptablesDump, v: KubeProxyIptablesView) => void> = {
   'iptables/01-kind-nodeport-local-xlb-grep.txt': (d, v) => {
     assert.deepEqual(d.formats, ['save']);
     assert.equal(d.ruleCount, 13);
     assert.equal(chain(d, 'KUBE-XLB-QKNQQNIN727HO3XU').rules[2]!.target, 'KUBE-MARK-DROP');
-    assert.equal(chain(d, 'KUBE-XLB-QKNQQNIN727HO3XU').rules[2]!.comment, 'default/test-svc has no local endpoints');
+    assert.equal(
+      chain(d, 'KUBE-XLB-QKNQQNIN727HO3XU').rules[2]!.comment,
+      'default/test-svc has no local endpoints',
+    );
     assert.equal(v.services.length, 1);
     const s = v.services[0]!;
     assert.equal(s.name, 'default/test-svc');
@@ -25,8 +35,14 @@ const REAL: Record<string, (d: IptablesDump, v: KubeProxyIptablesView) => void> 
     assert.equal(s.protocol, 'tcp');
     assert.deepEqual(s.nodePorts, [32070]);
     assert.deepEqual(eps(v), ['10.244.1.3:80', '10.244.2.3:80']);
-    assert.deepEqual(s.endpoints.map((e) => e.probability), [0.5, null]);
-    assert.deepEqual(s.endpoints.map((e) => e.share), [0.5, 0.5]);
+    assert.deepEqual(
+      s.endpoints.map((e) => e.probability),
+      [0.5, null],
+    );
+    assert.deepEqual(
+      s.endpoints.map((e) => e.share),
+      [0.5, 0.5],
+    );
   },
   'iptables/02-nL-KUBE-SERVICES-minimal.txt': (d, v) => {
     assert.deepEqual(d.formats, ['list']);
@@ -36,10 +52,16 @@ const REAL: Record<string, (d: IptablesDump, v: KubeProxyIptablesView) => void> 
     assert.equal(c.rules[0]!.comment, 'default/kubernetes:https cluster IP');
     assert.equal(c.rules[0]!.dport, '443');
     assert.equal(c.rules[1]!.target, 'KUBE-NODEPORTS');
-    assert.deepEqual(v.services.map((s) => [s.name, s.portName, s.clusterIP, s.port]), [['default/kubernetes', 'https', '10.0.0.1', 443]]);
+    assert.deepEqual(
+      v.services.map((s) => [s.name, s.portName, s.clusterIP, s.port]),
+      [['default/kubernetes', 'https', '10.0.0.1', 443]],
+    );
   },
   'iptables/03-nL-KUBE-SVC-single-endpoint.txt': (d, v) => {
-    assert.equal(chain(d, 'KUBE-SVC-NPX46M4PTMTKRN6Y').rules[0]!.target, 'KUBE-SEP-HUYPNR7YGPKAE3WK');
+    assert.equal(
+      chain(d, 'KUBE-SVC-NPX46M4PTMTKRN6Y').rules[0]!.target,
+      'KUBE-SEP-HUYPNR7YGPKAE3WK',
+    );
     assert.equal(v.services[0]!.endpoints.length, 1);
     assert.equal(v.services[0]!.endpoints[0]!.share, 1);
     assert.equal(v.services[0]!.endpoints[0]!.address, null, 'the DNAT rule is not in this output');
@@ -51,11 +73,24 @@ const REAL: Record<string, (d: IptablesDump, v: KubeProxyIptablesView) => void> 
     assert.equal(chain(d, 'FORWARD').rules.length, 10);
     assert.equal(chain(d, 'KUBE-FIREWALL').rules[0]!.source, '!localhost/8');
     const rejects = chain(d, 'KUBE-SERVICES').rules;
-    assert.deepEqual(rejects.map((r) => r.target), ['REJECT', 'REJECT', 'REJECT']);
-    assert.deepEqual(rejects.map((r) => r.dport), ['domain', '9153', 'domain']);
+    assert.deepEqual(
+      rejects.map((r) => r.target),
+      ['REJECT', 'REJECT', 'REJECT'],
+    );
+    assert.deepEqual(
+      rejects.map((r) => r.dport),
+      ['domain', '9153', 'domain'],
+    );
     assert.equal(v.services.length, 3);
-    assert.ok(v.services.every((s) => s.noEndpoints && s.name === 'kube-system/kube-dns' && s.clusterIP === '10.96.0.10'));
-    assert.deepEqual(v.services.map((s) => s.portName), ['dns-tcp', 'metrics', 'dns']);
+    assert.ok(
+      v.services.every(
+        (s) => s.noEndpoints && s.name === 'kube-system/kube-dns' && s.clusterIP === '10.96.0.10',
+      ),
+    );
+    assert.deepEqual(
+      v.services.map((s) => s.portName),
+      ['dns-tcp', 'metrics', 'dns'],
+    );
   },
   'iptables/05-save-grep-nodeport-8000-v1.15.txt': (d, v) => {
     assert.equal(d.ruleCount, 3);
@@ -81,7 +116,10 @@ const REAL: Record<string, (d: IptablesDump, v: KubeProxyIptablesView) => void> 
   'iptables/08-kep2086-KUBE-SVC-3-endpoints-probability.txt': (d, v) => {
     assert.equal(chain(d, 'KUBE-SVC-VPG43MSD43N5Z7KJ').rules.length, 4);
     assert.deepEqual(eps(v), ['10.244.1.4:80', '10.244.2.3:80', '10.244.2.4:80']);
-    assert.deepEqual(v.services[0]!.endpoints.map((e) => e.probability), [0.33333333349, 0.5, null]);
+    assert.deepEqual(
+      v.services[0]!.endpoints.map((e) => e.probability),
+      [0.33333333349, 0.5, null],
+    );
     for (const e of v.services[0]!.endpoints) assert.ok(Math.abs(e.share - 1 / 3) < 1e-6);
   },
   'iptables/09-ssup2-nvL-KUBE-SERVICES-iptables-mode.txt': (d, v) => {
@@ -101,7 +139,10 @@ const REAL: Record<string, (d: IptablesDump, v: KubeProxyIptablesView) => void> 
     assert.deepEqual(v.services[0]!.externalIPs, ['172.35.0.200']);
   },
   'iptables/10-ssup2-nvL-KUBE-SVC-3-endpoints.txt': (d, v) => {
-    assert.deepEqual(chain(d, 'KUBE-SVC-TNQCJ2KHUMKABQTD').rules.map((r) => r.probability), [0.33332999982, 0.5, null]);
+    assert.deepEqual(
+      chain(d, 'KUBE-SVC-TNQCJ2KHUMKABQTD').rules.map((r) => r.probability),
+      [0.33332999982, 0.5, null],
+    );
     assert.equal(v.services[0]!.endpoints.length, 3);
     assert.equal(v.services[0]!.name, null, 'no comments in this output');
   },
@@ -121,13 +162,17 @@ const REAL: Record<string, (d: IptablesDump, v: KubeProxyIptablesView) => void> 
   'iptables/13-ssup2-nvL-ipvs-mode-KUBE-SERVICES-matchset.txt': (d, v) => {
     const r = chain(d, 'KUBE-SERVICES').rules;
     assert.equal(r.length, 5);
-    assert.deepEqual(r[0]!.matchSets, [{ name: 'KUBE-LOAD-BALANCER', flags: 'dst,dst', negated: false }]);
+    assert.deepEqual(r[0]!.matchSets, [
+      { name: 'KUBE-LOAD-BALANCER', flags: 'dst,dst', negated: false },
+    ]);
     assert.deepEqual(r[2]!.counters, { packets: 8, bytes: 483 });
     assert.deepEqual(v.matchSets, ['KUBE-CLUSTER-IP', 'KUBE-LOAD-BALANCER']);
   },
   'iptables/14-ssup2-nvL-ipvs-mode-KUBE-POSTROUTING-loopback.txt': (d) => {
     const r = chain(d, 'KUBE-POSTROUTING').rules;
-    assert.deepEqual(r[1]!.matchSets, [{ name: 'KUBE-LOOP-BACK', flags: 'dst,dst,src', negated: false }]);
+    assert.deepEqual(r[1]!.matchSets, [
+      { name: 'KUBE-LOOP-BACK', flags: 'dst,dst,src', negated: false },
+    ]);
     assert.match(r[1]!.comment!, /hairpinpurpose/);
   },
   'iptables/15-hwchiu-ipvs-save-grep-KUBE-NODE.txt': (d, v) => {
@@ -143,7 +188,10 @@ const REAL: Record<string, (d: IptablesDump, v: KubeProxyIptablesView) => void> 
     assert.equal(s.name, 'default/k8s-nginx-affinity');
     assert.equal(s.clusterIP, '10.109.59.245');
     assert.deepEqual(eps(v), ['10.244.0.143:80', '10.244.0.144:80', '10.244.0.145:80']);
-    assert.deepEqual(s.endpoints.map((e) => e.probability), [0.33332999982, 0.5, null]);
+    assert.deepEqual(
+      s.endpoints.map((e) => e.probability),
+      [0.33332999982, 0.5, null],
+    );
   },
   'iptables/17-hwchiu-2018-save-grep-nodeport.txt': (d, v) => {
     const s = v.services[0]!;
@@ -154,12 +202,19 @@ const REAL: Record<string, (d: IptablesDump, v: KubeProxyIptablesView) => void> 
   },
   'iptables/18-int32bit-ipvs-mode-save-excerpt-KUBE-CLUSTER-IP.txt': (d, v) => {
     assert.equal(chain(d, 'KUBE-SERVICES').rules[0]!.source, '!10.244.0.0/16');
-    assert.deepEqual(chain(d, 'KUBE-SERVICES').rules[0]!.matchSets[0], { name: 'KUBE-CLUSTER-IP', flags: 'dst,dst', negated: false });
+    assert.deepEqual(chain(d, 'KUBE-SERVICES').rules[0]!.matchSets[0], {
+      name: 'KUBE-CLUSTER-IP',
+      flags: 'dst,dst',
+      negated: false,
+    });
     assert.equal(chain(d, 'OUTPUT').rules[0]!.comment, 'kubernetes service portals');
     assert.deepEqual(v.matchSets, ['KUBE-CLUSTER-IP']);
   },
   'iptables/19-int32bit-iptables-mode-KUBE-SVC-no-comments.txt': (d, v) => {
-    assert.deepEqual(chain(d, 'KUBE-SVC-RPP7DHNHMGOIIFDC').rules.map((r) => r.comment), [null, null, null]);
+    assert.deepEqual(
+      chain(d, 'KUBE-SVC-RPP7DHNHMGOIIFDC').rules.map((r) => r.comment),
+      [null, null, null],
+    );
     assert.deepEqual(
       v.services[0]!.endpoints.map((e) => e.chain),
       ['KUBE-SEP-FTIQ6MSD3LWO5HZX', 'KUBE-SEP-SQBK6CVV7ZCKBTVI', 'KUBE-SEP-IAZPHGLZVO2SWOVD'],
@@ -180,7 +235,10 @@ test('every shared iptables real output parses to the values it shows', () => {
 const SEEDS: Record<string, (d: IptablesDump, v: KubeProxyIptablesView) => void> = {
   '001-iptables-nvL-KUBE-SERVICES-ipvs.txt': (d) => {
     const r = chain(d, 'KUBE-SERVICES').rules;
-    assert.deepEqual(r.map((x) => x.target), ['KUBE-MARK-MASQ', 'KUBE-NODE-PORT', 'ACCEPT']);
+    assert.deepEqual(
+      r.map((x) => x.target),
+      ['KUBE-MARK-MASQ', 'KUBE-NODE-PORT', 'ACCEPT'],
+    );
     assert.equal(r[0]!.source, '!10.244.0.0/16');
   },
   '001-iptables-nvL-PREROUTING.txt': (d) => {
@@ -190,12 +248,14 @@ const SEEDS: Record<string, (d: IptablesDump, v: KubeProxyIptablesView) => void>
     assert.deepEqual(c.rules[0]!.counters, { packets: 128, bytes: 12020 });
     assert.equal(c.rules[1]!.destination, '192.168.224.1');
   },
-  '001-iptables-nvL-KUBE-SERVICES-ipvs-2.txt': (d) => assert.equal(chain(d, 'KUBE-SERVICES').rules.length, 3),
+  '001-iptables-nvL-KUBE-SERVICES-ipvs-2.txt': (d) =>
+    assert.equal(chain(d, 'KUBE-SERVICES').rules.length, 3),
   '001-iptables-nvL-OUTPUT.txt': (d) => {
     assert.deepEqual(chain(d, 'OUTPUT').counters, { packets: 5, bytes: 300 });
     assert.deepEqual(chain(d, 'OUTPUT').rules[0]!.counters, { packets: 1062, bytes: 68221 });
   },
-  '001-iptables-nvL-KUBE-SERVICES-ipvs-3.txt': (d) => assert.equal(chain(d, 'KUBE-SERVICES').rules[2]!.matchSets[0]!.name, 'KUBE-CLUSTER-IP'),
+  '001-iptables-nvL-KUBE-SERVICES-ipvs-3.txt': (d) =>
+    assert.equal(chain(d, 'KUBE-SERVICES').rules[2]!.matchSets[0]!.name, 'KUBE-CLUSTER-IP'),
   '001-iptables-nvL-KUBE-MARK-MASQ.txt': (d) => {
     assert.equal(chain(d, 'KUBE-MARK-MASQ').references, 13);
     assert.equal(chain(d, 'KUBE-MARK-MASQ').rules[0]!.target, 'MARK');
@@ -208,12 +268,19 @@ const SEEDS: Record<string, (d: IptablesDump, v: KubeProxyIptablesView) => void>
   },
   '001-iptables-nvL-KUBE-POSTROUTING.txt': (d) => {
     const r = chain(d, 'KUBE-POSTROUTING').rules;
-    assert.deepEqual(r.map((x) => x.target), ['MASQUERADE', 'RETURN', 'MARK', 'MASQUERADE']);
+    assert.deepEqual(
+      r.map((x) => x.target),
+      ['MASQUERADE', 'RETURN', 'MARK', 'MASQUERADE'],
+    );
     assert.equal(r[0]!.matchSets[0]!.flags, 'dst,dst,src');
   },
   '004-iptables-save-grep-clusterip.txt': (d, v) => {
     assert.equal(d.ruleCount, 2);
-    assert.equal(chain(d, 'KUBE-SERVICES').rules[0]!.target, 'KUBE-SVC-JTMI3DYZIM6D5ZYY', 'the author annotation is not part of the rule');
+    assert.equal(
+      chain(d, 'KUBE-SERVICES').rules[0]!.target,
+      'KUBE-SVC-JTMI3DYZIM6D5ZYY',
+      'the author annotation is not part of the rule',
+    );
     assert.equal(v.services[0]!.name, 'haha/wordpress-svc');
     assert.equal(v.services[0]!.clusterIP, '10.200.61.128');
   },
@@ -222,8 +289,14 @@ const SEEDS: Record<string, (d: IptablesDump, v: KubeProxyIptablesView) => void>
     assert.equal(chain(d, 'KUBE-SVC-JTMI3DYZIM6D5ZYY').rules.length, 4);
     const s = v.services[0]!;
     assert.deepEqual(s.nodePorts, [30080]);
-    assert.deepEqual(s.endpoints.map((e) => e.chain), ['KUBE-SEP-KQTOOYZ7OXINNODS', 'KUBE-SEP-6ECN3VOPG4GTUUTC']);
-    assert.deepEqual(s.endpoints.map((e) => e.share), [0.5, 0.5]);
+    assert.deepEqual(
+      s.endpoints.map((e) => e.chain),
+      ['KUBE-SEP-KQTOOYZ7OXINNODS', 'KUBE-SEP-6ECN3VOPG4GTUUTC'],
+    );
+    assert.deepEqual(
+      s.endpoints.map((e) => e.share),
+      [0.5, 0.5],
+    );
   },
   '004-iptables-save-grep-KUBE-SEP.txt': (d) => {
     assert.equal(chain(d, 'KUBE-SEP-KQTOOYZ7OXINNODS').rules[1]!.dnatTo, '10.100.1.69:80');
@@ -270,12 +343,17 @@ test('iptables-save with several tables: policies, counters, quotes, and the kub
   const dns = v.services.find((s) => s.chain === 'KUBE-SVC-TCOU7JCQXEZGVUNU')!;
   assert.equal(dns.name, 'kube-system/kube-dns');
   assert.equal(dns.portName, 'dns');
-  assert.deepEqual(dns.endpoints.map((e) => `${e.address}:${e.port}`), ['10.244.0.3:53']);
+  assert.deepEqual(
+    dns.endpoints.map((e) => `${e.address}:${e.port}`),
+    ['10.244.0.3:53'],
+  );
   assert.ok(v.services.some((s) => s.noEndpoints && s.clusterIP === '10.96.0.10'));
 });
 
 test('-S rules, the --table option and a table named on a prompt line', () => {
-  const s = parseIptables('-P INPUT ACCEPT\n-N KUBE-FIREWALL\n-A INPUT -j KUBE-FIREWALL\n', { table: 'filter' });
+  const s = parseIptables('-P INPUT ACCEPT\n-N KUBE-FIREWALL\n-A INPUT -j KUBE-FIREWALL\n', {
+    table: 'filter',
+  });
   assert.equal(s.tables.filter!.chains.INPUT!.policy, 'ACCEPT');
   assert.deepEqual(s.tables.filter!.chains['KUBE-FIREWALL']!.rules, []);
   const l = parseIptables(
@@ -285,7 +363,15 @@ test('-S rules, the --table option and a table named on a prompt line', () => {
 });
 
 test('input that is not iptables output is refused with a reason', () => {
-  for (const text of ['', 'TCP  10.96.0.1:443 rr\n  -> 10.0.0.1:6443 Masq 1 0 0', 'Name: KUBE-CLUSTER-IP\nMembers:\n10.96.0.1,tcp:443', 'random words here']) {
-    assert.throws(() => parseIptables(text), (e: unknown) => e instanceof ParseError && e.format === 'iptables');
+  for (const text of [
+    '',
+    'TCP  10.96.0.1:443 rr\n  -> 10.0.0.1:6443 Masq 1 0 0',
+    'Name: KUBE-CLUSTER-IP\nMembers:\n10.96.0.1,tcp:443',
+    'random words here',
+  ]) {
+    assert.throws(
+      () => parseIptables(text),
+      (e: unknown) => e instanceof ParseError && e.format === 'iptables',
+    );
   }
 });

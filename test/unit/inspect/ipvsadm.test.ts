@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { parseIpvsadm, ParseError, type IpvsTable } from '../../../src/inspect/index.js';
 import { real, realFiles, seed, seedFiles } from '../../helpers/fixtures.js';
 
-const vs = (t: IpvsTable) => t.services.map((s) => `${s.protocol} ${s.address}:${s.port} ${s.scheduler}`);
-const rsOf = (t: IpvsTable, i: number) => t.services[i]!.realServers.map((r) => `${r.address}:${r.port}`);
+const vs = (t: IpvsTable) =>
+  t.services.map((s) => `${s.protocol} ${s.address}:${s.port} ${s.scheduler}`);
+const rsOf = (t: IpvsTable, i: number) =>
+  t.services[i]!.realServers.map((r) => `${r.address}:${r.port}`);
 
 const REAL: Record<string, (t: IpvsTable) => void> = {
   'ipvsadm/01-opsnull-v1.16-multinode-loop.txt': (t) => {
@@ -14,7 +16,11 @@ const REAL: Record<string, (t: IpvsTable) => void> = {
       ['172.27.138.251', '172.27.137.229', '172.27.138.239'],
     );
     assert.deepEqual(vs(t), Array(3).fill('TCP 10.254.0.1:443 rr'));
-    assert.deepEqual(rsOf(t, 0), ['172.27.137.229:6443', '172.27.138.239:6443', '172.27.138.251:6443']);
+    assert.deepEqual(rsOf(t, 0), [
+      '172.27.137.229:6443',
+      '172.27.138.239:6443',
+      '172.27.138.251:6443',
+    ]);
     assert.equal(t.services[2]!.realServers.length, 2);
     assert.deepEqual(t.services[0]!.realServers[0], {
       address: '172.27.137.229',
@@ -49,7 +55,10 @@ const REAL: Record<string, (t: IpvsTable) => void> = {
     assert.equal(t.services.filter((s) => s.port === 32470).length, 4);
     assert.deepEqual(rsOf(t, 0), ['172.17.0.3:80', '172.17.0.4:80']);
     assert.equal(t.services[9]!.protocol, 'UDP');
-    assert.equal(t.services.reduce((n, s) => n + s.realServers.length, 0), 16);
+    assert.equal(
+      t.services.reduce((n, s) => n + s.realServers.length, 0),
+      16,
+    );
   },
   'ipvsadm/05-kep265-session-affinity-no-destinations.txt': (t) => {
     assert.deepEqual(vs(t), ['TCP 10.102.128.4:3080 rr']);
@@ -57,8 +66,16 @@ const REAL: Record<string, (t: IpvsTable) => void> = {
     assert.deepEqual(t.services[0]!.realServers, []);
   },
   'ipvsadm/06-kep265-lb-ingress-trailing-spaces.txt': (t) => {
-    assert.deepEqual(vs(t), ['TCP 10.102.128.4:3080 rr', 'TCP 10.96.1.2:3080 rr', 'TCP 10.96.1.3:3080 rr']);
-    for (const s of t.services) assert.deepEqual(s.realServers.map((r) => `${r.address}:${r.port}`), ['10.244.0.235:8080']);
+    assert.deepEqual(vs(t), [
+      'TCP 10.102.128.4:3080 rr',
+      'TCP 10.96.1.2:3080 rr',
+      'TCP 10.96.1.3:3080 rr',
+    ]);
+    for (const s of t.services)
+      assert.deepEqual(
+        s.realServers.map((r) => `${r.address}:${r.port}`),
+        ['10.244.0.235:8080'],
+      );
     assert.deepEqual(t.skipped, []);
   },
   'ipvsadm/07-kep265-typo-Port-header.txt': (t) => {
@@ -89,7 +106,13 @@ const REAL: Record<string, (t: IpvsTable) => void> = {
     const k = t.services[1]!;
     assert.equal(k.address, '10.96.0.1');
     assert.equal(k.scheduler, null, 'the --stats layout prints no scheduler');
-    assert.deepEqual(k.stats, { conns: 66, inPkts: 4327, outPkts: 4056, inBytes: 500036, outBytes: 4558037 });
+    assert.deepEqual(k.stats, {
+      conns: 66,
+      inPkts: 4327,
+      outPkts: 4056,
+      inBytes: 500036,
+      outBytes: 4558037,
+    });
     assert.equal(k.realServers.length, 3);
     assert.equal(k.realServers[1]!.stats!.outBytes, 2923352);
     assert.equal(k.realServers[1]!.forward, null);
@@ -99,7 +122,13 @@ const REAL: Record<string, (t: IpvsTable) => void> = {
     assert.deepEqual(t.layouts, ['stats']);
     assert.equal(t.services[0]!.address, '10.85.0.10');
     assert.equal(t.services[0]!.port, 9153);
-    assert.deepEqual(t.services[0]!.stats, { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0 });
+    assert.deepEqual(t.services[0]!.stats, {
+      conns: 0,
+      inPkts: 0,
+      outPkts: 0,
+      inBytes: 0,
+      outBytes: 0,
+    });
     assert.deepEqual(rsOf(t, 0), ['172.22.34.187:9153']);
     assert.deepEqual(t.skipped, []);
   },
@@ -113,7 +142,12 @@ const REAL: Record<string, (t: IpvsTable) => void> = {
   'ipvsadm/20-hwchiu-fresh-kubeadm-ipvs.txt': (t) => {
     assert.equal(t.version, '1.2.1');
     assert.equal(t.tableSize, 4096);
-    assert.deepEqual(vs(t), ['TCP 10.96.0.1:443 rr', 'TCP 10.96.0.10:53 rr', 'TCP 10.96.0.10:9153 rr', 'UDP 10.96.0.10:53 rr']);
+    assert.deepEqual(vs(t), [
+      'TCP 10.96.0.1:443 rr',
+      'TCP 10.96.0.10:53 rr',
+      'TCP 10.96.0.10:9153 rr',
+      'UDP 10.96.0.10:53 rr',
+    ]);
     assert.equal(t.services[0]!.realServers[0]!.activeConn, 3);
     assert.deepEqual(rsOf(t, 3), ['10.244.0.2:53', '10.244.0.3:53']);
   },
@@ -149,9 +183,17 @@ test('every shared ipvsadm real output parses to the values it shows', () => {
 
 const SEEDS: Record<string, (t: IpvsTable) => void> = {
   '000-ipvsadm-ln-coredns-no-endpoints.txt': (t) => {
-    assert.deepEqual(vs(t), ['TCP 10.49.0.1:443 rr', 'TCP 10.49.0.10:53 rr', 'TCP 10.49.0.10:9153 rr', 'UDP 10.49.0.10:53 rr']);
+    assert.deepEqual(vs(t), [
+      'TCP 10.49.0.1:443 rr',
+      'TCP 10.49.0.10:53 rr',
+      'TCP 10.49.0.10:9153 rr',
+      'UDP 10.49.0.10:53 rr',
+    ]);
     assert.deepEqual(rsOf(t, 0), ['10.0.0.104:6443']);
-    assert.deepEqual(t.services.slice(1).map((s) => s.realServers.length), [0, 0, 0]);
+    assert.deepEqual(
+      t.services.slice(1).map((s) => s.realServers.length),
+      [0, 0, 0],
+    );
   },
   '000-ipvsadm-ln-scheduler-rr.txt': (t) => {
     assert.ok(t.services.every((s) => s.scheduler === 'rr'));
@@ -239,7 +281,13 @@ test('--rate, --persistent-conn and non-numeric -L names', () => {
     ].join('\n'),
   );
   assert.deepEqual(rate.layouts, ['rate']);
-  assert.deepEqual(rate.services[0]!.rate, { cps: 2, inPps: 30, outPps: 28, inBps: 4100, outBps: 9800 });
+  assert.deepEqual(rate.services[0]!.rate, {
+    cps: 2,
+    inPps: 30,
+    outPps: 28,
+    inBps: 4100,
+    outBps: 9800,
+  });
   assert.equal(rate.services[0]!.stats, undefined);
   const pc = parseIpvsadm(
     [
@@ -252,7 +300,9 @@ test('--rate, --persistent-conn and non-numeric -L names', () => {
   assert.deepEqual(pc.layouts, ['persistent-conn']);
   const r = pc.services[0]!.realServers[0]!;
   assert.deepEqual([r.persistConn, r.activeConn, r.inActConn], [3, 2, 5]);
-  const named = parseIpvsadm('TCP  kubernetes.default.svc.cluster.local:https rr\n  -> kind-control-plane:6443  Masq 1 0 0\n');
+  const named = parseIpvsadm(
+    'TCP  kubernetes.default.svc.cluster.local:https rr\n  -> kind-control-plane:6443  Masq 1 0 0\n',
+  );
   const s = named.services[0]!;
   assert.equal(s.numeric, false);
   assert.equal(s.port, null);
@@ -263,7 +313,15 @@ test('--rate, --persistent-conn and non-numeric -L names', () => {
 });
 
 test('input that is not ipvsadm output is refused with a reason', () => {
-  for (const text of ['', 'hello world\nthis is not it', '*nat\n-A KUBE-SERVICES -j KUBE-NODEPORTS\nCOMMIT', 'Name: KUBE-CLUSTER-IP\nType: hash:ip,port']) {
-    assert.throws(() => parseIpvsadm(text), (e: unknown) => e instanceof ParseError && e.format === 'ipvsadm' && !e.reason.includes('\n'));
+  for (const text of [
+    '',
+    'hello world\nthis is not it',
+    '*nat\n-A KUBE-SERVICES -j KUBE-NODEPORTS\nCOMMIT',
+    'Name: KUBE-CLUSTER-IP\nType: hash:ip,port',
+  ]) {
+    assert.throws(
+      () => parseIpvsadm(text),
+      (e: unknown) => e instanceof ParseError && e.format === 'ipvsadm' && !e.reason.includes('\n'),
+    );
   }
 });
