@@ -40,6 +40,7 @@ Runs, in order (each step is idempotent, so a re-run picks up where it stopped):
     k8s: { type: 'string', arg: 'VERSION', description: 'Kubernetes version, e.g. 1.33' },
     scheduler: { type: 'string', arg: 'S', description: 'IPVS scheduler (ipvs mode)', default: 'rr' },
     timeout: { type: 'string', arg: 'SECONDS', description: 'limit for each wait', default: '180' },
+    'skip-check': { type: 'boolean', description: 'build the lab, do not run its checks' },
   },
   async run(ctx, args) {
     const mode = str(args, 'mode') ?? 'ipvs';
@@ -67,6 +68,10 @@ Runs, in order (each step is idempotent, so a re-run picks up where it stopped):
     for (const l of summaryLines(st)) ctx.io.info(l);
     for (const w of new Set(st.warnings)) ctx.io.warn(`⚠ ${w}`);
     // 4. checks
+    if (args.values['skip-check'] === true) {
+      ctx.io.info(`  checks skipped (--skip-check): run \`proxylab check labs/${mode}\` when ready`);
+      return 0;
+    }
     const labDir = join(paths.labs, mode);
     if (!existsSync(join(labDir, 'README.md'))) {
       ctx.io.warn(`⚠ checks: there is no lab doc ${join('labs', mode, 'README.md')} yet — skipped (the cluster is ready for it)`);
