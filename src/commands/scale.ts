@@ -2,13 +2,13 @@
  * `proxylab scale`: measure iptables vs IPVS vs nftables as the number of services grows,
  * on the kind cluster (kube-proxy's own metrics) or with --bare on this kernel (no cluster).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { bool, defineCommand, str } from '../core/command.js';
 import type { Context } from '../core/context.js';
 import { UsageError } from '../core/errors.js';
 import { MODES, type Mode } from '../scale/generate.js';
-import type { ScaleReport } from '../scale/results.js';
+import { RESULT_KIND, type ScaleReport } from '../scale/results.js';
 import { bareChart, clusterChart } from '../scale/svg.js';
 
 export const DEFAULT_SIZES = [100, 1000, 5000];
@@ -48,6 +48,45 @@ function parseCount(text: string | undefined, name: string, def: number, max: nu
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${name}: "${text}" is not a whole number from 1 to ${max}.`, `e.g. --${name} ${def}`);
   return n;
+}
+
+/**
+ * Several reports of the same kind made into one (e.g. a native run and a VM run made at the
+ * same time): rows side by side, a mode counts as skipped only if no report measured it.
+ */
+export function mergeReports(reports: ScaleReport[]): ScaleReport {
+  const [first, ...rest] = reports;
+  if (!first) throw new UsageError('--from needs at least one results JSON file.', 'e.g. --from results/scale/scale-bare.json');
+  for (const r of rest) {
+    if (r.target !== first.target) throw new UsageError(`--from: cannot merge a ${r.target} report with a ${first.target} report.`, 'Give reports of the same kind (all --bare, or all cluster).');
+  }
+  const all = [first, ...rest];
+  const bare = all.flatMap((r) => r.bare ?? []);
+  const cluster = all.flatMap((r) => r.cluster ?? []);
+  const measured = new Set([...bare, ...cluster].map((x) => x.mode));
+  const skipped = all.flatMap((r) => r.skipped).filter((s, i, a) => !measured.has(s.mode) && a.findIndex((x) => x.mode === s.mode) === i);
+  const vm = all.find((r) => r.vm)?.vm;
+  const spawnMs = Object.assign({}, ...all.map((r) => r.spawnMs ?? {})) as NonNullable<ScaleReport['spawnMs']>;
+  const backends = new Set(all.map((r) => r.machine.backend));
+  const loads = all.map((r) => r.machine.loadavg).filter((l): l is NonNullable<typeof l> => Boolean(l));
+  return {
+    ...first,
+    machine: {
+      ...first.machine,
+      backend: backends.size > 1 ? 'native+vm' : first.machine.backend,
+      tools: Object.assign({}, ...all.map((r) => r.machine.tools)) as Record<string, string>,
+      ...(loads.length ? { loadavg: { start: Math.max(...loads.map((l) => l.start)), end: Math.max(...loads.map((l) => l.end ?? l.start)) } } : {}),
+    },
+    method: [...new Set(all.flatMap((r) => r.method))],
+    startedAt: all.map((r) => r.startedAt).sort()[0]!,
+    finishedAt: all.map((r) => r.finishedAt).sort().at(-1)!,
+    modes: [...new Set(all.flatMap((r) => r.modes))],
+    sizes: [...new Set(all.flatMap((r) => r.sizes))].sort((a, b) => a - b),
+    ...(first.target === 'bare' ? { bare } : { cluster }),
+    ...(vm ? { vm } : {}),
+    ...(Object.keys(spawnMs).length ? { spawnMs } : {}),
+    skipped,
+  };
 }
 
 export function writeReport(dir: string, report: ScaleReport): { json: string; svg: string } {
@@ -102,7 +141,7 @@ export function summaryTable(r: ScaleReport): string {
 export default defineCommand({
   name: 'scale',
   summary: 'measure iptables vs IPVS vs nftables as services grow',
-  usage: 'proxylab scale [--bare] [--services 100,1000,5000] [--modes iptables,ipvs,nftables] [--out DIR]',
+  usage: 'proxylab scale [--bare] [--services 100,1000,5000] [--modes iptables,ipvs,nftables] [--out DIR] | proxylab scale --from FILE,... [--out DIR]',
   details: `
 With --bare (no cluster, needs root): for each mode and size, programs N kube-proxy-shaped
 services (2 endpoints each) in network namespaces on this kernel, and measures the full
@@ -119,6 +158,8 @@ rules / virtual servers / set members on a node and first-request latency p50/p9
 Writes DIR/scale-bare.json + .svg (or scale-cluster.*). Everything created is removed at the
 end, also on failure or Ctrl-C.
 
+--from re-draws the chart from results files (merging several runs, e.g. a native and a VM run).
+
 Examples:
   sudo proxylab scale --bare
   sudo proxylab scale --bare --services 100,1000,5000,10000 --modes iptables,nftables
@@ -128,6 +169,7 @@ Examples:
     services: { type: 'string', arg: 'N,N,...', description: 'numbers of services to measure', default: DEFAULT_SIZES.join(',') },
     modes: { type: 'string', arg: 'MODE,...', description: 'proxy modes to compare', default: MODES.join(',') },
     out: { type: 'string', arg: 'DIR', description: 'where the JSON and SVG go', default: './results/scale' },
+    from: { type: 'string', arg: 'FILE,...', description: 'measure nothing: merge these results JSON files and draw their chart' },
     probes: { type: 'string', arg: 'N', description: 'TCP connections per probed VIP (latency samples)', default: '200' },
     backend: {
       type: 'string',
@@ -139,6 +181,27 @@ Examples:
   },
   json: true,
   async run(ctx: Context, args) {
+    const from = str(args, 'from');
+    if (from !== undefined) {
+      const reports: ScaleReport[] = [];
+      for (const f of from.split(',').map((x) => x.trim()).filter(Boolean)) {
+        let doc: unknown;
+        try {
+          doc = JSON.parse(readFileSync(f, 'utf8'));
+        } catch (e) {
+          throw new UsageError(`--from: cannot read ${f} (${e instanceof Error ? e.message.split('\n')[0] : String(e)}).`, 'Give the scale-bare.json or scale-cluster.json files a run wrote.');
+        }
+        if (!doc || typeof doc !== 'object' || (doc as { kind?: unknown }).kind !== RESULT_KIND) {
+          throw new UsageError(`--from: ${f} is not a proxylab scale results file.`, 'Give the scale-bare.json or scale-cluster.json files a run wrote.');
+        }
+        reports.push(doc as ScaleReport);
+      }
+      const merged = mergeReports(reports);
+      const files = writeReport(resolve(str(args, 'out') ?? './results/scale'), merged);
+      if (ctx.json) ctx.io.out(JSON.stringify(merged, null, 2));
+      else ctx.io.out(`${summaryTable(merged)}\n\nResults: ${relative(process.cwd(), files.json) || files.json}\nChart:   ${relative(process.cwd(), files.svg) || files.svg}`);
+      return 0;
+    }
     const sizes = parseSizes(str(args, 'services'));
     const modes = parseModes(str(args, 'modes'));
     const probes = parseCount(str(args, 'probes'), 'probes', 200, 100_000);

@@ -128,11 +128,26 @@ function renderPanel(p: Panel, xLabel: string, ox: number, oy: number): string {
   return parts.join('\n');
 }
 
+/** Split a note into lines of at most `max` characters, at spaces. */
+export function wrap(text: string, max: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > max) {
+      out.push(line);
+      line = `  ${word}`;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) out.push(line);
+  return out;
+}
+
 export function renderChart(spec: ChartSpec): string {
   const cols = Math.max(1, spec.panels.length);
   const width = cols * W + 20;
+  const notes = spec.notes.flatMap((n) => wrap(n, Math.floor((width - 24) / 6.2)));
   const noteTop = H + 44;
-  const height = noteTop + spec.notes.length * 15 + 12;
+  const height = noteTop + notes.length * 15 + 12;
   const out = [
     `<?xml version="1.0" encoding="UTF-8"?>`,
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
@@ -141,7 +156,7 @@ export function renderChart(spec: ChartSpec): string {
     `<text x="${width / 2}" y="20" text-anchor="middle" style="font-size:16px;font-weight:bold">${escapeXml(spec.title)}</text>`,
   ];
   spec.panels.forEach((p, i) => out.push(renderPanel(p, spec.xLabel, 10 + i * W, 28)));
-  spec.notes.forEach((n, i) => out.push(`<text x="12" y="${noteTop + i * 15}" class="note">${escapeXml(n)}</text>`));
+  notes.forEach((n, i) => out.push(`<text x="12" y="${noteTop + i * 15}" class="note">${escapeXml(n)}</text>`));
   out.push('</svg>', '');
   return out.join('\n');
 }

@@ -112,3 +112,35 @@ test('scale on the cluster: no cluster → one sentence and a hint, nothing writ
     f.cleanup();
   }
 });
+
+test('scale --from: re-draws the chart from results files; a wrong file is a usage error', async () => {
+  const f = createFake();
+  try {
+    const bad = join(f.dir, 'bad.json');
+    writeFileSync(bad, '{"kind":"something-else"}');
+    const r1 = await runCli(['scale', '--from', bad, '--out', join(f.dir, 'o')], { env: f.env });
+    assert.equal(r1.code, 2);
+    assert.match(r1.stderr, /is not a proxylab scale results file/);
+    const r2 = await runCli(['scale', '--from', join(f.dir, 'missing.json')], { env: f.env });
+    assert.equal(r2.code, 2);
+    assert.match(r2.stderr, /cannot read .*missing\.json/);
+    // A real report from the cluster test's shape, then merged with itself: rows doubled.
+    const rep = {
+      kind: 'proxylab-scale', version: 1, target: 'bare',
+      machine: { cores: 2, cpu: 'x', memGiB: 1, kernel: '6.1', node: 'v20', backend: 'native', tools: {} },
+      method: ['m'], startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:01:00Z', modes: ['nftables'], sizes: [10],
+      bare: [{ mode: 'nftables', services: 10, programMs: 5, updateMs: 1, updateSamplesMs: [1], expected: { rules: 69, chains: 36, setMembers: 10, virtualServers: 0, realServers: 0, boundAddresses: 0 }, kernel: { rules: 69, chains: 36, setMembers: 10 }, latency: [] }],
+      skipped: [],
+    };
+    const good = join(f.dir, 'good.json');
+    writeFileSync(good, JSON.stringify(rep));
+    const out = join(f.dir, 'o2');
+    const r3 = await runCli(['scale', '--from', `${good},${good}`, '--out', out], { env: f.env });
+    assert.equal(r3.code, 0, r3.stderr);
+    assert.equal((JSON.parse(readFileSync(join(out, 'scale-bare.json'), 'utf8')) as ScaleReport).bare!.length, 2);
+    assert.equal(parseXml(readFileSync(join(out, 'scale-bare.svg'), 'utf8')).name, 'svg');
+    assert.equal(f.calls().length, 0, 'no tool was run');
+  } finally {
+    f.cleanup();
+  }
+});

@@ -209,3 +209,25 @@ test('CPU time: the children line of sh `times` (dash and busybox formats)', asy
   assert.equal(parseTimes('some warning\n0m0.00s 0m0.00s\n1m2.50s 0m0.50s'), 63000);
   assert.equal(parseTimes('iptables-restore: line 3 failed\n'), null);
 });
+
+test('chart notes wrap at spaces; merged reports keep every row and drop a skip another run measured', async () => {
+  const { wrap } = await import('../../../src/scale/svg.js');
+  const { mergeReports } = await import('../../../src/commands/scale.js');
+  assert.deepEqual(wrap('aaa bbb ccc ddd', 8), ['aaa bbb', '  ccc', '  ddd']);
+  const native = report();
+  const vmRun: ScaleReport = {
+    ...report(),
+    machine: { ...report().machine, backend: 'vm' },
+    bare: [{ ...report().bare![0]!, mode: 'ipvs', backend: 'vm' }],
+    skipped: [{ mode: 'nftables', reason: 'no nft in the VM' }],
+    vm: { kernel: '6.1.0-56-amd64', bootMs: 4000, describe: 'QEMU micro-VM' },
+    spawnMs: { vm: 250 },
+  };
+  const m = mergeReports([{ ...native, spawnMs: { native: 20 } }, vmRun]);
+  assert.equal(m.bare!.length, 7);
+  assert.deepEqual(m.skipped, [], 'ipvs measured in the VM, nftables natively: nothing skipped');
+  assert.equal(m.machine.backend, 'native+vm');
+  assert.deepEqual(m.spawnMs, { native: 20, vm: 250 });
+  assert.equal(m.vm?.kernel, '6.1.0-56-amd64');
+  assert.throws(() => mergeReports([native, { ...native, target: 'cluster' }]), /cannot merge/);
+});
