@@ -130,6 +130,17 @@ test(
     assert.ok(text.includes(`${web.clusterIP}:80/TCP`));
     for (const ep of web.ready) assert.ok(text.includes(ep), ep);
 
+    const gone = await l.cli(['inspect'], {
+      FAKE_FAIL:
+        'docker exec proxylab-worker sh=1:Error response from daemon: container 4f2a is not running',
+    });
+    assert.equal(gone.code, 1);
+    assert.match(
+      gone.stderr,
+      /✘ could not read the datapath of node proxylab-worker: Error response from daemon: container 4f2a is not running/,
+    );
+    assert.doesNotMatch(gone.stderr, /at .*\.ts:\d+/);
+
     const bad = await l.cli(['inspect', '--node', 'proxylab-worker9']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /cluster proxylab has no node named "proxylab-worker9"/);

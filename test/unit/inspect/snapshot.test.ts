@@ -262,3 +262,26 @@ test('SVG renders in headless Chromium', { timeout: 120_000 }, (t) => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('finding: datapath unreadable in ipvs mode (ipvsadm missing) but not in iptables mode', () => {
+  const { f } = run([
+    ['proxylab-worker', ipvsNode({ ipvsadm: { out: 'sh: 1: ipvsadm: not found', code: 127 } })],
+  ]);
+  const hit = f.filter((x) => x.id === 'datapath-unreadable');
+  assert.equal(hit.length, 1);
+  assert.equal(hit[0]!.severity, 'warning');
+  assert.match(
+    hit[0]!.message,
+    /ipvsadm on proxylab-worker: ipvsadm is not installed in the node \(run `proxylab node-tools`\)/,
+  );
+  assert.equal(
+    f.some((x) => x.id === 'no-virtual-server'),
+    false,
+    'an unreadable table is not an empty one',
+  );
+  const t = run([['w', iptablesNode(['10.244.1.6', '10.244.2.4'])]], cluster({ mode: 'iptables' }));
+  assert.equal(
+    t.f.some((x) => x.id === 'datapath-unreadable'),
+    false,
+  );
+});
