@@ -272,9 +272,12 @@ function ipsetList(node, only) {
 function ipAddrKubeIpvs0(node) {
   const ips = dp(node).kubeIpvs0;
   if (!ips) return null;
-  const mac = createHash('md5').update(node.name).digest('hex').slice(0, 12).match(/../g).join(':');
+  // a locally administered unicast address, as the kernel gives a new dummy interface
+  const raw = createHash('md5').update(node.name).digest();
+  raw[0] = (raw[0] & 0xfe) | 0x02;
+  const mac = [...raw.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
   const lines = [`7: kube-ipvs0: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN group default`, `    link/ether ${mac} brd ff:ff:ff:ff:ff:ff`];
-  for (const ip of ips) lines.push(`    inet ${ip}/32 scope global kube-ipvs0`, '       valid_lft forever preferred_lft forever');
+  for (const ip of ips) lines.push(`    inet ${ip}/32 brd ${ip} scope global kube-ipvs0`, '       valid_lft forever preferred_lft forever');
   return `${lines.join('\n')}\n`;
 }
 
