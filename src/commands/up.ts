@@ -306,6 +306,12 @@ async function createOrReuse(
           } catch (e) {
             if (keep) throw e;
             await cleanupFailedCreate(ctx, provider, task);
+            if (ctx.signal.aborted)
+              throw new UserError(
+                `interrupted while creating cluster "${ctx.cluster}": what was created has been deleted`,
+                'run `proxylab up` again when you are ready',
+                EXIT.interrupted,
+              );
             throw explainCreateFailure(e, ctx.cluster);
           } finally {
             rmSync(dir, { recursive: true, force: true });

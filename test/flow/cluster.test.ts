@@ -337,3 +337,37 @@ test(
     );
   }),
 );
+
+test(
+  'Ctrl-C during kind create: the child is stopped, what was made is deleted, exit 130',
+  lab(
+    { env: { FAKE_HANG: 'kind create cluster', FAKE_HANG_MAX_MS: '20000' } },
+    async ({ fake, state }) => {
+      const { spawn } = await import('node:child_process');
+      const { ROOT } = await import('../helpers/cli.js');
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', `${ROOT}src/cli.ts`, '--kubeconfig', fake.kubeconfig, 'up'],
+        {
+          cwd: ROOT,
+          env: { ...fake.env, PROXYLAB_STATE_DIR: state, CI: 'true', NO_COLOR: '1' },
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      // wait until kind create is running, then press Ctrl-C
+      for (let i = 0; i < 100 && !/Create cluster "proxylab"/.test(stderr); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 500));
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((r) => child.on('close', r));
+      assert.equal(code, 130, stderr);
+      assert.match(
+        stderr,
+        /interrupted while creating cluster "proxylab": what was created has been deleted/,
+      );
+      assert.equal(fake.callsMatching('kind', 'delete', 'cluster', '--name', 'proxylab').length, 1);
+      assert.equal(existsSync(fake.kubeconfig), false);
+    },
+  ),
+);
