@@ -215,7 +215,9 @@ Examples:
     let report: ScaleReport;
     if (bool(args, 'bare')) {
       const { runBare } = await import('../scale/bare.js');
-      log(`scale --bare: ${modes.join(', ')} at ${sizes.join(', ')} services, in network namespaces on this kernel`);
+      log(
+        `scale --bare: ${modes.join(', ')} at ${sizes.join(', ')} services, ${backend === 'vm' ? "in network namespaces inside the bare lab's micro-VM" : backend === 'native' ? 'in network namespaces on this kernel' : 'in network namespaces on this kernel (IPVS in the micro-VM if this kernel has no ip_vs)'}`,
+      );
       const vmText = str(args, 'vm-services');
       try {
         report = await runBare({ sizes, modes, probes, backend, signal: ctx.signal, log, ...(vmText !== undefined ? { vmSizes: parseSizes(vmText) } : {}) });
