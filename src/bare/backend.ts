@@ -97,7 +97,7 @@ export class NativeBackend implements Backend {
  * Programs the guest has as real binaries. Its shell (busybox) prefers its own applets over
  * PATH, and busybox's `ip` has no `netns`: these are called by their full path.
  */
-const GUEST_REAL = new Set(['ip', 'ipvsadm', 'ipset', 'iptables', 'iptables-save', 'iptables-restore', 'iptables-legacy', 'iptables-legacy-save', 'iptables-legacy-restore', 'iptables-nft', 'iptables-nft-save', 'iptables-nft-restore']);
+const GUEST_REAL = new Set(['ip', 'ipvsadm', 'ipset', 'iptables', 'iptables-save', 'iptables-restore', 'iptables-legacy', 'iptables-legacy-save', 'iptables-legacy-restore', 'iptables-nft', 'iptables-nft-save', 'iptables-nft-restore', 'nft']);
 
 /** Turn commands into one guest script that frames each command's output. */
 export function guestScript(cmds: readonly Cmd[]): string {

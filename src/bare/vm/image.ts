@@ -27,7 +27,7 @@ import { guestInit } from './guest-init.js';
 const BUILDER_VERSION = 4;
 
 /** Top-level packages; their `lib*` dependencies are added by walking `apt-cache depends`. */
-export const TOOL_PACKAGES = ['busybox-static', 'ipvsadm', 'ipset', 'iptables', 'iproute2', 'netbase'] as const;
+export const TOOL_PACKAGES = ['busybox-static', 'ipvsadm', 'ipset', 'iptables', 'iproute2', 'nftables', 'netbase'] as const;
 export const KERNEL_META = 'linux-image-amd64';
 /** Only used on the host while building: `xz` unpacks the kernel (see unpackKernel). */
 export const BUILD_PACKAGES = ['xz-utils', 'liblzma5'] as const;
@@ -68,6 +68,12 @@ export const GUEST_MODULES = [
   'nf_tables',
   'nft_compat',
   'nft_chain_nat',
+  // what kube-proxy's nftables mode uses (for labs comparing the modes in the guest)
+  'nft_ct',
+  'nft_nat',
+  'nft_masq',
+  'nft_numgen',
+  'nft_hash',
 ] as const;
 
 /** Binaries copied from the extracted packages: source path → path in the guest. */
@@ -78,6 +84,7 @@ const BINARIES: ReadonlyArray<[string, string]> = [
   ['bin/ip', 'usr/sbin/ip'],
   ['usr/sbin/xtables-nft-multi', 'usr/sbin/xtables-nft-multi'],
   ['usr/sbin/xtables-legacy-multi', 'usr/sbin/xtables-legacy-multi'],
+  ['usr/sbin/nft', 'usr/sbin/nft'],
 ];
 
 const XTABLES_LINKS: ReadonlyArray<[string, string]> = [
