@@ -1,5 +1,5 @@
 import { defineCommand, str } from '../core/command.js';
-import { EXIT, UsageError } from '../core/errors.js';
+import { EXIT, UsageError, UserError } from '../core/errors.js';
 import { ensureTool, binDir, type ToolResult } from '../cluster/tools.js';
 import { loadVersions } from '../config/versions.js';
 import { shortPath } from './up.js';
@@ -43,17 +43,40 @@ proxylab then runs ./.bin/kind and ./.bin/kubectl in preference to PATH.`,
     const table = loadVersions(ctx.env);
     const tools: Array<'kind' | 'kubectl'> = only ? [only] : ['kind', 'kubectl'];
     const results: ToolResult[] = [];
+    const failed: Array<{ tool: string; error: UserError }> = [];
     for (const t of tools) {
-      const r = await ensureTool(t, {
-        env: ctx.env,
-        table,
-        signal: ctx.signal,
-        onProgress: (m) => ctx.io.info(`  … ${m}`),
-      });
-      results.push(r);
-      if (!ctx.json) ctx.io.out(`✔ ${describe(r)}`);
+      try {
+        const r = await ensureTool(t, {
+          env: ctx.env,
+          table,
+          signal: ctx.signal,
+          onProgress: (m) => ctx.io.info(`  … ${m}`),
+        });
+        results.push(r);
+        if (!ctx.json) ctx.io.out(`✔ ${describe(r)}`);
+      } catch (e) {
+        if (!(e instanceof UserError) || tools.length === 1) throw e;
+        failed.push({ tool: t, error: e });
+        ctx.io.error(`✘ ${e.message}`);
+      }
     }
-    if (ctx.json) ctx.io.out(JSON.stringify({ binDir: binDir(ctx.env), tools: results }, null, 2));
+    if (ctx.json)
+      ctx.io.out(
+        JSON.stringify(
+          {
+            binDir: binDir(ctx.env),
+            tools: results,
+            failed: failed.map((f) => ({ tool: f.tool, error: f.error.message })),
+          },
+          null,
+          2,
+        ),
+      );
+    if (failed.length)
+      throw new UserError(
+        `${failed.map((f) => f.tool).join(' and ')} could not be set up`,
+        failed[0]!.error.hint,
+      );
     return EXIT.ok;
   },
 });
