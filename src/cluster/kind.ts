@@ -67,7 +67,7 @@ export class KindProvider implements Provider {
       };
     } catch (e) {
       if (e instanceof CommandError && e.spawnError)
-        return { ok: false, detail: 'the docker client is not installed' };
+        return { ok: false, detail: 'not usable: the docker client is not installed' };
       if (e instanceof CommandError && e.timedOut)
         return { ok: false, detail: 'not answering: `docker info` timed out after 20 s' };
       throw e;
