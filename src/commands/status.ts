@@ -16,6 +16,7 @@ import type { CheckResult } from '../doccheck/result.js';
 /** The web sample's objects (`proxylab web`, configs/manifests/web.yaml). */
 export const WEB_NAME = 'web';
 export const WEB_NAMESPACE = 'default';
+export const WEB_SERVICES = ['web', 'web-nodeport'];
 
 export interface NodeStatus {
   name: string;
@@ -31,8 +32,8 @@ export interface WebStatus {
   deployed: boolean;
   replicas?: number;
   ready?: number;
-  clusterIP?: string;
-  ports?: string[];
+  /** The web sample's Services (web: ClusterIP, web-nodeport: NodePort). */
+  services?: { name: string; type: string; clusterIP: string; ports: string[] }[];
 }
 
 export interface LastCheck {
@@ -127,7 +128,7 @@ async function webStatus(kube: Kube): Promise<WebStatus | null> {
       WEB_NAMESPACE,
       'get',
       `deployment/${WEB_NAME}`,
-      `service/${WEB_NAME}`,
+      ...WEB_SERVICES.map((n) => `service/${n}`),
       '-o',
       'json',
       '--ignore-not-found',
@@ -142,7 +143,9 @@ async function webStatus(kube: Kube): Promise<WebStatus | null> {
   >;
   const items = (list.items ?? [list]) as {
     kind: string;
+    metadata: { name: string };
     spec?: {
+      type?: string;
       replicas?: number;
       clusterIP?: string;
       ports?: { port: number; protocol?: string; nodePort?: number }[];
@@ -150,20 +153,22 @@ async function webStatus(kube: Kube): Promise<WebStatus | null> {
     status?: { readyReplicas?: number };
   }[];
   const deploy = items.find((i) => i.kind === 'Deployment');
-  const svc = items.find((i) => i.kind === 'Service');
-  if (!deploy && !svc) return { deployed: false };
+  const svcs = items.filter((i) => i.kind === 'Service');
+  if (!deploy && !svcs.length) return { deployed: false };
   const w: WebStatus = { deployed: true };
   if (deploy) {
     w.replicas = deploy.spec?.replicas ?? 0;
     w.ready = deploy.status?.readyReplicas ?? 0;
   }
-  if (svc) {
-    if (svc.spec?.clusterIP) w.clusterIP = svc.spec.clusterIP;
-    w.ports = (svc.spec?.ports ?? []).map(
+  w.services = svcs.map((svc) => ({
+    name: svc.metadata.name,
+    type: svc.spec?.type ?? 'ClusterIP',
+    clusterIP: svc.spec?.clusterIP ?? '',
+    ports: (svc.spec?.ports ?? []).map(
       (p) =>
-        `${p.port}/${(p.protocol ?? 'TCP').toLowerCase()}${p.nodePort ? ` (NodePort ${p.nodePort})` : ''}`,
-    );
-  }
+        `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${(p.protocol ?? 'TCP').toLowerCase()}`,
+    ),
+  }));
   return w;
 }
 
@@ -314,9 +319,9 @@ export function formatStatus(st: Status, now = Date.now()): string {
           st.web.replicas !== undefined
             ? `${st.web.ready}/${st.web.replicas} pods ready`
             : 'no deployment',
-          st.web.clusterIP
-            ? `service ${WEB_NAME} ${st.web.clusterIP} ${(st.web.ports ?? []).join(', ')}`
-            : 'no service',
+          ...(st.web.services?.length
+            ? st.web.services.map((v) => `${v.name} ${v.type} ${v.clusterIP} ${v.ports.join(', ')}`)
+            : ['no service']),
         ].join('; '),
       );
   }

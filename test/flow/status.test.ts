@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { ROOT, runCli } from '../helpers/cli.js';
 import { createFake, type Fake } from '../helpers/fake.js';
 
 const KIND_CONFIG = `kind: Cluster
@@ -20,39 +20,8 @@ nodes:
 - role: worker
 `;
 
-const WEB = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: default
-  labels: { app: web }
-spec:
-  replicas: 2
-  selector:
-    matchLabels: { app: web }
-  template:
-    metadata:
-      labels: { app: web }
-    spec:
-      containers:
-      - name: nginx
-        image: nginx:1.27
-        ports:
-        - containerPort: 80
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-  namespace: default
-spec:
-  type: NodePort
-  selector: { app: web }
-  ports:
-  - port: 80
-    targetPort: 80
-    protocol: TCP
-`;
+/** The real web sample manifest (what `proxylab web` applies). */
+const WEB = readFileSync(join(ROOT, 'configs', 'manifests', 'web.yaml'), 'utf8');
 
 function scene(f: Fake, opts: { web?: boolean; image?: string } = {}) {
   const cfg = join(f.dir, 'kind.yaml');
@@ -156,8 +125,9 @@ test('status of a healthy ipvs lab: version, mode per node (one docker exec each
       assert.match(r.stdout, new RegExp(`✔ ${n}\\s+ipvs`));
     assert.match(
       r.stdout,
-      /^Web sample\s+2\/2 pods ready; service web 10\.96\.\d+\.\d+ 80\/tcp \(NodePort \d+\)$/m,
+      /^Web sample\s+2\/2 pods ready; web ClusterIP 10\.96\.\d+\.\d+ 80\/tcp; web-nodeport NodePort 10\.96\.\d+\.\d+ 80:3\d{4}\/tcp$/m,
     );
+
     assert.match(
       r.stdout,
       /^Last check\s+✘ labs\/ipvs: 2\/4 steps passed, 2 failed \(4 min ago\)$/m,
