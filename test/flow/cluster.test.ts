@@ -371,3 +371,18 @@ test(
     },
   ),
 );
+
+test(
+  'no docker client at all: up and doctor say so',
+  lab({ omit: ['docker'] }, async ({ cli }) => {
+    const r = await cli(['up']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /✘ the Docker engine is not usable: the docker client is not installed/);
+    const d = await cli(['doctor']);
+    assert.equal(d.code, 1);
+    assert.match(
+      d.stdout,
+      /✘ Docker engine +the docker client is not installed\n +fix: install Docker Engine/,
+    );
+  }),
+);
