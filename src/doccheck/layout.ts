@@ -23,6 +23,7 @@ export const OUTPUT_KINDS = [
   'ip-addr',
   'kube-proxy-log',
   'kubectl',
+  'nft',
   'text',
 ] as const;
 export type OutputKind = (typeof OUTPUT_KINDS)[number];
@@ -42,6 +43,7 @@ export const SET_NOTES: Partial<Record<OutputKind, string>> = {
     'iptables chains are compared as a set (order ignored); rules keep their order inside a chain',
   'ip-addr': 'interfaces and their addresses are compared as a set (order ignored)',
   kubectl: 'table rows are compared as a set (order ignored)',
+  nft: 'nftables chains, maps and map elements are compared as a set (order ignored); rules keep their order',
 };
 
 const IPVS_SERVICE = /^(?:TCP|UDP|SCTP|FWM)\s+\S+/;
@@ -68,6 +70,11 @@ export function detectKind(text: string): OutputKind {
   if (/^(?:\*\w+|:[A-Z][\w-]* \S+ \[\d+:\d+\]|-A \S+ )/m.test(text) || /^Chain \S+ \(/m.test(text))
     return 'iptables';
   if (/^(?:NAMESPACE|NAME)\s{2,}\S/.test(first)) return 'kubectl';
+  if (
+    /^table (?:ip|ip6|inet|arp|bridge|netdev) \S+ \{\s*$/m.test(text) ||
+    /^\s*(?:chain|map|set) \S+ \{\s*$/m.test(text)
+  )
+    return 'nft';
   if (/^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+/m.test(text)) return 'kube-proxy-log';
   return 'text';
 }
@@ -289,6 +296,57 @@ function kubectl(lines: string[]): LNode[] {
   return root;
 }
 
+/**
+ * nft list output: chains, maps and sets as a set of blocks (rules inside a chain keep their
+ * order); the elements of a map or set as a set, each element compared on its own (the
+ * `elements = {` prefix, the separating comma and the closing brace are set aside, see
+ * `nftElementText`). Blank lines and grep's `--` separators are not compared.
+ */
+function nft(lines: string[]): LNode[] {
+  const root: LNode[] = [];
+  let set: Group | null = null;
+  let block: Group | null = null;
+  let elems: Group | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l.trim() === '' || l.trim() === '--') continue;
+    if (elems) {
+      elems.children.push(isEllipsis(l) ? { t: 'ellipsis', i } : lineNode(i));
+      if (/\}\s*$/.test(l)) elems = null;
+      continue;
+    }
+    if (/^\s*(?:chain|map|set|flowtable) \S+ \{\s*$/.test(l)) {
+      if (!set) {
+        set = { t: 'group', children: [], unordered: true, what: 'chains and maps' };
+        root.push(set);
+      }
+      block = { t: 'group', head: i, children: [], unordered: false, what: 'rules' };
+      set.children.push(block);
+    } else if (block && /^\s*\}\s*$/.test(l)) {
+      block = null;
+    } else if (block && /^\s*elements = \{/.test(l)) {
+      elems = { t: 'group', children: [lineNode(i)], unordered: true, what: 'elements' };
+      block.children.push(elems);
+      if (/\}\s*$/.test(l)) elems = null;
+    } else if (block) {
+      block.children.push(isEllipsis(l) ? { t: 'ellipsis', i } : lineNode(i));
+    } else if (set && isEllipsis(l)) {
+      set.children.push({ t: 'ellipsis', i });
+    } else {
+      set = null;
+      root.push(isEllipsis(l) ? { t: 'ellipsis', i } : lineNode(i));
+    }
+  }
+  return root;
+}
+
+/** One nft set/map element as compared: without `elements = {`, the trailing comma or `}`. */
+export function nftElementText(line: string): string | null {
+  const m = /^\s*(?:elements = \{\s*)?(.*?)\s*(?:,|\})?\s*$/.exec(line);
+  if (!m || !/^\s*(?:elements = \{|\S.*(?:,|\})\s*$|\s+\S)/.test(line)) return null;
+  return m[1] ?? null;
+}
+
 /** Build the layout of `lines` for `kind`: a root group (no head, ordered). */
 export function layout(lines: string[], kind: OutputKind): Group {
   let children: LNode[];
@@ -309,6 +367,9 @@ export function layout(lines: string[], kind: OutputKind): Group {
       break;
     case 'kubectl':
       children = kubectl(lines);
+      break;
+    case 'nft':
+      children = nft(lines);
       break;
     default:
       children = plain(lines);

@@ -18,6 +18,7 @@ import {
   detectKind,
   hasSet,
   layout,
+  nftElementText,
   SET_NOTES,
   type Group,
   type LNode,
@@ -79,7 +80,19 @@ export function splitLines(text: string): string[] {
 
 function prepare(text: string, kind: OutputKind, wildcards: boolean): Prepared {
   const lines = splitLines(text);
-  return { lines, segs: lines.map((l) => lexLine(l, { wildcards })), tree: layout(lines, kind) };
+  const tree = layout(lines, kind);
+  const segs = lines.map((l) => lexLine(l, { wildcards }));
+  // nft map elements are compared one by one, without their list punctuation
+  const visit = (n: LNode) => {
+    if (n.t !== 'group') return;
+    if (n.what === 'elements')
+      for (const c of n.children)
+        if (c.t === 'line')
+          segs[c.i] = lexLine(nftElementText(lines[c.i]!) ?? lines[c.i]!, { wildcards });
+    n.children.forEach(visit);
+  };
+  visit(tree);
+  return { lines, segs, tree };
 }
 
 // ---------------------------------------------------------------- line matching

@@ -8,6 +8,10 @@ import { real, realFiles, seed, seedFiles, sharedAvailable } from '../../helpers
 import { formatDiff, matchOutput, type MatchResult } from '../../../src/doccheck/matcher.js';
 import { Bindings } from '../../../src/doccheck/bindings.js';
 import { detectKind } from '../../../src/doccheck/layout.js';
+import { parseLab } from '../../../src/doccheck/markdown.js';
+import { ROOT } from '../../helpers/cli.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const skipShared = sharedAvailable
   ? false
@@ -414,4 +418,36 @@ test('bindings are injective and consistent', () => {
   assert.ok(!(d instanceof Bindings));
   // different classes do not collide
   assert.ok((b as Bindings).bind('nodeport', '30080', '30080') instanceof Bindings);
+});
+
+describe('nft list output (the nftables lab)', () => {
+  const lab = parseLab(readFileSync(join(ROOT, 'labs', 'nftables', 'README.md'), 'utf8'));
+  const exp = lab.steps.find((s) => s.command.includes('list map ip kube-proxy service-ips'))!.expected;
+
+  /** Reverse the map's elements (keeping the list punctuation where nft prints it). */
+  function reorderElements(text: string): string {
+    const lines = text.split('\n');
+    const first = lines.findIndex((l) => /elements = \{/.test(l));
+    const last = lines.findIndex((l, i) => i >= first && /\}\s*$/.test(l));
+    const items = lines.slice(first, last + 1).map((l) => l.replace(/^\s*(?:elements = \{ )?/, '').replace(/(?:,| \})\s*$/, ''));
+    const indent = /^(\s*)/.exec(lines[first]!)![1]!;
+    const rebuilt = items.reverse().map((it, k) => (k === 0 ? `${indent}elements = { ${it}` : `${indent}\t     ${it}`) + (k === items.length - 1 ? ' }' : ','));
+    return [...lines.slice(0, first), ...rebuilt, ...lines.slice(last + 1)].join('\n');
+  }
+
+  test('map elements reordered and ClusterIPs renamed: match', () => {
+    assert.equal(detectKind(exp), 'nft');
+    const act = reorderElements(renameIPs(exp).text);
+    assert.notEqual(act, exp);
+    const r = matchOutput(exp, act);
+    ok(r, 'nft elements');
+    assert.match(r.notes.join(' '), /compared as a set/);
+  });
+
+  test('one element with another protocol: no match, the element is named', () => {
+    const act = reorderElements(exp.replace(/udp \. 53/, 'tcp . 53'));
+    const r = matchOutput(exp, act);
+    const text = notOk(r, 'nft protocol');
+    assert.match(text, /udp ≠ tcp/);
+  });
 });
