@@ -116,6 +116,11 @@ Examples:
     if (sub !== undefined) return subcommand(ctx, sub, rest, args, wanted as BackendName | undefined);
     const keep = bool(args, 'keep');
     const clean = bool(args, 'clean');
+    if (clean) {
+      // a step-by-step session (`proxylab bare up`) is removed too, VM included
+      const s = await sessionDown().catch(() => ({ removed: false, leftovers: [] as string[] }));
+      if (s.removed) ctx.io.info('removed the step-by-step lab started by `proxylab bare up`');
+    }
     const started = performance.now();
     const report: Report = { backend: 'vm', backendDescription: '', kept: keep, ok: false, phases: [], leftovers: [], timings: { totalMs: 0 } };
     let backend: Backend | undefined;
