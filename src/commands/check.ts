@@ -193,6 +193,10 @@ failed, 2 bad arguments or doc.`,
           );
       return EXIT.ok;
     }
+    if (!existsSync(ctx.kubeconfig))
+      ctx.io.warn(
+        `⚠ no kubeconfig at ${ctx.kubeconfig}: steps that talk to the cluster will fail (create it with \`make up\`, or pass --kubeconfig)`,
+      );
     const stepSpec = str(args, 'step');
     const only =
       stepSpec !== undefined ? parseStepSelection(stepSpec, doc.steps.length) : undefined;

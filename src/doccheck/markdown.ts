@@ -24,7 +24,7 @@
  * - `timeout=S`   kill the command after S seconds (default 300)
  * - `node=NAME`   run the command inside that kind node (`docker exec -i NAME sh`)
  * - `as=KIND`     compare as this output kind (ipvsadm, iptables, ipset, ip-addr,
- *                 kube-proxy-log, kubectl, text) instead of detecting it
+ *                 kube-proxy-log, kubectl, nft, text) instead of detecting it
  * - `setup`       shell set-up (aliases, variables): also run by `--step N`
  * - `skip="why"`  do not run; reported as skipped with the reason
  */
