@@ -240,7 +240,18 @@ async function createOrReuse(
         title: 'Read the existing cluster',
         skip: (c) => !c.exists,
         task: async (c, task) => {
-          c.result = { ...(await describeExisting(ctx, provider)), created: false };
+          try {
+            c.result = { ...(await describeExisting(ctx, provider)), created: false };
+          } catch (e) {
+            if (!(e instanceof CommandError)) throw e;
+            const why = e.stderr.split('\n').find((l) => l.startsWith('ERROR:')) ?? e.message;
+            throw new UserError(
+              `cluster "${ctx.cluster}" exists but is not usable (${why.trim()}); it may be left from a create that was interrupted`,
+              'recreate it: `proxylab down`, then `proxylab up`',
+              EXIT.failed,
+              { cause: e },
+            );
+          }
           task.title = `Existing cluster: Kubernetes ${c.result.kubernetes}, kube-proxy mode ${c.result.mode}`;
         },
       },

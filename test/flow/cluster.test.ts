@@ -386,3 +386,43 @@ test(
     );
   }),
 );
+
+test(
+  'up finds a half-made cluster left by an interrupted create: says so and how to recreate',
+  lab({}, async ({ fake, cli }) => {
+    const left = fake.tool('kind', [
+      'create',
+      'cluster',
+      '--name',
+      'proxylab',
+      '--kubeconfig',
+      join(fake.dir, 'x'),
+    ]);
+    assert.equal(left.code, 0);
+    // make it half-made: containers exist, kubeadm never finished
+    const st = fake.state();
+    st.clusters.proxylab!.status = 'creating';
+    writeFileSync(join(fake.dir, 'state.json'), JSON.stringify(st));
+    const r = await cli(['up']);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /✘ cluster "proxylab" exists but is not usable \(ERROR: could not locate any control plane nodes/,
+    );
+    assert.match(r.stderr, /→ recreate it: `proxylab down`, then `proxylab up`/);
+    assert.equal(fake.callsMatching('kind', 'create').length, 1);
+  }),
+);
+
+test(
+  'up on an existing cluster whose kubeconfig was deleted writes it again',
+  lab({}, async ({ fake, cli }) => {
+    assert.equal((await cli(['up'])).code, 0);
+    const { rmSync, readFileSync } = await import('node:fs');
+    rmSync(fake.kubeconfig);
+    const r = await cli(['up']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(readFileSync(fake.kubeconfig, 'utf8'), /current-context: kind-proxylab/);
+    assert.equal(fake.callsMatching('kind', 'get', 'kubeconfig', '--name', 'proxylab').length, 1);
+  }),
+);
