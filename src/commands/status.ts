@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineCommand } from '../core/command.js';
 import type { Context } from '../core/context.js';
-import { EXIT, UserError } from '../core/errors.js';
+import { CommandError, EXIT, UserError } from '../core/errors.js';
 import { stateDir } from '../steps/state.js';
 import { connect, errorText, onEveryNode, type Kube } from '../steps/kube.js';
 import type { CheckResult } from '../doccheck/result.js';
@@ -195,6 +195,11 @@ export async function collectStatus(ctx: Context): Promise<Status> {
       );
       return st;
     }
+    if (e instanceof CommandError && e.spawnError)
+      throw new UserError(
+        `${e.argv[0]} is not installed (neither in ./.bin nor on PATH)`,
+        'run `make tools` (pinned, checksum-verified), then `proxylab doctor`',
+      );
     throw e;
   }
   st.exists = true;

@@ -249,3 +249,16 @@ test('status on Kubernetes 1.35 in ipvs mode notes the deprecation, without call
     f.cleanup();
   }
 });
+
+test('status without kind says what to install, in one sentence', async () => {
+  const f = createFake({ omit: ['kind'] });
+  try {
+    const r = await status(f);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^✘ kind is not installed \(neither in \.\/\.bin nor on PATH\)$/m);
+    assert.match(r.stderr, /→ run `make tools`/);
+    assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
+  } finally {
+    f.cleanup();
+  }
+});
