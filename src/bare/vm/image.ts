@@ -357,7 +357,9 @@ export async function ensureImage(opts: { log: BuildLog; signal?: AbortSignal; f
   await mkdir(root, { recursive: true });
   await mkdir(debs, { recursive: true });
 
+  log(`building the VM image (first run, or its recipe changed) into ${relative(paths.root, dir)}/`);
   await ensureAptLists(log, signal);
+  log(`resolving ${KERNEL_META} and the libraries of ${TOOL_PACKAGES.join(', ')} (apt-cache depends)`);
   const pkgs = await resolvePackages(log);
   log(`apt-get download ${pkgs.length} packages into ${relative(paths.root, debs)}/ (nothing is installed on this machine)`);
   await run(['apt-get', 'download', ...pkgs], { cwd: debs, timeoutMs: 600_000, ...(signal ? { signal } : {}) });
