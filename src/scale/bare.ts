@@ -56,22 +56,27 @@ export interface Timing {
 }
 
 /**
- * The argv runs under `sh`, whose `times` builtin then prints the user and system time of
- * its children: CPU time is what a busy machine does not inflate (wall time it does). The
- * script is fixed; the program and its arguments are passed as arguments, never spliced in.
+ * The argv runs under bash's `time` keyword with TIMEFORMAT="%3U %3S": the user and system
+ * CPU time of the program, to the millisecond (getrusage). CPU time is what a busy machine
+ * inflates least (wall time it inflates most). The script is fixed; the program and its
+ * arguments are passed as arguments, never spliced in.
  */
-const TIMES_SCRIPT = '"$@"; rc=$?; times >&2; exit $rc';
+const TIMES_SCRIPT = 'TIMEFORMAT="@cpu %3U %3S"; time "$@"';
 
+/** CPU ms from the last stderr line: bash's "@cpu U S", or the children line of sh `times`. */
 export function parseTimes(stderr: string): number | null {
   const lines = stderr.trimEnd().split('\n');
-  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec((lines[lines.length - 1] ?? '').trim());
+  const last = (lines[lines.length - 1] ?? '').trim();
+  const b = /^@cpu ([\d.]+) ([\d.]+)$/.exec(last);
+  if (b) return (Number(b[1]) + Number(b[2])) * 1000;
+  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(last);
   if (!m) return null;
   return (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000;
 }
 
 async function timed(exec: Exec, argv: readonly string[], input?: string, timeoutMs = 20 * 60_000): Promise<Timing> {
   const t0 = performance.now();
-  const r = await exec(['sh', '-c', TIMES_SCRIPT, 'sh', ...argv], input, timeoutMs);
+  const r = await exec(['bash', '-c', TIMES_SCRIPT, 'bash', ...argv], input, timeoutMs);
   const wallMs = performance.now() - t0;
   return { wallMs, cpuMs: parseTimes(r.stderr) ?? NaN };
 }
@@ -237,7 +242,7 @@ export function driverFor(mode: Mode): Driver {
 export const BARE_METHOD = [
   'Each (mode, N) gets fresh network namespaces: a client, a "node" (lb) holding the rules, two servers behind a bridge.',
   'N ClusterIP services with 2 endpoints each are generated the way kube-proxy writes them (KUBE-SVC-/KUBE-SEP- chains; ipvsadm + ipset KUBE-CLUSTER-IP + kube-ipvs0 addresses + match-set rules; table ip kube-proxy with the service-ips verdict map).',
-  'program = the full restore (iptables-restore --noflush / ipset restore + ip -batch + ipvsadm -R + iptables-restore / nft -f): wall time, and CPU time (user + system, from sh `times`) — the chart plots CPU time, which a busy machine does not inflate.',
+  'program = the full restore (iptables-restore --noflush / ipset restore + ip -batch + ipvsadm -R + iptables-restore / nft -f): wall time, and CPU time (user + system, from bash `time`, 1 ms resolution) — the chart plots CPU time, which a busy machine does not inflate.',
   'update = median wall time of adding one more service on top of N, in the form kube-proxy syncs it (iptables: KUBE-SERVICES rewritten whole plus the new chains; ipvs: ipset add + address + ipvsadm; nftables: one small transaction).',
   'latency = TCP connect time (SYN to SYN/ACK, each a new conntrack entry that walks the nat rules) from the client namespace to the VIP of the first, the last and the newest service; p50/p99 over the probes.',
   'Wall times include starting the programs (ip netns exec + the tool); spawnMs in the JSON is one empty program start, for reference.',

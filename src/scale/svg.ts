@@ -88,7 +88,9 @@ function renderPanel(p: Panel, xLabel: string, ox: number, oy: number): string {
     xMin /= 2;
     xMax *= 2;
   }
-  const logY = p.logY === true && pts.every((q) => q.y > 0);
+  // Log scale: points at or below zero cannot be drawn (they stay in the JSON).
+  const logY = p.logY === true && pts.some((q) => q.y > 0);
+  if (logY) pts.splice(0, pts.length, ...pts.filter((q) => q.y > 0));
   const ys = pts.map((q) => q.y);
   let yMin = logY ? Math.min(...ys) / 1.5 : 0;
   let yMax = Math.max(...ys) * (logY ? 1.5 : 1.1);

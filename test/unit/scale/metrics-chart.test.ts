@@ -231,3 +231,9 @@ test('chart notes wrap at spaces; merged reports keep every row and drop a skip 
   assert.equal(m.vm?.kernel, '6.1.0-56-amd64');
   assert.throws(() => mergeReports([native, { ...native, target: 'cluster' }]), /cannot merge/);
 });
+
+test('CPU time from bash `time` with TIMEFORMAT="@cpu %3U %3S"', async () => {
+  const { parseTimes } = await import('../../../src/scale/bare.js');
+  assert.equal(parseTimes('warning: something\n@cpu 0.012 0.004\n'), 16);
+  assert.equal(parseTimes('@cpu 1.500 0.250'), 1750);
+});
