@@ -298,7 +298,7 @@ export function formatStatus(st: Status, now = Date.now()): string {
     const ready = st.nodes.filter((n) => n.ready).length;
     row(
       'Cluster',
-      `${st.cluster}: ${st.nodes.length} nodes (${cp} control plane, ${st.nodes.length - cp} workers), ${ready}/${st.nodes.length} Ready`,
+      `${st.cluster}: ${st.nodes.length} nodes (${cp} control plane, ${st.nodes.length - cp} worker${st.nodes.length - cp === 1 ? '' : 's'}), ${ready}/${st.nodes.length} Ready`,
     );
     row('Kubernetes', st.kubernetes ?? '(unknown)');
     const conf =
