@@ -232,6 +232,8 @@ export async function runCluster(ctx: Context, o: ClusterOptions): Promise<Scale
       await deleteNamespace(kube, true);
       await kube.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SCALE_NAMESPACE } }) });
       let created = 0;
+      // IPVS counts every virtual server on the node (kubernetes, kube-dns too): start from those.
+      const base = mode === 'ipvs' ? await programmed(kube, probeNode.name, mode) : 0;
       for (const size of [...o.sizes].sort((a, b) => a - b)) {
         const before = await scrape(kube, probeNode.name);
         const t0 = performance.now();
@@ -242,7 +244,7 @@ export async function runCluster(ctx: Context, o: ClusterOptions): Promise<Scale
         }
         const applyMs = performance.now() - t0;
         created = size;
-        await waitFor(async () => ((await programmed(kube, probeNode.name, mode)) >= size ? true : undefined), {
+        await waitFor(async () => ((await programmed(kube, probeNode.name, mode)) >= base + size ? true : undefined), {
           what: `kube-proxy on ${probeNode.name} to program ${size} services in ${mode} mode`,
           timeoutMs: syncTimeoutMs,
           signal: ctx.signal,
