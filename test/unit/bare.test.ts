@@ -213,3 +213,12 @@ test('proxylab bare: a bad --backend exits 2 with a hint; --help describes both 
   assert.match(help.stdout, /native +this kernel has IPVS/);
   assert.match(help.stdout, /vm +a QEMU micro-VM/);
 });
+
+test('bare exec --ns: lab roles map to their namespaces; anything else is a usage error naming the choices', async () => {
+  const { nsFor } = await import('../../src/bare/session.js');
+  assert.equal(nsFor(undefined), 'plb-node');
+  assert.equal(nsFor('client'), 'plb-client');
+  assert.equal(nsFor('web-2'), 'plb-web-2');
+  assert.equal(nsFor('plb-web-3'), 'plb-web-3');
+  assert.throws(() => nsFor('web-9'), (e: unknown) => e instanceof UserError && e.exitCode === 2 && /node, client, web-1, web-2, web-3/.test(e.hint ?? ''));
+});
