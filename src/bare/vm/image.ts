@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile, rename } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { run, output } from '../../core/exec.js';
 import { UserError } from '../../core/errors.js';
@@ -477,8 +477,13 @@ export async function ensureImage(opts: { log: BuildLog; signal?: AbortSignal; f
   await rm(dir, { recursive: true, force: true });
   await mkdir(dirname(dir), { recursive: true });
   await rename(tmpDir, dir);
-  // older images (other recipes) are dropped: only the current one is kept
-  for (const old of await readdir(dirname(dir))) if (old !== basename(dir)) await rm(join(dirname(dir), old), { recursive: true, force: true });
+  // images of older recipes are dropped once they are an hour old (a VM started from one
+  // a moment ago, e.g. by a concurrent run, keeps its files until then)
+  for (const old of await readdir(dirname(dir))) {
+    const p = join(dirname(dir), old);
+    if (old === basename(dir) || old.endsWith('.tmp')) continue;
+    if (Date.now() - (await stat(p)).mtimeMs > 3600_000) await rm(p, { recursive: true, force: true });
+  }
   await rm(work, { recursive: true, force: true });
   log(`initramfs ${(initrd.length / 1e6).toFixed(1)} MB, kernel ${release} → ${relative(paths.root, dir)}/`);
   return {
