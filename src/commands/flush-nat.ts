@@ -1,6 +1,6 @@
 import { defineCommand, bool } from '../core/command.js';
 import { runTasks } from '../ui/tasks.js';
-import { flushTask, newState } from '../steps/flows.js';
+import { flushTask, newState, sayWhereOnInterrupt } from '../steps/flows.js';
 import { withLock } from '../steps/state.js';
 import { summarize } from '../steps/flush.js';
 
@@ -22,7 +22,7 @@ kube-proxy re-creates anything of its current mode on its next sync.
   async run(ctx, args) {
     const dryRun = bool(args, 'dry-run');
     const st = newState();
-    const go = () => runTasks({ ...ctx, quiet: ctx.quiet || ctx.json }, [flushTask(ctx, st, { dryRun })], {});
+    const go = () => runTasks({ ...ctx, quiet: ctx.quiet || ctx.json }, [sayWhereOnInterrupt(ctx, flushTask(ctx, st, { dryRun }), () => (dryRun ? 'nothing was removed' : 'some nodes may already be clean, others not; run `proxylab flush-nat` again'))], {});
     if (dryRun) await go();
     else await withLock(ctx.env, ctx.cluster, 'flush-nat', go, (t) => ctx.io.warn(`⚠ ${t}`));
     const res = st.flush ?? [];

@@ -139,19 +139,44 @@ export function flushTask(ctx: Context, st: StepState, o: { dryRun: boolean; mod
   };
 }
 
+/** On Ctrl-C, say which mode is in place (the switch task itself restores and says so). */
+export function sayWhereOnInterrupt(ctx: Context, t: Task<object>, where: () => string): Task<object> {
+  const inner = t.task;
+  return {
+    ...t,
+    task: async (c, task) => {
+      try {
+        return await (inner as (c: object, task: unknown) => Promise<unknown>)(c, task);
+      } catch (e) {
+        if (ctx.signal.aborted && !(e instanceof UserError && e.exitCode === EXIT.interrupted)) {
+          throw new UserError(`interrupted by Ctrl-C: ${where()}`, 'run the same command again to finish; every step is idempotent', EXIT.interrupted, { cause: e });
+        }
+        throw e;
+      }
+    },
+  };
+}
+
 /** The tasks of `proxylab mode` (and `make ipvs`): modules + node tools for ipvs, switch, flush. */
 export function modeTasks(ctx: Context, st: StepState, a: ModeArgs): Task<object>[] {
   const tasks: Task<object>[] = [];
+  const before = () => 'the switch had not started; kube-proxy still runs its previous mode, nothing in the cluster changed';
   if (a.change.mode === 'ipvs') {
-    tasks.push(modulesTask(ctx, st, a.change.scheduler as Scheduler | undefined, false));
-    tasks.push(nodeToolsTask(ctx, st));
+    tasks.push(sayWhereOnInterrupt(ctx, modulesTask(ctx, st, a.change.scheduler as Scheduler | undefined, false), before));
+    tasks.push(sayWhereOnInterrupt(ctx, nodeToolsTask(ctx, st), () => `${before()} (node tools may be installed on some nodes)`));
   }
-  tasks.push(switchTask(ctx, st, a));
+  tasks.push(sayWhereOnInterrupt(ctx, switchTask(ctx, st, a), before));
   if (!a.keepRules) {
-    tasks.push({
-      ...flushTask(ctx, st, { dryRun: false, mode: a.change.mode }),
-      skip: () => (st.switch?.outcome === 'unchanged' ? 'kube-proxy did not change mode' : false),
-    });
+    tasks.push(
+      sayWhereOnInterrupt(
+        ctx,
+        {
+          ...flushTask(ctx, st, { dryRun: false, mode: a.change.mode }),
+          skip: () => (st.switch?.outcome === 'unchanged' ? 'kube-proxy did not change mode' : false),
+        },
+        () => `the switch completed: kube-proxy runs ${describe(a.change)} on every node; removing the old mode's leftovers was cut short (they do no harm; \`proxylab flush-nat\` removes them)`,
+      ),
+    );
   }
   return tasks;
 }

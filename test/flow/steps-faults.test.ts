@@ -164,3 +164,33 @@ test(
     assert.ok(!existsSync(join(l.env.PROXYLAB_STATE_DIR!, 'locks', 'proxylab.lock')), 'lock released');
   }),
 );
+
+test(
+  'Ctrl-C during the leftover cleanup: the switch stands and the command says kube-proxy runs the new mode, exit 130',
+  withLab({ env: { FAKE_DELAY: 'docker exec -i sh=2500' } }, async (l) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}src/cli.ts`, '--kubeconfig', l.fake.kubeconfig, 'mode', 'nftables'], {
+      cwd: ROOT,
+      env: { ...l.env, NO_COLOR: '1', CI: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const code = await new Promise<number>((resolve) => {
+      const tick = setInterval(() => {
+        if (/looking for iptables- and ipvs-mode leftovers/.test(out) && l.fake.callsMatching('docker', 'exec', 'sh').some((c) => c.argv.some((a) => a.includes('### proxylab:iptables-save')))) {
+          clearInterval(tick);
+          setTimeout(() => child.kill('SIGINT'), 300);
+        }
+      }, 50);
+      child.on('close', (c) => {
+        clearInterval(tick);
+        resolve(c ?? -1);
+      });
+    });
+    assert.equal(code, 130, out);
+    assert.match(out, /interrupted by Ctrl-C: the switch completed: kube-proxy runs nftables on every node/);
+    for (const n of NODES) assert.equal(modeOn(l, n), 'nftables');
+    assert.match(cmYaml(l), /^ {4}mode: nftables$/m);
+  }),
+);
