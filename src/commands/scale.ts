@@ -210,7 +210,7 @@ Examples:
     if (backend !== 'auto' && backend !== 'native' && backend !== 'vm') {
       throw new UsageError(`--backend: "${backend}" is not auto, native or vm.`, 'e.g. --backend vm to measure IPVS and iptables inside the micro-VM.');
     }
-    if (str(args, 'backend') !== undefined && !bool(args, 'bare')) throw new UsageError('--backend applies to --bare runs only.', 'Add --bare, or leave --backend out.');
+    if (backend !== 'auto' && !bool(args, 'bare')) throw new UsageError('--backend applies to --bare runs only.', 'Add --bare, or leave --backend out.');
     const log = (l: string) => ctx.io.info(l);
     let report: ScaleReport;
     if (bool(args, 'bare')) {
