@@ -194,3 +194,20 @@ test(
     assert.match(cmYaml(l), /^ {4}mode: nftables$/m);
   }),
 );
+
+test(
+  'two runs on one cluster cannot interleave: a live lock holder makes the second run stop at once, changing nothing',
+  withLab({}, async (l) => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const { hostname } = await import('node:os');
+    mkdirSync(join(l.env.PROXYLAB_STATE_DIR!, 'locks'), { recursive: true });
+    // pid 1 is always alive: another proxylab run "holds" the cluster
+    writeFileSync(join(l.env.PROXYLAB_STATE_DIR!, 'locks', 'proxylab.lock'), JSON.stringify({ pid: 1, host: hostname(), command: 'mode iptables', since: '2026-11-21T22:00:00.000Z' }));
+    const before = cmYaml(l);
+    const r = await l.cli(['mode', 'ipvs']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /✘ another proxylab run \(pid 1, `proxylab mode iptables`, since 2026-11-21T22:00:00\.000Z\) is changing cluster "proxylab"/);
+    assert.equal(cmYaml(l), before);
+    assert.equal(l.fake.callsMatching('docker', 'exec').length, 0);
+  }),
+);
