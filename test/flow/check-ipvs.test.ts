@@ -46,14 +46,18 @@ test('proxylab check labs/ipvs is green on the fake toolchain (JUnit, JSON resul
   }
 });
 
-test('renamed doc values match consistently; a broken ipvsadm answer turns exactly that step red', async () => {
+test('from a cluster `make lab MODE=ipvs` built: renamed doc values match consistently; a broken ipvsadm answer turns exactly that step red', async () => {
+  // kind created the cluster in ipvs mode and the web sample is there, as `proxylab lab --mode ipvs` leaves it
   const r = labRun({
+    mode: 'ipvs',
     env: {
       FAKE_LAB_BREAK: 'proxylab-worker ipvsadm -ln=TCP  10.96.0.1:443 rr=>TCP  10.96.0.1:443 wrr',
     },
   });
   const dir = mkdtempSync(join(tmpdir(), 'proxylab-lab-'));
   try {
+    const web = await r.cli(['web']);
+    assert.equal(web.code, 0, web.stderr);
     // the same lab as another cluster would have written it: other ClusterIP, pod IP, hash, NodePort, MAC
     const renames: Array<[RegExp, string]> = [
       [/(?<![\d.])10\.96\.156\.45(?![\d])/g, '10.96.200.7'],
@@ -90,10 +94,23 @@ test('renamed doc values match consistently; a broken ipvsadm answer turns exact
     assert.equal(text.split('\n')[docLine - 1], 'TCP  10.96.0.1:443 rr');
     // one renaming over the whole run
     const b = (doc: string) => result.bindings.find((x) => x.doc === doc)?.actual;
-    assert.equal(b('10.96.200.7'), '10.96.156.45');
-    assert.equal(b('10.244.1.77'), '10.244.1.3');
-    assert.equal(b('5c9f8d6b47'), 'vwmd9d7wvl');
-    assert.equal(b('30999'), '31139');
+    const k = (args: string[]) => r.lab.kubectl(args).stdout.trim();
+    const pods = JSON.parse(k(['get', 'pods', '-l', 'app=web', '-o', 'json'])) as {
+      items: Array<{
+        metadata: { name: string };
+        spec: { nodeName: string };
+        status: { podIP: string };
+      }>;
+    };
+    const onWorker = pods.items.find((p) => p.spec.nodeName === 'proxylab-worker')!;
+    const podOnWorker = [onWorker.metadata.name, onWorker.status.podIP];
+    assert.equal(b('10.96.200.7'), k(['get', 'svc', 'web', '-o', 'jsonpath={.spec.clusterIP}']));
+    assert.equal(b('10.244.1.77'), podOnWorker[1]);
+    assert.equal(b('5c9f8d6b47'), /^web-([a-z0-9]+)-/.exec(podOnWorker[0]!)?.[1]);
+    assert.equal(
+      b('30999'),
+      k(['get', 'svc', 'web-nodeport', '-o', 'jsonpath={.spec.ports[0].nodePort}']),
+    );
     // every other step passed, including those that show the renamed values
     assert.equal(result.counts.passed, result.steps.length - 1);
   } finally {
