@@ -125,6 +125,50 @@ export function countNftJson(json: string, mapName = 'service-ips'): { rules: nu
   return { rules, chains, setMembers };
 }
 
+/**
+ * The same counts from `nft list table ip kube-proxy` text (what a person sees; used on
+ * cluster nodes): chains, rules (statements inside chains, not their type/policy line), and
+ * elements of the service-ips map.
+ */
+export function countNftText(text: string, mapName = 'service-ips'): { rules: number; chains: number; setMembers: number } {
+  let rules = 0;
+  let chains = 0;
+  let setMembers = 0;
+  let inChain = false;
+  let inMap = false;
+  let inElements = false;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (/^chain \S+ \{$/.test(line)) {
+      chains++;
+      inChain = true;
+      continue;
+    }
+    if (new RegExp(`^map ${mapName.replace(/[-]/g, '\\-')} \\{$`).test(line)) {
+      inMap = true;
+      continue;
+    }
+    if (line === '}') {
+      if (inElements) continue;
+      inChain = false;
+      inMap = false;
+      continue;
+    }
+    if (inChain) {
+      if (line && !/^(type |policy |comment )/.test(line)) rules++;
+      continue;
+    }
+    if (inMap) {
+      if (line.startsWith('elements = {')) inElements = true;
+      if (inElements) {
+        setMembers += (line.match(/:\s*(goto|jump|drop|accept|return)\b/g) ?? []).length;
+        if (line.endsWith('}')) inElements = false;
+      }
+    }
+  }
+  return { rules, chains, setMembers };
+}
+
 /** Virtual and real servers in `ipvsadm -Sn` output. */
 export function countIpvsSave(text: string): { virtualServers: number; realServers: number } {
   let virtualServers = 0;

@@ -22,7 +22,7 @@ import { parseIpset } from '../inspect/ipset.js';
 import { connect, errorText, type Kube } from '../steps/kube.js';
 import { editConfigMap, effectiveMode, forReplace, readSettings } from '../steps/configmap.js';
 import { summarize, type LatencySummary } from './agent.js';
-import { countNftJson } from './bare.js';
+import { countNftText } from './bare.js';
 import { serviceName, type Counts, type Mode } from './generate.js';
 import { diffHistogram, histogramQuantile, NETWORK_PROGRAMMING_METRIC, parseHistogram, SYNC_METRIC, type Histogram } from './metrics.js';
 import { describeMachine, RESULT_KIND, RESULT_VERSION, type ClusterMeasurement, type ScaleReport, type Skipped } from './results.js';
@@ -110,8 +110,8 @@ export async function nodeCounts(kube: Kube, node: string, mode: Mode): Promise<
     return { rules: dump.ruleCount, chains };
   }
   if (mode === 'nftables') {
-    const r = await kube.exec(node, ['nft', '-j', 'list', 'table', 'ip', 'kube-proxy'], { timeoutMs: 120_000 });
-    return countNftJson(r.stdout);
+    const r = await kube.exec(node, ['nft', 'list', 'table', 'ip', 'kube-proxy'], { timeoutMs: 120_000 });
+    return countNftText(r.stdout);
   }
   const out: Partial<Counts> = {};
   const ipvsadm = await kube.exec(node, ['ipvsadm', '-Ln'], { reject: false, timeoutMs: 60_000 }).catch(() => null);

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { iptablesUnavailable, netnsUnavailable, withNetns } from '../helpers/netns.js';
 import { iptablesAddOne, iptablesFull, ipvsFull, makeServices, nftAddOne, nftFull } from '../../src/scale/generate.js';
-import { countIpsetTerse, countIptablesSave, countIpvsSave, countNftJson } from '../../src/scale/bare.js';
+import { countIpsetTerse, countIptablesSave, countIpvsSave, countNftJson, countNftText } from '../../src/scale/bare.js';
 import { parseIptables, kubeProxyView } from '../../src/inspect/iptables.js';
 
 const N = 50;
@@ -64,6 +64,8 @@ test(`nft -f accepts the ${N}-service table ip kube-proxy and lists exactly what
       chains: full.counts.chains + 3,
       setMembers: N + 1,
     });
+    // The text counter (used on cluster nodes) agrees with the JSON one on real nft output.
+    assert.deepEqual(countNftText(await ns.out('node', ['nft', 'list', 'table', 'ip', 'kube-proxy'])), countNftJson(await ns.out('node', ['nft', '-j', 'list', 'table', 'ip', 'kube-proxy'])));
     const text = await ns.out('node', ['nft', 'list', 'chain', 'ip', 'kube-proxy', 'services']);
     assert.match(text, /ip daddr \. meta l4proto \. th dport vmap @service-ips/);
   });
