@@ -128,7 +128,10 @@ cluster's kubeconfig and ./.bin first on PATH, from the project folder. Each ste
 ✔ or ✘; a ✘ shows the doc's lines (-) against the output (+), why each differs, and which
 values were renamed (doc → output). IPs, pod hashes, MACs, chain hashes, interface
 indexes and NodePorts may differ from the doc as long as the renaming stays consistent
-over the whole run; ages, timestamps and counters may be anything.
+over the whole run; ages, timestamps and counters may be anything. In the doc, "..."
+alone on a line stands for any number of lines and "[..]" for any text within a line;
+ipvsadm services, ipset members, iptables and nftables chains and table rows are compared
+as sets. labs/ipvs/README.md ends with the full rules ("How this page is checked").
 
 Examples:
   proxylab check labs/ipvs                 every step
