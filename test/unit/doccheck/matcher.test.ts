@@ -422,16 +422,26 @@ test('bindings are injective and consistent', () => {
 
 describe('nft list output (the nftables lab)', () => {
   const lab = parseLab(readFileSync(join(ROOT, 'labs', 'nftables', 'README.md'), 'utf8'));
-  const exp = lab.steps.find((s) => s.command.includes('list map ip kube-proxy service-ips'))!.expected;
+  const exp = lab.steps.find((s) =>
+    s.command.includes('list map ip kube-proxy service-ips'),
+  )!.expected;
 
   /** Reverse the map's elements (keeping the list punctuation where nft prints it). */
   function reorderElements(text: string): string {
     const lines = text.split('\n');
     const first = lines.findIndex((l) => /elements = \{/.test(l));
     const last = lines.findIndex((l, i) => i >= first && /\}\s*$/.test(l));
-    const items = lines.slice(first, last + 1).map((l) => l.replace(/^\s*(?:elements = \{ )?/, '').replace(/(?:,| \})\s*$/, ''));
+    const items = lines
+      .slice(first, last + 1)
+      .map((l) => l.replace(/^\s*(?:elements = \{ )?/, '').replace(/(?:,| \})\s*$/, ''));
     const indent = /^(\s*)/.exec(lines[first]!)![1]!;
-    const rebuilt = items.reverse().map((it, k) => (k === 0 ? `${indent}elements = { ${it}` : `${indent}\t     ${it}`) + (k === items.length - 1 ? ' }' : ','));
+    const rebuilt = items
+      .reverse()
+      .map(
+        (it, k) =>
+          (k === 0 ? `${indent}elements = { ${it}` : `${indent}\t     ${it}`) +
+          (k === items.length - 1 ? ' }' : ','),
+      );
     return [...lines.slice(0, first), ...rebuilt, ...lines.slice(last + 1)].join('\n');
   }
 
