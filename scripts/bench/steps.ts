@@ -35,22 +35,41 @@ function labEnv(f: Fake, extra: Record<string, string> = {}): NodeJS.ProcessEnv 
  */
 let built: string | undefined;
 function cliArgv(): { argv: string[]; how: string } {
-  let js = process.env.BENCH_CLI_JS ?? (existsSync(`${ROOT}dist/cli.js`) ? `${ROOT}dist/cli.js` : undefined);
+  let js =
+    process.env.BENCH_CLI_JS ??
+    (existsSync(`${ROOT}dist/cli.js`) ? `${ROOT}dist/cli.js` : undefined);
   if (!js) {
     if (built === undefined) {
       // compile the current sources once (inside the checkout, so node_modules resolve)
       const out = `${ROOT}.cache/bench-dist`;
-      const r = spawnSync(process.execPath, [`${ROOT}node_modules/typescript/bin/tsc`, '-p', `${ROOT}tsconfig.json`, '--outDir', out], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+      const r = spawnSync(
+        process.execPath,
+        [`${ROOT}node_modules/typescript/bin/tsc`, '-p', `${ROOT}tsconfig.json`, '--outDir', out],
+        { cwd: ROOT, encoding: 'utf8', timeout: 600_000 },
+      );
       built = existsSync(`${out}/cli.js`) && r.status === 0 ? `${out}/cli.js` : '';
     }
     js = built || undefined;
   }
-  return js ? { argv: [js], how: `compiled JS (${js.replace(ROOT, '')}), as \`make\` runs it` } : { argv: ['--import', 'tsx', `${ROOT}src/cli.ts`], how: 'TypeScript through tsx (the build failed)' };
+  return js
+    ? { argv: [js], how: `compiled JS (${js.replace(ROOT, '')}), as \`make\` runs it` }
+    : {
+        argv: ['--import', 'tsx', `${ROOT}src/cli.ts`],
+        how: 'TypeScript through tsx (the build failed)',
+      };
 }
 
-function cli(f: Fake, args: string[], env: NodeJS.ProcessEnv): { code: number; ms: number; stderr: string } {
+function cli(
+  f: Fake,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { code: number; ms: number; stderr: string } {
   const t = performance.now();
-  const r = spawnSync(process.execPath, [...cliArgv().argv, '--kubeconfig', f.kubeconfig, ...args], { cwd: ROOT, env: { PROXYLAB_ROOT: ROOT, ...env }, encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync(
+    process.execPath,
+    [...cliArgv().argv, '--kubeconfig', f.kubeconfig, ...args],
+    { cwd: ROOT, env: { PROXYLAB_ROOT: ROOT, ...env }, encoding: 'utf8', timeout: 600_000 },
+  );
   return { code: r.status ?? 1, ms: performance.now() - t, stderr: r.stderr };
 }
 
@@ -74,7 +93,18 @@ export function stepExecCounts(log: (l: string) => void): Record<string, Record<
   try {
     const cfg = join(f.dir, 'kind.yaml');
     writeFileSync(cfg, KIND_CONFIG('iptables'));
-    f.tool('kind', ['create', 'cluster', '--name', 'proxylab', '--config', cfg, '--image', 'kindest/node:v1.35.0@sha256:0000', '--kubeconfig', f.kubeconfig]);
+    f.tool('kind', [
+      'create',
+      'cluster',
+      '--name',
+      'proxylab',
+      '--config',
+      cfg,
+      '--image',
+      'kindest/node:v1.35.0@sha256:0000',
+      '--kubeconfig',
+      f.kubeconfig,
+    ]);
     const env = labEnv(f);
     const steps: [string, string[]][] = [
       ['node-tools (first install)', ['node-tools']],
@@ -92,9 +122,13 @@ export function stepExecCounts(log: (l: string) => void): Record<string, Record<
       if (r.code !== 0) throw new Error(`${name} failed: ${r.stderr.slice(-400)}`);
       table[name] = execsPerNode(f.calls().slice(before));
       const per = Object.values(table[name]);
-      log(`  ${name.padEnd(40)} docker exec per node: ${per.length ? `${Math.min(...per)}–${Math.max(...per)}` : '0'}  ${JSON.stringify(table[name])}`);
+      log(
+        `  ${name.padEnd(40)} docker exec per node: ${per.length ? `${Math.min(...per)}–${Math.max(...per)}` : '0'}  ${JSON.stringify(table[name])}`,
+      );
     }
-    log('  inspections: /proxyMode = 1 exec per node per check round; flush-nat look = 1 exec per node, apply = 1 exec per node');
+    log(
+      '  inspections: /proxyMode = 1 exec per node per check round; flush-nat look = 1 exec per node, apply = 1 exec per node',
+    );
     return table;
   } finally {
     f.cleanup();
@@ -132,30 +166,44 @@ function replayScript(calls: FakeCall[], stdinDir: string): string {
     group = [];
   };
   for (const c of [...calls].sort((a, b) => a.t - b.t)) {
-    const key = createHash('sha1').update([c.tool, ...c.argv].map((a) => `${a}\0`).join('')).digest('hex').slice(0, 16);
+    const key = createHash('sha1')
+      .update([c.tool, ...c.argv].map((a) => `${a}\0`).join(''))
+      .digest('hex')
+      .slice(0, 16);
     const n = seen.get(key) ?? 0;
     seen.set(key, n + 1);
     const input = join(stdinDir, `${key}.${n}`);
     const cfgCopy = `${input}.config`;
-    const argv = c.argv.map((a, i) => (c.argv[i - 1] === '--config' && existsSync(cfgCopy) ? cfgCopy : a));
+    const argv = c.argv.map((a, i) =>
+      c.argv[i - 1] === '--config' && existsSync(cfgCopy) ? cfgCopy : a,
+    );
     const cmd = `${[c.tool, ...argv].map(q).join(' ')} < ${existsSync(input) ? q(input) : '/dev/null'} >/dev/null 2>&1 &`;
     if (c.t > groupEnd) flush();
     group.push(cmd);
     groupEnd = Math.max(groupEnd, c.t + c.ms);
   }
   flush();
-  lines.push('exit 0 # failures are counted from the fake\'s call log');
+  lines.push("exit 0 # failures are counted from the fake's call log");
   return `${lines.join('\n')}\n`;
 }
 
-export function labOverhead(log: (l: string) => void): { proxylabMs: number; bashMs: number; ratio: number; calls: number } {
+export function labOverhead(log: (l: string) => void): {
+  proxylabMs: number;
+  bashMs: number;
+  ratio: number;
+  calls: number;
+} {
   // 1. record the lab's calls and their stdin
   const rec = createFake({});
   let calls: FakeCall[];
   let script: string;
   try {
     const shim = recordingShims(rec.dir);
-    const r = cli(rec, ['lab', '--mode', 'ipvs', '--skip-check'], labEnv(rec, { PATH: `${shim}:${rec.env.PATH}` }));
+    const r = cli(
+      rec,
+      ['lab', '--mode', 'ipvs', '--skip-check'],
+      labEnv(rec, { PATH: `${shim}:${rec.env.PATH}` }),
+    );
     if (r.code !== 0) throw new Error(`lab (recording) failed: ${r.stderr.slice(-400)}`);
     calls = rec.calls();
     script = replayScript(calls, join(rec.dir, 'stdin'));
@@ -175,21 +223,38 @@ export function labOverhead(log: (l: string) => void): { proxylabMs: number; bas
     let bashMs: number;
     try {
       const t = performance.now();
-      const r3 = spawnSync('/bin/bash', [join(rec.dir, 'replay.sh')], { env: { ...b.env, KUBECONFIG: b.kubeconfig }, encoding: 'utf8', timeout: 600_000, cwd: b.dir });
+      const r3 = spawnSync('/bin/bash', [join(rec.dir, 'replay.sh')], {
+        env: { ...b.env, KUBECONFIG: b.kubeconfig },
+        encoding: 'utf8',
+        timeout: 600_000,
+        cwd: b.dir,
+      });
       bashMs = performance.now() - t;
-      if (r3.status !== 0) throw new Error(`bash replay failed: ${String(r3.stderr ?? r3.error).slice(-400)}`);
+      if (r3.status !== 0)
+        throw new Error(`bash replay failed: ${String(r3.stderr ?? r3.error).slice(-400)}`);
       const replayed = b.calls();
       const failed = replayed.filter((c) => c.exit !== 0).length;
-      if (process.env.BENCH_DEBUG) for (const c of replayed.filter((x) => x.exit !== 0).slice(0, 5)) log(`    exit ${c.exit}: ${c.tool} ${c.argv.join(' ').slice(0, 160)}`);
-      log(`  bash replay: ${replayed.length} calls, ${failed} non-zero exits (the recording had ${calls.filter((c) => c.exit !== 0).length})`);
+      if (process.env.BENCH_DEBUG)
+        for (const c of replayed.filter((x) => x.exit !== 0).slice(0, 5))
+          log(`    exit ${c.exit}: ${c.tool} ${c.argv.join(' ').slice(0, 160)}`);
+      log(
+        `  bash replay: ${replayed.length} calls, ${failed} non-zero exits (the recording had ${calls.filter((c) => c.exit !== 0).length})`,
+      );
     } finally {
       b.cleanup();
     }
     const ratio = proxylabMs / bashMs;
-    log(`  proxylab lab --mode ipvs: ${calls.length} tool calls, ${(proxylabMs / 1000).toFixed(1)} s`);
+    log(
+      `  proxylab lab --mode ipvs: ${calls.length} tool calls, ${(proxylabMs / 1000).toFixed(1)} s`,
+    );
     log(`  same calls from bash:     ${(bashMs / 1000).toFixed(1)} s`);
     log(`  proxylab / bash = ${ratio.toFixed(2)}× (goal ≤ 1.2×)`);
-    return { proxylabMs: Math.round(proxylabMs), bashMs: Math.round(bashMs), ratio: Number(ratio.toFixed(3)), calls: calls.length };
+    return {
+      proxylabMs: Math.round(proxylabMs),
+      bashMs: Math.round(bashMs),
+      ratio: Number(ratio.toFixed(3)),
+      calls: calls.length,
+    };
   } finally {
     rec.cleanup();
   }

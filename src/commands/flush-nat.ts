@@ -17,17 +17,42 @@ kind's chains (DOCKER*, KIND-*) and every non-KUBE rule are never touched, nor t
 One command per node looks, one applies (iptables-restore --noflush with the plan on stdin).
 kube-proxy re-creates anything of its current mode on its next sync.
 --dry-run lists exactly what would go, per node.`,
-  options: { 'dry-run': { type: 'boolean', description: 'list what would be removed; remove nothing' } },
+  options: {
+    'dry-run': { type: 'boolean', description: 'list what would be removed; remove nothing' },
+  },
   json: true,
   async run(ctx, args) {
     const dryRun = bool(args, 'dry-run');
     const st = newState();
-    const go = () => runTasks({ ...ctx, quiet: ctx.quiet || ctx.json }, [sayWhereOnInterrupt(ctx, flushTask(ctx, st, { dryRun }), () => (dryRun ? 'nothing was removed' : 'some nodes may already be clean, others not; run `proxylab flush-nat` again'))], {});
+    const go = () =>
+      runTasks(
+        { ...ctx, quiet: ctx.quiet || ctx.json },
+        [
+          sayWhereOnInterrupt(ctx, flushTask(ctx, st, { dryRun }), () =>
+            dryRun
+              ? 'nothing was removed'
+              : 'some nodes may already be clean, others not; run `proxylab flush-nat` again',
+          ),
+        ],
+        {},
+      );
     if (dryRun) await go();
     else await withLock(ctx.env, ctx.cluster, 'flush-nat', go, (t) => ctx.io.warn(`⚠ ${t}`));
     const res = st.flush ?? [];
     if (ctx.json) {
-      ctx.io.out(JSON.stringify(res.map((r) => ({ node: r.node, counts: r.counts, applied: r.applied, remove: r.lines, notes: r.notes })), null, 2));
+      ctx.io.out(
+        JSON.stringify(
+          res.map((r) => ({
+            node: r.node,
+            counts: r.counts,
+            applied: r.applied,
+            remove: r.lines,
+            notes: r.notes,
+          })),
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     for (const r of res) {

@@ -10,7 +10,12 @@ import { kubeFor, modeArgs, modeTasks, newState, summaryLines } from '../steps/f
 import { withLock } from '../steps/state.js';
 import { applyWeb } from '../steps/web.js';
 
-async function runCommand(ctx: Context, name: string, values: Record<string, string | boolean | undefined>, positionals: string[] = []): Promise<number> {
+async function runCommand(
+  ctx: Context,
+  name: string,
+  values: Record<string, string | boolean | undefined>,
+  positionals: string[] = [],
+): Promise<number> {
   const entry = findEntry(name);
   let mod;
   try {
@@ -18,9 +23,14 @@ async function runCommand(ctx: Context, name: string, values: Record<string, str
   } catch {
     mod = undefined;
   }
-  if (!mod) throw new UserError(`\`proxylab ${name}\` is not available in this build`, 'update your checkout (git pull) and run `npm ci`');
+  if (!mod)
+    throw new UserError(
+      `\`proxylab ${name}\` is not available in this build`,
+      'update your checkout (git pull) and run `npm ci`',
+    );
   const withDefaults: Record<string, string | boolean | undefined> = {};
-  for (const [k, o] of Object.entries(mod.default.options ?? {})) if (o.default !== undefined) withDefaults[k] = o.default;
+  for (const [k, o] of Object.entries(mod.default.options ?? {}))
+    if (o.default !== undefined) withDefaults[k] = o.default;
   return mod.default.run(ctx, { values: { ...withDefaults, ...values }, positionals });
 }
 
@@ -36,45 +46,76 @@ Runs, in order (each step is idempotent, so a re-run picks up where it stopped):
   4. proxylab check labs/<M>                 every step of the lab doc against the cluster
                                              (when that lab exists)`,
   options: {
-    mode: { type: 'string', arg: 'MODE', description: 'kube-proxy mode for the lab', default: 'ipvs' },
+    mode: {
+      type: 'string',
+      arg: 'MODE',
+      description: 'kube-proxy mode for the lab',
+      default: 'ipvs',
+    },
     k8s: { type: 'string', arg: 'VERSION', description: 'Kubernetes version, e.g. 1.33' },
-    scheduler: { type: 'string', arg: 'S', description: 'IPVS scheduler (ipvs mode)', default: 'rr' },
+    scheduler: {
+      type: 'string',
+      arg: 'S',
+      description: 'IPVS scheduler (ipvs mode)',
+      default: 'rr',
+    },
     timeout: { type: 'string', arg: 'SECONDS', description: 'limit for each wait', default: '180' },
     'skip-check': { type: 'boolean', description: 'build the lab, do not run its checks' },
   },
   async run(ctx, args) {
     const mode = str(args, 'mode') ?? 'ipvs';
-    const a = modeArgs({ scheduler: mode === 'ipvs' ? str(args, 'scheduler') : undefined, timeout: str(args, 'timeout') }, mode);
+    const a = modeArgs(
+      {
+        scheduler: mode === 'ipvs' ? str(args, 'scheduler') : undefined,
+        timeout: str(args, 'timeout'),
+      },
+      mode,
+    );
     const k8s = str(args, 'k8s');
     // 1. cluster (its own command, its own output)
     const up = await runCommand(ctx, 'up', { mode: 'iptables', ...(k8s ? { k8s } : {}) });
     if (up !== 0) return up;
     const st = newState();
-    await withLock(ctx.env, ctx.cluster, `lab --mode ${mode}`, () =>
-      runTasks(
-        ctx,
-        [
-          ...modeTasks(ctx, st, a),
-          {
-            title: 'web sample (2 pods, ClusterIP + NodePort)',
-            task: async (_c, task) => {
-              await applyWeb(await kubeFor(ctx, st), { replicas: 2, affinity: 'None', namespace: 'default' }, a.timeoutS, (t) => (task.output = t), ctx.signal);
+    await withLock(
+      ctx.env,
+      ctx.cluster,
+      `lab --mode ${mode}`,
+      () =>
+        runTasks(
+          ctx,
+          [
+            ...modeTasks(ctx, st, a),
+            {
+              title: 'web sample (2 pods, ClusterIP + NodePort)',
+              task: async (_c, task) => {
+                await applyWeb(
+                  await kubeFor(ctx, st),
+                  { replicas: 2, affinity: 'None', namespace: 'default' },
+                  a.timeoutS,
+                  (t) => (task.output = t),
+                  ctx.signal,
+                );
+              },
             },
-          },
-        ],
-        {},
-      ),
-    (t) => ctx.io.warn(`⚠ ${t}`));
+          ],
+          {},
+        ),
+      (t) => ctx.io.warn(`⚠ ${t}`),
+    );
     for (const l of summaryLines(st)) ctx.io.info(l);
     for (const w of new Set(st.warnings)) ctx.io.warn(`⚠ ${w}`);
     // 4. checks
     if (args.values['skip-check'] === true) {
-      ctx.io.info(`  checks skipped (--skip-check): run \`proxylab check labs/${mode}\` when ready`);
+      ctx.io.info(
+        `  checks skipped (--skip-check): run \`proxylab check labs/${mode}\` when ready`,
+      );
       return 0;
     }
     const labDir = join(paths.labs, mode);
     if (!existsSync(join(labDir, 'README.md'))) {
-      ctx.io.warn(`⚠ checks: there is no lab doc ${join('labs', mode, 'README.md')} yet — skipped (the cluster is ready for it)`);
+      ctx.io.warn(
+        `⚠ checks: there is no lab doc ${join('labs', mode, 'README.md')} yet — skipped (the cluster is ready for it)`,
+      );
       return 0;
     }
     const checkEntry = findEntry('check');
@@ -85,7 +126,9 @@ Runs, in order (each step is idempotent, so a re-run picks up where it stopped):
       hasCheck = false;
     }
     if (!hasCheck) {
-      ctx.io.warn('⚠ checks: `proxylab check` is not available yet in this build — skipped; the cluster is ready for the lab');
+      ctx.io.warn(
+        '⚠ checks: `proxylab check` is not available yet in this build — skipped; the cluster is ready for the lab',
+      );
       return 0;
     }
     return runCommand(ctx, 'check', {}, [join('labs', mode)]);

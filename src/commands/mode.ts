@@ -6,7 +6,8 @@ import { SCHEDULER_NAMES } from '../steps/schedulers.js';
 
 export default defineCommand({
   name: 'mode',
-  summary: 'switch kube-proxy to iptables, ipvs or nftables (backed up, verified, rolled back on failure)',
+  summary:
+    'switch kube-proxy to iptables, ipvs or nftables (backed up, verified, rolled back on failure)',
   usage: 'proxylab mode <iptables|ipvs|nftables> [--scheduler S] [--strict-arp] [--keep-rules]',
   details: `
 What it does, in order:
@@ -30,16 +31,37 @@ Examples:
   positionals: { min: 1, max: 1 },
   options: {
     scheduler: { type: 'string', arg: 'S', description: 'IPVS scheduler (ipvs mode only)' },
-    'strict-arp': { type: 'boolean', description: 'set ipvs.strictARP: true (needed by MetalLB/kube-vip in ipvs mode)' },
+    'strict-arp': {
+      type: 'boolean',
+      description: 'set ipvs.strictARP: true (needed by MetalLB/kube-vip in ipvs mode)',
+    },
     'keep-rules': { type: 'boolean', description: "don't remove the previous mode's leftovers" },
-    timeout: { type: 'string', arg: 'SECONDS', description: 'limit for the rollout and for the check, each', default: '180' },
+    timeout: {
+      type: 'string',
+      arg: 'SECONDS',
+      description: 'limit for the rollout and for the check, each',
+      default: '180',
+    },
   },
   json: true,
   async run(ctx, args) {
     const a = modeArgs(args.values, args.positionals[0]);
     const st = newState();
-    await withLock(ctx.env, ctx.cluster, `mode ${a.change.mode}`, () => runTasks({ ...ctx, quiet: ctx.quiet || ctx.json }, modeTasks(ctx, st, a), {}), (t) => ctx.io.warn(`⚠ ${t}`));
-    if (ctx.json) ctx.io.out(JSON.stringify({ switch: st.switch, flush: st.flush, nodeTools: st.nodeTools, modules: st.modules }, null, 2));
+    await withLock(
+      ctx.env,
+      ctx.cluster,
+      `mode ${a.change.mode}`,
+      () => runTasks({ ...ctx, quiet: ctx.quiet || ctx.json }, modeTasks(ctx, st, a), {}),
+      (t) => ctx.io.warn(`⚠ ${t}`),
+    );
+    if (ctx.json)
+      ctx.io.out(
+        JSON.stringify(
+          { switch: st.switch, flush: st.flush, nodeTools: st.nodeTools, modules: st.modules },
+          null,
+          2,
+        ),
+      );
     else for (const l of summaryLines(st)) ctx.io.info(l);
     for (const w of new Set(st.warnings)) ctx.io.warn(`⚠ ${w}`);
     return 0;

@@ -16,10 +16,19 @@ Already installed → nothing to do.`,
   json: true,
   async run(ctx) {
     const st = newState();
-    await withLock(ctx.env, ctx.cluster, 'node-tools', () => runTasks({ ...ctx, quiet: ctx.quiet || ctx.json }, [nodeToolsTask(ctx, st)], {}), (t) => ctx.io.warn(`⚠ ${t}`));
+    await withLock(
+      ctx.env,
+      ctx.cluster,
+      'node-tools',
+      () => runTasks({ ...ctx, quiet: ctx.quiet || ctx.json }, [nodeToolsTask(ctx, st)], {}),
+      (t) => ctx.io.warn(`⚠ ${t}`),
+    );
     if (ctx.json) ctx.io.out(JSON.stringify(st.nodeTools, null, 2));
     else {
-      for (const r of st.nodeTools ?? []) ctx.io.info(`  ${r.node.padEnd(28)} ${r.status}${r.installed.length ? ` (${r.installed.join(', ')})` : ''}`);
+      for (const r of st.nodeTools ?? [])
+        ctx.io.info(
+          `  ${r.node.padEnd(28)} ${r.status}${r.installed.length ? ` (${r.installed.join(', ')})` : ''}`,
+        );
       ctx.io.info(`  package cache: ${cacheDir(ctx.env)}`);
     }
     return 0;

@@ -19,7 +19,12 @@ ${Object.entries(SCHEDULERS)
   .join('\n')}`,
   positionals: { min: 1, max: 1 },
   options: {
-    timeout: { type: 'string', arg: 'SECONDS', description: 'limit for the rollout and for the check, each', default: '180' },
+    timeout: {
+      type: 'string',
+      arg: 'SECONDS',
+      description: 'limit for the rollout and for the check, each',
+      default: '180',
+    },
   },
   async run(ctx, args) {
     const a = modeArgs({ ...args.values, scheduler: args.positionals[0] }, 'ipvs');

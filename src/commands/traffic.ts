@@ -17,14 +17,33 @@ ClientIP affinity one pod answers them all.
   options: {
     from: { type: 'string', arg: 'WHERE', description: 'node, pod or host', default: 'node' },
     to: { type: 'string', arg: 'WHAT', description: 'clusterip or nodeport', default: 'clusterip' },
-    requests: { type: 'string', short: 'n', arg: 'N', description: 'number of requests', default: '20' },
-    namespace: { type: 'string', arg: 'NS', description: 'namespace of the web sample', default: 'default' },
+    requests: {
+      type: 'string',
+      short: 'n',
+      arg: 'N',
+      description: 'number of requests',
+      default: '20',
+    },
+    namespace: {
+      type: 'string',
+      arg: 'NS',
+      description: 'namespace of the web sample',
+      default: 'default',
+    },
   },
   json: true,
   async run(ctx, args) {
-    const o = validateTraffic({ from: str(args, 'from'), to: str(args, 'to'), n: str(args, 'requests') });
+    const o = validateTraffic({
+      from: str(args, 'from'),
+      to: str(args, 'to'),
+      n: str(args, 'requests'),
+    });
     const kube = await kubeFor(ctx, newState());
-    const r = await sendTraffic(kube, { ...o, namespace: str(args, 'namespace') ?? 'default', names: webNames(loadWebObjects()) }, ctx.signal);
+    const r = await sendTraffic(
+      kube,
+      { ...o, namespace: str(args, 'namespace') ?? 'default', names: webNames(loadWebObjects()) },
+      ctx.signal,
+    );
     if (ctx.json) ctx.io.out(JSON.stringify(r, null, 2));
     else ctx.io.out(trafficTable(r).join('\n'));
     return r.failures > 0 ? 1 : 0;

@@ -15,13 +15,31 @@ waits until the pods are ready. A re-run converges to what you ask (replicas, af
 With --affinity ClientIP, ipvsadm shows "persistent <timeout>" on the service.`,
   options: {
     replicas: { type: 'string', arg: 'N', description: 'number of web pods', default: '2' },
-    affinity: { type: 'string', arg: 'ClientIP|None', description: 'session affinity of both services', default: 'None' },
-    'affinity-timeout': { type: 'string', arg: 'S', description: 'ClientIP affinity timeout in seconds (default 10800)' },
+    affinity: {
+      type: 'string',
+      arg: 'ClientIP|None',
+      description: 'session affinity of both services',
+      default: 'None',
+    },
+    'affinity-timeout': {
+      type: 'string',
+      arg: 'S',
+      description: 'ClientIP affinity timeout in seconds (default 10800)',
+    },
     namespace: { type: 'string', arg: 'NS', description: 'namespace', default: 'default' },
-    timeout: { type: 'string', arg: 'SECONDS', description: 'limit for the pods to become ready', default: '180' },
+    timeout: {
+      type: 'string',
+      arg: 'SECONDS',
+      description: 'limit for the pods to become ready',
+      default: '180',
+    },
   },
   async run(ctx, args) {
-    const o = validateWebOptions({ replicas: str(args, 'replicas'), affinity: str(args, 'affinity'), affinityTimeout: str(args, 'affinity-timeout') });
+    const o = validateWebOptions({
+      replicas: str(args, 'replicas'),
+      affinity: str(args, 'affinity'),
+      affinityTimeout: str(args, 'affinity-timeout'),
+    });
     const namespace = str(args, 'namespace') ?? 'default';
     const timeoutS = Number(str(args, 'timeout') ?? '180');
     const st = newState();
@@ -34,7 +52,13 @@ With --affinity ClientIP, ipvsadm shows "persistent <timeout>" on the service.`,
             title: `web sample: ${o.replicas} pod(s), affinity ${o.affinity}${o.affinityTimeoutS ? ` ${o.affinityTimeoutS}s` : ''}`,
             task: async (_c, task) => {
               const kube = await kubeFor(ctx, st);
-              applied = await applyWeb(kube, { ...o, namespace }, timeoutS, (t) => (task.output = t), ctx.signal);
+              applied = await applyWeb(
+                kube,
+                { ...o, namespace },
+                timeoutS,
+                (t) => (task.output = t),
+                ctx.signal,
+              );
             },
           },
         ],

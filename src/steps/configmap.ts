@@ -67,7 +67,11 @@ function findBlock(lines: string[]): Block {
     // trailing blank lines belong to the block only if they are followed by more content; keep them out
     let end = j;
     while (end > i + 1 && lines[end - 1]!.trim() === '') end--;
-    if (indent < 0) throw new UserError('the kube-proxy ConfigMap has an empty config.conf', 'look at it with `kubectl -n kube-system get cm kube-proxy -o yaml`');
+    if (indent < 0)
+      throw new UserError(
+        'the kube-proxy ConfigMap has an empty config.conf',
+        'look at it with `kubectl -n kube-system get cm kube-proxy -o yaml`',
+      );
     return { start: i + 1, end, indent };
   }
   throw new UserError(
@@ -81,14 +85,20 @@ export function configConf(cmYaml: string): string {
   const obj = parse(cmYaml) as { data?: Record<string, unknown> } | null;
   const v = obj?.data?.['config.conf'];
   if (typeof v !== 'string') {
-    throw new UserError('the kube-proxy ConfigMap has no data.config.conf', 'look at it with `kubectl -n kube-system get cm kube-proxy -o yaml`');
+    throw new UserError(
+      'the kube-proxy ConfigMap has no data.config.conf',
+      'look at it with `kubectl -n kube-system get cm kube-proxy -o yaml`',
+    );
   }
   return v;
 }
 
 /** mode, ipvs.scheduler and ipvs.strictARP as written in the ConfigMap. */
 export function readSettings(cmYaml: string): ProxySettings {
-  const conf = (parse(configConf(cmYaml)) ?? {}) as { mode?: unknown; ipvs?: { scheduler?: unknown; strictARP?: unknown } | null };
+  const conf = (parse(configConf(cmYaml)) ?? {}) as {
+    mode?: unknown;
+    ipvs?: { scheduler?: unknown; strictARP?: unknown } | null;
+  };
   return {
     mode: typeof conf.mode === 'string' ? conf.mode : '',
     scheduler: typeof conf.ipvs?.scheduler === 'string' ? conf.ipvs.scheduler : '',
@@ -127,7 +137,13 @@ function childEnd(lines: string[], at: number, to: number, indent: number): numb
 }
 
 /** Keys inside a kubeadm-written mapping are sorted; insert a new key where sorting puts it. */
-function sortedInsertAt(lines: string[], from: number, to: number, indent: number, key: string): number {
+function sortedInsertAt(
+  lines: string[],
+  from: number,
+  to: number,
+  indent: number,
+  key: string,
+): number {
   const re = new RegExp(`^ {${indent}}([A-Za-z0-9_]+):`);
   for (let i = from; i < to; i++) {
     const m = re.exec(lines[i]!);
@@ -138,17 +154,27 @@ function sortedInsertAt(lines: string[], from: number, to: number, indent: numbe
 
 /** A string as a YAML scalar: plain when safe, double-quoted otherwise ('' → ""). */
 function yamlString(v: string): string {
-  if (/^[A-Za-z][A-Za-z0-9_.\/-]*$/.test(v) && !/^(true|false|yes|no|on|off|null|y|n)$/i.test(v)) return v;
+  if (/^[A-Za-z][A-Za-z0-9_.\/-]*$/.test(v) && !/^(true|false|yes|no|on|off|null|y|n)$/i.test(v))
+    return v;
   return JSON.stringify(v);
 }
 
-function setScalar(lines: string[], from: number, to: number, indent: number, key: string, value: string): number {
+function setScalar(
+  lines: string[],
+  from: number,
+  to: number,
+  indent: number,
+  key: string,
+  value: string,
+): number {
   const at = findKey(lines, from, to, indent, key);
   const line = `${' '.repeat(indent)}${key}: ${value}`;
   if (at >= 0) {
     const old = lines[at]!;
     // keep a trailing comment, if any
-    const comment = /\s+#.*$/.exec(old.slice(indent + key.length + 1).replace(/"[^"]*"|'[^']*'/g, (s) => 'x'.repeat(s.length)));
+    const comment = /\s+#.*$/.exec(
+      old.slice(indent + key.length + 1).replace(/"[^"]*"|'[^']*'/g, (s) => 'x'.repeat(s.length)),
+    );
     lines[at] = comment ? line + old.slice(old.length - comment[0].length) : line;
     return 0;
   }
@@ -182,7 +208,14 @@ export function editConfigMap(cmYaml: string, change: Change): string {
     })();
     if (change.scheduler !== undefined) {
       const ce = childEnd(lines, ipvsAt, end, b.indent);
-      end += setScalar(lines, ipvsAt + 1, ce, childIndent, 'scheduler', yamlString(change.scheduler));
+      end += setScalar(
+        lines,
+        ipvsAt + 1,
+        ce,
+        childIndent,
+        'scheduler',
+        yamlString(change.scheduler),
+      );
     }
     if (change.strictARP !== undefined) {
       const ce = childEnd(lines, ipvsAt, end, b.indent);
@@ -227,14 +260,18 @@ function verifyEdit(before: string, after: string, change: Change): void {
   }
   const s = readSettings(after);
   if (s.mode !== change.mode) throw fail('mode did not take');
-  if (change.scheduler !== undefined && s.scheduler !== change.scheduler) throw fail('ipvs.scheduler did not take');
-  if (change.strictARP !== undefined && s.strictARP !== change.strictARP) throw fail('ipvs.strictARP did not take');
-  if (JSON.stringify(stripKeys(a)) !== JSON.stringify(stripKeys(b))) throw fail('other settings in config.conf would change');
+  if (change.scheduler !== undefined && s.scheduler !== change.scheduler)
+    throw fail('ipvs.scheduler did not take');
+  if (change.strictARP !== undefined && s.strictARP !== change.strictARP)
+    throw fail('ipvs.strictARP did not take');
+  if (JSON.stringify(stripKeys(a)) !== JSON.stringify(stripKeys(b)))
+    throw fail('other settings in config.conf would change');
   const da = { ...(outerA.data as Record<string, unknown>) };
   const db = { ...(outerB.data as Record<string, unknown>) };
   delete da['config.conf'];
   delete db['config.conf'];
-  if (JSON.stringify({ ...outerA, data: da }) !== JSON.stringify({ ...outerB, data: db })) throw fail('other parts of the ConfigMap would change');
+  if (JSON.stringify({ ...outerA, data: da }) !== JSON.stringify({ ...outerB, data: db }))
+    throw fail('other parts of the ConfigMap would change');
 }
 
 /**
@@ -246,7 +283,11 @@ export function forReplace(cmYaml: string): string {
   const lines = splitLines(cmYaml);
   const meta = lines.findIndex((l) => /^metadata:\s*$/.test(l));
   if (meta < 0) return cmYaml;
-  for (let i = meta + 1; i < lines.length && (lines[i]!.trim() === '' || indentOf(lines[i]!) > 0); i++) {
+  for (
+    let i = meta + 1;
+    i < lines.length && (lines[i]!.trim() === '' || indentOf(lines[i]!) > 0);
+    i++
+  ) {
     if (/^ {2}resourceVersion:\s/.test(lines[i]!)) {
       lines.splice(i, 1);
       return lines.join('\n');
@@ -264,7 +305,10 @@ export function comparable(cmYaml: string): string {
 }
 
 /** Lines that differ between two texts (for the "diff shows exactly the changed lines" report). */
-export function changedLines(before: string, after: string): { removed: string[]; added: string[] } {
+export function changedLines(
+  before: string,
+  after: string,
+): { removed: string[]; added: string[] } {
   const a = splitLines(before);
   const b = splitLines(after);
   let i = 0;
@@ -279,5 +323,8 @@ export function changedLines(before: string, after: string): { removed: string[]
   const added = b.slice(i, jb + 1);
   // the middle may hold unchanged lines between two edits: drop lines present on both sides
   const common = new Set(removed.filter((l) => added.includes(l)));
-  return { removed: removed.filter((l) => !common.has(l)), added: added.filter((l) => !common.has(l)) };
+  return {
+    removed: removed.filter((l) => !common.has(l)),
+    added: added.filter((l) => !common.has(l)),
+  };
 }

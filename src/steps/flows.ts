@@ -9,7 +9,15 @@ import { run } from '../core/exec.js';
 import { UserError, UsageError, EXIT } from '../core/errors.js';
 import type { Task } from '../ui/tasks.js';
 import { connect, type Kube } from './kube.js';
-import { ensureModules, kernelRoots, persistContent, persistPath, requiredModules, writePersist, type ModuleStatus } from './modules.js';
+import {
+  ensureModules,
+  kernelRoots,
+  persistContent,
+  persistPath,
+  requiredModules,
+  writePersist,
+  type ModuleStatus,
+} from './modules.js';
 import { validateScheduler, type Scheduler } from './schedulers.js';
 import { ensureNodeTools, type NodeToolsResult } from './nodetools.js';
 import { describe, getConfigMap, switchMode, type SwitchReport } from './mode.js';
@@ -33,7 +41,10 @@ export function newState(): StepState {
 
 export function parseMode(m: string | undefined): ProxyMode {
   if (m === 'iptables' || m === 'ipvs' || m === 'nftables') return m;
-  throw new UsageError(`unknown proxy mode "${m ?? ''}"`, 'choose one of: iptables, ipvs, nftables');
+  throw new UsageError(
+    `unknown proxy mode "${m ?? ''}"`,
+    'choose one of: iptables, ipvs, nftables',
+  );
 }
 
 export async function kubeFor(ctx: Context, st: StepState): Promise<Kube> {
@@ -46,7 +57,12 @@ export function isRoot(): boolean {
 }
 
 /** modules: the IPVS modules on the host (kind nodes share its kernel). */
-export function modulesTask(ctx: Context, st: StepState, scheduler: Scheduler | undefined, persist: boolean): Task<object> {
+export function modulesTask(
+  ctx: Context,
+  st: StepState,
+  scheduler: Scheduler | undefined,
+  persist: boolean,
+): Task<object> {
   return {
     title: `IPVS kernel modules on this host${scheduler ? ` (scheduler ${scheduler})` : ''}`,
     task: async (_c, task) => {
@@ -66,7 +82,11 @@ export function modulesTask(ctx: Context, st: StepState, scheduler: Scheduler | 
         try {
           const changed = writePersist(roots, names);
           st.modules.persisted = persistPath(roots);
-          st.summary.push(changed ? `wrote ${persistPath(roots)} (loaded at every boot)` : `${persistPath(roots)} already lists them`);
+          st.summary.push(
+            changed
+              ? `wrote ${persistPath(roots)} (loaded at every boot)`
+              : `${persistPath(roots)} already lists them`,
+          );
         } catch (e) {
           throw new UserError(
             `could not write ${persistPath(roots)}: ${(e as Error).message}`,
@@ -84,7 +104,10 @@ export function nodeToolsTask(ctx: Context, st: StepState): Task<object> {
     title: 'ipvsadm, ipset and conntrack in every node',
     task: async (_c, task) => {
       const kube = await kubeFor(ctx, st);
-      const res = await ensureNodeTools(kube, ctx.env, { signal: ctx.signal, progress: (t) => (task.output = t) });
+      const res = await ensureNodeTools(kube, ctx.env, {
+        signal: ctx.signal,
+        progress: (t) => (task.output = t),
+      });
       st.nodeTools = res;
       const bad = res.filter((r) => r.status === 'failed');
       if (bad.length) {
@@ -112,7 +135,11 @@ export function switchTask(ctx: Context, st: StepState, a: ModeArgs): Task<objec
     title: `kube-proxy → ${describe(a.change)}`,
     task: async (_c, task) => {
       const kube = await kubeFor(ctx, st);
-      const report = await switchMode(ctx, kube, { change: a.change, timeoutS: a.timeoutS, progress: (t) => (task.output = t) });
+      const report = await switchMode(ctx, kube, {
+        change: a.change,
+        timeoutS: a.timeoutS,
+        progress: (t) => (task.output = t),
+      });
       st.switch = report;
       st.warnings.push(...report.warnings);
       task.title =
@@ -123,24 +150,49 @@ export function switchTask(ctx: Context, st: StepState, a: ModeArgs): Task<objec
   };
 }
 
-export function flushTask(ctx: Context, st: StepState, o: { dryRun: boolean; mode?: ProxyMode }): Task<object> {
+export function flushTask(
+  ctx: Context,
+  st: StepState,
+  o: { dryRun: boolean; mode?: ProxyMode },
+): Task<object> {
   return {
-    title: o.dryRun ? 'what flush-nat would remove' : 'remove what the previous proxy mode left on the nodes',
+    title: o.dryRun
+      ? 'what flush-nat would remove'
+      : 'remove what the previous proxy mode left on the nodes',
     task: async (_c, task) => {
       const kube = await kubeFor(ctx, st);
-      const mode = o.mode ?? (effectiveMode(readSettings(await getConfigMap(kube, ctx.signal))) as ProxyMode);
+      const mode =
+        o.mode ?? (effectiveMode(readSettings(await getConfigMap(kube, ctx.signal))) as ProxyMode);
       task.output = `kube-proxy mode is ${mode}: looking for ${mode === 'ipvs' ? 'iptables-mode' : mode === 'iptables' ? 'ipvs-mode' : 'iptables- and ipvs-mode'} leftovers`;
       const res = await flushNodes(kube, mode, { dryRun: o.dryRun, signal: ctx.signal });
       st.flush = res;
       failIfAny(res);
-      const total = res.reduce((n, r) => n + (r.counts ? r.counts.rules + r.counts.chains + r.counts.ipsets + r.counts.ipvsServices + r.counts.links : 0), 0);
-      task.title = total === 0 ? 'no leftovers of another proxy mode on any node' : `${o.dryRun ? 'would remove' : 'removed'} ${total} leftover objects on ${res.filter((r) => r.counts && r.lines.length).length} node(s)`;
+      const total = res.reduce(
+        (n, r) =>
+          n +
+          (r.counts
+            ? r.counts.rules +
+              r.counts.chains +
+              r.counts.ipsets +
+              r.counts.ipvsServices +
+              r.counts.links
+            : 0),
+        0,
+      );
+      task.title =
+        total === 0
+          ? 'no leftovers of another proxy mode on any node'
+          : `${o.dryRun ? 'would remove' : 'removed'} ${total} leftover objects on ${res.filter((r) => r.counts && r.lines.length).length} node(s)`;
     },
   };
 }
 
 /** On Ctrl-C, say which mode is in place (the switch task itself restores and says so). */
-export function sayWhereOnInterrupt(ctx: Context, t: Task<object>, where: () => string): Task<object> {
+export function sayWhereOnInterrupt(
+  ctx: Context,
+  t: Task<object>,
+  where: () => string,
+): Task<object> {
   const inner = t.task;
   return {
     ...t,
@@ -149,7 +201,12 @@ export function sayWhereOnInterrupt(ctx: Context, t: Task<object>, where: () => 
         return await (inner as (c: object, task: unknown) => Promise<unknown>)(c, task);
       } catch (e) {
         if (ctx.signal.aborted && !(e instanceof UserError && e.exitCode === EXIT.interrupted)) {
-          throw new UserError(`interrupted by Ctrl-C: ${where()}`, 'run the same command again to finish; every step is idempotent', EXIT.interrupted, { cause: e });
+          throw new UserError(
+            `interrupted by Ctrl-C: ${where()}`,
+            'run the same command again to finish; every step is idempotent',
+            EXIT.interrupted,
+            { cause: e },
+          );
         }
         throw e;
       }
@@ -160,10 +217,23 @@ export function sayWhereOnInterrupt(ctx: Context, t: Task<object>, where: () => 
 /** The tasks of `proxylab mode` (and `make ipvs`): modules + node tools for ipvs, switch, flush. */
 export function modeTasks(ctx: Context, st: StepState, a: ModeArgs): Task<object>[] {
   const tasks: Task<object>[] = [];
-  const before = () => 'the switch had not started; kube-proxy still runs its previous mode, nothing in the cluster changed';
+  const before = () =>
+    'the switch had not started; kube-proxy still runs its previous mode, nothing in the cluster changed';
   if (a.change.mode === 'ipvs') {
-    tasks.push(sayWhereOnInterrupt(ctx, modulesTask(ctx, st, a.change.scheduler as Scheduler | undefined, false), before));
-    tasks.push(sayWhereOnInterrupt(ctx, nodeToolsTask(ctx, st), () => `${before()} (node tools may be installed on some nodes)`));
+    tasks.push(
+      sayWhereOnInterrupt(
+        ctx,
+        modulesTask(ctx, st, a.change.scheduler as Scheduler | undefined, false),
+        before,
+      ),
+    );
+    tasks.push(
+      sayWhereOnInterrupt(
+        ctx,
+        nodeToolsTask(ctx, st),
+        () => `${before()} (node tools may be installed on some nodes)`,
+      ),
+    );
   }
   tasks.push(sayWhereOnInterrupt(ctx, switchTask(ctx, st, a), before));
   if (!a.keepRules) {
@@ -172,9 +242,11 @@ export function modeTasks(ctx: Context, st: StepState, a: ModeArgs): Task<object
         ctx,
         {
           ...flushTask(ctx, st, { dryRun: false, mode: a.change.mode }),
-          skip: () => (st.switch?.outcome === 'unchanged' ? 'kube-proxy did not change mode' : false),
+          skip: () =>
+            st.switch?.outcome === 'unchanged' ? 'kube-proxy did not change mode' : false,
         },
-        () => `the switch completed: kube-proxy runs ${describe(a.change)} on every node; removing the old mode's leftovers was cut short (they do no harm; \`proxylab flush-nat\` removes them)`,
+        () =>
+          `the switch completed: kube-proxy runs ${describe(a.change)} on every node; removing the old mode's leftovers was cut short (they do no harm; \`proxylab flush-nat\` removes them)`,
       ),
     );
   }
@@ -186,15 +258,24 @@ export function modeArgs(values: Record<string, unknown>, mode: string | undefin
   const change: Change = { mode: m };
   const s = values.scheduler;
   if (typeof s === 'string' && s !== '') {
-    if (m !== 'ipvs') throw new UsageError(`--scheduler applies to ipvs mode only (you asked for ${m})`, `drop --scheduler, or run \`proxylab mode ipvs --scheduler ${s}\``);
+    if (m !== 'ipvs')
+      throw new UsageError(
+        `--scheduler applies to ipvs mode only (you asked for ${m})`,
+        `drop --scheduler, or run \`proxylab mode ipvs --scheduler ${s}\``,
+      );
     change.scheduler = validateScheduler(s);
   }
   if (values['strict-arp'] === true) {
-    if (m !== 'ipvs') throw new UsageError('--strict-arp applies to ipvs mode only', 'drop --strict-arp');
+    if (m !== 'ipvs')
+      throw new UsageError('--strict-arp applies to ipvs mode only', 'drop --strict-arp');
     change.strictARP = true;
   }
   const t = typeof values.timeout === 'string' ? Number(values.timeout) : 180;
-  if (!Number.isFinite(t) || t < 5 || t > 3600) throw new UsageError(`--timeout must be 5..3600 seconds (got "${String(values.timeout)}")`, 'e.g. --timeout 300');
+  if (!Number.isFinite(t) || t < 5 || t > 3600)
+    throw new UsageError(
+      `--timeout must be 5..3600 seconds (got "${String(values.timeout)}")`,
+      'e.g. --timeout 300',
+    );
   return { change, keepRules: values['keep-rules'] === true, timeoutS: t };
 }
 
@@ -202,7 +283,10 @@ export function modeArgs(values: Record<string, unknown>, mode: string | undefin
 export function summaryLines(st: StepState): string[] {
   const out: string[] = [];
   if (st.switch) {
-    for (const n of st.switch.nodes) out.push(`  ${n.node}: /proxyMode = ${n.proxyMode ?? '?'}${n.logMode ? `, logs say ${n.logMode}` : ''}`);
+    for (const n of st.switch.nodes)
+      out.push(
+        `  ${n.node}: /proxyMode = ${n.proxyMode ?? '?'}${n.logMode ? `, logs say ${n.logMode}` : ''}`,
+      );
     if (st.switch.backup) out.push(`  ConfigMap backup: ${st.switch.backup}`);
   }
   if (st.flush) for (const r of st.flush) out.push(`  ${summarize(r, false)}`);

@@ -4,7 +4,19 @@
  * in parallel. Never the host.
  */
 import { UserError } from '../core/errors.js';
-import { APPLY_SCRIPT, INSPECT_SCRIPT, countPlan, describePlan, isEmptyPlan, planFlush, renderApplyInput, snapshotFromInspect, type FlushPlan, type PlanCounts, type ProxyMode } from './flushnat.js';
+import {
+  APPLY_SCRIPT,
+  INSPECT_SCRIPT,
+  countPlan,
+  describePlan,
+  isEmptyPlan,
+  planFlush,
+  renderApplyInput,
+  snapshotFromInspect,
+  type FlushPlan,
+  type PlanCounts,
+  type ProxyMode,
+} from './flushnat.js';
 import { errorText, onEveryNode, type Kube } from './kube.js';
 
 export interface NodeFlush {
@@ -18,18 +30,39 @@ export interface NodeFlush {
   notes: string[];
 }
 
-export async function flushNodes(kube: Kube, current: ProxyMode, opts: { dryRun: boolean; signal?: AbortSignal }): Promise<NodeFlush[]> {
+export async function flushNodes(
+  kube: Kube,
+  current: ProxyMode,
+  opts: { dryRun: boolean; signal?: AbortSignal },
+): Promise<NodeFlush[]> {
   const nodes = await kube.nodes();
   const results = await onEveryNode(nodes, async (n): Promise<NodeFlush> => {
-    const look = await kube.exec(n.name, ['sh', '-c', INSPECT_SCRIPT], { signal: opts.signal, timeoutMs: 60_000 });
+    const look = await kube.exec(n.name, ['sh', '-c', INSPECT_SCRIPT], {
+      signal: opts.signal,
+      timeoutMs: 60_000,
+    });
     const plan = planFlush(current, snapshotFromInspect(look.stdout));
-    const res: NodeFlush = { node: n.name, plan, counts: countPlan(plan), lines: describePlan(plan), applied: false, notes: plan.notes };
+    const res: NodeFlush = {
+      node: n.name,
+      plan,
+      counts: countPlan(plan),
+      lines: describePlan(plan),
+      applied: false,
+      notes: plan.notes,
+    };
     if (opts.dryRun || isEmptyPlan(plan)) return res;
-    await kube.exec(n.name, ['sh', '-c', APPLY_SCRIPT], { input: renderApplyInput(plan), signal: opts.signal, timeoutMs: 120_000 });
+    await kube.exec(n.name, ['sh', '-c', APPLY_SCRIPT], {
+      input: renderApplyInput(plan),
+      signal: opts.signal,
+      timeoutMs: 120_000,
+    });
     res.applied = true;
     return res;
   });
-  return results.map(({ node, value, error }) => value ?? { node: node.name, lines: [], applied: false, error: errorText(error), notes: [] });
+  return results.map(
+    ({ node, value, error }) =>
+      value ?? { node: node.name, lines: [], applied: false, error: errorText(error), notes: [] },
+  );
 }
 
 export function summarize(r: NodeFlush, dryRun: boolean): string {
@@ -42,7 +75,8 @@ export function summarize(r: NodeFlush, dryRun: boolean): string {
     `${c.ipvsServices} IPVS virtual server${c.ipvsServices === 1 ? '' : 's'}`,
     ...(c.links ? ['kube-ipvs0'] : []),
   ].join(', ');
-  if (c.rules + c.chains + c.ipsets + c.ipvsServices + c.links === 0) return `${r.node}: nothing left over`;
+  if (c.rules + c.chains + c.ipsets + c.ipvsServices + c.links === 0)
+    return `${r.node}: nothing left over`;
   return `${r.node}: ${dryRun ? 'would remove' : 'removed'} ${what}`;
 }
 

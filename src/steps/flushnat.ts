@@ -77,7 +77,9 @@ export function parseIptablesSave(text: string): SavedTables {
       const spec = m[2]!.replace(/\s+$/, '');
       const w = words(spec);
       let target: string | undefined;
-      for (let i = 0; i < w.length - 1; i++) if (w[i] === '-j' || w[i] === '--jump' || w[i] === '-g' || w[i] === '--goto') target = w[i + 1];
+      for (let i = 0; i < w.length - 1; i++)
+        if (w[i] === '-j' || w[i] === '--jump' || w[i] === '-g' || w[i] === '--goto')
+          target = w[i + 1];
       rules.push({ table, chain: m[1]!, spec, target });
     }
     if (line === 'COMMIT') table = '';
@@ -101,7 +103,8 @@ const NEVER = /^(DOCKER|KIND-)/;
 /** A rule that uses one of kube-proxy's ipsets (only the IPVS proxier uses them). */
 function usesKubeSet(spec: string): boolean {
   const w = words(spec);
-  for (let i = 0; i < w.length - 1; i++) if (w[i] === '--match-set' && w[i + 1]!.startsWith('KUBE-')) return true;
+  for (let i = 0; i < w.length - 1; i++)
+    if (w[i] === '--match-set' && w[i + 1]!.startsWith('KUBE-')) return true;
   return false;
 }
 
@@ -176,17 +179,23 @@ export function planFlush(current: ProxyMode, snap: NodeSnapshot): FlushPlan {
       const jumpsAway = r.target !== undefined && doomed.has(r.target);
       const setRule = removeSetRules && r.chain.startsWith('KUBE-') && usesKubeSet(r.spec);
       const kubeJumpFromBuiltin = jumpsAway && !r.chain.startsWith('KUBE-');
-      if (jumpsAway || setRule || kubeJumpFromBuiltin) deleteRules.push({ chain: r.chain, spec: r.spec });
+      if (jumpsAway || setRule || kubeJumpFromBuiltin)
+        deleteRules.push({ chain: r.chain, spec: r.spec });
     }
-    if (doomed.size || deleteRules.length) tables.push({ table, deleteRules, deleteChains: [...doomed] });
+    if (doomed.size || deleteRules.length)
+      tables.push({ table, deleteRules, deleteChains: [...doomed] });
   }
   let ipvsServices: IpvsService[] = [];
   let ipsets: string[] = [];
   let deleteKubeIpvs0 = false;
   if (leftoversOf.includes('ipvs')) {
-    if (snap.ipvsadmSave === undefined) notes.push('ipvsadm is not available in the node: IPVS virtual servers not checked');
+    if (snap.ipvsadmSave === undefined)
+      notes.push('ipvsadm is not available in the node: IPVS virtual servers not checked');
     else ipvsServices = parseIpvsadmSave(snap.ipvsadmSave);
-    if (snap.ipsetNames === undefined) notes.push('ipset is not installed in the node: KUBE-* ipsets not checked (run `proxylab node-tools`)');
+    if (snap.ipsetNames === undefined)
+      notes.push(
+        'ipset is not installed in the node: KUBE-* ipsets not checked (run `proxylab node-tools`)',
+      );
     else
       ipsets = snap.ipsetNames
         .split('\n')
@@ -311,7 +320,10 @@ export function splitSections(text: string): Map<string, string> {
 export function snapshotFromInspect(text: string): NodeSnapshot {
   const s = splitSections(text);
   if (!s.has('end')) throw new Error('the node inspection output was cut short');
-  const snap: NodeSnapshot = { iptablesSave: s.get('iptables-save') ?? '', kubeIpvs0: s.has('kube-ipvs0') };
+  const snap: NodeSnapshot = {
+    iptablesSave: s.get('iptables-save') ?? '',
+    kubeIpvs0: s.has('kube-ipvs0'),
+  };
   if (s.has('ipvsadm')) snap.ipvsadmSave = s.get('ipvsadm')!;
   if (s.has('ipset')) snap.ipsetNames = s.get('ipset')!;
   return snap;
@@ -322,7 +334,8 @@ export function describePlan(p: FlushPlan): string[] {
   const out: string[] = [];
   for (const t of p.tables) {
     for (const r of t.deleteRules) out.push(`iptables -t ${t.table} -D ${r.chain} ${r.spec}`);
-    for (const c of t.deleteChains) out.push(`iptables -t ${t.table} -X ${c}   (after flushing it)`);
+    for (const c of t.deleteChains)
+      out.push(`iptables -t ${t.table} -X ${c}   (after flushing it)`);
   }
   for (const s of p.ipvsServices) out.push(`ipvsadm -D ${s.proto} ${s.address}`);
   for (const s of p.ipsets) out.push(`ipset destroy ${s}`);

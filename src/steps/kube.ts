@@ -36,26 +36,46 @@ export async function connect(ctx: Context): Promise<Kube> {
     cluster: ctx.cluster,
     kubeconfig: ctx.kubeconfig,
     kubectl(args, opts = {}) {
-      return kc.run(args, { input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000, reject: opts.reject, signal: opts.signal ?? ctx.signal });
+      return kc.run(args, {
+        input: opts.input,
+        timeoutMs: opts.timeoutMs ?? 60_000,
+        reject: opts.reject,
+        signal: opts.signal ?? ctx.signal,
+      });
     },
     async nodes() {
       if (nodeCache) return nodeCache;
-      const found = (await provider.nodes(ctx.cluster)).filter((n) => !/^No kind nodes/.test(n.name));
+      const found = (await provider.nodes(ctx.cluster)).filter(
+        (n) => !/^No kind nodes/.test(n.name),
+      );
       if (!found.length) {
-        throw new UserError(`cluster "${ctx.cluster}" does not exist (no kind nodes found)`, 'create it with `make up` (or `proxylab up`)');
+        throw new UserError(
+          `cluster "${ctx.cluster}" does not exist (no kind nodes found)`,
+          'create it with `make up` (or `proxylab up`)',
+        );
       }
       nodeCache = [...found].sort((a, b) => a.name.localeCompare(b.name));
       return nodeCache;
     },
     exec(node, argv, opts = {}) {
-      return provider.exec(node, argv, { ...opts, timeoutMs: opts.timeoutMs ?? 60_000, signal: opts.signal ?? ctx.signal });
+      return provider.exec(node, argv, {
+        ...opts,
+        timeoutMs: opts.timeoutMs ?? 60_000,
+        signal: opts.signal ?? ctx.signal,
+      });
     },
     async k8sMinor() {
       if (minor !== undefined) return minor;
       const r = await kube.kubectl(['version', '-o', 'json']);
-      const v = (JSON.parse(r.stdout) as { serverVersion?: { gitVersion?: string } }).serverVersion?.gitVersion ?? '';
+      const v =
+        (JSON.parse(r.stdout) as { serverVersion?: { gitVersion?: string } }).serverVersion
+          ?.gitVersion ?? '';
       const m = /^v?1\.(\d+)/.exec(v);
-      if (!m) throw new UserError(`could not read the cluster's Kubernetes version (got "${v}")`, 'check `kubectl version`');
+      if (!m)
+        throw new UserError(
+          `could not read the cluster's Kubernetes version (got "${v}")`,
+          'check `kubectl version`',
+        );
       minor = Number(m[1]);
       return minor;
     },

@@ -57,14 +57,27 @@ export async function getConfigMap(kube: Kube, signal?: AbortSignal): Promise<st
 }
 
 /** Restart kube-proxy one pod at a time and wait for the rollout (with a stated limit). */
-export async function rollKubeProxy(kube: Kube, timeoutS: number, progress: Progress, signal?: AbortSignal): Promise<void> {
+export async function rollKubeProxy(
+  kube: Kube,
+  timeoutS: number,
+  progress: Progress,
+  signal?: AbortSignal,
+): Promise<void> {
   await kube.kubectl([...KP, 'rollout', 'restart', 'daemonset/kube-proxy'], { signal });
-  progress(describeWait({ what: 'the kube-proxy DaemonSet to restart its pods one at a time', timeoutMs: timeoutS * 1000 }));
-  const r = await kube.kubectl([...KP, 'rollout', 'status', 'daemonset/kube-proxy', `--timeout=${timeoutS}s`], {
-    signal,
-    timeoutMs: (timeoutS + 30) * 1000,
-    reject: false,
-  });
+  progress(
+    describeWait({
+      what: 'the kube-proxy DaemonSet to restart its pods one at a time',
+      timeoutMs: timeoutS * 1000,
+    }),
+  );
+  const r = await kube.kubectl(
+    [...KP, 'rollout', 'status', 'daemonset/kube-proxy', `--timeout=${timeoutS}s`],
+    {
+      signal,
+      timeoutMs: (timeoutS + 30) * 1000,
+      reject: false,
+    },
+  );
   if (r.exitCode !== 0) {
     const pods = await crashingPods(kube, signal).catch(() => [] as string[]);
     throw new UserError(
@@ -78,49 +91,95 @@ export async function rollKubeProxy(kube: Kube, timeoutS: number, progress: Prog
 
 /** Pods of the DaemonSet that are not ready, with their reason (CrashLoopBackOff ...). */
 async function crashingPods(kube: Kube, signal?: AbortSignal): Promise<string[]> {
-  const r = await kube.kubectl([...KP, 'get', 'pods', '-l', 'k8s-app=kube-proxy', '-o', 'json'], { signal });
-  const items = (JSON.parse(r.stdout) as { items: { metadata: { name: string }; spec?: { nodeName?: string }; status?: { containerStatuses?: { ready: boolean; restartCount?: number; state?: Record<string, { reason?: string }> }[] } }[] }).items;
+  const r = await kube.kubectl([...KP, 'get', 'pods', '-l', 'k8s-app=kube-proxy', '-o', 'json'], {
+    signal,
+  });
+  const items = (
+    JSON.parse(r.stdout) as {
+      items: {
+        metadata: { name: string };
+        spec?: { nodeName?: string };
+        status?: {
+          containerStatuses?: {
+            ready: boolean;
+            restartCount?: number;
+            state?: Record<string, { reason?: string }>;
+          }[];
+        };
+      }[];
+    }
+  ).items;
   const out: string[] = [];
   for (const p of items) {
     for (const s of p.status?.containerStatuses ?? []) {
       if (s.ready) continue;
       const reason = Object.values(s.state ?? {})[0]?.reason ?? 'not ready';
-      out.push(`${p.metadata.name} on ${p.spec?.nodeName ?? '?'} is ${reason}${s.restartCount ? ` (${s.restartCount} restarts)` : ''}`);
+      out.push(
+        `${p.metadata.name} on ${p.spec?.nodeName ?? '?'} is ${reason}${s.restartCount ? ` (${s.restartCount} restarts)` : ''}`,
+      );
     }
   }
   return out;
 }
 
 /** The kube-proxy logs of every pod, in ONE kubectl call, split per node. */
-async function logsPerNode(kube: Kube, signal?: AbortSignal): Promise<Map<string, { mode?: string; deprecation: boolean; fatal: string | null }>> {
-  const pods = await kube.kubectl([...KP, 'get', 'pods', '-l', 'k8s-app=kube-proxy', '-o', 'json'], { signal });
+async function logsPerNode(
+  kube: Kube,
+  signal?: AbortSignal,
+): Promise<Map<string, { mode?: string; deprecation: boolean; fatal: string | null }>> {
+  const pods = await kube.kubectl(
+    [...KP, 'get', 'pods', '-l', 'k8s-app=kube-proxy', '-o', 'json'],
+    { signal },
+  );
   const podNode = new Map<string, string>();
-  for (const p of (JSON.parse(pods.stdout) as { items: { metadata: { name: string }; spec?: { nodeName?: string } }[] }).items) {
+  for (const p of (
+    JSON.parse(pods.stdout) as {
+      items: { metadata: { name: string }; spec?: { nodeName?: string } }[];
+    }
+  ).items) {
     if (p.spec?.nodeName) podNode.set(p.metadata.name, p.spec.nodeName);
   }
-  const r = await kube.kubectl([...KP, 'logs', '-l', 'k8s-app=kube-proxy', '--prefix', '--tail=200'], { signal, reject: false });
+  const r = await kube.kubectl(
+    [...KP, 'logs', '-l', 'k8s-app=kube-proxy', '--prefix', '--tail=200'],
+    { signal, reject: false },
+  );
   const parsed = parseKubeProxyLog(r.stdout);
   const out = new Map<string, { mode?: string; deprecation: boolean; fatal: string | null }>();
   for (const s of parsed.sources) {
     const node = podNode.get(s.source);
     if (!node) continue;
-    out.set(node, { ...(s.mode ? { mode: s.mode } : {}), deprecation: s.deprecationWarning, fatal: s.fatal });
+    out.set(node, {
+      ...(s.mode ? { mode: s.mode } : {}),
+      deprecation: s.deprecationWarning,
+      fatal: s.fatal,
+    });
   }
   return out;
 }
 
 /** /proxyMode on every node (one `docker exec` per node) + the logs (one kubectl call). */
-export async function verifyNodes(kube: Kube, want: string, signal?: AbortSignal): Promise<NodeVerdict[]> {
+export async function verifyNodes(
+  kube: Kube,
+  want: string,
+  signal?: AbortSignal,
+): Promise<NodeVerdict[]> {
   const nodes = await kube.nodes();
   const answers = await onEveryNode(nodes, (n) =>
-    kube.exec(n.name, ['curl', '-s', '--max-time', '5', 'http://127.0.0.1:10249/proxyMode'], { signal, reject: false, timeoutMs: 20_000 }),
+    kube.exec(n.name, ['curl', '-s', '--max-time', '5', 'http://127.0.0.1:10249/proxyMode'], {
+      signal,
+      reject: false,
+      timeoutMs: 20_000,
+    }),
   );
   const logs = await logsPerNode(kube, signal).catch(() => new Map());
   return answers.map(({ node, value, error }) => {
     const v: NodeVerdict = { node: node.name, warnings: [] };
     const log = logs.get(node.name);
     if (log?.mode) v.logMode = log.mode;
-    if (log?.deprecation) v.warnings.push('kube-proxy logs that the ipvs proxier is deprecated since Kubernetes 1.35 (use nftables for new work)');
+    if (log?.deprecation)
+      v.warnings.push(
+        'kube-proxy logs that the ipvs proxier is deprecated since Kubernetes 1.35 (use nftables for new work)',
+      );
     if (error) v.problem = `could not ask kube-proxy for its mode: ${errorText(error)}`;
     else if (value && value.exitCode !== 0) {
       const said = value.stderr.trim().split('\n').pop() ?? '';
@@ -129,12 +188,13 @@ export async function verifyNodes(kube: Kube, want: string, signal?: AbortSignal
         : said && !/^curl:/.test(said)
           ? `could not ask kube-proxy for its mode: ${said}`
           : 'kube-proxy does not answer on 127.0.0.1:10249 (not running?)';
-    }
-    else {
+    } else {
       const answer = (value?.stdout ?? '').trim();
       v.proxyMode = answer;
-      if (answer !== want) v.problem = `kube-proxy reports mode "${answer || '(empty)'}", not ${want}`;
-      else if (log?.mode && log.mode !== want) v.problem = `kube-proxy's logs say "${log.mode}", not ${want}`;
+      if (answer !== want)
+        v.problem = `kube-proxy reports mode "${answer || '(empty)'}", not ${want}`;
+      else if (log?.mode && log.mode !== want)
+        v.problem = `kube-proxy's logs say "${log.mode}", not ${want}`;
     }
     return v;
   });
@@ -151,7 +211,11 @@ export interface SwitchOptions {
  * Perform the switch. Returns what happened; throws a UserError (exit 1, or 130 on Ctrl-C)
  * after restoring the backup when the switch did not complete.
  */
-export async function switchMode(ctx: Context, kube: Kube, o: SwitchOptions): Promise<SwitchReport> {
+export async function switchMode(
+  ctx: Context,
+  kube: Kube,
+  o: SwitchOptions,
+): Promise<SwitchReport> {
   const { change, progress } = o;
   const signal = ctx.signal;
   const minor = await kube.k8sMinor();
@@ -168,7 +232,13 @@ export async function switchMode(ctx: Context, kube: Kube, o: SwitchOptions): Pr
     progress(`the ConfigMap already asks for ${describe(change)}; checking the nodes`);
     const nodes = await verifyNodes(kube, change.mode, signal);
     if (nodes.every((n) => !n.problem)) {
-      return { outcome: 'unchanged', from, to: change, nodes, warnings: [...new Set(nodes.flatMap((n) => n.warnings))] };
+      return {
+        outcome: 'unchanged',
+        from,
+        to: change,
+        nodes,
+        warnings: [...new Set(nodes.flatMap((n) => n.warnings))],
+      };
     }
     progress('some nodes do not run it yet: restarting kube-proxy');
   }
@@ -202,15 +272,31 @@ export async function switchMode(ctx: Context, kube: Kube, o: SwitchOptions): Pr
     ).catch((e: unknown) => {
       if (signal.aborted) throw signal.reason;
       const bad = last.filter((n) => n.problem).map((n) => `${n.node}: ${n.problem}`);
-      throw new UserError(bad.length ? bad.join('; ') : (e as Error).message, undefined, EXIT.failed, { cause: e });
+      throw new UserError(
+        bad.length ? bad.join('; ') : (e as Error).message,
+        undefined,
+        EXIT.failed,
+        { cause: e },
+      );
     });
-    return { outcome: 'switched', from, to: change, backup, nodes, warnings: [...new Set(nodes.flatMap((n) => n.warnings))] };
+    return {
+      outcome: 'switched',
+      from,
+      to: change,
+      backup,
+      nodes,
+      warnings: [...new Set(nodes.flatMap((n) => n.warnings))],
+    };
   } catch (e) {
     const interrupted = signal.aborted;
     const what = interrupted ? 'interrupted by Ctrl-C' : e instanceof Error ? e.message : String(e);
     if (!applied) {
       throw interrupted
-        ? new UserError(`interrupted before anything changed; kube-proxy stays in ${effectiveMode(from)} mode`, undefined, EXIT.interrupted)
+        ? new UserError(
+            `interrupted before anything changed; kube-proxy stays in ${effectiveMode(from)} mode`,
+            undefined,
+            EXIT.interrupted,
+          )
         : e;
     }
     progress(`switch failed (${what}): restoring the ConfigMap from ${backup}`);
@@ -232,7 +318,8 @@ export async function switchMode(ctx: Context, kube: Kube, o: SwitchOptions): Pr
 }
 
 function hintFor(change: Change, what: string): string {
-  if (change.mode === 'ipvs' && /IPVS|ip_vs|module/i.test(what)) return 'load the IPVS modules on the host with `proxylab modules`, then try again';
+  if (change.mode === 'ipvs' && /IPVS|ip_vs|module/i.test(what))
+    return 'load the IPVS modules on the host with `proxylab modules`, then try again';
   return 'look at `kubectl -n kube-system logs -l k8s-app=kube-proxy --tail 20` and `proxylab doctor`';
 }
 

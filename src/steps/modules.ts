@@ -39,7 +39,11 @@ export function kernelBefore419(rel: string): boolean {
 }
 
 /** Modules for a proxy mode, in load order. iptables and nftables need none from us. */
-export function requiredModules(mode: string, scheduler: Scheduler | undefined, rel: string): string[] {
+export function requiredModules(
+  mode: string,
+  scheduler: Scheduler | undefined,
+  rel: string,
+): string[] {
   if (mode !== 'ipvs') return [];
   const mods = ['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh'];
   const s = `ip_vs_${scheduler ?? 'rr'}`;
@@ -68,7 +72,16 @@ function readLines(file: string): string[] | undefined {
 
 function builtinNames(r: KernelRoots): Set<string> {
   const lines = readLines(join(r.modules, r.release, 'modules.builtin')) ?? [];
-  return new Set(lines.filter(Boolean).map((p) => norm(p.split('/').pop()!.replace(/\.ko.*$/, ''))));
+  return new Set(
+    lines.filter(Boolean).map((p) =>
+      norm(
+        p
+          .split('/')
+          .pop()!
+          .replace(/\.ko.*$/, ''),
+      ),
+    ),
+  );
 }
 
 function loadedNames(r: KernelRoots): Set<string> {
@@ -127,7 +140,13 @@ export function checkModules(names: string[], r: KernelRoots): ModuleReport {
     modulesDirPresent: existsSync(join(r.modules, r.release)),
     modules: names.map((name) => {
       const n = norm(name);
-      const state: ModuleState = builtin.has(n) ? 'builtin' : loaded.has(n) ? 'loaded' : loadable.has(n) ? 'loadable' : 'missing';
+      const state: ModuleState = builtin.has(n)
+        ? 'builtin'
+        : loaded.has(n)
+          ? 'loaded'
+          : loadable.has(n)
+            ? 'loadable'
+            : 'missing';
       return { name, state };
     }),
   };
@@ -202,7 +221,7 @@ export async function ensureModules(
     throw new UserError(
       `this kernel (${roots.release}) has no ${plan.missing.join(', ')} module${plan.missing.length > 1 ? 's' : ''}: kube-proxy's IPVS mode cannot run here`,
       report.modulesDirPresent
-        ? 'install your distribution\'s extra kernel modules package (e.g. linux-modules-extra-$(uname -r)), or use `proxylab mode nftables` / `iptables`'
+        ? "install your distribution's extra kernel modules package (e.g. linux-modules-extra-$(uname -r)), or use `proxylab mode nftables` / `iptables`"
         : `there is no ${join(roots.modules, roots.release)} on this machine (WSL2, a container, or a minimal VM?); use \`proxylab mode nftables\` or \`iptables\`, or the bare lab`,
     );
   }

@@ -36,7 +36,11 @@ export interface NodeToolsResult {
 
 /** Which of the packages are missing in the node: one `dpkg-query` call. */
 async function missingIn(kube: Kube, node: string, signal?: AbortSignal): Promise<string[]> {
-  const r = await kube.exec(node, ['dpkg-query', '-W', '-f', '${Status} ${Package}\\n', ...NODE_PACKAGES], { reject: false, signal });
+  const r = await kube.exec(
+    node,
+    ['dpkg-query', '-W', '-f', '${Status} ${Package}\\n', ...NODE_PACKAGES],
+    { reject: false, signal },
+  );
   const ok = new Set(
     r.stdout
       .split('\n')
@@ -48,7 +52,9 @@ async function missingIn(kube: Kube, node: string, signal?: AbortSignal): Promis
 
 function cachedDebs(dir: string): string[] {
   try {
-    return readdirSync(dir).filter((f) => f.endsWith('.deb')).sort();
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.deb'))
+      .sort();
   } catch {
     return [];
   }
@@ -59,21 +65,42 @@ function cacheCovers(dir: string, pkgs: readonly string[]): boolean {
   return pkgs.every((p) => debs.some((d) => d.startsWith(`${p}_`)));
 }
 
-async function installFromCache(kube: Kube, node: string, dir: string, signal?: AbortSignal): Promise<void> {
+async function installFromCache(
+  kube: Kube,
+  node: string,
+  dir: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const debs = cachedDebs(dir);
   await kube.exec(node, ['mkdir', '-p', '/tmp/proxylab-debs'], { signal });
-  await run([resolveTool('docker'), 'cp', `${dir}/.`, `${node}:/tmp/proxylab-debs`], { signal, timeoutMs: 120_000 });
-  await kube.exec(node, ['dpkg', '-i', ...debs.map((d) => `/tmp/proxylab-debs/${d}`)], { signal, timeoutMs: 300_000 });
+  await run([resolveTool('docker'), 'cp', `${dir}/.`, `${node}:/tmp/proxylab-debs`], {
+    signal,
+    timeoutMs: 120_000,
+  });
+  await kube.exec(node, ['dpkg', '-i', ...debs.map((d) => `/tmp/proxylab-debs/${d}`)], {
+    signal,
+    timeoutMs: 300_000,
+  });
 }
 
-async function installFromNetwork(kube: Kube, node: string, pkgs: string[], dir: string, signal?: AbortSignal): Promise<void> {
+async function installFromNetwork(
+  kube: Kube,
+  node: string,
+  pkgs: string[],
+  dir: string,
+  signal?: AbortSignal,
+): Promise<void> {
   await kube.exec(node, ['sh', '-c', APT_SCRIPT, 'sh', ...pkgs], { signal, timeoutMs: 600_000 });
   // keep what apt downloaded for the next node / cluster
   mkdirSync(dir, { recursive: true });
   const tmp = mkdtempSync(join(dir, '.incoming-'));
   try {
-    await run([resolveTool('docker'), 'cp', `${node}:${NODE_DEB_DIR}/.`, tmp], { signal, timeoutMs: 120_000 });
-    for (const f of readdirSync(tmp)) if (f.endsWith('.deb')) renameSync(join(tmp, f), join(dir, f));
+    await run([resolveTool('docker'), 'cp', `${node}:${NODE_DEB_DIR}/.`, tmp], {
+      signal,
+      timeoutMs: 120_000,
+    });
+    for (const f of readdirSync(tmp))
+      if (f.endsWith('.deb')) renameSync(join(tmp, f), join(dir, f));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -90,8 +117,15 @@ export async function ensureNodeTools(
   const results = new Map<string, NodeToolsResult>();
   const checks = await onEveryNode(nodes, (n) => missingIn(kube, n.name, opts.signal));
   for (const c of checks) {
-    if (c.error) results.set(c.node.name, { node: c.node.name, status: 'failed', installed: [], error: errorText(c.error) });
-    else if (!c.value!.length) results.set(c.node.name, { node: c.node.name, status: 'present', installed: [] });
+    if (c.error)
+      results.set(c.node.name, {
+        node: c.node.name,
+        status: 'failed',
+        installed: [],
+        error: errorText(c.error),
+      });
+    else if (!c.value!.length)
+      results.set(c.node.name, { node: c.node.name, status: 'present', installed: [] });
     else missing.set(c.node.name, c.value!);
   }
   const todo = nodes.filter((n) => missing.has(n.name));
@@ -100,9 +134,12 @@ export async function ensureNodeTools(
     if (cacheCovers(dir, pkgs)) {
       try {
         await installFromCache(kube, n.name, dir, opts.signal);
-        if (!(await missingIn(kube, n.name, opts.signal)).length) return { node: n.name, status: 'installed-from-cache', installed: pkgs };
+        if (!(await missingIn(kube, n.name, opts.signal)).length)
+          return { node: n.name, status: 'installed-from-cache', installed: pkgs };
       } catch (e) {
-        opts.progress?.(`${n.name}: installing from the cache failed (${errorText(e)}); downloading instead`);
+        opts.progress?.(
+          `${n.name}: installing from the cache failed (${errorText(e)}); downloading instead`,
+        );
       }
     }
     await installFromNetwork(kube, n.name, pkgs, dir, opts.signal);
@@ -114,15 +151,26 @@ export async function ensureNodeTools(
   let rest = todo;
   if (todo.length && !cacheCovers(dir, NODE_PACKAGES)) {
     const first = todo[0]!;
-    opts.progress?.(`${first.name}: downloading ${missing.get(first.name)!.join(', ')} (kept in ${dir} for the other nodes)`);
+    opts.progress?.(
+      `${first.name}: downloading ${missing.get(first.name)!.join(', ')} (kept in ${dir} for the other nodes)`,
+    );
     try {
       results.set(first.name, await install(first));
     } catch (e) {
-      results.set(first.name, { node: first.name, status: 'failed', installed: [], error: errorText(e) });
+      results.set(first.name, {
+        node: first.name,
+        status: 'failed',
+        installed: [],
+        error: errorText(e),
+      });
     }
     rest = todo.slice(1);
   }
   const done = await onEveryNode(rest, install);
-  for (const d of done) results.set(d.node.name, d.value ?? { node: d.node.name, status: 'failed', installed: [], error: errorText(d.error) });
+  for (const d of done)
+    results.set(
+      d.node.name,
+      d.value ?? { node: d.node.name, status: 'failed', installed: [], error: errorText(d.error) },
+    );
   return nodes.map((n) => results.get(n.name)!);
 }

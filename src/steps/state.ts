@@ -2,7 +2,16 @@
  * proxylab's local state for the lab steps: ConfigMap backups and the per-cluster lock.
  * The state folder is `.proxylab/` in the checkout; PROXYLAB_STATE_DIR moves it (tests).
  */
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { paths } from '../core/paths.js';
@@ -47,7 +56,10 @@ export function listBackups(env: NodeJS.ProcessEnv, cluster: string): string[] {
   try {
     const prefix = `${safeName(cluster)}-`;
     return readdirSync(dir)
-      .filter((f) => f.startsWith(prefix) && f.endsWith('.yaml') && /^\d{4}-/.test(f.slice(prefix.length)))
+      .filter(
+        (f) =>
+          f.startsWith(prefix) && f.endsWith('.yaml') && /^\d{4}-/.test(f.slice(prefix.length)),
+      )
       .sort()
       .map((f) => join(dir, f));
   } catch {
@@ -86,7 +98,12 @@ export function lockFile(env: NodeJS.ProcessEnv, cluster: string): string {
  * Take the cluster's lock (created exclusively). A lock left by a process that no longer
  * runs on this host is stale and taken over, saying so.
  */
-export function acquireLock(env: NodeJS.ProcessEnv, cluster: string, command: string, note?: (t: string) => void): Lock {
+export function acquireLock(
+  env: NodeJS.ProcessEnv,
+  cluster: string,
+  command: string,
+  note?: (t: string) => void,
+): Lock {
   const file = lockFile(env, cluster);
   const depth = heldHere.get(file) ?? 0;
   if (depth > 0) {
@@ -103,7 +120,12 @@ export function acquireLock(env: NodeJS.ProcessEnv, cluster: string, command: st
     };
   }
   mkdirSync(join(stateDir(env), 'locks'), { recursive: true });
-  const me: LockInfo = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() };
+  const me: LockInfo = {
+    pid: process.pid,
+    host: hostname(),
+    command,
+    since: new Date().toISOString(),
+  };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(file, 'wx');
@@ -149,7 +171,10 @@ export function acquireLock(env: NodeJS.ProcessEnv, cluster: string, command: st
     note?.(`removing a stale lock left by pid ${held?.pid ?? '?'} (no longer running)`);
     rmSync(file, { force: true });
   }
-  throw new UserError(`could not take the lock ${file}`, 'remove it if no other proxylab run is active');
+  throw new UserError(
+    `could not take the lock ${file}`,
+    'remove it if no other proxylab run is active',
+  );
 }
 
 /** Run fn while holding the cluster lock; always released. */

@@ -25,12 +25,17 @@ function withLab(opts: Parameters<typeof newLab>[0], fn: (l: Lab) => Promise<voi
 }
 
 const NODES = ['proxylab-control-plane', 'proxylab-worker', 'proxylab-worker2'];
-const withoutRv = (y: string) => y.split('\n').filter((x) => !/^\s+resourceVersion:/.test(x)).join('\n');
+const withoutRv = (y: string) =>
+  y
+    .split('\n')
+    .filter((x) => !/^\s+resourceVersion:/.test(x))
+    .join('\n');
 const backups = (l: Lab) => {
   const d = join(l.env.PROXYLAB_STATE_DIR!, 'backups');
   return existsSync(d) ? readdirSync(d) : [];
 };
-const modeOn = (l: Lab, n: string) => nodeExec(l, n, ['curl', '-s', 'http://127.0.0.1:10249/proxyMode']);
+const modeOn = (l: Lab, n: string) =>
+  nodeExec(l, n, ['curl', '-s', 'http://127.0.0.1:10249/proxyMode']);
 
 test(
   'kube-proxy crash-looping after the switch: ConfigMap restored byte-identical, rolled again, exit 1 saying so',
@@ -38,15 +43,32 @@ test(
     const before = cmYaml(l);
     const r = await l.cli(['mode', 'ipvs', '--scheduler', 'rr', '--timeout', '10']);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /✘ switching kube-proxy to ipvs failed: kube-proxy did not come up: kube-proxy-\w+ on proxylab-\S+ is CrashLoopBackOff/);
-    assert.match(r.stderr, /restored byte-identical from .*backups.*and kube-proxy runs iptables again/);
+    assert.match(
+      r.stderr,
+      /✘ switching kube-proxy to ipvs failed: kube-proxy did not come up: kube-proxy-\w+ on proxylab-\S+ is CrashLoopBackOff/,
+    );
+    assert.match(
+      r.stderr,
+      /restored byte-identical from .*backups.*and kube-proxy runs iptables again/,
+    );
     assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
     const after = cmYaml(l);
     assert.equal(withoutRv(after), withoutRv(before));
-    assert.equal((parse(after) as { data: Record<string, string> }).data['config.conf'], (parse(before) as { data: Record<string, string> }).data['config.conf']);
-    assert.equal(l.fake.callsMatching('kubectl', 'rollout', 'restart').length, 2, 'rolled out, then rolled back');
+    assert.equal(
+      (parse(after) as { data: Record<string, string> }).data['config.conf'],
+      (parse(before) as { data: Record<string, string> }).data['config.conf'],
+    );
+    assert.equal(
+      l.fake.callsMatching('kubectl', 'rollout', 'restart').length,
+      2,
+      'rolled out, then rolled back',
+    );
     for (const n of NODES) assert.equal(modeOn(l, n), 'iptables');
-    assert.equal(l.fake.callsMatching('kubectl', 'delete').length, 0, 'never deletes the kube-proxy pods');
+    assert.equal(
+      l.fake.callsMatching('kubectl', 'delete').length,
+      0,
+      'never deletes the kube-proxy pods',
+    );
   }),
 );
 
@@ -65,13 +87,24 @@ test(
 
 test(
   'a node missing: the switch does not complete, the backup is restored, exit 1 naming the node',
-  withLab({ env: { FAKE_FAIL: 'docker exec proxylab-worker2=1:Error response from daemon: No such container: proxylab-worker2' } }, async (l) => {
-    const before = cmYaml(l);
-    const r = await l.cli(['mode', 'nftables', '--timeout', '5']);
-    assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /proxylab-worker2: could not ask kube-proxy for its mode: Error response from daemon: No such container: proxylab-worker2/);
-    assert.equal(withoutRv(cmYaml(l)), withoutRv(before));
-  }),
+  withLab(
+    {
+      env: {
+        FAKE_FAIL:
+          'docker exec proxylab-worker2=1:Error response from daemon: No such container: proxylab-worker2',
+      },
+    },
+    async (l) => {
+      const before = cmYaml(l);
+      const r = await l.cli(['mode', 'nftables', '--timeout', '5']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /proxylab-worker2: could not ask kube-proxy for its mode: Error response from daemon: No such container: proxylab-worker2/,
+      );
+      assert.equal(withoutRv(cmYaml(l)), withoutRv(before));
+    },
+  ),
 );
 
 test(
@@ -92,30 +125,54 @@ test(
 
 test(
   'module missing / modprobe denied: exit 1 with the exact commands; cluster untouched',
-  withLab({ kernel: { loaded: ['ip_vs', 'nf_conntrack'], loadable: ['ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh'] }, modprobe: 'denied' }, async (l) => {
-    const before = cmYaml(l);
-    const r = await l.cli(['mode', 'ipvs', '--scheduler', 'rr']);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /✘ could not load ip_vs_rr, ip_vs_wrr, ip_vs_sh/);
-    assert.match(r.stderr, /sudo modprobe -- ip_vs_rr\n\s+sudo modprobe -- ip_vs_wrr\n\s+sudo modprobe -- ip_vs_sh/);
-    // a module this kernel does not have at all
-    const m = await l.cli(['modules', '--scheduler', 'mh']);
-    assert.equal(m.code, 1);
-    assert.match(m.stderr, /this kernel \(6\.1\.0-27-amd64\) has no ip_vs_mh module/);
-    assert.equal(cmYaml(l), before);
-    assert.equal(l.fake.callsMatching('kubectl', 'replace').length, 0);
-  }),
+  withLab(
+    {
+      kernel: {
+        loaded: ['ip_vs', 'nf_conntrack'],
+        loadable: ['ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh'],
+      },
+      modprobe: 'denied',
+    },
+    async (l) => {
+      const before = cmYaml(l);
+      const r = await l.cli(['mode', 'ipvs', '--scheduler', 'rr']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /✘ could not load ip_vs_rr, ip_vs_wrr, ip_vs_sh/);
+      assert.match(
+        r.stderr,
+        /sudo modprobe -- ip_vs_rr\n\s+sudo modprobe -- ip_vs_wrr\n\s+sudo modprobe -- ip_vs_sh/,
+      );
+      // a module this kernel does not have at all
+      const m = await l.cli(['modules', '--scheduler', 'mh']);
+      assert.equal(m.code, 1);
+      assert.match(m.stderr, /this kernel \(6\.1\.0-27-amd64\) has no ip_vs_mh module/);
+      assert.equal(cmYaml(l), before);
+      assert.equal(l.fake.callsMatching('kubectl', 'replace').length, 0);
+    },
+  ),
 );
 
 test(
   'modules: loadable ones are loaded with modprobe; --persist writes modules-load.d; a re-run has nothing to load',
-  withLab({ kernel: { loaded: ['ip_vs', 'nf_conntrack'], loadable: ['ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'ip_vs_lc'] }, modprobe: 'ok' }, async (l) => {
-    const r = await l.cli(['modules', '--scheduler', 'lc', '--persist']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(readFileSync(l.modprobeLog, 'utf8'), '-- ip_vs_rr\n-- ip_vs_wrr\n-- ip_vs_sh\n-- ip_vs_lc\n');
-    const conf = readFileSync(join(l.env.PROXYLAB_MODULES_LOAD_D!, 'proxylab-ipvs.conf'), 'utf8');
-    assert.match(conf, /^ip_vs\nip_vs_rr\nip_vs_wrr\nip_vs_sh\nip_vs_lc\nnf_conntrack\n$/m);
-  }),
+  withLab(
+    {
+      kernel: {
+        loaded: ['ip_vs', 'nf_conntrack'],
+        loadable: ['ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'ip_vs_lc'],
+      },
+      modprobe: 'ok',
+    },
+    async (l) => {
+      const r = await l.cli(['modules', '--scheduler', 'lc', '--persist']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        readFileSync(l.modprobeLog, 'utf8'),
+        '-- ip_vs_rr\n-- ip_vs_wrr\n-- ip_vs_sh\n-- ip_vs_lc\n',
+      );
+      const conf = readFileSync(join(l.env.PROXYLAB_MODULES_LOAD_D!, 'proxylab-ipvs.conf'), 'utf8');
+      assert.match(conf, /^ip_vs\nip_vs_rr\nip_vs_wrr\nip_vs_sh\nip_vs_lc\nnf_conntrack\n$/m);
+    },
+  ),
 );
 
 test(
@@ -123,9 +180,13 @@ test(
   withLab({ env: { FAKE_APT_FAIL: 'proxylab-control-plane' } }, async (l) => {
     const r = await l.cli(['node-tools']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /✘ installing the node tools failed on proxylab-control-plane \(E: Unable to fetch some archives/);
+    assert.match(
+      r.stderr,
+      /✘ installing the node tools failed on proxylab-control-plane \(E: Unable to fetch some archives/,
+    );
     // control-plane was first (it downloads for the others) and failed: the workers downloaded themselves
-    for (const n of ['proxylab-worker', 'proxylab-worker2']) assert.match(nodeExec(l, n, ['ipvsadm', '-Ln']), /^IP Virtual Server version/);
+    for (const n of ['proxylab-worker', 'proxylab-worker2'])
+      assert.match(nodeExec(l, n, ['ipvsadm', '-Ln']), /^IP Virtual Server version/);
     const again = await l.cli(['node-tools']);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /proxylab-control-plane\s+installed-from-cache/);
@@ -137,17 +198,33 @@ test(
   'Ctrl-C during the rollout: the old mode stays fully in place (backup restored) and the command says so, exit 130',
   withLab({ env: { FAKE_DELAY: 'kubectl rollout status=2500' } }, async (l) => {
     const before = cmYaml(l);
-    const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}src/cli.ts`, '--kubeconfig', l.fake.kubeconfig, 'mode', 'nftables', '--keep-rules'], {
-      cwd: ROOT,
-      env: { ...l.env, NO_COLOR: '1', CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        `${ROOT}src/cli.ts`,
+        '--kubeconfig',
+        l.fake.kubeconfig,
+        'mode',
+        'nftables',
+        '--keep-rules',
+      ],
+      {
+        cwd: ROOT,
+        env: { ...l.env, NO_COLOR: '1', CI: 'true' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));
     const code = await new Promise<number>((resolve) => {
       const tick = setInterval(() => {
-        if (l.fake.callsMatching('kubectl', 'rollout', 'restart').length >= 1 && /waiting ≤ \d+ s for the kube-proxy DaemonSet/.test(out)) {
+        if (
+          l.fake.callsMatching('kubectl', 'rollout', 'restart').length >= 1 &&
+          /waiting ≤ \d+ s for the kube-proxy DaemonSet/.test(out)
+        ) {
           clearInterval(tick);
           child.kill('SIGINT');
         }
@@ -158,27 +235,50 @@ test(
       });
     });
     assert.equal(code, 130, out);
-    assert.match(out, /interrupted by Ctrl-C; the ConfigMap was restored byte-identical .* kube-proxy runs iptables again/);
+    assert.match(
+      out,
+      /interrupted by Ctrl-C; the ConfigMap was restored byte-identical .* kube-proxy runs iptables again/,
+    );
     assert.equal(withoutRv(cmYaml(l)), withoutRv(before));
     for (const n of NODES) assert.equal(modeOn(l, n), 'iptables');
-    assert.ok(!existsSync(join(l.env.PROXYLAB_STATE_DIR!, 'locks', 'proxylab.lock')), 'lock released');
+    assert.ok(
+      !existsSync(join(l.env.PROXYLAB_STATE_DIR!, 'locks', 'proxylab.lock')),
+      'lock released',
+    );
   }),
 );
 
 test(
   'Ctrl-C during the leftover cleanup: the switch stands and the command says kube-proxy runs the new mode, exit 130',
   withLab({ env: { FAKE_DELAY: 'docker exec -i sh=2500' } }, async (l) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}src/cli.ts`, '--kubeconfig', l.fake.kubeconfig, 'mode', 'nftables'], {
-      cwd: ROOT,
-      env: { ...l.env, NO_COLOR: '1', CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        `${ROOT}src/cli.ts`,
+        '--kubeconfig',
+        l.fake.kubeconfig,
+        'mode',
+        'nftables',
+      ],
+      {
+        cwd: ROOT,
+        env: { ...l.env, NO_COLOR: '1', CI: 'true' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));
     const code = await new Promise<number>((resolve) => {
       const tick = setInterval(() => {
-        if (/looking for iptables- and ipvs-mode leftovers/.test(out) && l.fake.callsMatching('docker', 'exec', 'sh').some((c) => c.argv.some((a) => a.includes('### proxylab:iptables-save')))) {
+        if (
+          /looking for iptables- and ipvs-mode leftovers/.test(out) &&
+          l.fake
+            .callsMatching('docker', 'exec', 'sh')
+            .some((c) => c.argv.some((a) => a.includes('### proxylab:iptables-save')))
+        ) {
           clearInterval(tick);
           setTimeout(() => child.kill('SIGINT'), 300);
         }
@@ -189,7 +289,10 @@ test(
       });
     });
     assert.equal(code, 130, out);
-    assert.match(out, /interrupted by Ctrl-C: the switch completed: kube-proxy runs nftables on every node/);
+    assert.match(
+      out,
+      /interrupted by Ctrl-C: the switch completed: kube-proxy runs nftables on every node/,
+    );
     for (const n of NODES) assert.equal(modeOn(l, n), 'nftables');
     assert.match(cmYaml(l), /^ {4}mode: nftables$/m);
   }),
@@ -202,11 +305,22 @@ test(
     const { hostname } = await import('node:os');
     mkdirSync(join(l.env.PROXYLAB_STATE_DIR!, 'locks'), { recursive: true });
     // pid 1 is always alive: another proxylab run "holds" the cluster
-    writeFileSync(join(l.env.PROXYLAB_STATE_DIR!, 'locks', 'proxylab.lock'), JSON.stringify({ pid: 1, host: hostname(), command: 'mode iptables', since: '2026-11-21T22:00:00.000Z' }));
+    writeFileSync(
+      join(l.env.PROXYLAB_STATE_DIR!, 'locks', 'proxylab.lock'),
+      JSON.stringify({
+        pid: 1,
+        host: hostname(),
+        command: 'mode iptables',
+        since: '2026-11-21T22:00:00.000Z',
+      }),
+    );
     const before = cmYaml(l);
     const r = await l.cli(['mode', 'ipvs']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /✘ another proxylab run \(pid 1, `proxylab mode iptables`, since 2026-11-21T22:00:00\.000Z\) is changing cluster "proxylab"/);
+    assert.match(
+      r.stderr,
+      /✘ another proxylab run \(pid 1, `proxylab mode iptables`, since 2026-11-21T22:00:00\.000Z\) is changing cluster "proxylab"/,
+    );
     assert.equal(cmYaml(l), before);
     assert.equal(l.fake.callsMatching('docker', 'exec').length, 0);
   }),

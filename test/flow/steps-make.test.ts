@@ -12,7 +12,11 @@ import { ROOT } from '../helpers/cli.js';
 
 function make(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const c = spawn('make', args, { cwd: ROOT, env: { ...env, NO_COLOR: '1', CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn('make', args, {
+      cwd: ROOT,
+      env: { ...env, NO_COLOR: '1', CI: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     c.stdout.on('data', (b: Buffer) => (out += b.toString()));
     c.stderr.on('data', (b: Buffer) => (out += b.toString()));
@@ -30,7 +34,8 @@ test('make ipvs, flush-nat, web, traffic, iptables, lab: green on the fake toolc
     let r = await make(env, ['ipvs', 'SCHEDULER=rr']);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /^node bin\/proxylab\.js --cluster proxylab mode ipvs --scheduler rr$/m);
-    for (const n of NODES) assert.equal(nodeExec(l, n, ['curl', '-s', 'http://127.0.0.1:10249/proxyMode']), 'ipvs');
+    for (const n of NODES)
+      assert.equal(nodeExec(l, n, ['curl', '-s', 'http://127.0.0.1:10249/proxyMode']), 'ipvs');
     assert.doesNotMatch(natSave(l, 'proxylab-worker'), /KUBE-SVC-/);
 
     r = await make(env, ['flush-nat']);
@@ -42,24 +47,43 @@ test('make ipvs, flush-nat, web, traffic, iptables, lab: green on the fake toolc
     r = await make(env, ['traffic']);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /^20 requests to http:\/\/10\.96\./m);
-    assert.deepEqual([...r.out.matchAll(/^web-\S+\s+\S+\s+(\d+)$/gm)].map((m) => Number(m[1])), [10, 10]);
+    assert.deepEqual(
+      [...r.out.matchAll(/^web-\S+\s+\S+\s+(\d+)$/gm)].map((m) => Number(m[1])),
+      [10, 10],
+    );
 
     r = await make(env, ['iptables']);
     assert.equal(r.code, 0, r.out);
-    for (const n of NODES) assert.equal(nodeExec(l, n, ['curl', '-s', 'http://127.0.0.1:10249/proxyMode']), 'iptables');
+    for (const n of NODES)
+      assert.equal(nodeExec(l, n, ['curl', '-s', 'http://127.0.0.1:10249/proxyMode']), 'iptables');
     assert.doesNotMatch(natSave(l, 'proxylab-worker'), /match-set/);
 
-    const restarts = l.fake.callsMatching('kubectl', 'rollout', 'restart', 'daemonset/kube-proxy').length;
+    const restarts = l.fake.callsMatching(
+      'kubectl',
+      'rollout',
+      'restart',
+      'daemonset/kube-proxy',
+    ).length;
     r = await make(env, ['lab', 'MODE=ipvs', 'ARGS=--skip-check']);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /kube-proxy runs ipvs, scheduler rr on 3 nodes \(was iptables\)/);
-    assert.equal(l.fake.callsMatching('kubectl', 'rollout', 'restart', 'daemonset/kube-proxy').length, restarts + 1);
-    assert.equal(l.fake.callsMatching('kind', 'create', 'cluster').length, 1, 'the existing cluster is reused');
+    assert.equal(
+      l.fake.callsMatching('kubectl', 'rollout', 'restart', 'daemonset/kube-proxy').length,
+      restarts + 1,
+    );
+    assert.equal(
+      l.fake.callsMatching('kind', 'create', 'cluster').length,
+      1,
+      'the existing cluster is reused',
+    );
     // lab again: nothing to switch
     r = await make(env, ['lab', 'MODE=ipvs', 'ARGS=--skip-check']);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /already runs ipvs, scheduler rr on every node: nothing to do/);
-    assert.equal(l.fake.callsMatching('kubectl', 'rollout', 'restart', 'daemonset/kube-proxy').length, restarts + 1);
+    assert.equal(
+      l.fake.callsMatching('kubectl', 'rollout', 'restart', 'daemonset/kube-proxy').length,
+      restarts + 1,
+    );
   } finally {
     l.fake.cleanup();
   }

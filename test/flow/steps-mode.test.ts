@@ -25,13 +25,20 @@ test(
     assert.match(natSave(l, 'proxylab-worker'), /^:KUBE-SVC-/m);
     const r = await l.cli(['mode', 'ipvs', '--scheduler', 'rr']);
     assert.equal(r.code, 0, r.stderr);
-    for (const n of NODES) assert.equal(nodeExec(l, n, ['curl', '-s', 'http://127.0.0.1:10249/proxyMode']), 'ipvs');
+    for (const n of NODES)
+      assert.equal(nodeExec(l, n, ['curl', '-s', 'http://127.0.0.1:10249/proxyMode']), 'ipvs');
     const after = cmYaml(l);
-    const diff = before.split('\n').map((x, i) => [x, after.split('\n')[i]]).filter(([a, b]) => a !== b);
-    assert.deepEqual(diff.filter(([a]) => !/resourceVersion/.test(a!)), [
-      ['      scheduler: ""', '      scheduler: rr'],
-      ['    mode: ""', '    mode: ipvs'],
-    ]);
+    const diff = before
+      .split('\n')
+      .map((x, i) => [x, after.split('\n')[i]])
+      .filter(([a, b]) => a !== b);
+    assert.deepEqual(
+      diff.filter(([a]) => !/resourceVersion/.test(a!)),
+      [
+        ['      scheduler: ""', '      scheduler: rr'],
+        ['    mode: ""', '    mode: ipvs'],
+      ],
+    );
     // leftovers flushed, Docker/kind chains kept, ipvs rules in place
     const save = natSave(l, 'proxylab-worker');
     assert.doesNotMatch(save, /KUBE-SVC-|KUBE-SEP-|KUBE-NODEPORTS/);
@@ -44,15 +51,23 @@ test(
     // one backup, the original bytes
     const backups = readdirSync(join(l.env.PROXYLAB_STATE_DIR!, 'backups'));
     assert.equal(backups.length, 1);
-    assert.equal(readFileSync(join(l.env.PROXYLAB_STATE_DIR!, 'backups', backups[0]!), 'utf8'), before);
+    assert.equal(
+      readFileSync(join(l.env.PROXYLAB_STATE_DIR!, 'backups', backups[0]!), 'utf8'),
+      before,
+    );
     // docker exec per node for the verification: exactly one (curl) per node per check
-    const curls = l.fake.callsMatching('docker', 'exec').filter((c) => c.argv.some((a) => a.includes('10249/proxyMode')));
+    const curls = l.fake
+      .callsMatching('docker', 'exec')
+      .filter((c) => c.argv.some((a) => a.includes('10249/proxyMode')));
     assert.ok(curls.length >= 3);
     // re-run: nothing to do, no new backup, no restart
     const restartsBefore = l.fake.callsMatching('kubectl', 'rollout', 'restart').length;
     const again = await l.cli(['mode', 'ipvs', '--scheduler', 'rr']);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout + again.stderr, /already runs ipvs, scheduler rr on every node: nothing to do/);
+    assert.match(
+      again.stdout + again.stderr,
+      /already runs ipvs, scheduler rr on every node: nothing to do/,
+    );
     assert.equal(l.fake.callsMatching('kubectl', 'rollout', 'restart').length, restartsBefore);
     assert.equal(readdirSync(join(l.env.PROXYLAB_STATE_DIR!, 'backups')).length, 1);
   }),

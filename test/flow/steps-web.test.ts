@@ -31,20 +31,33 @@ test(
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /deployment\.apps\/web created/);
     assert.match(r.stderr, /service\/web-nodeport created/);
-    const pods = l.kubectl(['get', 'pods', '-l', 'app=web', '-o', 'name']).stdout.trim().split('\n');
+    const pods = l
+      .kubectl(['get', 'pods', '-l', 'app=web', '-o', 'name'])
+      .stdout.trim()
+      .split('\n');
     assert.equal(pods.length, 2);
 
     r = await l.cli(['traffic', '-n', '20']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^20 requests to http:\/\/10\.96\.\d+\.\d+:80\/ from node proxylab-worker$/m);
+    assert.match(
+      r.stdout,
+      /^20 requests to http:\/\/10\.96\.\d+\.\d+:80\/ from node proxylab-worker$/m,
+    );
     assert.deepEqual(counts(r.stdout), [10, 10]);
     assert.match(r.stdout, /^failed\s+0$/m);
 
     r = await l.cli(['traffic', '--to', 'nodeport', '-n', '10', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const j = JSON.parse(r.stdout) as { url: string; perPod: { count: number }[]; failures: number };
+    const j = JSON.parse(r.stdout) as {
+      url: string;
+      perPod: { count: number }[];
+      failures: number;
+    };
     assert.match(j.url, /^http:\/\/172\.18\.0\.\d+:3\d{4}\/$/);
-    assert.deepEqual(j.perPod.map((p) => p.count), [5, 5]);
+    assert.deepEqual(
+      j.perPod.map((p) => p.count),
+      [5, 5],
+    );
 
     r = await l.cli(['scheduler', 'sh']);
     assert.equal(r.code, 0, r.stderr);
@@ -58,7 +71,10 @@ test(
     assert.equal(r.code, 0, r.stderr);
     r = await l.cli(['web', '--affinity', 'ClientIP', '--affinity-timeout', '60']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(nodeExec(l, 'proxylab-worker', ['ipvsadm', '-Ln']), /^TCP  10\.96\.\d+\.\d+:80 rr persistent 60$/m);
+    assert.match(
+      nodeExec(l, 'proxylab-worker', ['ipvsadm', '-Ln']),
+      /^TCP  10\.96\.\d+\.\d+:80 rr persistent 60$/m,
+    );
     r = await l.cli(['traffic', '-n', '8']);
     assert.deepEqual(counts(r.stdout).sort(), [0, 8]);
 
@@ -66,7 +82,10 @@ test(
     r = await l.cli(['web', '--replicas', '3']);
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(nodeExec(l, 'proxylab-worker', ['ipvsadm', '-Ln']), /persistent/);
-    assert.equal(l.kubectl(['get', 'pods', '-l', 'app=web', '-o', 'name']).stdout.trim().split('\n').length, 3);
+    assert.equal(
+      l.kubectl(['get', 'pods', '-l', 'app=web', '-o', 'name']).stdout.trim().split('\n').length,
+      3,
+    );
     r = await l.cli(['traffic', '-n', '9']);
     assert.deepEqual(counts(r.stdout), [3, 3, 3]);
     // bad input: usage errors, exit 2
@@ -83,8 +102,14 @@ test(
     // leftovers kept: the dry run lists them, per node, and removes nothing
     r = await l.cli(['flush-nat', '--dry-run']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^proxylab-worker: would remove 0 rules, \d+ chains, 0 ipsets, 0 IPVS virtual servers$/m);
-    assert.match(r.stdout, /^ {2}iptables -t nat -X KUBE-SVC-[A-Z2-7]{16} {3}\(after flushing it\)$/m);
+    assert.match(
+      r.stdout,
+      /^proxylab-worker: would remove 0 rules, \d+ chains, 0 ipsets, 0 IPVS virtual servers$/m,
+    );
+    assert.match(
+      r.stdout,
+      /^ {2}iptables -t nat -X KUBE-SVC-[A-Z2-7]{16} {3}\(after flushing it\)$/m,
+    );
     assert.match(r.stdout, /^ {2}iptables -t nat -X KUBE-NODEPORTS /m);
     assert.doesNotMatch(r.stdout, /DOCKER|KIND-/);
     assert.match(natSave(l, 'proxylab-worker'), /^:KUBE-SVC-/m);
@@ -95,12 +120,18 @@ test(
     assert.match(r.stdout, /^proxylab-worker: nothing left over$/m);
 
     const w = 'proxylab-worker';
-    const looks = () => l.fake.callsMatching('docker', 'exec', w, 'sh', '-c').filter((c) => c.argv.some((a) => a.includes('### proxylab:iptables-save'))).length;
+    const looks = () =>
+      l.fake
+        .callsMatching('docker', 'exec', w, 'sh', '-c')
+        .filter((c) => c.argv.some((a) => a.includes('### proxylab:iptables-save'))).length;
     const applies = () => l.fake.callsMatching('docker', 'exec', '-i', w, 'sh', '-c').length;
     const [looks0, applies0] = [looks(), applies()];
     r = await l.cli(['mode', 'iptables']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /proxylab-worker: removed \d+ rules?, 1 chain, 3 ipsets, \d+ IPVS virtual servers/);
+    assert.match(
+      r.stderr,
+      /proxylab-worker: removed \d+ rules?, 1 chain, 3 ipsets, \d+ IPVS virtual servers/,
+    );
     // the flush used ONE docker exec on the node to look and ONE to apply
     assert.deepEqual([looks() - looks0, applies() - applies0], [1, 1]);
     assert.equal(nodeExec(l, w, ['curl', '-s', 'http://127.0.0.1:10249/proxyMode']), 'iptables');
@@ -109,7 +140,10 @@ test(
     assert.equal(l.fake.tool('docker', ['exec', w, 'ip', 'addr', 'show', 'kube-ipvs0']).code, 1);
     const save = natSave(l, w);
     assert.doesNotMatch(save, /match-set|KUBE-NODE-PORT\b/);
-    assert.match(save, /^-A KUBE-SERVICES -d 10\.96\.0\.1\/32 -p tcp -m comment --comment "default\/kubernetes:https cluster IP" -m tcp --dport 443 -j KUBE-SVC-/m);
+    assert.match(
+      save,
+      /^-A KUBE-SERVICES -d 10\.96\.0\.1\/32 -p tcp -m comment --comment "default\/kubernetes:https cluster IP" -m tcp --dport 443 -j KUBE-SVC-/m,
+    );
     assert.match(save, /^-A DOCKER_POSTROUTING /m);
   }),
 );

@@ -12,12 +12,22 @@ import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { natTable, IPVS_SETS } from '../unit/steps/nat-fixture.js';
-import { APPLY_SCRIPT, INSPECT_SCRIPT, countPlan, isEmptyPlan, planFlush, renderApplyInput, snapshotFromInspect, type ProxyMode } from '../../src/steps/flushnat.js';
+import {
+  APPLY_SCRIPT,
+  INSPECT_SCRIPT,
+  countPlan,
+  isEmptyPlan,
+  planFlush,
+  renderApplyInput,
+  snapshotFromInspect,
+  type ProxyMode,
+} from '../../src/steps/flushnat.js';
 
 function why(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (network namespaces and iptables)';
   for (const b of ['ip', 'ipset', 'iptables-nft-restore', 'iptables-legacy-restore']) {
-    if (spawnSync('sh', ['-c', `command -v ${b}`]).status !== 0) return `${b} is not installed (apt-get install iptables ipset iproute2)`;
+    if (spawnSync('sh', ['-c', `command -v ${b}`]).status !== 0)
+      return `${b} is not installed (apt-get install iptables ipset iproute2)`;
   }
   const probe = `proxylab-fnprobe-${process.pid}`;
   const r = spawnSync('ip', ['netns', 'add', probe]);
@@ -36,19 +46,29 @@ function withNs(variant: Variant, fn: (ex: (argv: string[], input?: string) => s
   const bin = mkdtempSync(join(tmpdir(), 'proxylab-ipt-'));
   for (const t of ['iptables', 'iptables-save', 'iptables-restore']) {
     const target = `/usr/sbin/${t.replace('iptables', `iptables-${variant}`)}`;
-    symlinkSync(existsSync(target) ? target : t.replace('iptables', `iptables-${variant}`), join(bin, t));
+    symlinkSync(
+      existsSync(target) ? target : t.replace('iptables', `iptables-${variant}`),
+      join(bin, t),
+    );
   }
   execFileSync('ip', ['netns', 'add', ns]);
   try {
     const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
-    fn((argv, input) => execFileSync('ip', ['netns', 'exec', ns, ...argv], { env, input: input ?? '', encoding: 'utf8' }));
+    fn((argv, input) =>
+      execFileSync('ip', ['netns', 'exec', ns, ...argv], {
+        env,
+        input: input ?? '',
+        encoding: 'utf8',
+      }),
+    );
   } finally {
     spawnSync('ip', ['netns', 'del', ns]);
     rmSync(bin, { recursive: true, force: true });
   }
 }
 
-const strip = (save: string) => save.split('\n').filter((l) => !l.startsWith('#') && l.trim() !== '');
+const strip = (save: string) =>
+  save.split('\n').filter((l) => !l.startsWith('#') && l.trim() !== '');
 const matching = (save: string, re: RegExp) => strip(save).filter((l) => re.test(l));
 
 function scenario(variant: Variant, current: ProxyMode) {
@@ -79,18 +99,36 @@ function scenario(variant: Variant, current: ProxyMode) {
       assert.deepEqual(matching(after, /match-set KUBE-|:KUBE-NODE-PORT |-j KUBE-NODE-PORT$/), []);
       const ipt = /KUBE-(SVC|SEP|SVL|XLB)-|KUBE-NODEPORTS/;
       assert.deepEqual(matching(after, ipt), matching(before, ipt));
-      assert.deepEqual(ex(['ipset', 'list', '-n']).split('\n').filter((s) => s.startsWith('KUBE-')), []);
+      assert.deepEqual(
+        ex(['ipset', 'list', '-n'])
+          .split('\n')
+          .filter((s) => s.startsWith('KUBE-')),
+        [],
+      );
       assert.equal(countPlan(plan).ipsets, 3);
     }
     // every other line is unchanged too
-    const other = (s: string) => strip(s).filter((l) => !/KUBE-(SVC|SEP|SVL|EXT|FW|XLB)-|KUBE-NODEPORTS|KUBE-NODE-PORT|match-set/.test(l));
+    const other = (s: string) =>
+      strip(s).filter(
+        (l) => !/KUBE-(SVC|SEP|SVL|EXT|FW|XLB)-|KUBE-NODEPORTS|KUBE-NODE-PORT|match-set/.test(l),
+      );
     assert.deepEqual(other(after), other(before));
     // a second run finds nothing left
-    assert.ok(isEmptyPlan(planFlush(current, snapshotFromInspect(ex(['sh', '-c', INSPECT_SCRIPT])))));
+    assert.ok(
+      isEmptyPlan(planFlush(current, snapshotFromInspect(ex(['sh', '-c', INSPECT_SCRIPT])))),
+    );
   });
 }
 
 for (const variant of ['nft', 'legacy'] as const) {
-  test(`iptables-${variant}: after iptables→ipvs the KUBE-SVC/SEP leftovers go, ipvs rules and DOCKER/KIND stay`, { skip }, () => scenario(variant, 'ipvs'));
-  test(`iptables-${variant}: after ipvs→iptables the match-set rules and KUBE-* ipsets go, iptables rules and DOCKER/KIND stay`, { skip }, () => scenario(variant, 'iptables'));
+  test(
+    `iptables-${variant}: after iptables→ipvs the KUBE-SVC/SEP leftovers go, ipvs rules and DOCKER/KIND stay`,
+    { skip },
+    () => scenario(variant, 'ipvs'),
+  );
+  test(
+    `iptables-${variant}: after ipvs→iptables the match-set rules and KUBE-* ipsets go, iptables rules and DOCKER/KIND stay`,
+    { skip },
+    () => scenario(variant, 'iptables'),
+  );
 }

@@ -17,7 +17,12 @@ import { list, getObj } from '../lib/cluster.mjs';
 
 const VALID_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq', 'mh'];
 const BUILTIN = ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'];
-const DEB_VERSIONS = { ipvsadm: '1:1.31-1+b1', ipset: '7.17-1', conntrack: '1:1.4.7-1+b2', libipset13: '7.17-1' };
+const DEB_VERSIONS = {
+  ipvsadm: '1:1.31-1+b1',
+  ipset: '7.17-1',
+  conntrack: '1:1.4.7-1+b2',
+  libipset13: '7.17-1',
+};
 
 function ext(state) {
   state.ext ??= {};
@@ -40,8 +45,14 @@ function dp(node) {
         `-d ${gw}/32 -j DOCKER_POSTROUTING`,
         '-m addrtype ! --dst-type LOCAL -m comment --comment "kind-masq-agent: ensure nat POSTROUTING directs all non-LOCAL destination traffic to our custom KIND-MASQ-AGENT chain" -j KIND-MASQ-AGENT',
       ],
-      DOCKER_OUTPUT: [`-d ${gw}/32 -p tcp -m tcp --dport 53 -j DNAT --to-destination 127.0.0.11:37619`, `-d ${gw}/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:55581`],
-      DOCKER_POSTROUTING: [`-s 127.0.0.11/32 -p tcp -m tcp --sport 37619 -j SNAT --to-source ${gw}:53`, `-s 127.0.0.11/32 -p udp -m udp --sport 55581 -j SNAT --to-source ${gw}:53`],
+      DOCKER_OUTPUT: [
+        `-d ${gw}/32 -p tcp -m tcp --dport 53 -j DNAT --to-destination 127.0.0.11:37619`,
+        `-d ${gw}/32 -p udp -m udp --dport 53 -j DNAT --to-destination 127.0.0.11:55581`,
+      ],
+      DOCKER_POSTROUTING: [
+        `-s 127.0.0.11/32 -p tcp -m tcp --sport 37619 -j SNAT --to-source ${gw}:53`,
+        `-s 127.0.0.11/32 -p udp -m udp --sport 55581 -j SNAT --to-source ${gw}:53`,
+      ],
       'KIND-MASQ-AGENT': [
         '-d 10.244.0.0/16 -m comment --comment "kind-masq-agent: local traffic is not subject to MASQUERADE" -j RETURN',
         '-m comment --comment "kind-masq-agent: outbound traffic is subject to MASQUERADE (must be last in chain)" -j MASQUERADE',
@@ -80,10 +91,17 @@ function servicePorts(cluster) {
     const ep = getObj(cluster, 'Endpoints', svc.metadata.namespace, svc.metadata.name);
     for (const p of svc.spec.ports ?? []) {
       const sub = ep?.subsets?.[0];
-      const epPort = sub?.ports?.find((x) => x.name === p.name)?.port ?? sub?.ports?.[0]?.port ?? p.targetPort;
-      const eps = (sub?.addresses ?? []).map((a) => ({ ip: a.ip, port: epPort, pod: a.targetRef?.name, node: a.nodeName }));
+      const epPort =
+        sub?.ports?.find((x) => x.name === p.name)?.port ?? sub?.ports?.[0]?.port ?? p.targetPort;
+      const eps = (sub?.addresses ?? []).map((a) => ({
+        ip: a.ip,
+        port: epPort,
+        pod: a.targetRef?.name,
+        node: a.nodeName,
+      }));
       const apiserver = cluster.nodes.find((n) => n.role === 'control-plane')?.ip ?? '172.18.0.2';
-      if (svc.metadata.name === 'kubernetes' && !eps.some((e) => e.ip === apiserver)) eps.push({ ip: apiserver, port: 6443 });
+      if (svc.metadata.name === 'kubernetes' && !eps.some((e) => e.ip === apiserver))
+        eps.push({ ip: apiserver, port: 6443 });
       out.push({
         ns: svc.metadata.namespace,
         name: svc.metadata.name,
@@ -92,7 +110,10 @@ function servicePorts(cluster) {
         vip: svc.spec.clusterIP,
         port: p.port,
         nodePort: p.nodePort,
-        affinity: svc.spec.sessionAffinity === 'ClientIP' ? (svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800) : 0,
+        affinity:
+          svc.spec.sessionAffinity === 'ClientIP'
+            ? (svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800)
+            : 0,
         eps,
       });
     }
@@ -120,7 +141,11 @@ function sync(cluster, node) {
   jump('OUTPUT', '-m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
   jump('POSTROUTING', '-m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING');
   nat['KUBE-MARK-MASQ'] = ['-j MARK --set-xmark 0x4000/0x4000'];
-  const post = ['-m mark ! --mark 0x4000/0x4000 -j RETURN', '-j MARK --set-xmark 0x4000/0x0', '-m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully'];
+  const post = [
+    '-m mark ! --mark 0x4000/0x4000 -j RETURN',
+    '-j MARK --set-xmark 0x4000/0x0',
+    '-m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
+  ];
   if (kp.mode === 'iptables') {
     const wanted = new Set();
     const services = [];
@@ -129,43 +154,95 @@ function sync(cluster, node) {
     for (const sp of sps) {
       const svc = `KUBE-SVC-${chainHash(`${svcName(sp)}/${sp.proto}`)}`;
       wanted.add(svc);
-      services.push(`-d ${sp.vip}/32 -p ${sp.proto} -m comment --comment "${svcName(sp)} cluster IP" -m ${sp.proto} --dport ${sp.port} -j ${svc}`);
-      if (sp.nodePort) nodeports.push(`-p ${sp.proto} -m comment --comment "${svcName(sp)}" -m ${sp.proto} --dport ${sp.nodePort} -j ${svc}`);
-      const rules = [`! -s 10.244.0.0/16 -d ${sp.vip}/32 -p ${sp.proto} -m comment --comment "${svcName(sp)} cluster IP" -m ${sp.proto} --dport ${sp.port} -j KUBE-MARK-MASQ`];
+      services.push(
+        `-d ${sp.vip}/32 -p ${sp.proto} -m comment --comment "${svcName(sp)} cluster IP" -m ${sp.proto} --dport ${sp.port} -j ${svc}`,
+      );
+      if (sp.nodePort)
+        nodeports.push(
+          `-p ${sp.proto} -m comment --comment "${svcName(sp)}" -m ${sp.proto} --dport ${sp.nodePort} -j ${svc}`,
+        );
+      const rules = [
+        `! -s 10.244.0.0/16 -d ${sp.vip}/32 -p ${sp.proto} -m comment --comment "${svcName(sp)} cluster IP" -m ${sp.proto} --dport ${sp.port} -j KUBE-MARK-MASQ`,
+      ];
       sp.eps.forEach((e, i) => {
         const sep = `KUBE-SEP-${chainHash(`${svcName(sp)}/${sp.proto}/${e.ip}:${e.port}`)}`;
         wanted.add(sep);
         const left = sp.eps.length - i;
-        const prob = left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : '';
+        const prob =
+          left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : '';
         rules.push(`-m comment --comment "${svcName(sp)} -> ${e.ip}:${e.port}"${prob} -j ${sep}`);
-        nat[sep] = [`-s ${e.ip}/32 -m comment --comment "${svcName(sp)}" -j KUBE-MARK-MASQ`, `-p ${sp.proto} -m comment --comment "${svcName(sp)}" -m ${sp.proto} -j DNAT --to-destination ${e.ip}:${e.port}`];
+        nat[sep] = [
+          `-s ${e.ip}/32 -m comment --comment "${svcName(sp)}" -j KUBE-MARK-MASQ`,
+          `-p ${sp.proto} -m comment --comment "${svcName(sp)}" -m ${sp.proto} -j DNAT --to-destination ${e.ip}:${e.port}`,
+        ];
       });
       nat[svc] = rules;
     }
-    services.push('-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS');
+    services.push(
+      '-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
+    );
     nat['KUBE-SERVICES'] = services;
     nat['KUBE-NODEPORTS'] = nodeports;
     nat['KUBE-POSTROUTING'] = post;
     // the iptables proxier deletes its own stale chains
-    for (const c of Object.keys(nat)) if (/^KUBE-(SVC|SEP)-/.test(c) && !wanted.has(c)) delete nat[c];
+    for (const c of Object.keys(nat))
+      if (/^KUBE-(SVC|SEP)-/.test(c) && !wanted.has(c)) delete nat[c];
   } else if (kp.mode === 'ipvs') {
     nat['KUBE-SERVICES'] = [
       '! -s 10.244.0.0/16 -m comment --comment "Kubernetes service cluster ip + port for masquerade purpose" -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ',
       '-m addrtype --dst-type LOCAL -j KUBE-NODE-PORT',
       '-m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT',
     ];
-    nat['KUBE-NODE-PORT'] = ['-p tcp -m comment --comment "Kubernetes nodeport TCP port for masquerade purpose" -m set --match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ'];
-    nat['KUBE-POSTROUTING'] = ['-m comment --comment "Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose" -m set --match-set KUBE-LOOP-BACK dst,dst,src -j MASQUERADE', ...post];
-    d.ipsets['KUBE-CLUSTER-IP'] = { type: 'hash:ip,port', members: sps.map((sp) => `${sp.vip},${sp.proto}:${sp.port}`) };
-    d.ipsets['KUBE-NODE-PORT-TCP'] = { type: 'bitmap:port', header: 'range 0-65535', members: sps.filter((sp) => sp.nodePort && sp.proto === 'tcp').map((sp) => String(sp.nodePort)) };
+    nat['KUBE-NODE-PORT'] = [
+      '-p tcp -m comment --comment "Kubernetes nodeport TCP port for masquerade purpose" -m set --match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ',
+    ];
+    nat['KUBE-POSTROUTING'] = [
+      '-m comment --comment "Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose" -m set --match-set KUBE-LOOP-BACK dst,dst,src -j MASQUERADE',
+      ...post,
+    ];
+    d.ipsets['KUBE-CLUSTER-IP'] = {
+      type: 'hash:ip,port',
+      members: sps.map((sp) => `${sp.vip},${sp.proto}:${sp.port}`),
+    };
+    d.ipsets['KUBE-NODE-PORT-TCP'] = {
+      type: 'bitmap:port',
+      header: 'range 0-65535',
+      members: sps
+        .filter((sp) => sp.nodePort && sp.proto === 'tcp')
+        .map((sp) => String(sp.nodePort)),
+    };
     // a set: two services with the same endpoint give one member
-    d.ipsets['KUBE-LOOP-BACK'] = { type: 'hash:ip,port,ip', members: [...new Set(sps.flatMap((sp) => sp.eps.filter((e) => e.node === node.name).map((e) => `${e.ip},${sp.proto}:${e.port},${e.ip}`)))] };
+    d.ipsets['KUBE-LOOP-BACK'] = {
+      type: 'hash:ip,port,ip',
+      members: [
+        ...new Set(
+          sps.flatMap((sp) =>
+            sp.eps
+              .filter((e) => e.node === node.name)
+              .map((e) => `${e.ip},${sp.proto}:${e.port},${e.ip}`),
+          ),
+        ),
+      ],
+    };
     const sched = kp.scheduler || 'rr';
     const vs = [];
     for (const sp of sps) {
       const rs = sp.eps.map((e) => ({ ip: e.ip, port: e.port }));
-      vs.push({ proto: sp.proto, addr: `${sp.vip}:${sp.port}`, sched, persistent: sp.affinity, rs });
-      if (sp.nodePort) vs.push({ proto: sp.proto, addr: `${node.ip}:${sp.nodePort}`, sched, persistent: sp.affinity, rs });
+      vs.push({
+        proto: sp.proto,
+        addr: `${sp.vip}:${sp.port}`,
+        sched,
+        persistent: sp.affinity,
+        rs,
+      });
+      if (sp.nodePort)
+        vs.push({
+          proto: sp.proto,
+          addr: `${node.ip}:${sp.nodePort}`,
+          sched,
+          persistent: sp.affinity,
+          rs,
+        });
     }
     d.ipvs = vs;
     d.kubeIpvs0 = [...new Set(sps.map((sp) => sp.vip))];
@@ -174,9 +251,12 @@ function sync(cluster, node) {
 
 function crashReason(kp) {
   if (!kp) return null;
-  if (process.env.FAKE_KUBE_PROXY_CRASH && process.env.FAKE_KUBE_PROXY_CRASH === kp.mode) return `can't use the ${kp.mode} proxier: FAKE_KUBE_PROXY_CRASH`;
-  if (kp.mode === 'ipvs' && process.env.FAKE_HOST_NO_IPVS === '1') return "can't use the IPVS proxier: IPVS proxier will not be used because the following required kernel modules are not loaded: [ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]";
-  if (kp.mode === 'ipvs' && kp.scheduler && !VALID_SCHEDULERS.includes(kp.scheduler)) return `can't use the IPVS proxier: failed to create IPVS service: invalid scheduler "${kp.scheduler}"`;
+  if (process.env.FAKE_KUBE_PROXY_CRASH && process.env.FAKE_KUBE_PROXY_CRASH === kp.mode)
+    return `can't use the ${kp.mode} proxier: FAKE_KUBE_PROXY_CRASH`;
+  if (kp.mode === 'ipvs' && process.env.FAKE_HOST_NO_IPVS === '1')
+    return "can't use the IPVS proxier: IPVS proxier will not be used because the following required kernel modules are not loaded: [ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]";
+  if (kp.mode === 'ipvs' && kp.scheduler && !VALID_SCHEDULERS.includes(kp.scheduler))
+    return `can't use the IPVS proxier: failed to create IPVS service: invalid scheduler "${kp.scheduler}"`;
   return null;
 }
 
@@ -197,12 +277,19 @@ export function reconcile(state, cluster) {
       kp.healthy = false;
       kp.fatal = why;
       if (pod) {
-        pod.status.containerStatuses = (pod.status.containerStatuses ?? [{ name: 'kube-proxy' }]).map((s) => ({
+        pod.status.containerStatuses = (
+          pod.status.containerStatuses ?? [{ name: 'kube-proxy' }]
+        ).map((s) => ({
           ...s,
           ready: false,
           started: false,
           restartCount: 4,
-          state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 1m20s restarting failed container=kube-proxy' } },
+          state: {
+            waiting: {
+              reason: 'CrashLoopBackOff',
+              message: 'back-off 1m20s restarting failed container=kube-proxy',
+            },
+          },
         }));
       }
     } else {
@@ -216,7 +303,13 @@ export function reconcile(state, cluster) {
 /** A crash-looping kube-proxy logs why it exits (≥1.26: no fallback to iptables). */
 export function podLogs(cluster, pod, node) {
   const kp = node?.datapath.kubeProxy;
-  if (!pod.metadata.name.startsWith('kube-proxy-') || !kp || kp.pod !== pod.metadata.name || !kp.fatal) return undefined;
+  if (
+    !pod.metadata.name.startsWith('kube-proxy-') ||
+    !kp ||
+    kp.pod !== pod.metadata.name ||
+    !kp.fatal
+  )
+    return undefined;
   return [
     `I1121 10:00:01.000001       1 server_linux.go:66] "Using ${kp.mode} proxy"`,
     `E1121 10:00:01.000002       1 run.go:72] "command failed" err="${kp.fatal}"`,
@@ -229,20 +322,42 @@ export function podLogs(cluster, pod, node) {
 function iptablesSave(node) {
   const nat = dp(node).nat;
   const now = 'Sat Nov 21 10:00:00 2026';
-  const user = Object.keys(nat).filter((c) => !BUILTIN.includes(c)).sort();
-  const lines = [`# Generated by iptables-save v1.8.9 (nf_tables) on ${now}`, '*nat', ...BUILTIN.map((c) => `:${c} ACCEPT [0:0]`), ...user.map((c) => `:${c} - [0:0]`)];
+  const user = Object.keys(nat)
+    .filter((c) => !BUILTIN.includes(c))
+    .sort();
+  const lines = [
+    `# Generated by iptables-save v1.8.9 (nf_tables) on ${now}`,
+    '*nat',
+    ...BUILTIN.map((c) => `:${c} ACCEPT [0:0]`),
+    ...user.map((c) => `:${c} - [0:0]`),
+  ];
   for (const c of [...BUILTIN, ...user]) for (const r of nat[c] ?? []) lines.push(`-A ${c} ${r}`);
   lines.push('COMMIT', `# Completed on ${now}`);
-  lines.push(`# Generated by iptables-save v1.8.9 (nf_tables) on ${now}`, '*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', 'COMMIT', `# Completed on ${now}`);
+  lines.push(
+    `# Generated by iptables-save v1.8.9 (nf_tables) on ${now}`,
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    'COMMIT',
+    `# Completed on ${now}`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
 function ipvsadmList(node, numeric = true) {
   const vs = dp(node).ipvs;
-  const out = ['IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn'];
+  const out = [
+    'IP Virtual Server version 1.2.1 (size=4096)',
+    'Prot LocalAddress:Port Scheduler Flags',
+    '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
+  ];
   for (const v of vs) {
-    out.push(`${v.proto.toUpperCase()}  ${v.addr} ${v.sched}${v.persistent ? ` persistent ${v.persistent}` : ''}`);
-    for (const r of v.rs) out.push(`  -> ${`${r.ip}:${r.port}`.padEnd(28)} Masq    1      0          0`);
+    out.push(
+      `${v.proto.toUpperCase()}  ${v.addr} ${v.sched}${v.persistent ? ` persistent ${v.persistent}` : ''}`,
+    );
+    for (const r of v.rs)
+      out.push(`  -> ${`${r.ip}:${r.port}`.padEnd(28)} Masq    1      0          0`);
   }
   void numeric;
   return `${out.join('\n')}\n`;
@@ -264,7 +379,18 @@ function ipsetList(node, only) {
   return names
     .map((n) => {
       const s = sets[n];
-      return [`Name: ${n}`, `Type: ${s.type}`, 'Revision: 5', `Header: ${s.header ?? 'family inet hashsize 1024 maxelem 65536'}`, `Size in memory: ${200 + s.members.length * 64}`, 'References: 1', `Number of entries: ${s.members.length}`, 'Members:', ...s.members, ''].join('\n');
+      return [
+        `Name: ${n}`,
+        `Type: ${s.type}`,
+        'Revision: 5',
+        `Header: ${s.header ?? 'family inet hashsize 1024 maxelem 65536'}`,
+        `Size in memory: ${200 + s.members.length * 64}`,
+        'References: 1',
+        `Number of entries: ${s.members.length}`,
+        'Members:',
+        ...s.members,
+        '',
+      ].join('\n');
     })
     .join('\n');
 }
@@ -276,8 +402,15 @@ function ipAddrKubeIpvs0(node) {
   const raw = createHash('md5').update(node.name).digest();
   raw[0] = (raw[0] & 0xfe) | 0x02;
   const mac = [...raw.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
-  const lines = [`7: kube-ipvs0: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN group default`, `    link/ether ${mac} brd ff:ff:ff:ff:ff:ff`];
-  for (const ip of ips) lines.push(`    inet ${ip}/32 brd ${ip} scope global kube-ipvs0`, '       valid_lft forever preferred_lft forever');
+  const lines = [
+    `7: kube-ipvs0: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN group default`,
+    `    link/ether ${mac} brd ff:ff:ff:ff:ff:ff`,
+  ];
+  for (const ip of ips)
+    lines.push(
+      `    inet ${ip}/32 brd ${ip} scope global kube-ipvs0`,
+      '       valid_lft forever preferred_lft forever',
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -323,16 +456,26 @@ function iptablesRestore(c, node, text) {
     const m = /^-([DFX]) (\S+)(?: (.*))?$/.exec(line);
     if (!m) c.fail(2, `iptables-restore: line ${n} failed`);
     const [, op, chain, spec] = m;
-    if (!(chain in nat)) c.fail(1, `iptables-restore: line ${n} failed: No chain/target/match by that name.`);
+    if (!(chain in nat))
+      c.fail(1, `iptables-restore: line ${n} failed: No chain/target/match by that name.`);
     if (op === 'D') {
       const want = words(spec).join('\u0000');
       const i = nat[chain].findIndex((r) => words(r).join('\u0000') === want);
-      if (i < 0) c.fail(1, `iptables-restore: line ${n} failed: Bad rule (does a matching rule exist in that chain?).`);
+      if (i < 0)
+        c.fail(
+          1,
+          `iptables-restore: line ${n} failed: Bad rule (does a matching rule exist in that chain?).`,
+        );
       nat[chain].splice(i, 1);
     } else if (op === 'F') nat[chain] = [];
     else {
       if (nat[chain].length) c.fail(1, `iptables-restore: line ${n} failed: Directory not empty.`);
-      const used = Object.values(nat).some((rules) => rules.some((r) => words(r).includes(chain) && /-[jg]$/.test(words(r)[words(r).indexOf(chain) - 1] ?? '')));
+      const used = Object.values(nat).some((rules) =>
+        rules.some(
+          (r) =>
+            words(r).includes(chain) && /-[jg]$/.test(words(r)[words(r).indexOf(chain) - 1] ?? ''),
+        ),
+      );
       if (used) c.fail(1, `iptables-restore: line ${n} failed: Too many links.`);
       delete nat[chain];
     }
@@ -356,9 +499,14 @@ function ipsetRestore(c, node, text) {
   for (const line of text.split('\n').filter(Boolean)) {
     const m = /^destroy (\S+)$/.exec(line);
     if (!m) c.fail(1, `ipset v7.17: Error in line 1: unsupported command in the fake: ${line}`);
-    if (!(m[1] in d.ipsets)) c.fail(1, `ipset v7.17: Error in line 1: The set with the given name does not exist`);
+    if (!(m[1] in d.ipsets))
+      c.fail(1, `ipset v7.17: Error in line 1: The set with the given name does not exist`);
     const used = Object.values(d.nat).some((rules) => rules.some((r) => words(r).includes(m[1])));
-    if (used) c.fail(1, 'ipset v7.17: Error in line 1: Set cannot be destroyed: it is in use by a kernel component');
+    if (used)
+      c.fail(
+        1,
+        'ipset v7.17: Error in line 1: Set cannot be destroyed: it is in use by a kernel component',
+      );
     delete d.ipsets[m[1]];
   }
 }
@@ -373,12 +521,17 @@ function answer(c, cluster, node, url, e) {
   if (!m) return null;
   const [, host, portS] = m;
   const port = Number(portS);
-  const sp = servicePorts(cluster).find((s) => (s.vip === host && s.port === port) || (s.nodePort === port && cluster.nodes.some((n) => n.ip === host)));
+  const sp = servicePorts(cluster).find(
+    (s) =>
+      (s.vip === host && s.port === port) ||
+      (s.nodePort === port && cluster.nodes.some((n) => n.ip === host)),
+  );
   if (!sp || !sp.eps.length) return null;
   const eps = sp.eps.filter((x) => x.pod);
   if (!eps.length) return null;
   const key = `${node.name}|${sp.ns}/${sp.name}:${sp.port}`;
-  const hashPick = () => eps[parseInt(createHash('md5').update(node.ip).digest('hex').slice(0, 8), 16) % eps.length];
+  const hashPick = () =>
+    eps[parseInt(createHash('md5').update(node.ip).digest('hex').slice(0, 8), 16) % eps.length];
   if (sp.affinity) return hashPick().pod;
   if (kp.mode === 'ipvs') {
     const s = kp.scheduler || 'rr';
@@ -395,7 +548,11 @@ function answer(c, cluster, node, url, e) {
 
 // ---------------------------------------------------------------------------------------
 
-const isScript = (c, marker) => c.argv[0] === 'sh' && c.argv[1] === '-c' && typeof c.argv[2] === 'string' && c.argv[2].includes(marker);
+const isScript = (c, marker) =>
+  c.argv[0] === 'sh' &&
+  c.argv[1] === '-c' &&
+  typeof c.argv[2] === 'string' &&
+  c.argv[2].includes(marker);
 
 function installed(node) {
   return new Set(node.packages ?? []);
@@ -411,7 +568,8 @@ export const handlers = [
       const pk = installed(c.node);
       let out = `### proxylab:iptables-save\n${iptablesSave(c.node)}`;
       if (pk.has('ipvsadm')) out += `### proxylab:ipvsadm\n${ipvsadmSave(c.node)}`;
-      if (pk.has('ipset')) out += `### proxylab:ipset\n${Object.keys(dp(c.node).ipsets).join('\n')}${Object.keys(dp(c.node).ipsets).length ? '\n' : ''}`;
+      if (pk.has('ipset'))
+        out += `### proxylab:ipset\n${Object.keys(dp(c.node).ipsets).join('\n')}${Object.keys(dp(c.node).ipsets).length ? '\n' : ''}`;
       if (dp(c.node).kubeIpvs0) out += '### proxylab:kube-ipvs0\n';
       c.out(`${out}### proxylab:end\n`);
       return 0;
@@ -461,11 +619,19 @@ export const handlers = [
     run(c) {
       if (process.env.FAKE_APT_FAIL === c.node.name) {
         c.out('Reading package lists...\n');
-        c.fail(100, 'E: Failed to fetch http://deb.debian.org/debian/pool/main/i/ipvsadm/ipvsadm_1.31-1+b1_amd64.deb  Temporary failure resolving \'deb.debian.org\'\nE: Unable to fetch some archives, maybe run apt-get update or try with --fix-missing?');
+        c.fail(
+          100,
+          "E: Failed to fetch http://deb.debian.org/debian/pool/main/i/ipvsadm/ipvsadm_1.31-1+b1_amd64.deb  Temporary failure resolving 'deb.debian.org'\nE: Unable to fetch some archives, maybe run apt-get update or try with --fix-missing?",
+        );
       }
       const pkgs = c.argv.slice(4);
       c.node.packages = [...new Set([...(c.node.packages ?? []), ...pkgs])];
-      c.node.files['/var/cache/proxylab-debs'] = [...pkgs, ...(pkgs.includes('ipset') ? ['libipset13'] : [])].map((p) => `${p}_${DEB_VERSIONS[p] ?? '1.0-1'}_amd64.deb`.replace(/:/g, '%3a')).join('\n');
+      c.node.files['/var/cache/proxylab-debs'] = [
+        ...pkgs,
+        ...(pkgs.includes('ipset') ? ['libipset13'] : []),
+      ]
+        .map((p) => `${p}_${DEB_VERSIONS[p] ?? '1.0-1'}_amd64.deb`.replace(/:/g, '%3a'))
+        .join('\n');
       c.out(pkgs.map((p) => `Setting up ${p} (${DEB_VERSIONS[p] ?? '1.0-1'}) ...\n`).join(''));
       return 0;
     },
@@ -476,7 +642,9 @@ export const handlers = [
     match: (c) => c.argv[0] === 'dpkg-query',
     run(c) {
       const pk = installed(c.node);
-      const wanted = c.argv.slice(1).filter((a, i, all) => !a.startsWith('-') && all[i - 1] !== '-f');
+      const wanted = c.argv
+        .slice(1)
+        .filter((a, i, all) => !a.startsWith('-') && all[i - 1] !== '-f');
       let code = 0;
       for (const p of wanted) {
         if (pk.has(p)) c.out(`install ok installed ${p}\n`);
@@ -496,7 +664,8 @@ export const handlers = [
       const staged = (c.node.files['/tmp/proxylab-debs'] ?? '').split('\n').filter(Boolean);
       for (const f of c.argv.slice(2)) {
         const base = f.split('/').pop();
-        if (!staged.includes(base)) c.fail(1, `dpkg: error: cannot access archive '${f}': No such file or directory`);
+        if (!staged.includes(base))
+          c.fail(1, `dpkg: error: cannot access archive '${f}': No such file or directory`);
         const pkg = base.split('_')[0];
         c.node.packages = [...new Set([...(c.node.packages ?? []), pkg])];
         c.out(`Setting up ${pkg} ...\n`);
@@ -513,7 +682,8 @@ export const handlers = [
       const kp = c.node.datapath.kubeProxy;
       if (!kp || kp.healthy === false) c.fail(7, '');
       const e = ext(c.state);
-      const mode = process.env.FAKE_PROXYMODE_STALE === '1' ? (e.prevMode[c.node.name] ?? kp.mode) : kp.mode;
+      const mode =
+        process.env.FAKE_PROXYMODE_STALE === '1' ? (e.prevMode[c.node.name] ?? kp.mode) : kp.mode;
       c.out(mode);
       return 0;
     },
@@ -523,7 +693,11 @@ export const handlers = [
     name: 'ipvsadm',
     match: (c) => c.argv[0] === 'ipvsadm',
     run(c) {
-      if (!installed(c.node).has('ipvsadm')) c.fail(127, 'OCI runtime exec failed: exec failed: unable to start container process: exec: "ipvsadm": executable file not found in $PATH: unknown');
+      if (!installed(c.node).has('ipvsadm'))
+        c.fail(
+          127,
+          'OCI runtime exec failed: exec failed: unable to start container process: exec: "ipvsadm": executable file not found in $PATH: unknown',
+        );
       sync(c.cluster, c.node);
       const a = c.argv.slice(1).join(' ');
       if (/-S/.test(a)) c.out(ipvsadmSave(c.node));
@@ -546,13 +720,23 @@ export const handlers = [
     name: 'ipset list',
     match: (c) => c.argv[0] === 'ipset',
     run(c) {
-      if (!installed(c.node).has('ipset')) c.fail(127, 'OCI runtime exec failed: exec failed: unable to start container process: exec: "ipset": executable file not found in $PATH: unknown');
+      if (!installed(c.node).has('ipset'))
+        c.fail(
+          127,
+          'OCI runtime exec failed: exec failed: unable to start container process: exec: "ipset": executable file not found in $PATH: unknown',
+        );
       sync(c.cluster, c.node);
       const args = c.argv.slice(1);
-      if (args.includes('-n')) c.out(Object.keys(dp(c.node).ipsets).map((n) => `${n}\n`).join(''));
+      if (args.includes('-n'))
+        c.out(
+          Object.keys(dp(c.node).ipsets)
+            .map((n) => `${n}\n`)
+            .join(''),
+        );
       else {
         const name = args.find((x) => !x.startsWith('-') && x !== 'list');
-        if (name && !(name in dp(c.node).ipsets)) c.fail(1, `ipset v7.17: The set with the given name does not exist`);
+        if (name && !(name in dp(c.node).ipsets))
+          c.fail(1, `ipset v7.17: The set with the given name does not exist`);
         c.out(ipsetList(c.node, name));
       }
       return 0;
@@ -566,7 +750,15 @@ export const handlers = [
       sync(c.cluster, c.node);
       const t = ipAddrKubeIpvs0(c.node);
       if (!t) c.fail(1, 'Device "kube-ipvs0" does not exist.');
-      c.out(c.argv.includes('link') ? t.split('\n').slice(0, 2).join('\n').replace('group default', 'mode DEFAULT group default') + '\n' : t);
+      c.out(
+        c.argv.includes('link')
+          ? t
+              .split('\n')
+              .slice(0, 2)
+              .join('\n')
+              .replace('group default', 'mode DEFAULT group default') + '\n'
+          : t,
+      );
       return 0;
     },
   },
@@ -589,7 +781,9 @@ export const handlers = [
       const from = nodeOf(src);
       const to = nodeOf(dst);
       if (from && !to) {
-        const debs = (from.node.files[from.path.replace(/\/\.$/, '')] ?? '').split('\n').filter(Boolean);
+        const debs = (from.node.files[from.path.replace(/\/\.$/, '')] ?? '')
+          .split('\n')
+          .filter(Boolean);
         mkdirSync(dst, { recursive: true });
         for (const d of debs) writeFileSync(join(dst, d), `fake deb ${d}\n`);
         return 0;
@@ -600,7 +794,10 @@ export const handlers = [
         to.node.files[to.path] = debs.join('\n');
         return 0;
       }
-      c.fail(1, 'fake docker cp: copying between two containers or two host paths is not supported');
+      c.fail(
+        1,
+        'fake docker cp: copying between two containers or two host paths is not supported',
+      );
     },
   },
 ];

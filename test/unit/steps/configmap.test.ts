@@ -49,7 +49,10 @@ test('editing back restores the original bytes (iptables with "" is a different 
   const there = editConfigMap(CM, { mode: 'ipvs', scheduler: 'rr' });
   const back = editConfigMap(there, { mode: 'iptables', scheduler: '' });
   assert.equal(readSettings(back).mode, 'iptables');
-  assert.deepEqual(changedLines(CM, back), { removed: ['    mode: ""'], added: ['    mode: iptables'] });
+  assert.deepEqual(changedLines(CM, back), {
+    removed: ['    mode: ""'],
+    added: ['    mode: iptables'],
+  });
 });
 
 test('kind-style config.conf without ipvs section: the section is inserted in sorted place', () => {
@@ -73,12 +76,18 @@ test('kind-style config.conf without ipvs section: the section is inserted in so
     '',
   ].join('\n');
   const out = editConfigMap(kind, { mode: 'ipvs', scheduler: 'wrr' });
-  assert.match(out, /\n {4}iptables:\n {6}minSyncPeriod: 1s\n {4}ipvs:\n {6}scheduler: wrr\n {4}kind: KubeProxyConfiguration\n {4}mode: ipvs\n/);
+  assert.match(
+    out,
+    /\n {4}iptables:\n {6}minSyncPeriod: 1s\n {4}ipvs:\n {6}scheduler: wrr\n {4}kind: KubeProxyConfiguration\n {4}mode: ipvs\n/,
+  );
   assert.deepEqual(readSettings(out), { mode: 'ipvs', scheduler: 'wrr', strictARP: false });
 });
 
 test('a ConfigMap without config.conf is refused with a hint, not guessed', () => {
-  assert.throws(() => editConfigMap('apiVersion: v1\nkind: ConfigMap\ndata:\n  other: x\n', { mode: 'ipvs' }), /no config\.conf block/);
+  assert.throws(
+    () => editConfigMap('apiVersion: v1\nkind: ConfigMap\ndata:\n  other: x\n', { mode: 'ipvs' }),
+    /no config\.conf block/,
+  );
 });
 
 test('forReplace drops only metadata.resourceVersion', () => {

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { natTable, IPTABLES_MODE_RULES, IPVS_MODE_RULES, DOCKER_KIND_RULES, fixtureBody } from './nat-fixture.js';
+import {
+  natTable,
+  IPTABLES_MODE_RULES,
+  IPVS_MODE_RULES,
+  DOCKER_KIND_RULES,
+  fixtureBody,
+} from './nat-fixture.js';
 import {
   APPLY_SCRIPT,
   INSPECT_SCRIPT,
@@ -17,7 +23,12 @@ import {
 
 test('words() splits like iptables-restore: quoted comments stay one word', () => {
   assert.deepEqual(words('-m comment --comment "default/test-svc cluster IP" -j KUBE-SVC-X'), [
-    '-m', 'comment', '--comment', 'default/test-svc cluster IP', '-j', 'KUBE-SVC-X',
+    '-m',
+    'comment',
+    '--comment',
+    'default/test-svc cluster IP',
+    '-j',
+    'KUBE-SVC-X',
   ]);
 });
 
@@ -51,7 +62,8 @@ test('after iptables→ipvs: every KUBE-SVC/SEP/SVL/XLB chain, KUBE-NODEPORTS an
     },
   ]);
   const text = describePlan(p).join('\n');
-  for (const r of [...IPVS_MODE_RULES, ...DOCKER_KIND_RULES]) assert.ok(!text.includes(r.slice(3)), `kept: ${r}`);
+  for (const r of [...IPVS_MODE_RULES, ...DOCKER_KIND_RULES])
+    assert.ok(!text.includes(r.slice(3)), `kept: ${r}`);
   assert.doesNotMatch(text, /DOCKER|KIND-/);
   // the ipvs side is what runs now: nothing of it is planned
   assert.deepEqual([p.ipvsServices, p.ipsets, p.deleteKubeIpvs0], [[], [], false]);
@@ -59,18 +71,25 @@ test('after iptables→ipvs: every KUBE-SVC/SEP/SVL/XLB chain, KUBE-NODEPORTS an
 });
 
 test('the restore text deletes rules first, flushes every doomed chain before deleting any', () => {
-  const p = planFlush('ipvs', { iptablesSave: natTable({ iptablesMode: true, ipvsMode: true }), kubeIpvs0: false });
+  const p = planFlush('ipvs', {
+    iptablesSave: natTable({ iptablesMode: true, ipvsMode: true }),
+    kubeIpvs0: false,
+  });
   const lines = renderIptablesRestore(p).trimEnd().split('\n');
   assert.equal(lines[0], '*nat');
   assert.equal(lines.at(-1), 'COMMIT');
   const kinds = lines.slice(1, -1).map((l) => l.slice(0, 2));
-  assert.deepEqual(kinds, [...kinds].sort((a, b) => '-D-F-X'.indexOf(a) - '-D-F-X'.indexOf(b)));
+  assert.deepEqual(
+    kinds,
+    [...kinds].sort((a, b) => '-D-F-X'.indexOf(a) - '-D-F-X'.indexOf(b)),
+  );
   assert.equal(kinds.filter((k) => k === '-F').length, 10);
   assert.equal(kinds.filter((k) => k === '-X').length, 10);
 });
 
 test('after ipvs→iptables: match-set rules, KUBE-NODE-PORT, virtual servers, KUBE-* ipsets and kube-ipvs0 go; iptables-mode rules stay', () => {
-  const ipvsadm = '-A -t 10.96.0.1:443 -s rr\n-a -t 10.96.0.1:443 -r 172.18.0.3:6443 -m -w 1\n-A -u 10.96.0.10:53 -s rr\n';
+  const ipvsadm =
+    '-A -t 10.96.0.1:443 -s rr\n-a -t 10.96.0.1:443 -r 172.18.0.3:6443 -m -w 1\n-A -u 10.96.0.10:53 -s rr\n';
   const p = planFlush('iptables', {
     iptablesSave: natTable({ iptablesMode: true, ipvsMode: true }),
     ipvsadmSave: ipvsadm,
@@ -95,12 +114,33 @@ test('after ipvs→iptables: match-set rules, KUBE-NODE-PORT, virtual servers, K
 });
 
 test('a clean node (only the current mode) gives an empty plan', () => {
-  assert.ok(isEmptyPlan(planFlush('ipvs', { iptablesSave: natTable({ ipvsMode: true }), ipvsadmSave: '', ipsetNames: 'KUBE-CLUSTER-IP\n', kubeIpvs0: true })));
-  assert.ok(isEmptyPlan(planFlush('iptables', { iptablesSave: natTable({ iptablesMode: true }), ipvsadmSave: '', ipsetNames: '', kubeIpvs0: false })));
+  assert.ok(
+    isEmptyPlan(
+      planFlush('ipvs', {
+        iptablesSave: natTable({ ipvsMode: true }),
+        ipvsadmSave: '',
+        ipsetNames: 'KUBE-CLUSTER-IP\n',
+        kubeIpvs0: true,
+      }),
+    ),
+  );
+  assert.ok(
+    isEmptyPlan(
+      planFlush('iptables', {
+        iptablesSave: natTable({ iptablesMode: true }),
+        ipvsadmSave: '',
+        ipsetNames: '',
+        kubeIpvs0: false,
+      }),
+    ),
+  );
 });
 
 test('nftables: both iptables-mode and ipvs-mode leftovers go', () => {
-  const p = planFlush('nftables', { iptablesSave: natTable({ iptablesMode: true, ipvsMode: true }), kubeIpvs0: false });
+  const p = planFlush('nftables', {
+    iptablesSave: natTable({ iptablesMode: true, ipvsMode: true }),
+    kubeIpvs0: false,
+  });
   assert.deepEqual(p.leftoversOf, ['iptables', 'ipvs']);
   assert.equal(countPlan(p).chains, 11);
   assert.match(p.notes.join('\n'), /ipset is not installed/);
@@ -109,8 +149,13 @@ test('nftables: both iptables-mode and ipvs-mode leftovers go', () => {
 test('the real ipvsadm -Ln fixture services have the -Sn form we parse', () => {
   // ipvsadm -Sn prints "-A -t VIP:PORT -s rr" for each "TCP  VIP:PORT rr" of -Ln
   const ln = fixtureBody('ipvsadm/20-hwchiu-fresh-kubeadm-ipvs.txt');
-  const sn = [...ln.matchAll(/^(TCP|UDP)\s+(\S+) (\w+)/gm)].map((m) => `-A ${m[1] === 'TCP' ? '-t' : '-u'} ${m[2]} -s ${m[3]}`).join('\n');
-  assert.deepEqual(parseIpvsadmSave(sn).map((s) => s.address), ['10.96.0.1:443', '10.96.0.10:53', '10.96.0.10:9153', '10.96.0.10:53']);
+  const sn = [...ln.matchAll(/^(TCP|UDP)\s+(\S+) (\w+)/gm)]
+    .map((m) => `-A ${m[1] === 'TCP' ? '-t' : '-u'} ${m[2]} -s ${m[3]}`)
+    .join('\n');
+  assert.deepEqual(
+    parseIpvsadmSave(sn).map((s) => s.address),
+    ['10.96.0.1:443', '10.96.0.10:53', '10.96.0.10:9153', '10.96.0.10:53'],
+  );
 });
 
 test('inspection output splits into sections; a missing tool shows as undefined, a cut output throws', () => {

@@ -32,7 +32,9 @@ export const IPTABLES_MODE_RULES = [
 
 /** ipvs-mode rules (match-set on kube-proxy's ipsets). */
 export const IPVS_MODE_RULES = [
-  ...ruleLines('iptables/18-int32bit-ipvs-mode-save-excerpt-KUBE-CLUSTER-IP.txt').filter((l) => !l.startsWith('-A OUTPUT') && !l.startsWith('-A KUBE-MARK-MASQ')),
+  ...ruleLines('iptables/18-int32bit-ipvs-mode-save-excerpt-KUBE-CLUSTER-IP.txt').filter(
+    (l) => !l.startsWith('-A OUTPUT') && !l.startsWith('-A KUBE-MARK-MASQ'),
+  ),
   ...ruleLines('iptables/15-hwchiu-ipvs-save-grep-KUBE-NODE.txt'),
   '-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT',
   '-A KUBE-POSTROUTING -m comment --comment "Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose" -m set --match-set KUBE-LOOP-BACK dst,dst,src -j MASQUERADE',
@@ -71,7 +73,9 @@ export const IPVS_SETS = [
 ];
 
 /** A full `iptables-save -t nat` text holding the given rule groups. */
-export function natTable(parts: { iptablesMode?: boolean; ipvsMode?: boolean; dockerKind?: boolean } = {}): string {
+export function natTable(
+  parts: { iptablesMode?: boolean; ipvsMode?: boolean; dockerKind?: boolean } = {},
+): string {
   const rules = [
     ...(parts.dockerKind !== false ? DOCKER_KIND_RULES : []),
     ...COMMON_KUBE,
@@ -83,7 +87,13 @@ export function natTable(parts: { iptablesMode?: boolean; ipvsMode?: boolean; do
   for (const r of rules) {
     for (const m of r.matchAll(/(?:^-A |-j |-g )(\S+)/g)) {
       const c = m[1]!;
-      if (/^[A-Z][A-Z0-9_-]*$/.test(c) && !builtin.includes(c) && !['MARK', 'MASQUERADE', 'DNAT', 'SNAT', 'RETURN', 'ACCEPT', 'DROP'].includes(c) && !chains.includes(c)) chains.push(c);
+      if (
+        /^[A-Z][A-Z0-9_-]*$/.test(c) &&
+        !builtin.includes(c) &&
+        !['MARK', 'MASQUERADE', 'DNAT', 'SNAT', 'RETURN', 'ACCEPT', 'DROP'].includes(c) &&
+        !chains.includes(c)
+      )
+        chains.push(c);
     }
   }
   return [

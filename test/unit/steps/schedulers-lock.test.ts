@@ -4,14 +4,36 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync } from 'nod
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { SCHEDULER_NAMES, validateScheduler } from '../../../src/steps/schedulers.js';
-import { acquireLock, lockFile, saveBackup, listBackups, readBackup } from '../../../src/steps/state.js';
+import {
+  acquireLock,
+  lockFile,
+  saveBackup,
+  listBackups,
+  readBackup,
+} from '../../../src/steps/state.js';
 import { UsageError } from '../../../src/core/errors.js';
 
 test('the 11 IPVS schedulers of the issue are accepted, a typo is a usage error with a suggestion', () => {
-  assert.deepEqual(SCHEDULER_NAMES, ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq', 'mh']);
+  assert.deepEqual(SCHEDULER_NAMES, [
+    'rr',
+    'wrr',
+    'lc',
+    'wlc',
+    'lblc',
+    'lblcr',
+    'sh',
+    'dh',
+    'sed',
+    'nq',
+    'mh',
+  ]);
   for (const s of SCHEDULER_NAMES) assert.equal(validateScheduler(s), s);
   assert.equal(validateScheduler('SH'), 'sh');
-  assert.throws(() => validateScheduler('rrr'), (e: unknown) => e instanceof UsageError && /did you mean rr/.test(e.hint ?? '') && e.exitCode === 2);
+  assert.throws(
+    () => validateScheduler('rrr'),
+    (e: unknown) =>
+      e instanceof UsageError && /did you mean rr/.test(e.hint ?? '') && e.exitCode === 2,
+  );
   assert.throws(() => validateScheduler('roundrobin'), /not an IPVS scheduler/);
 });
 
@@ -24,10 +46,19 @@ test('lock: a second holder is refused while the first is alive; re-entrant in o
     inner.release();
     assert.ok(existsSync(lockFile(env, 'c1')), 'inner release keeps the outer lock');
     // another live process (pid 1 always exists) holds c2
-    writeFileSync(lockFile(env, 'c2'), JSON.stringify({ pid: 1, host: hostname(), command: 'mode iptables', since: 'x' }));
-    assert.throws(() => acquireLock(env, 'c2', 'web'), /another proxylab run \(pid 1, `proxylab mode iptables`/);
+    writeFileSync(
+      lockFile(env, 'c2'),
+      JSON.stringify({ pid: 1, host: hostname(), command: 'mode iptables', since: 'x' }),
+    );
+    assert.throws(
+      () => acquireLock(env, 'c2', 'web'),
+      /another proxylab run \(pid 1, `proxylab mode iptables`/,
+    );
     // a dead pid: stale, taken over with a note
-    writeFileSync(lockFile(env, 'c3'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), command: 'mode', since: 'x' }));
+    writeFileSync(
+      lockFile(env, 'c3'),
+      JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), command: 'mode', since: 'x' }),
+    );
     const notes: string[] = [];
     const c = acquireLock(env, 'c3', 'web', (t) => notes.push(t));
     assert.match(notes.join(), /stale lock/);
