@@ -98,7 +98,7 @@ images and ConfigMap backups stay.`,
             task: (_c, task) => {
               for (const [name, kc] of targets) {
                 if (out.failed.some((f) => f.cluster === name)) continue;
-                removeKubeconfig(kc, name, out, name === ctx.cluster && kc === ctx.kubeconfig);
+                removeKubeconfig(kc, name, out, false);
                 const rec = records.find((r) => r.name === name);
                 if (rec && rec.kubeconfig !== kc)
                   removeKubeconfig(rec.kubeconfig, name, out, false);

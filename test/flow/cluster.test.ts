@@ -426,3 +426,32 @@ test(
     assert.equal(fake.callsMatching('kind', 'get', 'kubeconfig', '--name', 'proxylab').length, 1);
   }),
 );
+
+test(
+  "down keeps a kubeconfig that still holds other clusters (only kind's context is taken out)",
+  lab({}, async ({ fake, cli }) => {
+    const { readFileSync } = await import('node:fs');
+    assert.equal(
+      fake.tool('kind', ['create', 'cluster', '--name', 'other', '--kubeconfig', fake.kubeconfig])
+        .code,
+      0,
+    );
+    assert.equal((await cli(['up'])).code, 0);
+    assert.match(readFileSync(fake.kubeconfig, 'utf8'), /current-context: kind-proxylab/);
+    const d = await cli(['down']);
+    assert.equal(d.code, 0, d.stderr);
+    assert.equal(existsSync(fake.kubeconfig), true);
+    const text = readFileSync(fake.kubeconfig, 'utf8');
+    assert.match(text, /name: kind-other/);
+    assert.doesNotMatch(text, /kind-proxylab/);
+    const k = fake.tool('kubectl', [
+      '--kubeconfig',
+      fake.kubeconfig,
+      '--context',
+      'kind-other',
+      'get',
+      'nodes',
+    ]);
+    assert.equal(k.code, 0, k.stderr);
+  }),
+);

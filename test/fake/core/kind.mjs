@@ -39,7 +39,41 @@ function dockerListFailure(name) {
 /** Merge kind's context into a kubeconfig file, as `kind create/export kubeconfig` does. */
 export function writeKubeconfig(file, cluster) {
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, kubeconfigYaml(cluster), { mode: 0o600 });
+  const mine = YAML.parse(kubeconfigYaml(cluster));
+  let doc = mine;
+  if (existsSync(file)) {
+    const old = YAML.parse(readFileSync(file, 'utf8'));
+    if (old && typeof old === 'object' && old.kind === 'Config') {
+      const merge = (key) => [
+        ...(old[key] ?? []).filter((e) => e.name !== `kind-${cluster.name}`),
+        ...mine[key],
+      ];
+      doc = {
+        ...old,
+        clusters: merge('clusters'),
+        contexts: merge('contexts'),
+        users: merge('users'),
+        'current-context': `kind-${cluster.name}`,
+      };
+    }
+  }
+  writeFileSync(file, YAML.stringify(doc), { mode: 0o600 });
+}
+
+/** Remove kind's context from a kubeconfig file, as `kind delete cluster` does (the file stays). */
+export function unmergeKubeconfig(file, name) {
+  if (!existsSync(file)) return;
+  const doc = YAML.parse(readFileSync(file, 'utf8'));
+  if (!doc || typeof doc !== 'object') return;
+  const drop = (key) => {
+    const left = (doc[key] ?? []).filter((e) => e.name !== `kind-${name}`);
+    doc[key] = left.length ? left : null;
+  };
+  drop('clusters');
+  drop('contexts');
+  drop('users');
+  if (doc['current-context'] === `kind-${name}`) doc['current-context'] = '';
+  writeFileSync(file, YAML.stringify(doc), { mode: 0o600 });
 }
 
 export const handlers = [
@@ -185,15 +219,7 @@ export const handlers = [
         c.err(`Deleted nodes: [${cl.nodes.map((n) => `"${n.name}"`).join(' ')}]\n`);
         delete c.state.clusters[name];
         const kc = o.kubeconfig ?? c.env.KUBECONFIG;
-        if (kc && existsSync(kc)) {
-          // kind removes its context from the file (the file itself stays).
-          const text = readFileSync(kc, 'utf8');
-          if (text.includes(`kind-${name}`))
-            writeFileSync(
-              kc,
-              'apiVersion: v1\nclusters: null\ncontexts: null\ncurrent-context: ""\nkind: Config\npreferences: {}\nusers: null\n',
-            );
-        }
+        if (kc) unmergeKubeconfig(kc, name);
       }
       if (c.argv[1] === 'clusters')
         c.err(`Deleted clusters: [${names.map((n) => `"${n}"`).join(' ')}]\n`);

@@ -144,14 +144,24 @@ export function connect(c, p) {
     );
   }
   const text = readFileSync(kc, 'utf8');
-  const ctxName =
-    p.f('--context') ?? /^current-context:\s*"?([^"\n]*)"?\s*$/m.exec(text)?.[1] ?? '';
-  const port = /server:\s*https:\/\/127\.0\.0\.1:(\d+)/.exec(text)?.[1];
+  let cfg = {};
+  try {
+    cfg = YAML.parse(text) ?? {};
+  } catch {
+    c.fail(1, `error: error loading config file "${kc}": yaml: invalid`);
+  }
+  const ctxName = p.f('--context') ?? cfg['current-context'] ?? '';
+  const context = (cfg.contexts ?? []).find((x) => x.name === ctxName)?.context;
+  const server =
+    (cfg.clusters ?? []).find((x) => x.name === context?.cluster)?.cluster?.server ?? '';
+  const port = /^https:\/\/127\.0\.0\.1:(\d+)/.exec(server)?.[1];
   if (!ctxName)
     c.fail(
       1,
       'error: current-context is not set\nThe connection to the server localhost:8080 was refused - did you specify the right host or port?',
     );
+  if (!context && (cfg.contexts ?? []).length)
+    c.fail(1, `error: context "${ctxName}" does not exist`);
   const name = ctxName.replace(/^kind-/, '');
   const cluster = c.state.clusters[name];
   if (
