@@ -77,7 +77,8 @@ export function mergeReports(reports: ScaleReport[]): ScaleReport {
       tools: Object.assign({}, ...all.map((r) => r.machine.tools)) as Record<string, string>,
       ...(loads.length ? { loadavg: { start: Math.max(...loads.map((l) => l.start)), end: Math.max(...loads.map((l) => l.end ?? l.start)) } } : {}),
     },
-    method: [...new Set(all.flatMap((r) => r.method))],
+    // One line per topic ("program = …", "update = …"): the first report's wording wins.
+    method: all.flatMap((r) => r.method).filter((l, i, a) => a.findIndex((x) => x === l || (/^\w+ = /.test(l) && x.split(' = ')[0] === l.split(' = ')[0])) === i),
     startedAt: all.map((r) => r.startedAt).sort()[0]!,
     finishedAt: all.map((r) => r.finishedAt).sort().at(-1)!,
     modes: [...new Set(all.flatMap((r) => r.modes))],
