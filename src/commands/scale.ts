@@ -16,26 +16,42 @@ export const MAX_SIZE = 20_000;
 
 export function parseSizes(text: string | undefined): number[] {
   if (text === undefined) return DEFAULT_SIZES;
-  const parts = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const out: number[] = [];
   for (const p of parts) {
     const m = /^(\d+)(k)?$/i.exec(p);
     const n = m ? Number(m[1]) * (m[2] ? 1000 : 1) : NaN;
     if (!Number.isInteger(n) || n < 1 || n > MAX_SIZE) {
-      throw new UsageError(`--services: "${p}" is not a number of services from 1 to ${MAX_SIZE}.`, 'Give a comma-separated list, e.g. --services 100,1000,5000 (10k is accepted).');
+      throw new UsageError(
+        `--services: "${p}" is not a number of services from 1 to ${MAX_SIZE}.`,
+        'Give a comma-separated list, e.g. --services 100,1000,5000 (10k is accepted).',
+      );
     }
     if (!out.includes(n)) out.push(n);
   }
-  if (!out.length) throw new UsageError('--services is empty.', 'Give a comma-separated list, e.g. --services 100,1000,5000.');
+  if (!out.length)
+    throw new UsageError(
+      '--services is empty.',
+      'Give a comma-separated list, e.g. --services 100,1000,5000.',
+    );
   return out.sort((a, b) => a - b);
 }
 
 export function parseModes(text: string | undefined): Mode[] {
   if (text === undefined) return [...MODES];
   const out: Mode[] = [];
-  for (const p of text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
+  for (const p of text
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean)) {
     if (!(MODES as readonly string[]).includes(p)) {
-      throw new UsageError(`--modes: "${p}" is not a kube-proxy mode.`, `Choose from ${MODES.join(', ')}, e.g. --modes iptables,nftables.`);
+      throw new UsageError(
+        `--modes: "${p}" is not a kube-proxy mode.`,
+        `Choose from ${MODES.join(', ')}, e.g. --modes iptables,nftables.`,
+      );
     }
     if (!out.includes(p as Mode)) out.push(p as Mode);
   }
@@ -46,7 +62,11 @@ export function parseModes(text: string | undefined): Mode[] {
 function parseCount(text: string | undefined, name: string, def: number, max: number): number {
   if (text === undefined) return def;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${name}: "${text}" is not a whole number from 1 to ${max}.`, `e.g. --${name} ${def}`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new UsageError(
+      `--${name}: "${text}" is not a whole number from 1 to ${max}.`,
+      `e.g. --${name} ${def}`,
+    );
   return n;
 }
 
@@ -56,31 +76,62 @@ function parseCount(text: string | undefined, name: string, def: number, max: nu
  */
 export function mergeReports(reports: ScaleReport[]): ScaleReport {
   const [first, ...rest] = reports;
-  if (!first) throw new UsageError('--from needs at least one results JSON file.', 'e.g. --from results/scale/scale-bare.json');
+  if (!first)
+    throw new UsageError(
+      '--from needs at least one results JSON file.',
+      'e.g. --from results/scale/scale-bare.json',
+    );
   for (const r of rest) {
-    if (r.target !== first.target) throw new UsageError(`--from: cannot merge a ${r.target} report with a ${first.target} report.`, 'Give reports of the same kind (all --bare, or all cluster).');
+    if (r.target !== first.target)
+      throw new UsageError(
+        `--from: cannot merge a ${r.target} report with a ${first.target} report.`,
+        'Give reports of the same kind (all --bare, or all cluster).',
+      );
   }
   const all = [first, ...rest];
   const bare = all.flatMap((r) => r.bare ?? []);
   const cluster = all.flatMap((r) => r.cluster ?? []);
   const measured = new Set([...bare, ...cluster].map((x) => x.mode));
-  const skipped = all.flatMap((r) => r.skipped).filter((s, i, a) => !measured.has(s.mode) && a.findIndex((x) => x.mode === s.mode) === i);
+  const skipped = all
+    .flatMap((r) => r.skipped)
+    .filter((s, i, a) => !measured.has(s.mode) && a.findIndex((x) => x.mode === s.mode) === i);
   const vm = all.find((r) => r.vm)?.vm;
-  const spawnMs = Object.assign({}, ...all.map((r) => r.spawnMs ?? {})) as NonNullable<ScaleReport['spawnMs']>;
+  const spawnMs = Object.assign({}, ...all.map((r) => r.spawnMs ?? {})) as NonNullable<
+    ScaleReport['spawnMs']
+  >;
   const backends = new Set(all.map((r) => r.machine.backend));
-  const loads = all.map((r) => r.machine.loadavg).filter((l): l is NonNullable<typeof l> => Boolean(l));
+  const loads = all
+    .map((r) => r.machine.loadavg)
+    .filter((l): l is NonNullable<typeof l> => Boolean(l));
   return {
     ...first,
     machine: {
       ...first.machine,
       backend: backends.size > 1 ? 'native+vm' : first.machine.backend,
       tools: Object.assign({}, ...all.map((r) => r.machine.tools)) as Record<string, string>,
-      ...(loads.length ? { loadavg: { start: Math.max(...loads.map((l) => l.start)), end: Math.max(...loads.map((l) => l.end ?? l.start)) } } : {}),
+      ...(loads.length
+        ? {
+            loadavg: {
+              start: Math.max(...loads.map((l) => l.start)),
+              end: Math.max(...loads.map((l) => l.end ?? l.start)),
+            },
+          }
+        : {}),
     },
     // One line per topic ("program = …", "update = …"): the first report's wording wins.
-    method: all.flatMap((r) => r.method).filter((l, i, a) => a.findIndex((x) => x === l || (/^\w+ = /.test(l) && x.split(' = ')[0] === l.split(' = ')[0])) === i),
+    method: all
+      .flatMap((r) => r.method)
+      .filter(
+        (l, i, a) =>
+          a.findIndex(
+            (x) => x === l || (/^\w+ = /.test(l) && x.split(' = ')[0] === l.split(' = ')[0]),
+          ) === i,
+      ),
     startedAt: all.map((r) => r.startedAt).sort()[0]!,
-    finishedAt: all.map((r) => r.finishedAt).sort().at(-1)!,
+    finishedAt: all
+      .map((r) => r.finishedAt)
+      .sort()
+      .at(-1)!,
     modes: [...new Set(all.flatMap((r) => r.modes))],
     sizes: [...new Set(all.flatMap((r) => r.sizes))].sort((a, b) => a - b),
     ...(first.target === 'bare' ? { bare } : { cluster }),
@@ -108,7 +159,9 @@ function withCpu(wall: number, cpu: number | undefined): string {
 export function summaryTable(r: ScaleReport): string {
   const lines: string[] = [];
   if (r.target === 'bare') {
-    lines.push('mode       where   services  program ms (CPU)    update ms (CPU)  rules/chains/members in kernel         first packet p50/p99 ms (last svc)');
+    lines.push(
+      'mode       where   services  program ms (CPU)    update ms (CPU)  rules/chains/members in kernel         first packet p50/p99 ms (last svc)',
+    );
     for (const x of r.bare ?? []) {
       const k = x.kernel;
       const held =
@@ -117,15 +170,24 @@ export function summaryTable(r: ScaleReport): string {
           : `${k.rules ?? '?'} rules, ${k.chains ?? '?'} chains${x.mode === 'nftables' ? `, ${k.setMembers ?? '?'} map elems` : ''}`;
       const lat = x.latency[1] ?? x.latency[0];
       const vm = x.backend === 'vm';
-      const latText = !lat ? '-' : vm ? `${lat.requestP50Ms ?? '-'} / ${lat.requestP99Ms ?? '-'} (whole nc request)` : `${lat.connectP50Ms ?? '-'} / ${lat.connectP99Ms ?? '-'}`;
+      const latText = !lat
+        ? '-'
+        : vm
+          ? `${lat.requestP50Ms ?? '-'} / ${lat.requestP99Ms ?? '-'} (whole nc request)`
+          : `${lat.connectP50Ms ?? '-'} / ${lat.connectP99Ms ?? '-'}`;
       lines.push(
         `${x.mode.padEnd(10)} ${(vm ? 'vm' : 'native').padEnd(6)} ${String(x.services).padStart(8)}  ${withCpu(x.programMs, x.programCpuMs).padStart(18)}  ${withCpu(x.updateMs, x.updateCpuMs).padStart(15)}  ${held.padEnd(38)} ${latText}`,
       );
     }
   } else {
-    lines.push('mode       services  apply s  sync mean s  sync p99 s  rules/virtual servers on node  first request p50/p99 ms');
+    lines.push(
+      'mode       services  apply s  sync mean s  sync p99 s  rules/virtual servers on node  first request p50/p99 ms',
+    );
     for (const x of r.cluster ?? []) {
-      const held = x.mode === 'ipvs' ? `${x.counts.virtualServers ?? '?'} virtual servers` : `${x.counts.rules ?? '?'} rules`;
+      const held =
+        x.mode === 'ipvs'
+          ? `${x.counts.virtualServers ?? '?'} virtual servers`
+          : `${x.counts.rules ?? '?'} rules`;
       const f = (v: number | null) => (v === null ? '-' : v.toFixed(3));
       lines.push(
         `${x.mode.padEnd(10)} ${String(x.services).padStart(8)}  ${(x.applyMs / 1000).toFixed(1).padStart(7)}  ${f(x.syncProxyRules.meanSeconds).padStart(11)}  ${f(x.syncProxyRules.p99Seconds).padStart(10)}  ${held.padEnd(29)} ${x.latency ? `${x.latency.requestP50Ms ?? '-'} / ${x.latency.requestP99Ms ?? '-'}` : '-'}`,
@@ -134,7 +196,13 @@ export function summaryTable(r: ScaleReport): string {
   }
   for (const s of r.skipped) lines.push(`${s.mode}: not measured — ${s.reason}`);
   if (r.target === 'bare' && r.spawnMs) {
-    lines.push(`(times include starting the programs: one empty program start took ${Object.entries(r.spawnMs).map(([k, v]) => `${v} ms ${k}`).join(', ')}; an ipvs update starts 3 programs, iptables and nftables 1)`);
+    lines.push(
+      `(times include starting the programs: one empty program start took ${Object.entries(
+        r.spawnMs,
+      )
+        .map(([k, v]) => `${v} ms ${k}`)
+        .join(', ')}; an ipvs update starts 3 programs, iptables and nftables 1)`,
+    );
   }
   return lines.join('\n');
 }
@@ -142,7 +210,8 @@ export function summaryTable(r: ScaleReport): string {
 export default defineCommand({
   name: 'scale',
   summary: 'measure iptables vs IPVS vs nftables as services grow',
-  usage: 'proxylab scale [--bare] [--services 100,1000,5000] [--modes iptables,ipvs,nftables] [--out DIR] | proxylab scale --from FILE,... [--out DIR]',
+  usage:
+    'proxylab scale [--bare] [--services 100,1000,5000] [--modes iptables,ipvs,nftables] [--out DIR] | proxylab scale --from FILE,... [--out DIR]',
   details: `
 With --bare (no cluster, needs root): for each mode and size, programs N kube-proxy-shaped
 services (2 endpoints each) in network namespaces on this kernel, and measures the full
@@ -166,41 +235,86 @@ Examples:
   sudo proxylab scale --bare --services 100,1000,5000,10000 --modes iptables,nftables
   proxylab scale --services 100,1000 --modes iptables,ipvs`,
   options: {
-    bare: { type: 'boolean', description: 'measure on this kernel in network namespaces, without a cluster' },
-    services: { type: 'string', arg: 'N,N,...', description: 'numbers of services to measure', default: DEFAULT_SIZES.join(',') },
-    modes: { type: 'string', arg: 'MODE,...', description: 'proxy modes to compare', default: MODES.join(',') },
-    out: { type: 'string', arg: 'DIR', description: 'where the JSON and SVG go', default: './results/scale' },
-    from: { type: 'string', arg: 'FILE,...', description: 'measure nothing: merge these results JSON files and draw their chart' },
-    probes: { type: 'string', arg: 'N', description: 'TCP connections per probed VIP (latency samples)', default: '200' },
+    bare: {
+      type: 'boolean',
+      description: 'measure on this kernel in network namespaces, without a cluster',
+    },
+    services: {
+      type: 'string',
+      arg: 'N,N,...',
+      description: 'numbers of services to measure',
+      default: DEFAULT_SIZES.join(','),
+    },
+    modes: {
+      type: 'string',
+      arg: 'MODE,...',
+      description: 'proxy modes to compare',
+      default: MODES.join(','),
+    },
+    out: {
+      type: 'string',
+      arg: 'DIR',
+      description: 'where the JSON and SVG go',
+      default: './results/scale',
+    },
+    from: {
+      type: 'string',
+      arg: 'FILE,...',
+      description: 'measure nothing: merge these results JSON files and draw their chart',
+    },
+    probes: {
+      type: 'string',
+      arg: 'N',
+      description: 'TCP connections per probed VIP (latency samples)',
+      default: '200',
+    },
     backend: {
       type: 'string',
       arg: 'auto|native|vm',
-      description: "--bare only: where rules are programmed; auto = this kernel, plus the bare lab's micro-VM for IPVS when this kernel has no ip_vs",
+      description:
+        "--bare only: where rules are programmed; auto = this kernel, plus the bare lab's micro-VM for IPVS when this kernel has no ip_vs",
       default: 'auto',
     },
-    'vm-services': { type: 'string', arg: 'N,N,...', description: '--bare only: sizes measured in the micro-VM (default: --services capped at 2000)' },
+    'vm-services': {
+      type: 'string',
+      arg: 'N,N,...',
+      description:
+        '--bare only: sizes measured in the micro-VM (default: --services capped at 2000)',
+    },
   },
   json: true,
   async run(ctx: Context, args) {
     const from = str(args, 'from');
     if (from !== undefined) {
       const reports: ScaleReport[] = [];
-      for (const f of from.split(',').map((x) => x.trim()).filter(Boolean)) {
+      for (const f of from
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)) {
         let doc: unknown;
         try {
           doc = JSON.parse(readFileSync(f, 'utf8'));
         } catch (e) {
-          throw new UsageError(`--from: cannot read ${f} (${e instanceof Error ? e.message.split('\n')[0] : String(e)}).`, 'Give the scale-bare.json or scale-cluster.json files a run wrote.');
+          throw new UsageError(
+            `--from: cannot read ${f} (${e instanceof Error ? e.message.split('\n')[0] : String(e)}).`,
+            'Give the scale-bare.json or scale-cluster.json files a run wrote.',
+          );
         }
         if (!doc || typeof doc !== 'object' || (doc as { kind?: unknown }).kind !== RESULT_KIND) {
-          throw new UsageError(`--from: ${f} is not a proxylab scale results file.`, 'Give the scale-bare.json or scale-cluster.json files a run wrote.');
+          throw new UsageError(
+            `--from: ${f} is not a proxylab scale results file.`,
+            'Give the scale-bare.json or scale-cluster.json files a run wrote.',
+          );
         }
         reports.push(doc as ScaleReport);
       }
       const merged = mergeReports(reports);
       const files = writeReport(resolve(str(args, 'out') ?? './results/scale'), merged);
       if (ctx.json) ctx.io.out(JSON.stringify(merged, null, 2));
-      else ctx.io.out(`${summaryTable(merged)}\n\nResults: ${relative(process.cwd(), files.json) || files.json}\nChart:   ${relative(process.cwd(), files.svg) || files.svg}`);
+      else
+        ctx.io.out(
+          `${summaryTable(merged)}\n\nResults: ${relative(process.cwd(), files.json) || files.json}\nChart:   ${relative(process.cwd(), files.svg) || files.svg}`,
+        );
       return 0;
     }
     const sizes = parseSizes(str(args, 'services'));
@@ -209,9 +323,16 @@ Examples:
     const outDir = resolve(str(args, 'out') ?? './results/scale');
     const backend = str(args, 'backend') ?? 'auto';
     if (backend !== 'auto' && backend !== 'native' && backend !== 'vm') {
-      throw new UsageError(`--backend: "${backend}" is not auto, native or vm.`, 'e.g. --backend vm to measure IPVS and iptables inside the micro-VM.');
+      throw new UsageError(
+        `--backend: "${backend}" is not auto, native or vm.`,
+        'e.g. --backend vm to measure IPVS and iptables inside the micro-VM.',
+      );
     }
-    if (backend !== 'auto' && !bool(args, 'bare')) throw new UsageError('--backend applies to --bare runs only.', 'Add --bare, or leave --backend out.');
+    if (backend !== 'auto' && !bool(args, 'bare'))
+      throw new UsageError(
+        '--backend applies to --bare runs only.',
+        'Add --bare, or leave --backend out.',
+      );
     const log = (l: string) => ctx.io.info(l);
     let report: ScaleReport;
     if (bool(args, 'bare')) {
@@ -221,7 +342,15 @@ Examples:
       );
       const vmText = str(args, 'vm-services');
       try {
-        report = await runBare({ sizes, modes, probes, backend, signal: ctx.signal, log, ...(vmText !== undefined ? { vmSizes: parseSizes(vmText) } : {}) });
+        report = await runBare({
+          sizes,
+          modes,
+          probes,
+          backend,
+          signal: ctx.signal,
+          log,
+          ...(vmText !== undefined ? { vmSizes: parseSizes(vmText) } : {}),
+        });
       } catch (e) {
         // Ctrl-C: the namespaces are gone by now; say so instead of showing the killed program.
         if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : e;
@@ -229,7 +358,9 @@ Examples:
       }
     } else {
       const { runCluster } = await import('../scale/cluster.js');
-      log(`scale: ${modes.join(', ')} at ${sizes.join(', ')} services on kind cluster "${ctx.cluster}"`);
+      log(
+        `scale: ${modes.join(', ')} at ${sizes.join(', ')} services on kind cluster "${ctx.cluster}"`,
+      );
       try {
         report = await runCluster(ctx, { sizes, modes, probes: Math.min(probes, 500), log });
       } catch (e) {
@@ -241,7 +372,9 @@ Examples:
     if (ctx.json) ctx.io.out(JSON.stringify(report, null, 2));
     else {
       ctx.io.out(summaryTable(report));
-      ctx.io.out(`\nResults: ${relative(process.cwd(), files.json) || files.json}\nChart:   ${relative(process.cwd(), files.svg) || files.svg}`);
+      ctx.io.out(
+        `\nResults: ${relative(process.cwd(), files.json) || files.json}\nChart:   ${relative(process.cwd(), files.svg) || files.svg}`,
+      );
     }
     return 0;
   },

@@ -25,7 +25,14 @@ import {
 import { createLab, NS_PREFIX, SERVERS, sweepStale, type NetnsLab } from './netns.js';
 import { run } from '../core/exec.js';
 import { measureInGuest, VM_NO_NFT, type Guest } from './vm.js';
-import { describeMachine, RESULT_KIND, RESULT_VERSION, type BareMeasurement, type ScaleReport, type Skipped } from './results.js';
+import {
+  describeMachine,
+  RESULT_KIND,
+  RESULT_VERSION,
+  type BareMeasurement,
+  type ScaleReport,
+  type Skipped,
+} from './results.js';
 
 export type BackendChoice = 'auto' | 'native' | 'vm';
 
@@ -74,7 +81,12 @@ export function parseTimes(stderr: string): number | null {
   return (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000;
 }
 
-async function timed(exec: Exec, argv: readonly string[], input?: string, timeoutMs = 20 * 60_000): Promise<Timing> {
+async function timed(
+  exec: Exec,
+  argv: readonly string[],
+  input?: string,
+  timeoutMs = 20 * 60_000,
+): Promise<Timing> {
   const t0 = performance.now();
   const r = await exec(['bash', '-c', TIMES_SCRIPT, 'bash', ...argv], input, timeoutMs);
   const wallMs = performance.now() - t0;
@@ -109,7 +121,10 @@ export function countIptablesSave(text: string): { rules: number; chains: number
 }
 
 /** Rules, chains and service-ips elements of one table in `nft -j list table` output. */
-export function countNftJson(json: string, mapName = 'service-ips'): { rules: number; chains: number; setMembers: number } {
+export function countNftJson(
+  json: string,
+  mapName = 'service-ips',
+): { rules: number; chains: number; setMembers: number } {
   const doc = JSON.parse(json) as { nftables?: Array<Record<string, unknown>> };
   let rules = 0;
   let chains = 0;
@@ -130,7 +145,10 @@ export function countNftJson(json: string, mapName = 'service-ips'): { rules: nu
  * cluster nodes): chains, rules (statements inside chains, not their type/policy line), and
  * elements of the service-ips map.
  */
-export function countNftText(text: string, mapName = 'service-ips'): { rules: number; chains: number; setMembers: number } {
+export function countNftText(
+  text: string,
+  mapName = 'service-ips',
+): { rules: number; chains: number; setMembers: number } {
   let rules = 0;
   let chains = 0;
   let setMembers = 0;
@@ -206,10 +224,17 @@ export function iptablesDriver(binary = 'iptables'): Driver {
     },
     async program(exec, services) {
       const set = iptablesFull(services);
-      return { t: await timed(exec, [`${binary}-restore`, '--noflush'], set.restore), expected: set.counts };
+      return {
+        t: await timed(exec, [`${binary}-restore`, '--noflush'], set.restore),
+        expected: set.counts,
+      };
     },
     async update(exec, existing, added) {
-      return timed(exec, [`${binary}-restore`, '--noflush'], iptablesAddOne(existing, added).restore);
+      return timed(
+        exec,
+        [`${binary}-restore`, '--noflush'],
+        iptablesAddOne(existing, added).restore,
+      );
     },
     async count(exec) {
       return countIptablesSave((await exec([`${binary}-save`, '-t', 'nat'])).stdout);
@@ -247,7 +272,9 @@ export function ipvsDriver(iptablesBinary = 'iptables'): Driver {
         return `IPVS is not usable on this kernel (${why.split('\n')[0]}); it needs the ip_vs module (use the vm backend)`;
       }
       if (r instanceof Error) return r.message;
-      const d = await exec(['ip', 'link', 'add', 'pl-probe0', 'type', 'dummy']).catch((e: unknown) => e);
+      const d = await exec(['ip', 'link', 'add', 'pl-probe0', 'type', 'dummy']).catch(
+        (e: unknown) => e,
+      );
       if (d instanceof Error) return 'this kernel has no dummy interfaces (kube-ipvs0 needs one)';
       await exec(['ip', 'link', 'del', 'pl-probe0']).catch(() => undefined);
       return null;
@@ -257,7 +284,10 @@ export function ipvsDriver(iptablesBinary = 'iptables'): Driver {
       let total = await timed(exec, ['ipset', 'restore'], set.ipset);
       total = add(total, await timed(exec, ['ip', '-batch', '-'], set.ipBatch));
       total = add(total, await timed(exec, ['ipvsadm', '-R'], set.ipvsadm));
-      total = add(total, await timed(exec, [`${iptablesBinary}-restore`, '--noflush'], set.iptables));
+      total = add(
+        total,
+        await timed(exec, [`${iptablesBinary}-restore`, '--noflush'], set.iptables),
+      );
       return { t: total, expected: set.counts };
     },
     async update(exec, _existing, added) {
@@ -269,16 +299,30 @@ export function ipvsDriver(iptablesBinary = 'iptables'): Driver {
     },
     async count(exec) {
       const ipvs = countIpvsSave((await exec(['ipvsadm', '-Sn'])).stdout);
-      const members = countIpsetTerse((await exec(['ipset', 'list', '-t', IPSET_CLUSTER_IP])).stdout);
+      const members = countIpsetTerse(
+        (await exec(['ipset', 'list', '-t', IPSET_CLUSTER_IP])).stdout,
+      );
       const ipt = countIptablesSave((await exec([`${iptablesBinary}-save`, '-t', 'nat'])).stdout);
-      const addrs = (await exec(['ip', '-o', '-4', 'addr', 'show', 'dev', 'kube-ipvs0'])).stdout.split('\n').filter((l) => l.includes(' inet ')).length;
-      return { ...ipvs, setMembers: members ?? undefined, rules: ipt.rules, chains: ipt.chains, boundAddresses: addrs };
+      const addrs = (await exec(['ip', '-o', '-4', 'addr', 'show', 'dev', 'kube-ipvs0'])).stdout
+        .split('\n')
+        .filter((l) => l.includes(' inet ')).length;
+      return {
+        ...ipvs,
+        setMembers: members ?? undefined,
+        rules: ipt.rules,
+        chains: ipt.chains,
+        boundAddresses: addrs,
+      };
     },
   };
 }
 
 export function driverFor(mode: Mode): Driver {
-  return mode === 'iptables' ? iptablesDriver() : mode === 'nftables' ? nftablesDriver() : ipvsDriver();
+  return mode === 'iptables'
+    ? iptablesDriver()
+    : mode === 'nftables'
+      ? nftablesDriver()
+      : ipvsDriver();
 }
 
 // ---- the sweep ----------------------------------------------------------------------------
@@ -302,24 +346,42 @@ function endpointsOnServers(): Service['endpoints'] {
   return SERVERS.map((s) => ({ ip: s.ip, port: s.port }));
 }
 
-async function probe(lab: NetnsLab, targets: string[], count: number, signal?: AbortSignal): Promise<LatencySummary[]> {
-  const r = await lab.exec(lab.client, [process.execPath, '-e', CLIENT_SOURCE, String(count), '2000', ...targets], { signal, timeoutMs: 10 * 60_000 });
+async function probe(
+  lab: NetnsLab,
+  targets: string[],
+  count: number,
+  signal?: AbortSignal,
+): Promise<LatencySummary[]> {
+  const r = await lab.exec(
+    lab.client,
+    [process.execPath, '-e', CLIENT_SOURCE, String(count), '2000', ...targets],
+    { signal, timeoutMs: 10 * 60_000 },
+  );
   return (JSON.parse(r.stdout) as ProbeResult[]).map(summarize);
 }
 
 export async function measureOne(
   driver: Driver,
   size: number,
-  o: { probes: number; updates: number; signal?: AbortSignal; log: (l: string) => void; tag: string },
+  o: {
+    probes: number;
+    updates: number;
+    signal?: AbortSignal;
+    log: (l: string) => void;
+    tag: string;
+  },
 ): Promise<BareMeasurement> {
   const lab = await createLab({ tag: o.tag, signal: o.signal });
   try {
-    const exec: Exec = (argv, input, timeoutMs) => lab.exec(lab.lb, argv, { input, timeoutMs: timeoutMs ?? 120_000, signal: o.signal });
+    const exec: Exec = (argv, input, timeoutMs) =>
+      lab.exec(lab.lb, argv, { input, timeoutMs: timeoutMs ?? 120_000, signal: o.signal });
     const why = await driver.unavailable(exec);
     if (why) throw new UnavailableError(why);
     const services = makeServices(size, { endpoints: endpointsOnServers });
     const prog = await driver.program(exec, services);
-    o.log(`  ${driver.mode} N=${size}: programmed in ${prog.t.wallMs.toFixed(1)} ms (CPU ${prog.t.cpuMs.toFixed(0)} ms)`);
+    o.log(
+      `  ${driver.mode} N=${size}: programmed in ${prog.t.wallMs.toFixed(1)} ms (CPU ${prog.t.cpuMs.toFixed(0)} ms)`,
+    );
     const kernel = await driver.count(exec);
     const existing = [...services];
     const samples: Timing[] = [];
@@ -375,28 +437,58 @@ async function nativeSpawnMs(signal?: AbortSignal): Promise<number> {
  * and measure there. Loaded by name: the scale lab works without it (IPVS is then reported
  * as not measured, with the reason).
  */
-async function runInVm(o: { modes: Mode[]; sizes: number[]; probes: number; updates: number; log: (l: string) => void; signal?: AbortSignal }): Promise<
-  { rows: BareMeasurement[]; info: NonNullable<ScaleReport['vm']>; spawnMs: number | null } | { reason: string }
+async function runInVm(o: {
+  modes: Mode[];
+  sizes: number[];
+  probes: number;
+  updates: number;
+  log: (l: string) => void;
+  signal?: AbortSignal;
+}): Promise<
+  | { rows: BareMeasurement[]; info: NonNullable<ScaleReport['vm']>; spawnMs: number | null }
+  | { reason: string }
 > {
-  type BackendModule = { openVmBackend(opts: { log: (l: string) => void; signal?: AbortSignal }): Promise<{ vm: Guest; describe(): string; close(): Promise<void> }> };
+  type BackendModule = {
+    openVmBackend(opts: {
+      log: (l: string) => void;
+      signal?: AbortSignal;
+    }): Promise<{ vm: Guest; describe(): string; close(): Promise<void> }>;
+  };
   let mod: BackendModule;
   try {
     const spec = '../bare/backend.js';
     mod = (await import(spec)) as BackendModule;
   } catch (e) {
-    return { reason: `the bare lab's VM backend is not available (${e instanceof Error ? e.message.split('\n')[0] : String(e)})` };
+    return {
+      reason: `the bare lab's VM backend is not available (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`,
+    };
   }
   let backend: Awaited<ReturnType<BackendModule['openVmBackend']>>;
   try {
     o.log('  booting the bare lab micro-VM (Debian kernel with IPVS, QEMU)');
-    backend = await mod.openVmBackend({ log: (l) => o.log(`  vm: ${l}`), ...(o.signal ? { signal: o.signal } : {}) });
+    backend = await mod.openVmBackend({
+      log: (l) => o.log(`  vm: ${l}`),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
   } catch (e) {
-    return { reason: `the micro-VM could not start: ${e instanceof Error ? e.message : String(e)}` };
+    return {
+      reason: `the micro-VM could not start: ${e instanceof Error ? e.message : String(e)}`,
+    };
   }
   try {
-    const info = { kernel: backend.vm.kernelRelease, bootMs: backend.vm.bootMs, describe: backend.describe() };
+    const info = {
+      kernel: backend.vm.kernelRelease,
+      bootMs: backend.vm.bootMs,
+      describe: backend.describe(),
+    };
     o.log(`  vm: ${info.describe}`);
-    const r = await measureInGuest(backend.vm, { sizes: o.sizes, modes: o.modes, probes: o.probes, updates: o.updates, log: o.log });
+    const r = await measureInGuest(backend.vm, {
+      sizes: o.sizes,
+      modes: o.modes,
+      probes: o.probes,
+      updates: o.updates,
+      log: o.log,
+    });
     return { rows: r.rows, info, spawnMs: r.spawnMs };
   } finally {
     await backend.close();
@@ -406,7 +498,10 @@ async function runInVm(o: { modes: Mode[]; sizes: number[]; probes: number; upda
 export async function runBare(o: BareOptions): Promise<ScaleReport> {
   const log = o.log ?? (() => undefined);
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new UserError('`proxylab scale --bare` needs root: it creates network namespaces and programs netfilter in them.', 'Run it with sudo (nothing outside the namespaces it creates is touched).');
+    throw new UserError(
+      '`proxylab scale --bare` needs root: it creates network namespaces and programs netfilter in them.',
+      'Run it with sudo (nothing outside the namespaces it creates is touched).',
+    );
   }
   const stale = await sweepStale();
   if (stale.length) log(`removed ${stale.length} namespaces left by an interrupted run`);
@@ -428,11 +523,21 @@ export async function runBare(o: BareOptions): Promise<ScaleReport> {
     const driver = driverFor(mode);
     for (const size of [...o.sizes].sort((a, b) => a - b)) {
       try {
-        out.push(await measureOne(driver, size, { probes: o.probes ?? 200, updates: o.updates ?? 3, signal: o.signal, log, tag: `${mode.slice(0, 3)}${size}` }));
+        out.push(
+          await measureOne(driver, size, {
+            probes: o.probes ?? 200,
+            updates: o.updates ?? 3,
+            signal: o.signal,
+            log,
+            tag: `${mode.slice(0, 3)}${size}`,
+          }),
+        );
       } catch (e) {
         if (e instanceof UnavailableError) {
           if (backend === 'auto' && mode === 'ipvs') {
-            log(`  ipvs: not on this kernel (${e.message}); it will be measured in the bare lab's VM`);
+            log(
+              `  ipvs: not on this kernel (${e.message}); it will be measured in the bare lab's VM`,
+            );
             needVm.push('ipvs');
           } else {
             skipped.push({ mode, reason: e.message });
@@ -448,7 +553,12 @@ export async function runBare(o: BareOptions): Promise<ScaleReport> {
   let vmInfo: ScaleReport['vm'];
   if (needVm.length) {
     // In the VM, iptables is measured beside IPVS so the two share the emulation cost.
-    const vmModes = [...new Set<Mode>([...(needVm.includes('ipvs') ? (['iptables', 'ipvs'] as Mode[]) : []), ...needVm])].filter((m) => {
+    const vmModes = [
+      ...new Set<Mode>([
+        ...(needVm.includes('ipvs') ? (['iptables', 'ipvs'] as Mode[]) : []),
+        ...needVm,
+      ]),
+    ].filter((m) => {
       if (m === 'nftables') {
         skipped.push({ mode: m, reason: `not measured in the VM: ${VM_NO_NFT}` });
         return false;
@@ -457,8 +567,17 @@ export async function runBare(o: BareOptions): Promise<ScaleReport> {
     });
     if (vmModes.length) {
       const vmSizes = o.vmSizes ?? [...new Set(o.sizes.map((n) => Math.min(n, 2000)))];
-      const r = await runInVm({ modes: vmModes, sizes: vmSizes, probes: Math.min(o.probes ?? 200, 30), updates: o.updates ?? 3, log, signal: o.signal });
-      if ('reason' in r) for (const m of vmModes.filter((x) => x === 'ipvs' || backend === 'vm')) skipped.push({ mode: m, reason: r.reason });
+      const r = await runInVm({
+        modes: vmModes,
+        sizes: vmSizes,
+        probes: Math.min(o.probes ?? 200, 30),
+        updates: o.updates ?? 3,
+        log,
+        signal: o.signal,
+      });
+      if ('reason' in r)
+        for (const m of vmModes.filter((x) => x === 'ipvs' || backend === 'vm'))
+          skipped.push({ mode: m, reason: r.reason });
       else {
         out.push(...r.rows);
         vmInfo = r.info;

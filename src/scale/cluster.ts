@@ -24,8 +24,22 @@ import { editConfigMap, effectiveMode, forReplace, readSettings } from '../steps
 import { summarize, type LatencySummary } from './agent.js';
 import { countNftText } from './bare.js';
 import { serviceName, type Counts, type Mode } from './generate.js';
-import { diffHistogram, histogramQuantile, NETWORK_PROGRAMMING_METRIC, parseHistogram, SYNC_METRIC, type Histogram } from './metrics.js';
-import { describeMachine, RESULT_KIND, RESULT_VERSION, type ClusterMeasurement, type ScaleReport, type Skipped } from './results.js';
+import {
+  diffHistogram,
+  histogramQuantile,
+  NETWORK_PROGRAMMING_METRIC,
+  parseHistogram,
+  SYNC_METRIC,
+  type Histogram,
+} from './metrics.js';
+import {
+  describeMachine,
+  RESULT_KIND,
+  RESULT_VERSION,
+  type ClusterMeasurement,
+  type ScaleReport,
+  type Skipped,
+} from './results.js';
 
 export const SCALE_NAMESPACE = 'proxylab-scale';
 export const BATCH = 500;
@@ -50,7 +64,12 @@ export const CLUSTER_METHOD = [
 ];
 
 /** The Services + EndpointSlices for indexes [from, to), as one kubectl List (JSON). */
-export function manifests(from: number, to: number, endpointIP: string, namespace = SCALE_NAMESPACE): string {
+export function manifests(
+  from: number,
+  to: number,
+  endpointIP: string,
+  namespace = SCALE_NAMESPACE,
+): string {
   const items: unknown[] = [];
   for (let i = from; i < to; i++) {
     const name = serviceName(i);
@@ -58,7 +77,10 @@ export function manifests(from: number, to: number, endpointIP: string, namespac
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'proxylab-scale' } },
-      spec: { type: 'ClusterIP', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }] },
+      spec: {
+        type: 'ClusterIP',
+        ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }],
+      },
     });
     items.push({
       apiVersion: 'discovery.k8s.io/v1',
@@ -66,7 +88,10 @@ export function manifests(from: number, to: number, endpointIP: string, namespac
       metadata: {
         name: `${name}-1`,
         namespace,
-        labels: { 'kubernetes.io/service-name': name, 'endpointslice.kubernetes.io/managed-by': 'proxylab-scale' },
+        labels: {
+          'kubernetes.io/service-name': name,
+          'endpointslice.kubernetes.io/managed-by': 'proxylab-scale',
+        },
       },
       addressType: 'IPv4',
       endpoints: [{ addresses: [endpointIP], conditions: { ready: true } }],
@@ -82,12 +107,23 @@ interface Scrape {
 }
 
 async function scrape(kube: Kube, node: string): Promise<Scrape> {
-  const r = await kube.exec(node, ['curl', '-s', '--max-time', '10', 'http://127.0.0.1:10249/metrics'], { timeoutMs: 30_000 });
-  return { sync: parseHistogram(r.stdout, SYNC_METRIC), netprog: parseHistogram(r.stdout, NETWORK_PROGRAMMING_METRIC) };
+  const r = await kube.exec(
+    node,
+    ['curl', '-s', '--max-time', '10', 'http://127.0.0.1:10249/metrics'],
+    { timeoutMs: 30_000 },
+  );
+  return {
+    sync: parseHistogram(r.stdout, SYNC_METRIC),
+    netprog: parseHistogram(r.stdout, NETWORK_PROGRAMMING_METRIC),
+  };
 }
 
 async function proxyMode(kube: Kube, node: string): Promise<string | undefined> {
-  const r = await kube.exec(node, ['curl', '-s', '--max-time', '5', 'http://127.0.0.1:10249/proxyMode'], { timeoutMs: 20_000, reject: false });
+  const r = await kube.exec(
+    node,
+    ['curl', '-s', '--max-time', '5', 'http://127.0.0.1:10249/proxyMode'],
+    { timeoutMs: 20_000, reject: false },
+  );
   return r.exitCode === 0 ? r.stdout.trim() : undefined;
 }
 
@@ -106,23 +142,36 @@ export async function nodeCounts(kube: Kube, node: string, mode: Mode): Promise<
   if (mode === 'iptables') {
     const r = await kube.exec(node, ['iptables-save', '-t', 'nat'], { timeoutMs: 120_000 });
     const dump = parseIptables(r.stdout, { table: 'nat' });
-    const chains = Object.keys(dump.tables.nat?.chains ?? {}).filter((c) => c.startsWith('KUBE-')).length;
+    const chains = Object.keys(dump.tables.nat?.chains ?? {}).filter((c) =>
+      c.startsWith('KUBE-'),
+    ).length;
     return { rules: dump.ruleCount, chains };
   }
   if (mode === 'nftables') {
-    const r = await kube.exec(node, ['nft', 'list', 'table', 'ip', 'kube-proxy'], { timeoutMs: 120_000 });
+    const r = await kube.exec(node, ['nft', 'list', 'table', 'ip', 'kube-proxy'], {
+      timeoutMs: 120_000,
+    });
     return countNftText(r.stdout);
   }
   const out: Partial<Counts> = {};
-  const ipvsadm = await kube.exec(node, ['ipvsadm', '-Ln'], { reject: false, timeoutMs: 60_000 }).catch(() => null);
+  const ipvsadm = await kube
+    .exec(node, ['ipvsadm', '-Ln'], { reject: false, timeoutMs: 60_000 })
+    .catch(() => null);
   if (ipvsadm && ipvsadm.exitCode === 0) {
     const t = parseIpvsadm(ipvsadm.stdout);
     out.virtualServers = t.services.length;
     out.realServers = t.services.reduce((n, s) => n + s.realServers.length, 0);
   } else {
-    Object.assign(out, countProcIpvs((await kube.exec(node, ['cat', '/proc/net/ip_vs'], { timeoutMs: 60_000 })).stdout));
+    Object.assign(
+      out,
+      countProcIpvs(
+        (await kube.exec(node, ['cat', '/proc/net/ip_vs'], { timeoutMs: 60_000 })).stdout,
+      ),
+    );
   }
-  const ipset = await kube.exec(node, ['ipset', 'list', 'KUBE-CLUSTER-IP'], { reject: false, timeoutMs: 60_000 }).catch(() => null);
+  const ipset = await kube
+    .exec(node, ['ipset', 'list', 'KUBE-CLUSTER-IP'], { reject: false, timeoutMs: 60_000 })
+    .catch(() => null);
   if (ipset && ipset.exitCode === 0) {
     const set = parseIpset(ipset.stdout).sets[0];
     if (set) out.setMembers = set.members.length;
@@ -134,20 +183,35 @@ export async function nodeCounts(kube: Kube, node: string, mode: Mode): Promise<
 async function programmed(kube: Kube, node: string, mode: Mode): Promise<number> {
   if (mode === 'iptables') {
     const r = await kube.exec(node, ['iptables-save', '-t', 'nat'], { timeoutMs: 120_000 });
-    return r.stdout.split('\n').filter((l) => l.startsWith('-A KUBE-SERVICES') && l.includes(`"${SCALE_NAMESPACE}/svc-`)).length;
+    return r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('-A KUBE-SERVICES') && l.includes(`"${SCALE_NAMESPACE}/svc-`))
+      .length;
   }
   if (mode === 'nftables') {
-    const r = await kube.exec(node, ['nft', 'list', 'map', 'ip', 'kube-proxy', 'service-ips'], { timeoutMs: 120_000, reject: false });
-    return (r.stdout.match(new RegExp(`goto service-\\w+-${SCALE_NAMESPACE}/svc-`, 'g')) ?? []).length;
+    const r = await kube.exec(node, ['nft', 'list', 'map', 'ip', 'kube-proxy', 'service-ips'], {
+      timeoutMs: 120_000,
+      reject: false,
+    });
+    return (r.stdout.match(new RegExp(`goto service-\\w+-${SCALE_NAMESPACE}/svc-`, 'g')) ?? [])
+      .length;
   }
   const r = await kube.exec(node, ['cat', '/proc/net/ip_vs'], { timeoutMs: 60_000 });
   return countProcIpvs(r.stdout).virtualServers;
 }
 
-async function probeVip(kube: Kube, node: string, vip: string, count: number): Promise<LatencySummary> {
+async function probeVip(
+  kube: Kube,
+  node: string,
+  vip: string,
+  count: number,
+): Promise<LatencySummary> {
   // A fixed script; the count and the address are passed as arguments, never spliced in.
-  const script = 'i=0; while [ "$i" -lt "$1" ]; do curl -sk -o /dev/null --max-time 5 -w "%{time_connect} %{time_total}\\n" "https://$2/healthz" || echo "error"; i=$((i+1)); done';
-  const r = await kube.exec(node, ['sh', '-c', script, 'probe', String(count), `${vip}:443`], { timeoutMs: 10 * 60_000 });
+  const script =
+    'i=0; while [ "$i" -lt "$1" ]; do curl -sk -o /dev/null --max-time 5 -w "%{time_connect} %{time_total}\\n" "https://$2/healthz" || echo "error"; i=$((i+1)); done';
+  const r = await kube.exec(node, ['sh', '-c', script, 'probe', String(count), `${vip}:443`], {
+    timeoutMs: 10 * 60_000,
+  });
   const connectMs: number[] = [];
   const requestMs: number[] = [];
   let errors = 0;
@@ -158,22 +222,49 @@ async function probeVip(kube: Kube, node: string, vip: string, count: number): P
       requestMs.push(Number(m[2]) * 1000);
     } else if (line.trim()) errors++;
   }
-  return summarize({ target: `${vip}:443`, connectMs, requestMs, errors: errors ? { failed: errors } : {}, answeredBy: {} });
+  return summarize({
+    target: `${vip}:443`,
+    connectMs,
+    requestMs,
+    errors: errors ? { failed: errors } : {},
+    answeredBy: {},
+  });
 }
 
-async function switchMode(kube: Kube, ctx: Context, mode: Mode, nodes: NodeInfo[], rolloutMs: number, log: (l: string) => void): Promise<void> {
-  const cm = (await kube.kubectl(['-n', 'kube-system', 'get', 'configmap', 'kube-proxy', '-o', 'yaml'])).stdout;
+async function switchMode(
+  kube: Kube,
+  ctx: Context,
+  mode: Mode,
+  nodes: NodeInfo[],
+  rolloutMs: number,
+  log: (l: string) => void,
+): Promise<void> {
+  const cm = (
+    await kube.kubectl(['-n', 'kube-system', 'get', 'configmap', 'kube-proxy', '-o', 'yaml'])
+  ).stdout;
   if (effectiveMode(readSettings(cm)) !== mode) {
     log(`  switching kube-proxy to ${mode}`);
     await kube.kubectl(['replace', '-f', '-'], { input: forReplace(editConfigMap(cm, { mode })) });
     await kube.kubectl(['-n', 'kube-system', 'rollout', 'restart', 'daemonset/kube-proxy']);
   }
   try {
-    await kube.kubectl(['-n', 'kube-system', 'rollout', 'status', 'daemonset/kube-proxy', `--timeout=${Math.round(rolloutMs / 1000)}s`], {
-      timeoutMs: rolloutMs + 30_000,
-    });
+    await kube.kubectl(
+      [
+        '-n',
+        'kube-system',
+        'rollout',
+        'status',
+        'daemonset/kube-proxy',
+        `--timeout=${Math.round(rolloutMs / 1000)}s`,
+      ],
+      {
+        timeoutMs: rolloutMs + 30_000,
+      },
+    );
   } catch (e) {
-    throw new ModeUnavailable(`kube-proxy did not become ready in ${mode} mode (${errorText(e)}); see \`kubectl -n kube-system logs ds/kube-proxy\``);
+    throw new ModeUnavailable(
+      `kube-proxy did not become ready in ${mode} mode (${errorText(e)}); see \`kubectl -n kube-system logs ds/kube-proxy\``,
+    );
   }
   for (const n of nodes) {
     await waitFor(async () => ((await proxyMode(kube, n.name)) === mode ? true : undefined), {
@@ -190,11 +281,19 @@ async function switchMode(kube: Kube, ctx: Context, mode: Mode, nodes: NodeInfo[
 class ModeUnavailable extends Error {}
 
 async function deleteNamespace(kube: Kube, wait: boolean): Promise<void> {
-  await kube.kubectl(['delete', 'namespace', SCALE_NAMESPACE, '--ignore-not-found', `--wait=${wait}`], { timeoutMs: 10 * 60_000, reject: false, signal: new AbortController().signal });
+  await kube.kubectl(
+    ['delete', 'namespace', SCALE_NAMESPACE, '--ignore-not-found', `--wait=${wait}`],
+    { timeoutMs: 10 * 60_000, reject: false, signal: new AbortController().signal },
+  );
 }
 
 function internalIP(nodeJson: string, name: string): string | null {
-  const doc = JSON.parse(nodeJson) as { items?: Array<{ metadata?: { name?: string }; status?: { addresses?: Array<{ type: string; address: string }> } }> };
+  const doc = JSON.parse(nodeJson) as {
+    items?: Array<{
+      metadata?: { name?: string };
+      status?: { addresses?: Array<{ type: string; address: string }> };
+    }>;
+  };
   const n = doc.items?.find((x) => x.metadata?.name === name);
   return n?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? null;
 }
@@ -205,8 +304,14 @@ export async function runCluster(ctx: Context, o: ClusterOptions): Promise<Scale
   const cp = nodes.find((n) => n.role === 'control-plane') ?? nodes[0]!;
   const probeNode = nodes.find((n) => n.role === 'worker') ?? cp;
   const cpIP = internalIP((await kube.kubectl(['get', 'nodes', '-o', 'json'])).stdout, cp.name);
-  if (!cpIP) throw new UserError(`could not read the InternalIP of ${cp.name}`, 'check `kubectl get nodes -o wide`');
-  const originalCm = (await kube.kubectl(['-n', 'kube-system', 'get', 'configmap', 'kube-proxy', '-o', 'yaml'])).stdout;
+  if (!cpIP)
+    throw new UserError(
+      `could not read the InternalIP of ${cp.name}`,
+      'check `kubectl get nodes -o wide`',
+    );
+  const originalCm = (
+    await kube.kubectl(['-n', 'kube-system', 'get', 'configmap', 'kube-proxy', '-o', 'yaml'])
+  ).stdout;
   const originalMode = effectiveMode(readSettings(originalCm)) as Mode;
   const syncTimeoutMs = o.syncTimeoutMs ?? 15 * 60_000;
   const rolloutMs = o.rolloutTimeoutMs ?? 180_000;
@@ -230,7 +335,13 @@ export async function runCluster(ctx: Context, o: ClusterOptions): Promise<Scale
         continue;
       }
       await deleteNamespace(kube, true);
-      await kube.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: SCALE_NAMESPACE } }) });
+      await kube.kubectl(['apply', '-f', '-'], {
+        input: JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: SCALE_NAMESPACE },
+        }),
+      });
       let created = 0;
       // IPVS counts every virtual server on the node (kubernetes, kube-dns too): start from those.
       const base = mode === 'ipvs' ? await programmed(kube, probeNode.name, mode) : 0;
@@ -239,30 +350,51 @@ export async function runCluster(ctx: Context, o: ClusterOptions): Promise<Scale
         const t0 = performance.now();
         for (let from = created; from < size; from += BATCH) {
           const to = Math.min(size, from + BATCH);
-          await kube.kubectl(['apply', '-f', '-'], { input: manifests(from, to, cpIP), timeoutMs: 10 * 60_000 });
+          await kube.kubectl(['apply', '-f', '-'], {
+            input: manifests(from, to, cpIP),
+            timeoutMs: 10 * 60_000,
+          });
           o.log(`  ${mode}: ${to}/${size} services applied`);
         }
         const applyMs = performance.now() - t0;
         created = size;
-        await waitFor(async () => ((await programmed(kube, probeNode.name, mode)) >= base + size ? true : undefined), {
-          what: `kube-proxy on ${probeNode.name} to program ${size} services in ${mode} mode`,
-          timeoutMs: syncTimeoutMs,
-          signal: ctx.signal,
-          hint: 'kube-proxy may be crash-looping: `kubectl -n kube-system get pods -l k8s-app=kube-proxy`',
-        });
+        await waitFor(
+          async () =>
+            (await programmed(kube, probeNode.name, mode)) >= base + size ? true : undefined,
+          {
+            what: `kube-proxy on ${probeNode.name} to program ${size} services in ${mode} mode`,
+            timeoutMs: syncTimeoutMs,
+            signal: ctx.signal,
+            hint: 'kube-proxy may be crash-looping: `kubectl -n kube-system get pods -l k8s-app=kube-proxy`',
+          },
+        );
         // Let the sync that programmed the last batch finish recording its duration.
         const after = await waitFor(
           async () => {
             const s = await scrape(kube, probeNode.name);
             return s.sync && (!before.sync || s.sync.count > before.sync.count) ? s : undefined;
           },
-          { what: `kube-proxy on ${probeNode.name} to record a rules sync`, timeoutMs: 120_000, signal: ctx.signal },
+          {
+            what: `kube-proxy on ${probeNode.name} to record a rules sync`,
+            timeoutMs: 120_000,
+            signal: ctx.signal,
+          },
         );
         const sync = after.sync ? diffHistogram(after.sync, before.sync) : null;
         const net = after.netprog ? diffHistogram(after.netprog, before.netprog) : null;
         const counts = await nodeCounts(kube, probeNode.name, mode);
         const last = serviceName(size - 1);
-        const vip = (await kube.kubectl(['-n', SCALE_NAMESPACE, 'get', 'service', last, '-o', 'jsonpath={.spec.clusterIP}'])).stdout.trim();
+        const vip = (
+          await kube.kubectl([
+            '-n',
+            SCALE_NAMESPACE,
+            'get',
+            'service',
+            last,
+            '-o',
+            'jsonpath={.spec.clusterIP}',
+          ])
+        ).stdout.trim();
         const latency = vip ? await probeVip(kube, probeNode.name, vip, o.probes) : null;
         const r: ClusterMeasurement = {
           mode,
@@ -275,7 +407,13 @@ export async function runCluster(ctx: Context, o: ClusterOptions): Promise<Scale
             p50Seconds: sync ? histogramQuantile(sync, 0.5) : null,
             p99Seconds: sync ? histogramQuantile(sync, 0.99) : null,
           },
-          networkProgramming: net ? { count: net.count, p50Seconds: histogramQuantile(net, 0.5), p99Seconds: histogramQuantile(net, 0.99) } : null,
+          networkProgramming: net
+            ? {
+                count: net.count,
+                p50Seconds: histogramQuantile(net, 0.5),
+                p99Seconds: histogramQuantile(net, 0.99),
+              }
+            : null,
           node: probeNode.name,
           counts,
           latency,
@@ -291,14 +429,26 @@ export async function runCluster(ctx: Context, o: ClusterOptions): Promise<Scale
     await deleteNamespace(kube, false);
     if (touchedMode) {
       try {
-        const now = (await kube.kubectl(['-n', 'kube-system', 'get', 'configmap', 'kube-proxy', '-o', 'yaml'], { signal: new AbortController().signal })).stdout;
+        const now = (
+          await kube.kubectl(
+            ['-n', 'kube-system', 'get', 'configmap', 'kube-proxy', '-o', 'yaml'],
+            { signal: new AbortController().signal },
+          )
+        ).stdout;
         if (effectiveMode(readSettings(now)) !== originalMode) {
           o.log(`putting kube-proxy back in ${originalMode} mode`);
-          await kube.kubectl(['replace', '-f', '-'], { input: forReplace(editConfigMap(now, { mode: originalMode })), signal: new AbortController().signal });
-          await kube.kubectl(['-n', 'kube-system', 'rollout', 'restart', 'daemonset/kube-proxy'], { signal: new AbortController().signal });
+          await kube.kubectl(['replace', '-f', '-'], {
+            input: forReplace(editConfigMap(now, { mode: originalMode })),
+            signal: new AbortController().signal,
+          });
+          await kube.kubectl(['-n', 'kube-system', 'rollout', 'restart', 'daemonset/kube-proxy'], {
+            signal: new AbortController().signal,
+          });
         }
       } catch (e) {
-        o.log(`could not put kube-proxy back in ${originalMode} mode: ${e instanceof CommandError ? errorText(e) : String(e)} — run \`proxylab mode ${originalMode}\``);
+        o.log(
+          `could not put kube-proxy back in ${originalMode} mode: ${e instanceof CommandError ? errorText(e) : String(e)} — run \`proxylab mode ${originalMode}\``,
+        );
       }
     }
   }

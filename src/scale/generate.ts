@@ -117,7 +117,14 @@ export interface Counts {
   boundAddresses: number;
 }
 
-const zero = (): Counts => ({ rules: 0, chains: 0, setMembers: 0, virtualServers: 0, realServers: 0, boundAddresses: 0 });
+const zero = (): Counts => ({
+  rules: 0,
+  chains: 0,
+  setMembers: 0,
+  virtualServers: 0,
+  realServers: 0,
+  boundAddresses: 0,
+});
 
 function probability(remaining: number): string {
   // kube-proxy prints 1/remaining with 11 decimals (0.50000000000, 0.33333333349 for 3).
@@ -138,7 +145,11 @@ export interface IptablesRuleset {
 }
 
 /** The service-dependent chains and rules of one service (used by full and partial syncs). */
-function iptablesServiceParts(s: Service): { chains: string[]; servicesRule: string; rules: string[] } {
+function iptablesServiceParts(s: Service): {
+  chains: string[];
+  servicesRule: string;
+  rules: string[];
+} {
   const spn = servicePortName(s.namespace, s.name, s.portName);
   const svc = iptablesServiceChain(spn, s.protocol);
   const chains = [svc];
@@ -160,7 +171,9 @@ function iptablesServiceParts(s: Service): { chains: string[]; servicesRule: str
   s.endpoints.forEach((ep, i) => {
     const sep = seps[i]!;
     rules.push(`-A ${sep} -s ${ep.ip}/32 -m comment --comment ${q(spn)} -j KUBE-MARK-MASQ`);
-    rules.push(`-A ${sep} -p ${s.protocol} -m comment --comment ${q(spn)} -m ${s.protocol} -j DNAT --to-destination ${ep.ip}:${ep.port}`);
+    rules.push(
+      `-A ${sep} -p ${s.protocol} -m comment --comment ${q(spn)} -m ${s.protocol} -j DNAT --to-destination ${ep.ip}:${ep.port}`,
+    );
   });
   return { chains, servicesRule, rules };
 }
@@ -181,7 +194,10 @@ const IPT_NODEPORTS_LAST =
   '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS';
 
 /** A full sync: every chain declared (and so flushed), every rule written. */
-export function iptablesFull(services: readonly Service[], o: { hooks?: boolean } = {}): IptablesRuleset {
+export function iptablesFull(
+  services: readonly Service[],
+  o: { hooks?: boolean } = {},
+): IptablesRuleset {
   const counts = zero();
   const decl: string[] = [...IPT_BASE_CHAINS];
   const body: string[] = [];
@@ -194,7 +210,15 @@ export function iptablesFull(services: readonly Service[], o: { hooks?: boolean 
     servicesRules.push(p.servicesRule);
     body.push(...p.rules);
   }
-  const lines = ['*nat', ...decl.map((c) => `:${c} - [0:0]`), ...body, ...servicesRules, IPT_NODEPORTS_LAST, 'COMMIT', ''];
+  const lines = [
+    '*nat',
+    ...decl.map((c) => `:${c} - [0:0]`),
+    ...body,
+    ...servicesRules,
+    IPT_NODEPORTS_LAST,
+    'COMMIT',
+    '',
+  ];
   counts.chains = decl.length;
   counts.rules = body.length + servicesRules.length + 1;
   return { restore: lines.join('\n'), counts };
@@ -243,16 +267,25 @@ export const IPSET_CLUSTER_IP = 'KUBE-CLUSTER-IP';
 
 function ipvsServiceLines(s: Service): string[] {
   const vs = `${s.clusterIP}:${s.port}`;
-  return [`-A -t ${vs} -s rr`, ...s.endpoints.map((ep) => `-a -t ${vs} -r ${ep.ip}:${ep.port} -m -w 1`)];
+  return [
+    `-A -t ${vs} -s rr`,
+    ...s.endpoints.map((ep) => `-a -t ${vs} -r ${ep.ip}:${ep.port} -m -w 1`),
+  ];
 }
 
-export function ipvsFull(services: readonly Service[], o: { hooks?: boolean; device?: string } = {}): IpvsRuleset {
+export function ipvsFull(
+  services: readonly Service[],
+  o: { hooks?: boolean; device?: string } = {},
+): IpvsRuleset {
   const dev = o.device ?? 'kube-ipvs0';
   const counts = zero();
   const maxelem = Math.max(65536, 2 ** Math.ceil(Math.log2(Math.max(1, services.length))));
   const ipset = [
     `create ${IPSET_CLUSTER_IP} hash:ip,port family inet hashsize 1024 maxelem ${maxelem} comment`,
-    ...services.map((s) => `add ${IPSET_CLUSTER_IP} ${s.clusterIP},${s.protocol}:${s.port} comment ${q(`${servicePortName(s.namespace, s.name, s.portName)} cluster IP`)}`),
+    ...services.map(
+      (s) =>
+        `add ${IPSET_CLUSTER_IP} ${s.clusterIP},${s.protocol}:${s.port} comment ${q(`${servicePortName(s.namespace, s.name, s.portName)} cluster IP`)}`,
+    ),
     '',
   ].join('\n');
   const ipvsadm = [...services.flatMap(ipvsServiceLines), ''].join('\n');
@@ -264,8 +297,14 @@ export function ipvsFull(services: readonly Service[], o: { hooks?: boolean; dev
     `-A KUBE-SERVICES -m set --match-set ${IPSET_CLUSTER_IP} dst,dst -j ACCEPT`,
   ];
   const chains = ['KUBE-SERVICES', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ', 'KUBE-NODE-PORT'];
-  const iptables = ['*nat', ...chains.map((c) => `:${c} - [0:0]`), ...rules, 'COMMIT', ''].join('\n');
-  const ipBatch = [`link add ${dev} type dummy`, ...services.map((s) => `address add ${s.clusterIP}/32 dev ${dev}`), ''].join('\n');
+  const iptables = ['*nat', ...chains.map((c) => `:${c} - [0:0]`), ...rules, 'COMMIT', ''].join(
+    '\n',
+  );
+  const ipBatch = [
+    `link add ${dev} type dummy`,
+    ...services.map((s) => `address add ${s.clusterIP}/32 dev ${dev}`),
+    '',
+  ].join('\n');
   counts.rules = rules.length;
   counts.chains = chains.length;
   counts.setMembers = services.length;
@@ -276,7 +315,10 @@ export function ipvsFull(services: readonly Service[], o: { hooks?: boolean; dev
 }
 
 /** What kube-proxy does for one new service in IPVS mode: O(1) netlink calls, no big restore. */
-export function ipvsAddOne(added: Service, o: { device?: string } = {}): { ipset: string; ipvsadm: string; ipBatch: string } {
+export function ipvsAddOne(
+  added: Service,
+  o: { device?: string } = {},
+): { ipset: string; ipvsadm: string; ipBatch: string } {
   const dev = o.device ?? 'kube-ipvs0';
   return {
     ipset: `add ${IPSET_CLUSTER_IP} ${added.clusterIP},${added.protocol}:${added.port}\n`,
@@ -310,7 +352,9 @@ function nftServiceLines(s: Service): { lines: string[]; chains: number; rules: 
     rules += 2;
   }
   lines.push(`add chain ${t} ${svc}`);
-  lines.push(`add rule ${t} ${svc} ip daddr ${s.clusterIP} ${s.protocol} dport ${s.port} ip saddr != ${CLUSTER_CIDR} jump mark-for-masquerade`);
+  lines.push(
+    `add rule ${t} ${svc} ip daddr ${s.clusterIP} ${s.protocol} dport ${s.port} ip saddr != ${CLUSTER_CIDR} jump mark-for-masquerade`,
+  );
   rules++;
   if (eps.length) {
     const vmap = eps.map((e, i) => `${i} : goto ${e.chain}`).join(' , ');
@@ -318,7 +362,9 @@ function nftServiceLines(s: Service): { lines: string[]; chains: number; rules: 
     rules++;
   }
   lines.push(`add element ${t} cluster-ips { ${s.clusterIP} }`);
-  lines.push(`add element ${t} service-ips { ${s.clusterIP} . ${s.protocol} . ${s.port} : goto ${svc} }`);
+  lines.push(
+    `add element ${t} service-ips { ${s.clusterIP} . ${s.protocol} . ${s.port} : goto ${svc} }`,
+  );
   return { lines, chains: 1 + eps.length, rules };
 }
 

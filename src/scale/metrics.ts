@@ -49,7 +49,9 @@ export function parseHistogram(text: string, name: string): Histogram | null {
     }
   }
   if (!seen) return null;
-  const buckets = [...byLe.entries()].sort((a, b) => a[0] - b[0]).map(([le, c]) => ({ le, count: c }));
+  const buckets = [...byLe.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([le, c]) => ({ le, count: c }));
   return { buckets, sum, count };
 }
 

@@ -87,14 +87,28 @@ export async function createLab(o: CreateLabOptions): Promise<NetnsLab> {
     destroyed = true;
     for (const s of stoppers) s.abort();
     await Promise.allSettled(running);
-    for (const ns of all) if (await nsExists(ns)) await run(['ip', 'netns', 'del', ns], { reject: false });
+    for (const ns of all)
+      if (await nsExists(ns)) await run(['ip', 'netns', 'del', ns], { reject: false });
   };
 
   const ip = (argv: string[]) => run(['ip', ...argv], { signal: o.signal, timeoutMs: 30_000 });
   try {
     for (const ns of all) await ip(['netns', 'add', ns]);
     // client <-> lb
-    await ip(['link', 'add', 'eth0', 'netns', client, 'type', 'veth', 'peer', 'name', 'to-client', 'netns', lb]);
+    await ip([
+      'link',
+      'add',
+      'eth0',
+      'netns',
+      client,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'to-client',
+      'netns',
+      lb,
+    ]);
     await ip(['-n', lb, 'link', 'add', 'br0', 'type', 'bridge']);
     await ip(['-n', lb, 'addr', 'add', '10.240.0.1/24', 'dev', 'to-client']);
     await ip(['-n', lb, 'addr', 'add', '10.244.0.1/24', 'dev', 'br0']);
@@ -107,7 +121,20 @@ export async function createLab(o: CreateLabOptions): Promise<NetnsLab> {
     for (let i = 0; i < servers.length; i++) {
       const ns = servers[i]!;
       const port = `to-s${i + 1}`;
-      await ip(['link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', lb]);
+      await ip([
+        'link',
+        'add',
+        'eth0',
+        'netns',
+        ns,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        port,
+        'netns',
+        lb,
+      ]);
       await ip(['-n', lb, 'link', 'set', port, 'master', 'br0', 'up']);
       await ip(['-n', ns, 'addr', 'add', `${SERVERS[i]!.ip}/24`, 'dev', 'eth0']);
       await ip(['-n', ns, 'link', 'set', 'eth0', 'up']);
@@ -120,19 +147,25 @@ export async function createLab(o: CreateLabOptions): Promise<NetnsLab> {
       stoppers.push(stop);
       let readyResolve!: () => void;
       const ready = new Promise<void>((r) => (readyResolve = r));
-      const p = nsExec(servers[i]!, [process.execPath, '-e', SERVER_SOURCE, String(SERVERS[i]!.port), `server-${i + 1}`], {
-        signal: stop.signal,
-        timeoutMs: 6 * 3600_000,
-        onOutput: (chunk) => {
-          if (chunk.includes('ready')) readyResolve();
+      const p = nsExec(
+        servers[i]!,
+        [process.execPath, '-e', SERVER_SOURCE, String(SERVERS[i]!.port), `server-${i + 1}`],
+        {
+          signal: stop.signal,
+          timeoutMs: 6 * 3600_000,
+          onOutput: (chunk) => {
+            if (chunk.includes('ready')) readyResolve();
+          },
         },
-      });
+      );
       running.push(p.catch(() => undefined));
       const died = p.then(
         () => Promise.reject(new Error('exited early')),
         (e: unknown) => Promise.reject(e instanceof Error ? e : new Error(String(e))),
       );
-      const limit = new Promise<never>((_, rej) => setTimeout(() => rej(new Error('not ready within 15 s')), 15_000).unref());
+      const limit = new Promise<never>((_, rej) =>
+        setTimeout(() => rej(new Error('not ready within 15 s')), 15_000).unref(),
+      );
       await Promise.race([ready, died, limit]);
     }
   } catch (e) {

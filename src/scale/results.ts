@@ -48,9 +48,19 @@ export interface ClusterMeasurement {
   /** Time to create the Services + EndpointSlices with kubectl, in ms. */
   applyMs: number;
   /** kube-proxy's own histogram (seconds): count, sum, mean, and buckets-based p50/p99. */
-  syncProxyRules: { count: number; sumSeconds: number; meanSeconds: number | null; p50Seconds: number | null; p99Seconds: number | null };
+  syncProxyRules: {
+    count: number;
+    sumSeconds: number;
+    meanSeconds: number | null;
+    p50Seconds: number | null;
+    p99Seconds: number | null;
+  };
   /** Network programming latency where kube-proxy exposes it (p50/p99, seconds). */
-  networkProgramming: { count: number; p50Seconds: number | null; p99Seconds: number | null } | null;
+  networkProgramming: {
+    count: number;
+    p50Seconds: number | null;
+    p99Seconds: number | null;
+  } | null;
   /** What one node holds afterwards. */
   node: string;
   counts: Partial<Counts>;
@@ -91,7 +101,10 @@ async function version(argv: string[]): Promise<string | null> {
   }
 }
 
-export async function describeMachine(backend: Machine['backend'], toolArgv: Record<string, string[]>): Promise<Machine> {
+export async function describeMachine(
+  backend: Machine['backend'],
+  toolArgv: Record<string, string[]>,
+): Promise<Machine> {
   const c = cpus();
   const tools: Record<string, string> = {};
   for (const [name, argv] of Object.entries(toolArgv)) {

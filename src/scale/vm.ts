@@ -14,14 +14,26 @@
 import { gzipSync } from 'node:zlib';
 import { UserError } from '../core/errors.js';
 import { summarize, type LatencySummary } from './agent.js';
-import { ipvsAddOne, ipvsFull, iptablesAddOne, iptablesFull, makeServices, type Counts, type Mode, type Service } from './generate.js';
+import {
+  ipvsAddOne,
+  ipvsFull,
+  iptablesAddOne,
+  iptablesFull,
+  makeServices,
+  type Counts,
+  type Mode,
+  type Service,
+} from './generate.js';
 import { SERVERS } from './netns.js';
 import type { BareMeasurement } from './results.js';
 import { countIpsetTerse } from './bare.js';
 
 /** What the scale run needs from the bare lab's VM runner (GuestVm). */
 export interface Guest {
-  run(script: string, opts?: { timeoutMs?: number; what?: string }): Promise<{ output: string; exitCode: number; durationMs: number }>;
+  run(
+    script: string,
+    opts?: { timeoutMs?: number; what?: string },
+  ): Promise<{ output: string; exitCode: number; durationMs: number }>;
   shutdown(): Promise<void>;
   kernelRelease: string;
   bootMs: number;
@@ -36,7 +48,9 @@ const IPT = '/usr/sbin/iptables';
 function upload(files: Record<string, string>): string {
   const lines = ['set -e', 'rm -rf /tmp/in', 'mkdir -p /tmp/in'];
   for (const [name, text] of Object.entries(files)) {
-    const b64 = gzipSync(text, { level: 9 }).toString('base64').replace(/.{1,76}/g, '$&\n');
+    const b64 = gzipSync(text, { level: 9 })
+      .toString('base64')
+      .replace(/.{1,76}/g, '$&\n');
     lines.push(`base64 -d <<'B64_END' | gunzip > /tmp/in/${name}`, b64.trimEnd(), 'B64_END');
   }
   lines.push('ls /tmp/in | wc -l');
@@ -131,7 +145,13 @@ function parseProbe(out: string, targets: string[]): LatencySummary[] {
       requestMs.push((Number(x[3]) - Number(x[2])) * 1000);
       answeredBy[x[4]!] = (answeredBy[x[4]!] ?? 0) + 1;
     }
-    const s = summarize({ target: t, connectMs: [], requestMs, errors: errors ? { error: errors } : {}, answeredBy });
+    const s = summarize({
+      target: t,
+      connectMs: [],
+      requestMs,
+      errors: errors ? { error: errors } : {},
+      answeredBy,
+    });
     return s;
   });
 }
@@ -144,13 +164,20 @@ export interface VmRunOptions {
   log: (line: string) => void;
 }
 
-export async function measureInGuest(vm: Guest, o: VmRunOptions): Promise<{ rows: BareMeasurement[]; spawnMs: number | null }> {
+export async function measureInGuest(
+  vm: Guest,
+  o: VmRunOptions,
+): Promise<{ rows: BareMeasurement[]; spawnMs: number | null }> {
   const out: BareMeasurement[] = [];
   let spawnMs: number | null = null;
   const modes = o.modes.filter((m) => VM_MODES.includes(m));
   const runOk = async (script: string, what: string, timeoutMs = 30 * 60_000) => {
     const r = await vm.run(script, { timeoutMs, what });
-    if (r.exitCode !== 0) throw new UserError(`in the VM, ${what} failed (exit ${r.exitCode}): ${r.output.trim().split('\n').slice(-3).join(' | ')}`, 'run with --debug, or try --backend native on a kernel with ip_vs');
+    if (r.exitCode !== 0)
+      throw new UserError(
+        `in the VM, ${what} failed (exit ${r.exitCode}): ${r.output.trim().split('\n').slice(-3).join(' | ')}`,
+        'run with --debug, or try --backend native on a kernel with ip_vs',
+      );
     return r.output;
   };
   for (const size of [...o.sizes].sort((a, b) => a - b)) {
@@ -159,16 +186,28 @@ export async function measureInGuest(vm: Guest, o: VmRunOptions): Promise<{ rows
     const files: Record<string, string> = {};
     if (modes.includes('iptables')) {
       files['ipt-full'] = iptablesFull(services).restore;
-      added.forEach((a, k) => (files[`ipt-add-${k}`] = iptablesAddOne([...services, ...added.slice(0, k)], a).restore));
+      added.forEach(
+        (a, k) =>
+          (files[`ipt-add-${k}`] = iptablesAddOne([...services, ...added.slice(0, k)], a).restore),
+      );
     }
     let ipvsCounts: Counts | undefined;
     if (modes.includes('ipvs')) {
       const v = ipvsFull(services);
       ipvsCounts = v.counts;
-      Object.assign(files, { 'ipset-full': v.ipset, 'ipvsadm-full': v.ipvsadm, 'ipvs-ipt': v.iptables, 'ipbatch-full': v.ipBatch });
+      Object.assign(files, {
+        'ipset-full': v.ipset,
+        'ipvsadm-full': v.ipvsadm,
+        'ipvs-ipt': v.iptables,
+        'ipbatch-full': v.ipBatch,
+      });
       added.forEach((a, k) => {
         const one = ipvsAddOne(a);
-        Object.assign(files, { [`ipset-add-${k}`]: one.ipset, [`ipvsadm-add-${k}`]: one.ipvsadm, [`ipbatch-add-${k}`]: one.ipBatch });
+        Object.assign(files, {
+          [`ipset-add-${k}`]: one.ipset,
+          [`ipvsadm-add-${k}`]: one.ipvsadm,
+          [`ipbatch-add-${k}`]: one.ipBatch,
+        });
       });
     }
     const t0 = performance.now();
@@ -183,7 +222,8 @@ export async function measureInGuest(vm: Guest, o: VmRunOptions): Promise<{ rows
         script += timed('program', `${x} ${IPT}-restore --noflush /tmp/in/ipt-full`);
         script += `echo "@V rules $(${x} ${IPT}-save -t nat | grep -c '^-A ')"\n`;
         script += `echo "@V chains $(${x} ${IPT}-save -t nat | grep '^:' | grep -v -c -E '^:(PREROUTING|INPUT|OUTPUT|POSTROUTING) ')"\n`;
-        for (let k = 0; k < o.updates; k++) script += timed(`update-${k}`, `${x} ${IPT}-restore --noflush /tmp/in/ipt-add-${k}`);
+        for (let k = 0; k < o.updates; k++)
+          script += timed(`update-${k}`, `${x} ${IPT}-restore --noflush /tmp/in/ipt-add-${k}`);
       } else {
         script += `t0=$EPOCHREALTIME; ok=0\n`;
         script += `${x} /usr/sbin/ipset restore < /tmp/in/ipset-full && ${x} ${IP} -batch /tmp/in/ipbatch-full && ${x} /usr/sbin/ipvsadm -R < /tmp/in/ipvsadm-full && ${x} ${IPT}-restore --noflush /tmp/in/ipvs-ipt || ok=$?\n`;
@@ -201,22 +241,42 @@ export async function measureInGuest(vm: Guest, o: VmRunOptions): Promise<{ rows
       if (spawnMs === null) {
         let sp = '';
         for (let k = 0; k < 7; k++) sp += timed(`spawn-${k}`, `${IP} netns exec lb true`);
-        const t = [...parseTimes(await runOk(sp, 'timing an empty program start')).values()].map((x) => x.ms).sort((a, b) => a - b);
+        const t = [...parseTimes(await runOk(sp, 'timing an empty program start')).values()]
+          .map((x) => x.ms)
+          .sort((a, b) => a - b);
         spawnMs = t.length ? +t[Math.floor(t.length / 2)]!.toFixed(2) : null;
       }
       const r = await runOk(script, `programming ${size} services in ${mode} mode`);
       const times = parseTimes(r);
       const v = values(r);
       const prog = times.get('program');
-      if (!prog || prog.rc !== 0) throw new UserError(`in the VM, programming ${size} services in ${mode} mode failed: ${r.trim().split('\n').slice(-3).join(' | ')}`);
-      const updates = Array.from({ length: o.updates }, (_, k) => times.get(`update-${k}`)).filter((t): t is { ms: number; rc: number } => Boolean(t && t.rc === 0)).map((t) => t.ms);
-      const targets = [services[0], services[services.length - 1], added[added.length - 1]].filter((s): s is Service => Boolean(s)).map((s) => `${s.clusterIP}:${s.port}`);
-      const probeOut = (await vm.run(probeScript(targets, o.probes), { timeoutMs: 30 * 60_000, what: 'the latency probes' })).output;
+      if (!prog || prog.rc !== 0)
+        throw new UserError(
+          `in the VM, programming ${size} services in ${mode} mode failed: ${r.trim().split('\n').slice(-3).join(' | ')}`,
+        );
+      const updates = Array.from({ length: o.updates }, (_, k) => times.get(`update-${k}`))
+        .filter((t): t is { ms: number; rc: number } => Boolean(t && t.rc === 0))
+        .map((t) => t.ms);
+      const targets = [services[0], services[services.length - 1], added[added.length - 1]]
+        .filter((s): s is Service => Boolean(s))
+        .map((s) => `${s.clusterIP}:${s.port}`);
+      const probeOut = (
+        await vm.run(probeScript(targets, o.probes), {
+          timeoutMs: 30 * 60_000,
+          what: 'the latency probes',
+        })
+      ).output;
       const num = (k: string) => (v.has(k) ? Number(v.get(k)) : undefined);
       const kernel: Partial<Counts> =
         mode === 'iptables'
           ? { rules: num('rules'), chains: num('chains') }
-          : { virtualServers: num('vs'), realServers: num('rs'), setMembers: countIpsetTerse(v.get('members') ?? '') ?? undefined, boundAddresses: num('addrs'), rules: num('rules') };
+          : {
+              virtualServers: num('vs'),
+              realServers: num('rs'),
+              setMembers: countIpsetTerse(v.get('members') ?? '') ?? undefined,
+              boundAddresses: num('addrs'),
+              rules: num('rules'),
+            };
       const sorted = [...updates].sort((a, b) => a - b);
       const row: BareMeasurement = {
         mode,
@@ -230,7 +290,9 @@ export async function measureInGuest(vm: Guest, o: VmRunOptions): Promise<{ rows
         latency: parseProbe(probeOut, targets),
       };
       out.push(row);
-      o.log(`  vm: ${mode} N=${size}: programmed in ${row.programMs.toFixed(0)} ms, update ${row.updateMs.toFixed(1)} ms`);
+      o.log(
+        `  vm: ${mode} N=${size}: programmed in ${row.programMs.toFixed(0)} ms, update ${row.updateMs.toFixed(1)} ms`,
+      );
     }
     await vm.run(teardownScript(), { timeoutMs: 120_000 });
   }

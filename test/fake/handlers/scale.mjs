@@ -30,26 +30,51 @@ function servicePorts(cluster) {
     const ip = s.spec?.clusterIP;
     if (!ip || ip === 'None') continue;
     const ns = s.metadata.namespace;
-    const mine = slices.filter((x) => x.metadata.namespace === ns && x.metadata.labels?.['kubernetes.io/service-name'] === s.metadata.name);
+    const mine = slices.filter(
+      (x) =>
+        x.metadata.namespace === ns &&
+        x.metadata.labels?.['kubernetes.io/service-name'] === s.metadata.name,
+    );
     for (const port of s.spec.ports ?? []) {
       let eps = [];
       if (mine.length) {
         for (const sl of mine) {
-          const sp = (sl.ports ?? []).find((p) => (p.name ?? '') === (port.name ?? '')) ?? sl.ports?.[0];
-          for (const e of sl.endpoints ?? []) if (e.conditions?.ready !== false) for (const a of e.addresses ?? []) eps.push(`${a}:${sp?.port ?? port.targetPort ?? port.port}`);
+          const sp =
+            (sl.ports ?? []).find((p) => (p.name ?? '') === (port.name ?? '')) ?? sl.ports?.[0];
+          for (const e of sl.endpoints ?? [])
+            if (e.conditions?.ready !== false)
+              for (const a of e.addresses ?? [])
+                eps.push(`${a}:${sp?.port ?? port.targetPort ?? port.port}`);
         }
       } else {
-        const ep = list(cluster, 'Endpoints').find((x) => x.metadata.namespace === ns && x.metadata.name === s.metadata.name);
-        for (const sub of ep?.subsets ?? []) for (const a of sub.addresses ?? []) eps.push(`${a.ip}:${sub.ports?.[0]?.port ?? port.port}`);
+        const ep = list(cluster, 'Endpoints').find(
+          (x) => x.metadata.namespace === ns && x.metadata.name === s.metadata.name,
+        );
+        for (const sub of ep?.subsets ?? [])
+          for (const a of sub.addresses ?? [])
+            eps.push(`${a.ip}:${sub.ports?.[0]?.port ?? port.port}`);
       }
-      out.push({ ns, name: s.metadata.name, portName: port.name ?? '', ip, port: port.port, proto: (port.protocol ?? 'TCP').toLowerCase(), eps });
+      out.push({
+        ns,
+        name: s.metadata.name,
+        portName: port.name ?? '',
+        ip,
+        port: port.port,
+        proto: (port.protocol ?? 'TCP').toLowerCase(),
+        eps,
+      });
     }
   }
   return out;
 }
 
 function h(text, n) {
-  return createHash('sha256').update(text).digest('base64').replace(/[^A-Z2-7]/g, '').padEnd(n, 'A').slice(0, n);
+  return createHash('sha256')
+    .update(text)
+    .digest('base64')
+    .replace(/[^A-Z2-7]/g, '')
+    .padEnd(n, 'A')
+    .slice(0, n);
 }
 
 function ext(state, cluster, node) {
@@ -71,7 +96,9 @@ export function reconcile(state, cluster) {
       e.services = -1;
     }
     if (e.services !== n) {
-      const per = Number(process.env[`FAKE_SCALE_SYNC_${mode.toUpperCase()}_US`] ?? PER_SERVICE_US[mode] ?? 10);
+      const per = Number(
+        process.env[`FAKE_SCALE_SYNC_${mode.toUpperCase()}_US`] ?? PER_SERVICE_US[mode] ?? 10,
+      );
       const secs = 0.001 + (n * per) / 1e6;
       e.syncs.push(+secs.toFixed(6));
       if (e.services >= 0) e.netprog.push(+(secs + 0.5).toFixed(6));
@@ -82,7 +109,8 @@ export function reconcile(state, cluster) {
 
 function histogram(name, help, values) {
   const lines = [`# HELP ${name} [ALPHA] ${help}`, `# TYPE ${name} histogram`];
-  for (const b of BOUNDS) lines.push(`${name}_bucket{le="${b}"} ${values.filter((v) => v <= b).length}`);
+  for (const b of BOUNDS)
+    lines.push(`${name}_bucket{le="${b}"} ${values.filter((v) => v <= b).length}`);
   lines.push(`${name}_bucket{le="+Inf"} ${values.length}`);
   lines.push(`${name}_sum ${+values.reduce((a, v) => a + v, 0).toFixed(6)}`);
   lines.push(`${name}_count ${values.length}`);
@@ -91,31 +119,54 @@ function histogram(name, help, values) {
 
 function iptablesSave(ports) {
   const chains = [':KUBE-SERVICES - [0:0]', ':KUBE-MARK-MASQ - [0:0]', ':KUBE-POSTROUTING - [0:0]'];
-  const rules = ['-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES', '-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000'];
+  const rules = [
+    '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+    '-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000',
+  ];
   const services = [];
   for (const p of ports) {
     const spn = `${p.ns}/${p.name}${p.portName ? `:${p.portName}` : ''}`;
     if (!p.eps.length) continue;
     const svc = `KUBE-SVC-${h(spn + p.proto, 16)}`;
     chains.push(`:${svc} - [0:0]`);
-    services.push(`-A KUBE-SERVICES -d ${p.ip}/32 -p ${p.proto} -m comment --comment "${spn} cluster IP" -m ${p.proto} --dport ${p.port} -j ${svc}`);
+    services.push(
+      `-A KUBE-SERVICES -d ${p.ip}/32 -p ${p.proto} -m comment --comment "${spn} cluster IP" -m ${p.proto} --dport ${p.port} -j ${svc}`,
+    );
     p.eps.forEach((ep, i) => {
       const sep = `KUBE-SEP-${h(spn + p.proto + ep, 16)}`;
       chains.push(`:${sep} - [0:0]`);
       const left = p.eps.length - i;
-      rules.push(`-A ${svc} -m comment --comment "${spn} -> ${ep}"${left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : ''} -j ${sep}`);
-      rules.push(`-A ${sep} -p ${p.proto} -m comment --comment "${spn}" -m ${p.proto} -j DNAT --to-destination ${ep}`);
+      rules.push(
+        `-A ${svc} -m comment --comment "${spn} -> ${ep}"${left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : ''} -j ${sep}`,
+      );
+      rules.push(
+        `-A ${sep} -p ${p.proto} -m comment --comment "${spn}" -m ${p.proto} -j DNAT --to-destination ${ep}`,
+      );
     });
   }
-  return ['# Generated by iptables-nft-save v1.8.9 (nf_tables)', '*nat', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ...chains, ...rules, ...services, 'COMMIT', ''].join('\n');
+  return [
+    '# Generated by iptables-nft-save v1.8.9 (nf_tables)',
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ...chains,
+    ...rules,
+    ...services,
+    'COMMIT',
+    '',
+  ].join('\n');
 }
 
 function nftJson(ports) {
   const t = { family: 'ip', table: 'kube-proxy' };
-  const items = [{ metainfo: { version: '1.0.9', json_schema_version: 1 } }, { table: { ...t, name: 'kube-proxy', handle: 1 } }];
+  const items = [
+    { metainfo: { version: '1.0.9', json_schema_version: 1 } },
+    { table: { ...t, name: 'kube-proxy', handle: 1 } },
+  ];
   const elems = [];
   let rules = 0;
-  for (const c of ['services', 'mark-for-masquerade', 'nat-prerouting']) items.push({ chain: { ...t, name: c } });
+  for (const c of ['services', 'mark-for-masquerade', 'nat-prerouting'])
+    items.push({ chain: { ...t, name: c } });
   for (const p of ports.filter((x) => x.eps.length)) {
     const base = `${p.ns}/${p.name}/${p.proto}/${p.portName}`;
     const svc = `service-${h(base, 8)}-${base}`;
@@ -128,18 +179,33 @@ function nftJson(ports) {
     }
     elems.push([{ concat: [p.ip, p.proto, p.port] }, { goto: { target: svc } }]);
   }
-  items.push({ map: { ...t, name: 'service-ips', type: ['ipv4_addr', 'inet_proto', 'inet_service'], map: 'verdict', elem: elems } });
+  items.push({
+    map: {
+      ...t,
+      name: 'service-ips',
+      type: ['ipv4_addr', 'inet_proto', 'inet_service'],
+      map: 'verdict',
+      elem: elems,
+    },
+  });
   items.push({ rule: { ...t, chain: 'services', expr: [] } });
   void rules;
   return JSON.stringify({ nftables: items });
 }
 
 function hex(ip, port) {
-  return `${ip.split('.').map((o) => Number(o).toString(16).toUpperCase().padStart(2, '0')).join('')}:${Number(port).toString(16).toUpperCase().padStart(4, '0')}`;
+  return `${ip
+    .split('.')
+    .map((o) => Number(o).toString(16).toUpperCase().padStart(2, '0'))
+    .join('')}:${Number(port).toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
 function procIpvs(ports) {
-  const lines = ['IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port Forward Weight ActiveConn InActConn'];
+  const lines = [
+    'IP Virtual Server version 1.2.1 (size=4096)',
+    'Prot LocalAddress:Port Scheduler Flags',
+    '  -> RemoteAddress:Port Forward Weight ActiveConn InActConn',
+  ];
   for (const p of ports) {
     lines.push(`${p.proto.toUpperCase()}  ${hex(p.ip, p.port)} rr`);
     for (const ep of p.eps) {
@@ -154,15 +220,25 @@ export const handlers = [
   {
     tool: 'node',
     name: 'curl 127.0.0.1:10249/metrics',
-    match: (c) => c.argv[0] === 'curl' && c.argv.some((a) => /(127\.0\.0\.1|localhost):10249\/metrics$/.test(a)),
+    match: (c) =>
+      c.argv[0] === 'curl' &&
+      c.argv.some((a) => /(127\.0\.0\.1|localhost):10249\/metrics$/.test(a)),
     run(c) {
       const kp = c.node.datapath?.kubeProxy;
       if (!kp || kp.healthy === false || c.env.FAKE_SCALE_METRICS_DOWN === '1') return 7;
       const e = ext(c.state, c.cluster, c.node);
       c.out(
         [
-          histogram('kubeproxy_network_programming_duration_seconds', 'In Cluster Network Programming Latency in seconds', e.netprog),
-          histogram('kubeproxy_sync_proxy_rules_duration_seconds', 'SyncProxyRules latency in seconds', e.syncs),
+          histogram(
+            'kubeproxy_network_programming_duration_seconds',
+            'In Cluster Network Programming Latency in seconds',
+            e.netprog,
+          ),
+          histogram(
+            'kubeproxy_sync_proxy_rules_duration_seconds',
+            'SyncProxyRules latency in seconds',
+            e.syncs,
+          ),
           '# HELP kubeproxy_sync_proxy_rules_last_timestamp_seconds [ALPHA] The last time proxy rules were successfully synced',
           '# TYPE kubeproxy_sync_proxy_rules_last_timestamp_seconds gauge',
           'kubeproxy_sync_proxy_rules_last_timestamp_seconds 1.7636688e+09',
@@ -186,12 +262,21 @@ export const handlers = [
     name: 'nft list table/map ip kube-proxy',
     match: (c) => c.argv[0] === 'nft' && c.argv.includes('kube-proxy'),
     run(c) {
-      if (modeOf(c.node) !== 'nftables') c.fail(1, 'Error: No such file or directory; did you mean table ‘kube-proxy’ in family ip?');
+      if (modeOf(c.node) !== 'nftables')
+        c.fail(
+          1,
+          'Error: No such file or directory; did you mean table ‘kube-proxy’ in family ip?',
+        );
       const ports = servicePorts(c.cluster).filter((p) => p.eps.length);
       if (c.argv.includes('-j')) c.out(nftJson(ports));
       else {
-        const el = ports.map((p) => `${p.ip} . ${p.proto} . ${p.port} : goto service-${h(`${p.ns}/${p.name}/${p.proto}/${p.portName}`, 8)}-${p.ns}/${p.name}/${p.proto}/${p.portName}`);
-        c.out(`table ip kube-proxy {\n\tmap service-ips {\n\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n\t\telements = { ${el.join(',\n\t\t\t     ')} }\n\t}\n}\n`);
+        const el = ports.map(
+          (p) =>
+            `${p.ip} . ${p.proto} . ${p.port} : goto service-${h(`${p.ns}/${p.name}/${p.proto}/${p.portName}`, 8)}-${p.ns}/${p.name}/${p.proto}/${p.portName}`,
+        );
+        c.out(
+          `table ip kube-proxy {\n\tmap service-ips {\n\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n\t\telements = { ${el.join(',\n\t\t\t     ')} }\n\t}\n}\n`,
+        );
       }
       return 0;
     },
@@ -202,7 +287,9 @@ export const handlers = [
     match: (c) => c.argv[0] === 'cat' && c.argv[1] === '/proc/net/ip_vs',
     run(c) {
       if (modeOf(c.node) !== 'ipvs') {
-        c.out('IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n');
+        c.out(
+          'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n',
+        );
         return 0;
       }
       c.out(procIpvs(servicePorts(c.cluster)));
@@ -212,13 +299,24 @@ export const handlers = [
   {
     tool: 'node',
     name: 'sh -c <curl probe loop> probe COUNT VIP:PORT',
-    match: (c) => c.argv[0] === 'sh' && c.argv[1] === '-c' && c.argv[3] === 'probe' && /curl/.test(c.argv[2] ?? ''),
+    match: (c) =>
+      c.argv[0] === 'sh' &&
+      c.argv[1] === '-c' &&
+      c.argv[3] === 'probe' &&
+      /curl/.test(c.argv[2] ?? ''),
     run(c) {
       const count = Number(c.argv[4]);
       const [vip, port] = (c.argv[5] ?? '').split(':');
-      const ok = servicePorts(c.cluster).some((p) => p.ip === vip && String(p.port) === port && p.eps.length);
+      const ok = servicePorts(c.cluster).some(
+        (p) => p.ip === vip && String(p.port) === port && p.eps.length,
+      );
       const lines = [];
-      for (let i = 0; i < count; i++) lines.push(ok ? `0.000${String(200 + (i % 50)).padStart(3, '0')} 0.00${String(400 + (i % 100)).padStart(4, '0')}` : 'error');
+      for (let i = 0; i < count; i++)
+        lines.push(
+          ok
+            ? `0.000${String(200 + (i % 50)).padStart(3, '0')} 0.00${String(400 + (i % 100)).padStart(4, '0')}`
+            : 'error',
+        );
       c.out(`${lines.join('\n')}\n`);
       return 0;
     },

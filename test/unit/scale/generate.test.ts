@@ -38,7 +38,10 @@ test('base32 matches RFC 4648 test vectors', () => {
 test('iptables chain names are the ones kube-proxy printed in real outputs', () => {
   // fixture 03: KUBE-SVC-NPX46M4PTMTKRN6Y is default/kubernetes:https
   const f03 = real('iptables/03-nL-KUBE-SVC-single-endpoint.txt').body;
-  assert.match(f03, new RegExp(`Chain ${iptablesServiceChain('default/kubernetes:https', 'tcp')} `));
+  assert.match(
+    f03,
+    new RegExp(`Chain ${iptablesServiceChain('default/kubernetes:https', 'tcp')} `),
+  );
   // fixture 01: default/test-svc with endpoints 10.244.1.3:80 and 10.244.2.3:80
   const f01 = real('iptables/01-kind-nodeport-local-xlb-grep.txt').body;
   const svc = iptablesServiceChain('default/test-svc', 'tcp');
@@ -46,7 +49,12 @@ test('iptables chain names are the ones kube-proxy printed in real outputs', () 
   assert.ok(f01.includes(`-j ${svc}`));
   for (const ep of ['10.244.1.3:80', '10.244.2.3:80']) {
     const sep = iptablesEndpointChain('default/test-svc', ep, 'tcp');
-    assert.ok(f01.includes(`-A ${sep} -p tcp -m comment --comment "default/test-svc" -m tcp -j DNAT --to-destination ${ep}`), `${sep} for ${ep}`);
+    assert.ok(
+      f01.includes(
+        `-A ${sep} -p tcp -m comment --comment "default/test-svc" -m tcp -j DNAT --to-destination ${ep}`,
+      ),
+      `${sep} for ${ep}`,
+    );
   }
   // fixture 08 (kind, KEP-2086): three endpoints of default/agnhost-server
   const f08 = real('iptables/08-kep2086-KUBE-SVC-3-endpoints-probability.txt').body;
@@ -58,8 +66,14 @@ test('iptables chain names are the ones kube-proxy printed in real outputs', () 
 
 test('nftables chain names follow kube-proxy (service-HASH8-ns/name/proto/port)', () => {
   // Hashes seen in `nft list table ip kube-proxy` on real clusters.
-  assert.equal(nftServiceChain(nftBaseName('default', 'kubernetes', 'https')), 'service-2QRHZV4L-default/kubernetes/tcp/https');
-  assert.equal(nftServiceChain(nftBaseName('kube-system', 'kube-dns', 'dns', 'udp')), 'service-FY5PMXPG-kube-system/kube-dns/udp/dns');
+  assert.equal(
+    nftServiceChain(nftBaseName('default', 'kubernetes', 'https')),
+    'service-2QRHZV4L-default/kubernetes/tcp/https',
+  );
+  assert.equal(
+    nftServiceChain(nftBaseName('kube-system', 'kube-dns', 'dns', 'udp')),
+    'service-FY5PMXPG-kube-system/kube-dns/udp/dns',
+  );
   assert.equal(
     nftEndpointChain(nftBaseName('kube-system', 'kube-dns', 'dns', 'udp'), '192.168.1.2', 53),
     'endpoint-O6ON3DXL-kube-system/kube-dns/udp/dns__192.168.1.2/53',
@@ -91,10 +105,19 @@ test('iptables full sync: exact counts, 8 + 8N rules and 4 + 3N chains, kube-pro
     assert.ok(r.restore.endsWith('COMMIT\n'));
   }
   const r = iptablesFull(makeServices(3));
-  assert.match(r.restore, /-m comment --comment "scale\/svc-00002:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-[A-Z2-7]{16}\n/);
-  assert.match(r.restore, /-m statistic --mode random --probability 0\.50000000000 -j KUBE-SEP-[A-Z2-7]{16}\n/);
+  assert.match(
+    r.restore,
+    /-m comment --comment "scale\/svc-00002:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-[A-Z2-7]{16}\n/,
+  );
+  assert.match(
+    r.restore,
+    /-m statistic --mode random --probability 0\.50000000000 -j KUBE-SEP-[A-Z2-7]{16}\n/,
+  );
   assert.match(r.restore, /-j DNAT --to-destination 10\.244\.1\.5:8080\n/);
-  assert.match(r.restore, /-s 10\.244\.1\.5\/32 -m comment --comment "scale\/svc-00002:http" -j KUBE-MARK-MASQ\n/);
+  assert.match(
+    r.restore,
+    /-s 10\.244\.1\.5\/32 -m comment --comment "scale\/svc-00002:http" -j KUBE-MARK-MASQ\n/,
+  );
   // The NodePorts jump must stay the last rule of KUBE-SERVICES.
   const services = r.restore.split('\n').filter((l) => l.startsWith('-A KUBE-SERVICES'));
   assert.match(services[services.length - 1]!, /-j KUBE-NODEPORTS$/);
@@ -108,7 +131,10 @@ test('iptables output reads back through the inspect parser as kube-proxy servic
   const svc = view.services.find((s) => s.clusterIP?.startsWith('10.100.0.3'));
   assert.ok(svc, 'svc-00002 found');
   assert.equal(svc.endpoints.length, 2);
-  assert.deepEqual(svc.endpoints.map((e) => e.probability), [0.5, null]);
+  assert.deepEqual(
+    svc.endpoints.map((e) => e.probability),
+    [0.5, null],
+  );
 });
 
 test('iptables partial sync adds one service: KUBE-SERVICES rewritten whole, 7 new rules', () => {
@@ -124,7 +150,13 @@ test('iptables partial sync adds one service: KUBE-SERVICES rewritten whole, 7 n
 test('ipvs: one virtual server, two real servers, one set member and one bound address per service', () => {
   const r = ipvsFull(makeServices(40));
   assert.deepEqual(
-    { vs: r.counts.virtualServers, rs: r.counts.realServers, members: r.counts.setMembers, addrs: r.counts.boundAddresses, rules: r.counts.rules },
+    {
+      vs: r.counts.virtualServers,
+      rs: r.counts.realServers,
+      members: r.counts.setMembers,
+      addrs: r.counts.boundAddresses,
+      rules: r.counts.rules,
+    },
     { vs: 40, rs: 80, members: 40, addrs: 40, rules: 10 },
   );
   const ipvsLines = r.ipvsadm.trim().split('\n');
@@ -151,18 +183,28 @@ test('nftables: 9 + 6N rules, 6 + 3N chains, N service-ips elements; numgen vmap
     const lines = r.script.split('\n');
     assert.equal(lines.filter((l) => l.startsWith('add rule ')).length, r.counts.rules);
     assert.equal(lines.filter((l) => l.startsWith('add chain ')).length, r.counts.chains);
-    assert.equal(lines.filter((l) => l.startsWith('add element ip kube-proxy service-ips ')).length, n);
+    assert.equal(
+      lines.filter((l) => l.startsWith('add element ip kube-proxy service-ips ')).length,
+      n,
+    );
   }
   const r = nftFull(makeServices(2));
-  assert.match(r.script, /numgen random mod 2 vmap \{ 0 : goto endpoint-[A-Z2-7]{8}-scale\/svc-00001\/tcp\/http__10\.244\.1\.2\/8080 , 1 : goto endpoint-/);
+  assert.match(
+    r.script,
+    /numgen random mod 2 vmap \{ 0 : goto endpoint-[A-Z2-7]{8}-scale\/svc-00001\/tcp\/http__10\.244\.1\.2\/8080 , 1 : goto endpoint-/,
+  );
   assert.match(r.script, /meta l4proto tcp dnat to 10\.244\.1\.3:8080\n/);
-  assert.match(r.script, /add element ip kube-proxy service-ips \{ 10\.100\.0\.2 \. tcp \. 80 : goto service-[A-Z2-7]{8}-scale\/svc-00001\/tcp\/http \}/);
+  assert.match(
+    r.script,
+    /add element ip kube-proxy service-ips \{ 10\.100\.0\.2 \. tcp \. 80 : goto service-[A-Z2-7]{8}-scale\/svc-00001\/tcp\/http \}/,
+  );
   // Every chain is declared before a rule jumps to it (nft -f fails otherwise).
   const declared = new Set<string>();
   for (const l of r.script.split('\n')) {
     const c = /^add chain ip kube-proxy (\S+)/.exec(l);
     if (c) declared.add(c[1]!);
-    for (const m of l.matchAll(/(?:goto|jump) (\S+?)(?=[ ,}]|$)/g)) assert.ok(declared.has(m[1]!), `${m[1]} declared before use`);
+    for (const m of l.matchAll(/(?:goto|jump) (\S+?)(?=[ ,}]|$)/g))
+      assert.ok(declared.has(m[1]!), `${m[1]} declared before use`);
   }
   const one = nftAddOne(makeServices(1, { start: 2 })[0]!);
   assert.equal(one.counts.rules, 6);

@@ -4,10 +4,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diffHistogram, histogramQuantile, parseHistogram, SYNC_METRIC, NETWORK_PROGRAMMING_METRIC } from '../../../src/scale/metrics.js';
+import {
+  diffHistogram,
+  histogramQuantile,
+  parseHistogram,
+  SYNC_METRIC,
+  NETWORK_PROGRAMMING_METRIC,
+} from '../../../src/scale/metrics.js';
 import { bareChart, clusterChart, renderChart, formatNumber } from '../../../src/scale/svg.js';
 import { parseModes, parseSizes, summaryTable } from '../../../src/commands/scale.js';
-import { countIpsetTerse, countIptablesSave, countIpvsSave, countNftJson } from '../../../src/scale/bare.js';
+import {
+  countIpsetTerse,
+  countIptablesSave,
+  countIpvsSave,
+  countNftJson,
+} from '../../../src/scale/bare.js';
 import { countProcIpvs, manifests } from '../../../src/scale/cluster.js';
 import type { ScaleReport } from '../../../src/scale/results.js';
 import { parseXml, walk } from '../../helpers/xml.js';
@@ -25,13 +36,21 @@ function scrape(counts: number[], sum: number, extra = ''): string {
     cum += counts[i] ?? 0;
     lines.push(`${SYNC_METRIC}_bucket{le="${+b.toPrecision(6)}"} ${cum}`);
   });
-  lines.push(`${SYNC_METRIC}_bucket{le="+Inf"} ${cum}`, `${SYNC_METRIC}_sum ${sum}`, `${SYNC_METRIC}_count ${cum}`);
+  lines.push(
+    `${SYNC_METRIC}_bucket{le="+Inf"} ${cum}`,
+    `${SYNC_METRIC}_sum ${sum}`,
+    `${SYNC_METRIC}_count ${cum}`,
+  );
   return `${lines.join('\n')}\n${extra}`;
 }
 
 test('histogram: parsed from the exposition format, labels summed, quantiles from buckets', () => {
   // 10 syncs: 4 in (0.008, 0.016], 6 in (0.016, 0.032]
-  const text = scrape([0, 0, 0, 0, 4, 6], 0.21, '# TYPE kubeproxy_sync_proxy_rules_last_timestamp_seconds gauge\nkubeproxy_sync_proxy_rules_last_timestamp_seconds 1.7e9\n');
+  const text = scrape(
+    [0, 0, 0, 0, 4, 6],
+    0.21,
+    '# TYPE kubeproxy_sync_proxy_rules_last_timestamp_seconds gauge\nkubeproxy_sync_proxy_rules_last_timestamp_seconds 1.7e9\n',
+  );
   const h = parseHistogram(text, SYNC_METRIC);
   assert.ok(h);
   assert.equal(h.count, 10);
@@ -44,7 +63,10 @@ test('histogram: parsed from the exposition format, labels summed, quantiles fro
   assert.equal(parseHistogram(text, NETWORK_PROGRAMMING_METRIC), null);
   // Labelled series (network programming latency is per-something in some versions) are summed.
   const labelled = `${NETWORK_PROGRAMMING_METRIC}_bucket{a="x",le="1"} 2\n${NETWORK_PROGRAMMING_METRIC}_bucket{a="y",le="1"} 3\n${NETWORK_PROGRAMMING_METRIC}_bucket{a="x",le="+Inf"} 2\n${NETWORK_PROGRAMMING_METRIC}_bucket{a="y",le="+Inf"} 3\n${NETWORK_PROGRAMMING_METRIC}_count 5\n`;
-  assert.deepEqual(parseHistogram(labelled, NETWORK_PROGRAMMING_METRIC)!.buckets, [{ le: 1, count: 5 }, { le: Infinity, count: 5 }]);
+  assert.deepEqual(parseHistogram(labelled, NETWORK_PROGRAMMING_METRIC)!.buckets, [
+    { le: 1, count: 5 },
+    { le: Infinity, count: 5 },
+  ]);
 });
 
 test('histogram: the difference between two scrapes is what happened in between', () => {
@@ -63,14 +85,30 @@ test('histogram: the difference between two scrapes is what happened in between'
 });
 
 function report(): ScaleReport {
-  const lat = (p: number) => ({ target: 'x', samples: 100, errors: 0, connectP50Ms: p, connectP99Ms: p * 3, requestP50Ms: p * 2, requestP99Ms: p * 5, answeredBy: { 'server-1': 50, 'server-2': 50 } });
+  const lat = (p: number) => ({
+    target: 'x',
+    samples: 100,
+    errors: 0,
+    connectP50Ms: p,
+    connectP99Ms: p * 3,
+    requestP50Ms: p * 2,
+    requestP99Ms: p * 5,
+    answeredBy: { 'server-1': 50, 'server-2': 50 },
+  });
   const row = (mode: 'iptables' | 'nftables', services: number, programMs: number) => ({
     mode,
     services,
     programMs,
     updateMs: programMs / 10,
     updateSamplesMs: [programMs / 10],
-    expected: { rules: 8 + 8 * services, chains: 4 + 3 * services, setMembers: 0, virtualServers: 0, realServers: 0, boundAddresses: 0 },
+    expected: {
+      rules: 8 + 8 * services,
+      chains: 4 + 3 * services,
+      setMembers: 0,
+      virtualServers: 0,
+      realServers: 0,
+      boundAddresses: 0,
+    },
     kernel: { rules: 8 + 8 * services, chains: 4 + 3 * services },
     latency: [lat(0.2), lat(services / 1000)],
   });
@@ -78,13 +116,28 @@ function report(): ScaleReport {
     kind: 'proxylab-scale',
     version: 1,
     target: 'bare',
-    machine: { cores: 2, cpu: 'Test CPU', memGiB: 4, kernel: '6.1.0', node: 'v20', backend: 'native', tools: { iptables: 'iptables v1.8.9 (nf_tables)' } },
+    machine: {
+      cores: 2,
+      cpu: 'Test CPU',
+      memGiB: 4,
+      kernel: '6.1.0',
+      node: 'v20',
+      backend: 'native',
+      tools: { iptables: 'iptables v1.8.9 (nf_tables)' },
+    },
     method: ['program = wall time of the restore <& "quoted">'],
     startedAt: '2026-11-21T00:00:00Z',
     finishedAt: '2026-11-21T00:10:00Z',
     modes: ['iptables', 'nftables', 'ipvs'],
     sizes: [100, 1000, 10000],
-    bare: [row('iptables', 100, 60), row('iptables', 1000, 900), row('iptables', 10000, 60000), row('nftables', 100, 50), row('nftables', 1000, 300), row('nftables', 10000, 3000)],
+    bare: [
+      row('iptables', 100, 60),
+      row('iptables', 1000, 900),
+      row('iptables', 10000, 60000),
+      row('nftables', 100, 50),
+      row('nftables', 1000, 300),
+      row('nftables', 10000, 3000),
+    ],
     skipped: [{ mode: 'ipvs', reason: 'no ip_vs module' }],
   };
 }
@@ -96,7 +149,10 @@ test('bare chart: well-formed SVG, one line per measured mode in each panel, log
   const paths = walk(root).filter((e) => e.name === 'path' && e.attrs.class === 'series');
   // 3 panels × 2 measured modes (ipvs has no points, so no line)
   assert.equal(paths.length, 6);
-  assert.deepEqual([...new Set(paths.map((p) => p.attrs['data-series']))].sort(), ['iptables', 'nftables']);
+  assert.deepEqual([...new Set(paths.map((p) => p.attrs['data-series']))].sort(), [
+    'iptables',
+    'nftables',
+  ]);
   // log-scale x: 100 → 1000 → 10000 are equally spaced
   const d = paths[0]!.attrs.d!;
   const xs = [...d.matchAll(/[ML]([\d.]+),/g)].map((m) => Number(m[1]));
@@ -107,12 +163,20 @@ test('bare chart: well-formed SVG, one line per measured mode in each panel, log
   assert.ok(svg.includes('2 cores (Test CPU)'));
   // iptables' programming line rises above nftables' at 10k (higher value → smaller y)
   const lastY = (p: (typeof paths)[number]) => Number(/,([\d.]+)$/.exec(p.attrs.d!)![1]);
-  const [ipt, nft] = [paths.find((p) => p.attrs['data-series'] === 'iptables')!, paths.find((p) => p.attrs['data-series'] === 'nftables')!];
+  const [ipt, nft] = [
+    paths.find((p) => p.attrs['data-series'] === 'iptables')!,
+    paths.find((p) => p.attrs['data-series'] === 'nftables')!,
+  ];
   assert.ok(lastY(ipt) < lastY(nft));
 });
 
 test('chart: empty panels say "no data"; cluster chart renders; tick labels', () => {
-  const svg = renderChart({ title: 't', xLabel: 'x', panels: [{ title: 'p', yLabel: 'ms', series: [] }], notes: [] });
+  const svg = renderChart({
+    title: 't',
+    xLabel: 'x',
+    panels: [{ title: 'p', yLabel: 'ms', series: [] }],
+    notes: [],
+  });
   parseXml(svg);
   assert.ok(svg.includes('no data'));
   const r = report();
@@ -127,20 +191,48 @@ test('VM rows: dashed lines of their own, kept out of the latency panel, marked 
   const r = report();
   const base = r.bare![0]!;
   r.bare!.push(
-    { ...base, mode: 'ipvs', backend: 'vm', services: 100, programMs: 800, expected: { ...base.expected, virtualServers: 100 }, kernel: { virtualServers: 100, setMembers: 100 } },
-    { ...base, mode: 'ipvs', backend: 'vm', services: 1000, programMs: 1500, expected: { ...base.expected, virtualServers: 1000 }, kernel: { virtualServers: 1000, setMembers: 1000 } },
+    {
+      ...base,
+      mode: 'ipvs',
+      backend: 'vm',
+      services: 100,
+      programMs: 800,
+      expected: { ...base.expected, virtualServers: 100 },
+      kernel: { virtualServers: 100, setMembers: 100 },
+    },
+    {
+      ...base,
+      mode: 'ipvs',
+      backend: 'vm',
+      services: 1000,
+      programMs: 1500,
+      expected: { ...base.expected, virtualServers: 1000 },
+      kernel: { virtualServers: 1000, setMembers: 1000 },
+    },
     { ...base, mode: 'iptables', backend: 'vm', services: 100, programMs: 700 },
   );
   r.skipped = [];
-  r.vm = { kernel: '6.1.0-56-amd64', bootMs: 5000, describe: 'QEMU micro-VM (Debian kernel 6.1.0-56-amd64, tcg)' };
+  r.vm = {
+    kernel: '6.1.0-56-amd64',
+    bootMs: 5000,
+    describe: 'QEMU micro-VM (Debian kernel 6.1.0-56-amd64, tcg)',
+  };
   const svg = bareChart(r);
   const paths = walk(parseXml(svg)).filter((e) => e.name === 'path' && e.attrs.class === 'series');
   const dashed = paths.filter((p) => p.attrs['stroke-dasharray']);
   // programming + update panels each have "iptables (in VM)" and "ipvs (in VM)"; latency panel none
-  assert.deepEqual(dashed.map((p) => p.attrs['data-series']).sort(), ['iptables (in VM)', 'iptables (in VM)', 'ipvs (in VM)', 'ipvs (in VM)']);
+  assert.deepEqual(dashed.map((p) => p.attrs['data-series']).sort(), [
+    'iptables (in VM)',
+    'iptables (in VM)',
+    'ipvs (in VM)',
+    'ipvs (in VM)',
+  ]);
   assert.ok(svg.includes('Dashed lines: measured inside QEMU micro-VM'));
   const t = summaryTable(r);
-  assert.match(t, /^ipvs\s+vm\s+1000\s+1500\.0\s+\S+\s+1000 virtual servers, 1000 set members\s+0\.2 \/ 0\.5 \(whole nc request\)$/m);
+  assert.match(
+    t,
+    /^ipvs\s+vm\s+1000\s+1500\.0\s+\S+\s+1000 virtual servers, 1000 set members\s+0\.2 \/ 0\.5 \(whole nc request\)$/m,
+  );
 });
 
 test('summary table names the kernel counts and the skipped modes', () => {
@@ -152,20 +244,49 @@ test('summary table names the kernel counts and the skipped modes', () => {
 test('--services and --modes: lists, k suffix, duplicates, friendly usage errors', () => {
   assert.deepEqual(parseSizes(undefined), [100, 1000, 5000]);
   assert.deepEqual(parseSizes('5000, 100,10k,100'), [100, 5000, 10000]);
-  assert.throws(() => parseSizes('100,lots'), (e: unknown) => e instanceof UsageError && /"lots"/.test(e.message) && /--services 100,1000,5000/.test(e.hint ?? ''));
+  assert.throws(
+    () => parseSizes('100,lots'),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      /"lots"/.test(e.message) &&
+      /--services 100,1000,5000/.test(e.hint ?? ''),
+  );
   assert.throws(() => parseSizes('0'), UsageError);
   assert.throws(() => parseSizes('30000'), UsageError);
   assert.throws(() => parseSizes(','), UsageError);
   assert.deepEqual(parseModes(undefined), ['iptables', 'ipvs', 'nftables']);
   assert.deepEqual(parseModes('NFTables,iptables,nftables'), ['nftables', 'iptables']);
-  assert.throws(() => parseModes('userspace'), (e: unknown) => e instanceof UsageError && /iptables, ipvs, nftables/.test(e.hint ?? ''));
+  assert.throws(
+    () => parseModes('userspace'),
+    (e: unknown) => e instanceof UsageError && /iptables, ipvs, nftables/.test(e.hint ?? ''),
+  );
 });
 
 test('kernel read-back counters', () => {
-  assert.deepEqual(countIptablesSave('*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n-A PREROUTING -j KUBE-SERVICES\nCOMMIT\n'), { rules: 1, chains: 1 });
-  assert.deepEqual(countIpvsSave('-A -t 10.100.0.1:80 -s rr\n-a -t 10.100.0.1:80 -r 10.244.0.2:8080 -m -w 1\n'), { virtualServers: 1, realServers: 1 });
-  assert.equal(countIpsetTerse('Name: KUBE-CLUSTER-IP\nType: hash:ip,port\nNumber of entries: 42\n'), 42);
-  const nft = JSON.stringify({ nftables: [{ metainfo: {} }, { table: {} }, { chain: {} }, { chain: {} }, { map: { name: 'service-ips', elem: [1, 2, 3] } }, { rule: {} }] });
+  assert.deepEqual(
+    countIptablesSave(
+      '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n-A PREROUTING -j KUBE-SERVICES\nCOMMIT\n',
+    ),
+    { rules: 1, chains: 1 },
+  );
+  assert.deepEqual(
+    countIpvsSave('-A -t 10.100.0.1:80 -s rr\n-a -t 10.100.0.1:80 -r 10.244.0.2:8080 -m -w 1\n'),
+    { virtualServers: 1, realServers: 1 },
+  );
+  assert.equal(
+    countIpsetTerse('Name: KUBE-CLUSTER-IP\nType: hash:ip,port\nNumber of entries: 42\n'),
+    42,
+  );
+  const nft = JSON.stringify({
+    nftables: [
+      { metainfo: {} },
+      { table: {} },
+      { chain: {} },
+      { chain: {} },
+      { map: { name: 'service-ips', elem: [1, 2, 3] } },
+      { rule: {} },
+    ],
+  });
   assert.deepEqual(countNftJson(nft), { rules: 1, chains: 2, setMembers: 3 });
   // /proc/net/ip_vs as the kernel prints it
   const proc = [
