@@ -269,7 +269,7 @@ export function ipvsDriver(iptablesBinary = 'iptables'): Driver {
       const r = await exec(['ipvsadm', '-Ln']).catch((e: unknown) => e);
       if (r instanceof CommandError) {
         const why = r.spawnError ?? (r.stderrTail || r.message);
-        return `IPVS is not usable on this kernel (${why.split('\n')[0]}); it needs the ip_vs module (use the vm backend)`;
+        return `IPVS is not usable on this kernel (${why.split('\n')[0]})`;
       }
       if (r instanceof Error) return r.message;
       const d = await exec(['ip', 'link', 'add', 'pl-probe0', 'type', 'dummy']).catch(
@@ -535,13 +535,15 @@ export async function runBare(o: BareOptions): Promise<ScaleReport> {
       } catch (e) {
         if (e instanceof UnavailableError) {
           if (backend === 'auto' && mode === 'ipvs') {
-            log(
-              `  ipvs: not on this kernel (${e.message}); it will be measured in the bare lab's VM`,
-            );
+            log(`  ipvs: ${e.message}; measuring it in the bare lab's micro-VM instead`);
             needVm.push('ipvs');
           } else {
-            skipped.push({ mode, reason: e.message });
-            log(`  ${mode}: not measured — ${e.message}`);
+            const reason =
+              mode === 'ipvs'
+                ? `${e.message}; \`--backend vm\` measures it in the bare lab's micro-VM`
+                : e.message;
+            skipped.push({ mode, reason });
+            log(`  ${mode}: not measured — ${reason}`);
           }
           break;
         }
