@@ -72,7 +72,7 @@ async function installFromCache(
   signal?: AbortSignal,
 ): Promise<void> {
   const debs = cachedDebs(dir);
-  await kube.exec(node, ['mkdir', '-p', '/tmp/proxylab-debs'], { signal });
+  // `docker cp DIR/. node:/tmp/proxylab-debs` creates the target directory itself
   await run([resolveTool('docker'), 'cp', `${dir}/.`, `${node}:/tmp/proxylab-debs`], {
     signal,
     timeoutMs: 120_000,
