@@ -46,6 +46,14 @@ test(
     assert.deepEqual(counts(r.stdout), [10, 10]);
     assert.match(r.stdout, /^failed\s+0$/m);
 
+    r = await l.cli(['traffic', '--from', 'pod', '-n', '6']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^6 requests to http:\/\/10\.96\.\d+\.\d+:80\/ from a pod of deployment\/web$/m,
+    );
+    assert.deepEqual(counts(r.stdout), [3, 3]);
+
     r = await l.cli(['traffic', '--to', 'nodeport', '-n', '10', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout) as {

@@ -13,7 +13,8 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { list, getObj } from '../lib/cluster.mjs';
+import { list, getObj, matchesSelector } from '../lib/cluster.mjs';
+import { parseKubectl, connect } from '../core/kubectl.mjs';
 
 const VALID_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq', 'mh'];
 const BUILTIN = ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'];
@@ -559,6 +560,37 @@ function installed(node) {
 }
 
 export const handlers = [
+  {
+    tool: 'kubectl',
+    name: 'exec into a web pod: proxylab traffic --from pod',
+    match: (c) =>
+      parseKubectl(c.argv).pos[0] === 'exec' &&
+      c.argv.some((a) => typeof a === 'string' && a.includes('proxylab:fail')),
+    run(c) {
+      const p = parseKubectl(c.argv);
+      const cluster = connect(c, p);
+      const ns = p.f('-n', '--namespace') ?? 'default';
+      const target = p.pos[1] ?? '';
+      const dep = getObj(cluster, 'Deployment', ns, target.replace(/^(deployment|deploy)\//, ''));
+      if (!dep) c.fail(1, `Error from server (NotFound): deployments.apps "${target}" not found`);
+      const pod = list(cluster, 'Pod', ns).find(
+        (x) =>
+          matchesSelector(x.metadata.labels, dep.spec.selector.matchLabels) &&
+          x.status?.phase === 'Running',
+      );
+      if (!pod) c.fail(1, 'error: unable to upgrade connection: container not found ("nginx")');
+      const node = cluster.nodes.find((n) => n.name === pod.spec.nodeName);
+      const rest = c.argv.slice(c.argv.indexOf('--') + 1); // sh -c SCRIPT sh N URL
+      const n = Number(rest[4]);
+      const url = rest[5];
+      sync(cluster, node);
+      const e = ext(c.state);
+      const out = [];
+      for (let i = 0; i < n; i++) out.push(answer(c, cluster, node, url, e) ?? 'proxylab:fail');
+      c.out(`${out.join('\n')}\n`);
+      return 0;
+    },
+  },
   {
     tool: 'node',
     name: 'proxylab flush-nat inspection script',
