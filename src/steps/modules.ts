@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { release } from 'node:os';
+import { hostRoots } from '../cluster/host.js';
 import type { Scheduler } from './schedulers.js';
 
 export interface KernelRoots {
@@ -19,11 +19,13 @@ export interface KernelRoots {
   modulesLoadD: string;
 }
 
+/** The same roots (and env overrides) as `proxylab doctor`'s check in src/cluster/host.ts. */
 export function kernelRoots(env: NodeJS.ProcessEnv): KernelRoots {
+  const h = hostRoots(env);
   return {
-    proc: env.PROXYLAB_PROC_ROOT || '/proc',
-    modules: env.PROXYLAB_MODULES_ROOT || '/lib/modules',
-    release: env.PROXYLAB_KERNEL_RELEASE || release(),
+    proc: h.proc,
+    modules: h.modules,
+    release: h.kernel,
     modulesLoadD: env.PROXYLAB_MODULES_LOAD_D || '/etc/modules-load.d',
   };
 }
