@@ -7,9 +7,9 @@
  * PROXYLAB_PROC_ROOT, PROXYLAB_MODULES_ROOT, PROXYLAB_KERNEL_RELEASE and
  * PROXYLAB_MODULES_LOAD_D.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { hostRoots } from '../cluster/host.js';
+import { checkModules, hostRoots, type ModuleReport } from '../cluster/host.js';
 import type { Scheduler } from './schedulers.js';
 
 export interface KernelRoots {
@@ -54,105 +54,7 @@ export function requiredModules(
   return mods;
 }
 
-export type ModuleState = 'builtin' | 'loaded' | 'loadable' | 'missing';
-
-export interface ModuleStatus {
-  name: string;
-  state: ModuleState;
-}
-
-/** modprobe treats - and _ alike. */
-const norm = (n: string) => n.replace(/-/g, '_');
-
-function readLines(file: string): string[] | undefined {
-  try {
-    return readFileSync(file, 'utf8').split('\n');
-  } catch {
-    return undefined;
-  }
-}
-
-function builtinNames(r: KernelRoots): Set<string> {
-  const lines = readLines(join(r.modules, r.release, 'modules.builtin')) ?? [];
-  return new Set(
-    lines.filter(Boolean).map((p) =>
-      norm(
-        p
-          .split('/')
-          .pop()!
-          .replace(/\.ko.*$/, ''),
-      ),
-    ),
-  );
-}
-
-function loadedNames(r: KernelRoots): Set<string> {
-  const lines = readLines(join(r.proc, 'modules')) ?? [];
-  return new Set(lines.filter(Boolean).map((l) => norm(l.split(' ')[0]!)));
-}
-
-/** Names of .ko files: modules.dep when present (fast), else a walk of kernel/. */
-function loadableNames(r: KernelRoots): Set<string> {
-  const base = join(r.modules, r.release);
-  const dep = readLines(join(base, 'modules.dep'));
-  const out = new Set<string>();
-  const add = (p: string) => {
-    const m = /([^/]+)\.ko(\.(xz|gz|zst))?$/.exec(p);
-    if (m) out.add(norm(m[1]!));
-  };
-  if (dep) {
-    for (const l of dep) {
-      const i = l.indexOf(':');
-      if (i > 0) add(l.slice(0, i));
-    }
-    return out;
-  }
-  const walk = (dir: string, depth: number) => {
-    if (depth > 8) return;
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e.isDirectory()) walk(join(dir, e.name), depth + 1);
-      else add(e.name);
-    }
-  };
-  walk(base, 0);
-  return out;
-}
-
-export interface ModuleReport {
-  release: string;
-  modules: ModuleStatus[];
-  /** Whether /proc/modules could be read at all (no: we cannot tell what is loaded). */
-  procReadable: boolean;
-  modulesDirPresent: boolean;
-}
-
-export function checkModules(names: string[], r: KernelRoots): ModuleReport {
-  const builtin = builtinNames(r);
-  const loaded = loadedNames(r);
-  const loadable = loadableNames(r);
-  return {
-    release: r.release,
-    procReadable: existsSync(join(r.proc, 'modules')),
-    modulesDirPresent: existsSync(join(r.modules, r.release)),
-    modules: names.map((name) => {
-      const n = norm(name);
-      const state: ModuleState = builtin.has(n)
-        ? 'builtin'
-        : loaded.has(n)
-          ? 'loaded'
-          : loadable.has(n)
-            ? 'loadable'
-            : 'missing';
-      return { name, state };
-    }),
-  };
-}
+export { checkModules, type ModuleReport, type ModuleState, type ModuleStatus } from '../cluster/host.js';
 
 export interface LoadPlan {
   /** Modules to modprobe (loadable, not yet loaded). */
