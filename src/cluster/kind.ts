@@ -37,15 +37,18 @@ export function roleOf(nodeName: string): NodeInfo['role'] {
 
 export class KindProvider implements Provider {
   readonly name = 'kind (docker)';
-  private readonly kind: string;
   private readonly docker: string;
 
   constructor(
     private readonly env: NodeJS.ProcessEnv,
     private readonly signal?: AbortSignal,
   ) {
-    this.kind = resolveTool('kind', { env });
     this.docker = resolveTool('docker', { env });
+  }
+
+  /** Resolved at each use: `proxylab up` may put the pinned kind in ./.bin after start. */
+  private get kind(): string {
+    return resolveTool('kind', { env: this.env });
   }
 
   async engine(): Promise<EngineStatus> {

@@ -261,3 +261,18 @@ export async function ensureTool(tool: ToolName, o: EnsureOptions): Promise<Tool
     source: url,
   };
 }
+
+/**
+ * Before a cluster is made: put the pinned kind and kubectl in ./.bin when they are not
+ * there yet (reusing a system binary of that version, else a verified download), so that
+ * `make lab` works on a machine that has only Docker. PROXYLAB_TOOLS=path leaves PATH alone.
+ */
+export async function ensurePinnedTools(o: EnsureOptions): Promise<ToolResult[]> {
+  if (o.env.PROXYLAB_TOOLS === 'path') return [];
+  const done: ToolResult[] = [];
+  for (const tool of ['kind', 'kubectl'] as const) {
+    if (existsSync(join(binDir(o.env), tool))) continue;
+    done.push(await ensureTool(tool, o));
+  }
+  return done;
+}

@@ -8,6 +8,7 @@ import { waitFor } from '../core/wait.js';
 import type { Context } from '../core/context.js';
 import { runTasks } from '../ui/tasks.js';
 import { KindProvider } from '../cluster/kind.js';
+import { ensurePinnedTools } from '../cluster/tools.js';
 import { Kubectl, readyNodes, modeFromConfigConf, type NodeList } from '../cluster/kubectl.js';
 import { saveRecord } from '../cluster/records.js';
 import { acquireLock } from '../steps/state.js';
@@ -203,6 +204,20 @@ async function createOrReuse(
               'start it — `sudo systemctl start docker` on Linux, or open Docker Desktop — then run `proxylab doctor`',
             );
           task.title = `Docker engine: ${st.detail}`;
+        },
+      },
+      {
+        title: 'kind and kubectl at the pinned versions',
+        skip: () => ctx.env.PROXYLAB_TOOLS === 'path' && 'using kind and kubectl from PATH (PROXYLAB_TOOLS=path)',
+        task: async (_c, task) => {
+          const got = await ensurePinnedTools({
+            env: ctx.env,
+            signal: ctx.signal,
+            onProgress: (m) => (task.output = m),
+          });
+          task.title = got.length
+            ? `kind and kubectl: ${got.map((t) => `${t.tool} ${t.version} ${t.action === 'linked' ? `reused from ${t.source}` : `downloaded, sha256 verified (${t.verified})`}`).join('; ')}`
+            : 'kind and kubectl: already in ./.bin';
         },
       },
       {

@@ -455,3 +455,39 @@ test(
     assert.equal(k.code, 0, k.stderr);
   }),
 );
+
+test(
+  'up on a machine whose ./.bin is empty: the pinned kind and kubectl from PATH are linked into it first, then used',
+  lab({}, async ({ fake, cli }) => {
+    const bin = join(fake.dir, 'project-bin');
+    const env = { ...goodHost(fake.dir), PROXYLAB_TOOLS: '', PROXYLAB_BIN_DIR: bin };
+    const r = await cli(['up', '--mode', 'iptables'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /kind and kubectl: kind v0\.31\.0 reused from \S+; kubectl v1\.35\.0 reused from \S+/);
+    assert.ok(existsSync(join(bin, 'kind')) && existsSync(join(bin, 'kubectl')));
+    // a second run finds them in place
+    const again = await cli(['up', '--mode', 'iptables'], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /kind and kubectl: already in \.\/\.bin/);
+    // the wrong version on PATH is not linked: a download is attempted (and fails offline, naming the tool)
+    const fake2 = createFake({ env: { FAKE_KIND_VERSION: 'v0.20.0' } });
+    try {
+      const r2 = await runCli(['--kubeconfig', fake2.kubeconfig, 'up'], {
+        env: {
+          ...fake2.env,
+          ...goodHost(fake2.dir),
+          PROXYLAB_TOOLS: '',
+          PROXYLAB_BIN_DIR: join(fake2.dir, 'bin2'),
+          PROXYLAB_STATE_DIR: join(fake2.dir, 'st'),
+          PROXYLAB_DOWNLOAD_BASE: 'http://127.0.0.1:9/',
+        },
+        timeoutMs: 90_000,
+      });
+      assert.equal(r2.code, 1, r2.stderr);
+      assert.match(r2.stderr, /kind/);
+      assert.equal(fake2.callsMatching('kind', 'create', 'cluster').length, 0);
+    } finally {
+      fake2.cleanup();
+    }
+  }),
+);
