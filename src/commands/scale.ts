@@ -218,7 +218,8 @@ services (2 endpoints each) in network namespaces on this kernel, and measures t
 restore, a one-service update on top, and first-packet latency through the VIPs.
 IPVS needs the ip_vs module: where this kernel has none, IPVS is measured in the bare lab's
 QEMU micro-VM (Debian's kernel) together with iptables, so those two share the emulation cost
-(dashed lines in the chart; sizes capped at 2000 there). nftables cannot run in that VM.
+(dashed lines in the chart; sizes capped at 2000 there); nftables, when asked for, is measured
+there too, so all three modes can be compared in one guest.
 
 Without --bare: on the kind cluster, for each mode, switches kube-proxy to it, creates N
 selectorless Services with EndpointSlices in batches, and reads kube-proxy's own metrics

@@ -24,7 +24,7 @@ import {
 } from './generate.js';
 import { createLab, NS_PREFIX, SERVERS, sweepStale, type NetnsLab } from './netns.js';
 import { run } from '../core/exec.js';
-import { measureInGuest, VM_NO_NFT, type Guest } from './vm.js';
+import { measureInGuest, type Guest } from './vm.js';
 import {
   describeMachine,
   RESULT_KIND,
@@ -445,7 +445,7 @@ async function runInVm(o: {
   log: (l: string) => void;
   signal?: AbortSignal;
 }): Promise<
-  | { rows: BareMeasurement[]; info: NonNullable<ScaleReport['vm']>; spawnMs: number | null }
+  | { rows: BareMeasurement[]; info: NonNullable<ScaleReport['vm']>; spawnMs: number | null; skipped: Skipped[] }
   | { reason: string }
 > {
   type BackendModule = {
@@ -489,7 +489,7 @@ async function runInVm(o: {
       updates: o.updates,
       log: o.log,
     });
-    return { rows: r.rows, info, spawnMs: r.spawnMs };
+    return { rows: r.rows, info, spawnMs: r.spawnMs, skipped: r.skipped };
   } finally {
     await backend.close();
   }
@@ -555,18 +555,16 @@ export async function runBare(o: BareOptions): Promise<ScaleReport> {
   let vmInfo: ScaleReport['vm'];
   if (needVm.length) {
     // In the VM, iptables is measured beside IPVS so the two share the emulation cost.
+    // In the VM, iptables (and nftables, when asked for) run beside IPVS so all share the emulation cost.
     const vmModes = [
       ...new Set<Mode>([
         ...(needVm.includes('ipvs') ? (['iptables', 'ipvs'] as Mode[]) : []),
+        ...(needVm.includes('ipvs') && o.modes.includes('nftables')
+          ? (['nftables'] as Mode[])
+          : []),
         ...needVm,
       ]),
-    ].filter((m) => {
-      if (m === 'nftables') {
-        skipped.push({ mode: m, reason: `not measured in the VM: ${VM_NO_NFT}` });
-        return false;
-      }
-      return true;
-    });
+    ];
     if (vmModes.length) {
       const vmSizes = o.vmSizes ?? [...new Set(o.sizes.map((n) => Math.min(n, 2000)))];
       const r = await runInVm({
@@ -584,6 +582,7 @@ export async function runBare(o: BareOptions): Promise<ScaleReport> {
         out.push(...r.rows);
         vmInfo = r.info;
         if (r.spawnMs !== null) spawnMs.vm = r.spawnMs;
+        skipped.push(...r.skipped);
       }
     }
   }

@@ -8,8 +8,8 @@
  * through the guest's control port (slow: ~20 kB/s, so they are sent once per size, before
  * any clock starts). Times are taken inside the guest with busybox sh's $EPOCHREALTIME
  * around each restore; counts are made in the guest (grep -c) because the outputs are too
- * big to ship back. The guest image has no `nft` binary and no nft_numgen module, so the
- * nftables mode cannot run there.
+ * big to ship back. Images built before `nft` was added to the bare lab's VM cannot run the
+ * nftables mode: it is then reported as not measured there.
  */
 import { gzipSync } from 'node:zlib';
 import { UserError } from '../core/errors.js';
@@ -20,6 +20,8 @@ import {
   iptablesAddOne,
   iptablesFull,
   makeServices,
+  nftAddOne,
+  nftFull,
   type Counts,
   type Mode,
   type Service,
@@ -39,8 +41,10 @@ export interface Guest {
   bootMs: number;
 }
 
-export const VM_MODES: readonly Mode[] = ['iptables', 'ipvs'];
-export const VM_NO_NFT = 'the bare lab VM image has no nft binary and no nft_numgen module';
+export const VM_MODES: readonly Mode[] = ['iptables', 'ipvs', 'nftables'];
+export const VM_NO_NFT =
+  'this bare lab VM image has no nft (an older image: remove .cache/bare/vm to rebuild it)';
+const NFT = '/usr/sbin/nft';
 
 const IP = '/usr/sbin/ip';
 const IPT = '/usr/sbin/iptables';
@@ -167,10 +171,25 @@ export interface VmRunOptions {
 export async function measureInGuest(
   vm: Guest,
   o: VmRunOptions,
-): Promise<{ rows: BareMeasurement[]; spawnMs: number | null }> {
+): Promise<{
+  rows: BareMeasurement[];
+  spawnMs: number | null;
+  skipped: { mode: Mode; reason: string }[];
+}> {
   const out: BareMeasurement[] = [];
   let spawnMs: number | null = null;
-  const modes = o.modes.filter((m) => VM_MODES.includes(m));
+  let modes = o.modes.filter((m) => VM_MODES.includes(m));
+  const skipped: { mode: Mode; reason: string }[] = [];
+  if (modes.includes('nftables')) {
+    const has = await vm.run(`[ -x ${NFT} ] && echo has-nft || echo no-nft\n`, {
+      timeoutMs: 60_000,
+    });
+    if (!has.output.includes('has-nft')) {
+      modes = modes.filter((m) => m !== 'nftables');
+      skipped.push({ mode: 'nftables', reason: `not measured in the VM: ${VM_NO_NFT}` });
+      o.log(`  vm: nftables not measured — ${VM_NO_NFT}`);
+    }
+  }
   const runOk = async (script: string, what: string, timeoutMs = 30 * 60_000) => {
     const r = await vm.run(script, { timeoutMs, what });
     if (r.exitCode !== 0)
@@ -190,6 +209,13 @@ export async function measureInGuest(
         (a, k) =>
           (files[`ipt-add-${k}`] = iptablesAddOne([...services, ...added.slice(0, k)], a).restore),
       );
+    }
+    let nftCounts: Counts | undefined;
+    if (modes.includes('nftables')) {
+      const n = nftFull(services);
+      nftCounts = n.counts;
+      files['nft-full'] = n.script;
+      added.forEach((a, k) => (files[`nft-add-${k}`] = nftAddOne(a).script));
     }
     let ipvsCounts: Counts | undefined;
     if (modes.includes('ipvs')) {
@@ -224,6 +250,14 @@ export async function measureInGuest(
         script += `echo "@V chains $(${x} ${IPT}-save -t nat | grep '^:' | grep -v -c -E '^:(PREROUTING|INPUT|OUTPUT|POSTROUTING) ')"\n`;
         for (let k = 0; k < o.updates; k++)
           script += timed(`update-${k}`, `${x} ${IPT}-restore --noflush /tmp/in/ipt-add-${k}`);
+      } else if (mode === 'nftables') {
+        script += timed('program', `${x} ${NFT} -f /tmp/in/nft-full`);
+        script += `${x} ${NFT} list table ip kube-proxy > /tmp/nft.txt\n`;
+        script += `echo "@V chains $(grep -c '^[[:space:]]*chain .* {$' /tmp/nft.txt)"\n`;
+        script += `echo "@V rules $(awk '/^[ \\t]*chain .* \\{$/ {c=1; next} /^[ \\t]*\\}$/ {c=0; next} c && NF && $1 != "type" && $1 != "policy" && $1 != "comment" {r++} END {print r+0}' /tmp/nft.txt)"\n`;
+        script += `echo "@V members $(${x} ${NFT} list map ip kube-proxy service-ips | grep -o ': goto ' | wc -l)"\n`;
+        for (let k = 0; k < o.updates; k++)
+          script += timed(`update-${k}`, `${x} ${NFT} -f /tmp/in/nft-add-${k}`);
       } else {
         script += `t0=$EPOCHREALTIME; ok=0\n`;
         script += `${x} /usr/sbin/ipset restore < /tmp/in/ipset-full && ${x} ${IP} -batch /tmp/in/ipbatch-full && ${x} /usr/sbin/ipvsadm -R < /tmp/in/ipvsadm-full && ${x} ${IPT}-restore --noflush /tmp/in/ipvs-ipt || ok=$?\n`;
@@ -270,13 +304,15 @@ export async function measureInGuest(
       const kernel: Partial<Counts> =
         mode === 'iptables'
           ? { rules: num('rules'), chains: num('chains') }
-          : {
-              virtualServers: num('vs'),
-              realServers: num('rs'),
-              setMembers: countIpsetTerse(v.get('members') ?? '') ?? undefined,
-              boundAddresses: num('addrs'),
-              rules: num('rules'),
-            };
+          : mode === 'nftables'
+            ? { rules: num('rules'), chains: num('chains'), setMembers: num('members') }
+            : {
+                virtualServers: num('vs'),
+                realServers: num('rs'),
+                setMembers: countIpsetTerse(v.get('members') ?? '') ?? undefined,
+                boundAddresses: num('addrs'),
+                rules: num('rules'),
+              };
       const sorted = [...updates].sort((a, b) => a - b);
       const row: BareMeasurement = {
         mode,
@@ -285,7 +321,12 @@ export async function measureInGuest(
         programMs: +prog.ms.toFixed(2),
         updateMs: sorted.length ? +sorted[Math.floor((sorted.length - 1) / 2)]!.toFixed(2) : NaN,
         updateSamplesMs: updates.map((u) => +u.toFixed(2)),
-        expected: mode === 'iptables' ? iptablesFull(services).counts : ipvsCounts!,
+        expected:
+          mode === 'iptables'
+            ? iptablesFull(services).counts
+            : mode === 'nftables'
+              ? nftCounts!
+              : ipvsCounts!,
         kernel,
         latency: parseProbe(probeOut, targets),
       };
@@ -296,5 +337,5 @@ export async function measureInGuest(
     }
     await vm.run(teardownScript(), { timeoutMs: 120_000 });
   }
-  return { rows: out, spawnMs };
+  return { rows: out, spawnMs, skipped };
 }
