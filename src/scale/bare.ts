@@ -445,7 +445,12 @@ async function runInVm(o: {
   log: (l: string) => void;
   signal?: AbortSignal;
 }): Promise<
-  | { rows: BareMeasurement[]; info: NonNullable<ScaleReport['vm']>; spawnMs: number | null; skipped: Skipped[] }
+  | {
+      rows: BareMeasurement[];
+      info: NonNullable<ScaleReport['vm']>;
+      spawnMs: number | null;
+      skipped: Skipped[];
+    }
   | { reason: string }
 > {
   type BackendModule = {
