@@ -114,10 +114,13 @@ export async function sendTraffic(
   ) as {
     items: { metadata: { name: string }; spec: { nodeName?: string } }[];
   };
-  const pods = podsJson.items.map((p) => ({
-    pod: p.metadata.name,
-    ...(p.spec.nodeName ? { node: p.spec.nodeName } : {}),
-  }));
+  // rows by node, then pod: the same order on every run (pod-name hashes are random)
+  const pods = podsJson.items
+    .map((p) => ({
+      pod: p.metadata.name,
+      ...(p.spec.nodeName ? { node: p.spec.nodeName } : {}),
+    }))
+    .sort((a, b) => (a.node ?? '').localeCompare(b.node ?? '') || a.pod.localeCompare(b.pod));
   const nodes = await kube.nodes();
   const client = nodes.find((n) => n.role === 'worker') ?? nodes[0]!;
   let url: string;

@@ -103,6 +103,8 @@ function servicePorts(cluster) {
       const apiserver = cluster.nodes.find((n) => n.role === 'control-plane')?.ip ?? '172.18.0.2';
       if (svc.metadata.name === 'kubernetes' && !eps.some((e) => e.ip === apiserver))
         eps.push({ ip: apiserver, port: 6443 });
+      // kube-proxy's endpoint cache keeps endpoints sorted by their "ip:port" string
+      eps.sort((a, b) => (`${a.ip}:${a.port}` < `${b.ip}:${b.port}` ? -1 : 1));
       out.push({
         ns: svc.metadata.namespace,
         name: svc.metadata.name,
