@@ -12,8 +12,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createFake, FAKE_BIN, type Fake, type FakeCall } from '../../test/helpers/fake.js';
-import { fakeKernel, KIND_CONFIG } from '../../test/flow/steps-helpers.js';
+import { createFake, createFakeCluster, FAKE_BIN, type Fake, type FakeCall } from '../../test/helpers/fake.js';
+import { fakeKernel } from '../../test/flow/steps-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -91,20 +91,7 @@ function execsPerNode(calls: FakeCall[]): Record<string, number> {
 export function stepExecCounts(log: (l: string) => void): Record<string, Record<string, number>> {
   const f = createFake({});
   try {
-    const cfg = join(f.dir, 'kind.yaml');
-    writeFileSync(cfg, KIND_CONFIG('iptables'));
-    f.tool('kind', [
-      'create',
-      'cluster',
-      '--name',
-      'proxylab',
-      '--config',
-      cfg,
-      '--image',
-      'kindest/node:v1.35.0@sha256:0000',
-      '--kubeconfig',
-      f.kubeconfig,
-    ]);
+    createFakeCluster(f, { mode: 'iptables', image: 'v1.35.0' });
     const env = labEnv(f);
     const steps: [string, string[]][] = [
       ['node-tools (first install)', ['node-tools']],

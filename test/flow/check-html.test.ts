@@ -8,18 +8,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, runCli } from '../helpers/cli.js';
-import { createFake } from '../helpers/fake.js';
+import { createFake, createFakeCluster } from '../helpers/fake.js';
 import { dumpDom, findChromium } from '../helpers/chromium.js';
 
-const KIND_CONFIG = `kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-networking:
-  kubeProxyMode: ipvs
-nodes:
-- role: control-plane
-- role: worker
-- role: worker
-`;
 
 // Written as a person would, from another run: other ages, IPs differ only where renamed.
 const LAB = `# A tiny lab
@@ -45,23 +36,7 @@ mode: nftables
 test('check --html writes one page with the passed and the failed step, and the JUnit beside it', async () => {
   const f = createFake();
   try {
-    const cfg = join(f.dir, 'kind.yaml');
-    writeFileSync(cfg, KIND_CONFIG);
-    assert.equal(
-      f.tool('kind', [
-        'create',
-        'cluster',
-        '--name',
-        'proxylab',
-        '--config',
-        cfg,
-        '--image',
-        'kindest/node:v1.33.1@sha256:0000',
-        '--kubeconfig',
-        f.kubeconfig,
-      ]).code,
-      0,
-    );
+    assert.equal(createFakeCluster(f, { mode: 'ipvs' }).code, 0);
     const labDir = join(f.dir, 'tiny');
     mkdirSync(labDir);
     writeFileSync(join(labDir, 'README.md'), LAB);

@@ -9,18 +9,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { parse as parseYaml } from 'yaml';
-import { createFake, FAKE_BIN, type Fake } from '../helpers/fake.js';
+import { createFake, createFakeCluster, FAKE_BIN, type Fake } from '../helpers/fake.js';
 
 const FIXTURES = '/work/shared/fixtures/real-outputs';
-const KIND_CONFIG = `kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-networking:
-  kubeProxyMode: ipvs
-nodes:
-- role: control-plane
-- role: worker
-- role: worker
-`;
 
 function withFake(opts: Parameters<typeof createFake>[0], fn: (f: Fake) => Promise<void> | void) {
   return async () => {
@@ -34,21 +25,7 @@ function withFake(opts: Parameters<typeof createFake>[0], fn: (f: Fake) => Promi
 }
 
 function createCluster(f: Fake, name = 'proxylab', extra: string[] = []) {
-  const cfg = join(f.dir, 'kind.yaml');
-  writeFileSync(cfg, KIND_CONFIG);
-  return f.tool('kind', [
-    'create',
-    'cluster',
-    '--name',
-    name,
-    '--config',
-    cfg,
-    '--image',
-    'kindest/node:v1.33.1@sha256:0000',
-    '--kubeconfig',
-    f.kubeconfig,
-    ...extra,
-  ]);
+  return createFakeCluster(f, { name, mode: 'ipvs', extraArgs: extra });
 }
 
 /** Every key path of a YAML document, e.g. "ipvs.scheduler". */

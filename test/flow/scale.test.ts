@@ -9,33 +9,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createFake, type Fake } from '../helpers/fake.js';
+import { createFake, createFakeCluster, type Fake } from '../helpers/fake.js';
 import { runCli } from '../helpers/cli.js';
 import { parseXml } from '../helpers/xml.js';
 import type { ScaleReport } from '../../src/scale/results.js';
 
-const KIND_CONFIG = `kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-nodes:
-- role: control-plane
-- role: worker
-`;
 
 function createCluster(f: Fake): void {
-  const cfg = join(f.dir, 'kind.yaml');
-  writeFileSync(cfg, KIND_CONFIG);
-  const r = f.tool('kind', [
-    'create',
-    'cluster',
-    '--name',
-    'proxylab',
-    '--config',
-    cfg,
-    '--image',
-    'kindest/node:v1.33.1@sha256:0000',
-    '--kubeconfig',
-    f.kubeconfig,
-  ]);
+  const r = createFakeCluster(f, { workers: 1 });
   assert.equal(r.code, 0, r.stderr);
 }
 

@@ -8,36 +8,14 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, runCli } from '../helpers/cli.js';
-import { createFake, type Fake } from '../helpers/fake.js';
+import { createFake, createFakeCluster, type Fake } from '../helpers/fake.js';
 
-const KIND_CONFIG = `kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-networking:
-  kubeProxyMode: ipvs
-nodes:
-- role: control-plane
-- role: worker
-- role: worker
-`;
 
 /** The real web sample manifest (what `proxylab web` applies). */
 const WEB = readFileSync(join(ROOT, 'configs', 'manifests', 'web.yaml'), 'utf8');
 
 function scene(f: Fake, opts: { web?: boolean; image?: string } = {}) {
-  const cfg = join(f.dir, 'kind.yaml');
-  writeFileSync(cfg, KIND_CONFIG);
-  const r = f.tool('kind', [
-    'create',
-    'cluster',
-    '--name',
-    'proxylab',
-    '--config',
-    cfg,
-    '--image',
-    `kindest/node:${opts.image ?? 'v1.33.1'}@sha256:0000`,
-    '--kubeconfig',
-    f.kubeconfig,
-  ]);
+  const r = createFakeCluster(f, { mode: 'ipvs', image: opts.image ?? 'v1.33.1' });
   assert.equal(r.code, 0, r.stderr);
   if (opts.web) {
     const a = f.tool('kubectl', ['--kubeconfig', f.kubeconfig, 'apply', '-f', '-'], WEB);

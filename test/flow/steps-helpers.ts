@@ -1,19 +1,10 @@
 /** Shared set-up for the lab-step flow tests: a fake cluster, a fake host kernel, state dirs. */
 import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { createFake, type Fake } from '../helpers/fake.js';
+import { createFake, createFakeCluster, type Fake } from '../helpers/fake.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { INSPECT_SCRIPT, splitSections } from '../../src/steps/flushnat.js';
 
-export const KIND_CONFIG = (mode = 'iptables') => `kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-networking:
-  kubeProxyMode: ${mode}
-nodes:
-- role: control-plane
-- role: worker
-- role: worker
-`;
 
 export interface Lab {
   fake: Fake;
@@ -74,20 +65,7 @@ export function newLab(
   } = {},
 ): Lab {
   const fake = createFake({ env: opts.env ?? {} });
-  const cfg = join(fake.dir, 'kind.yaml');
-  writeFileSync(cfg, KIND_CONFIG(opts.mode));
-  const r = fake.tool('kind', [
-    'create',
-    'cluster',
-    '--name',
-    'proxylab',
-    '--config',
-    cfg,
-    '--image',
-    `kindest/node:${opts.k8s ?? 'v1.35.0'}@sha256:0000`,
-    '--kubeconfig',
-    fake.kubeconfig,
-  ]);
+  const r = createFakeCluster(fake, { mode: opts.mode ?? 'iptables', image: opts.k8s ?? 'v1.35.0' });
   if (r.code !== 0) throw new Error(`fake kind create failed: ${r.stderr}`);
   // a modprobe on PATH that records its calls (or refuses, like a non-root modprobe)
   const bin = join(fake.dir, 'hostbin');

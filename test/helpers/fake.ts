@@ -3,7 +3,7 @@
  * fake docker/kind/kubectl, helpers to read the recorded calls and the state, and cleanup.
  * See test/fake/README.md for the state model, faults and the handler API.
  */
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, delimiter } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -147,4 +147,44 @@ export function createFake(opts: FakeOptions = {}): Fake {
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+export interface FakeClusterOptions {
+  name?: string;
+  /** kube-proxy mode in the kind config (networking.kubeProxyMode); none: kind's default. */
+  mode?: string;
+  /** Number of workers (default 2: the labs' 1 control plane + 2 workers). */
+  workers?: number;
+  /** Node image tag, e.g. v1.33.1 (the fake reads the Kubernetes version from it). */
+  image?: string;
+  extraArgs?: string[];
+}
+
+/** The kind config the labs use, as YAML text. */
+export function kindConfig(o: Pick<FakeClusterOptions, 'mode' | 'workers'> = {}): string {
+  const net = o.mode ? `networking:\n  kubeProxyMode: ${o.mode}\n` : '';
+  const workers = '- role: worker\n'.repeat(o.workers ?? 2);
+  return `kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n${net}nodes:\n- role: control-plane\n${workers}`;
+}
+
+/** Create a cluster in the fake with `kind create cluster`, as a test's starting point. */
+export function createFakeCluster(
+  f: Fake,
+  o: FakeClusterOptions = {},
+): { code: number; stdout: string; stderr: string } {
+  const cfg = join(f.dir, `kind-${o.name ?? 'proxylab'}.yaml`);
+  writeFileSync(cfg, kindConfig(o));
+  return f.tool('kind', [
+    'create',
+    'cluster',
+    '--name',
+    o.name ?? 'proxylab',
+    '--config',
+    cfg,
+    '--image',
+    `kindest/node:${o.image ?? 'v1.33.1'}@sha256:0000`,
+    '--kubeconfig',
+    f.kubeconfig,
+    ...(o.extraArgs ?? []),
+  ]);
 }
