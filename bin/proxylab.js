@@ -31,7 +31,9 @@ if (process.env.PROXYLAB_DEV !== '1' && buildIsCurrent()) {
     const { register } = await import('tsx/esm/api');
     register();
   } catch {
-    process.stderr.write(`proxylab: no current build found. Run \`npm ci && npm run build\` in ${root}\n`);
+    process.stderr.write(
+      `proxylab: no current build found. Run \`npm ci && npm run build\` in ${root}\n`,
+    );
     process.exit(2);
   }
   await import(pathToFileURL(`${root}src/cli.ts`).href);

@@ -12,7 +12,10 @@
 import { ensureImage } from '../src/bare/vm/image.js';
 
 const started = performance.now();
-const image = await ensureImage({ log: (l) => process.stdout.write(`${l}\n`), force: process.argv.includes('--force') });
+const image = await ensureImage({
+  log: (l) => process.stdout.write(`${l}\n`),
+  force: process.argv.includes('--force'),
+});
 process.stdout.write(
   `${image.built ? 'built' : 'cached'}: ${image.kernel} + ${image.initrd} (${(image.initrdBytes / 1e6).toFixed(1)} MB, kernel ${image.kernelRelease}) in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
 );

@@ -20,9 +20,15 @@ const names = readdirSync(dir)
   .sort();
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
-log(`proxylab bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, kernel ${release()}`);
+log(
+  `proxylab bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, kernel ${release()}`,
+);
 if (!names.length) {
-  log(only.length ? `no benchmark named ${only.join(', ')} in scripts/bench/` : 'no benchmarks found in scripts/bench/');
+  log(
+    only.length
+      ? `no benchmark named ${only.join(', ')} in scripts/bench/`
+      : 'no benchmarks found in scripts/bench/',
+  );
   process.exit(only.length ? 2 : 0);
 }
 let failed = 0;

@@ -25,14 +25,16 @@ function walk(dir) {
   return out;
 }
 
-const files = chosen.flatMap((t) => {
-  try {
-    return walk(join(root, 'test', t));
-  } catch {
-    console.error(`no such test tier: ${t}`);
-    process.exit(2);
-  }
-}).sort();
+const files = chosen
+  .flatMap((t) => {
+    try {
+      return walk(join(root, 'test', t));
+    } catch {
+      console.error(`no such test tier: ${t}`);
+      process.exit(2);
+    }
+  })
+  .sort();
 if (!files.length) {
   console.error(`no test files in ${chosen.join(', ')}`);
   process.exit(1);
@@ -40,7 +42,15 @@ if (!files.length) {
 console.log(`running ${files.length} test files (${chosen.join(', ')})`);
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...extra, ...files.map((f) => relative(root, f))],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-reporter=spec',
+    ...extra,
+    ...files.map((f) => relative(root, f)),
+  ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, PROXYLAB_ROOT: root } },
 );
 process.exit(r.status ?? 1);

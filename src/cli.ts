@@ -12,8 +12,17 @@ import { resolve } from 'node:path';
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   cluster: { type: 'string', arg: 'NAME', description: 'kind cluster name', default: 'proxylab' },
-  kubeconfig: { type: 'string', arg: 'FILE', description: 'kubeconfig to use and write', default: './kubeconfig' },
-  quiet: { type: 'boolean', short: 'q', description: 'print nothing but errors and requested data' },
+  kubeconfig: {
+    type: 'string',
+    arg: 'FILE',
+    description: 'kubeconfig to use and write',
+    default: './kubeconfig',
+  },
+  quiet: {
+    type: 'boolean',
+    short: 'q',
+    description: 'print nothing but errors and requested data',
+  },
   json: { type: 'boolean', description: 'print data as JSON (where the command prints data)' },
   debug: { type: 'boolean', description: 'show stack traces and every command run' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
@@ -38,7 +47,11 @@ function splitCommand(argv: string[]): { name: string | undefined; rest: string[
 function toParseConfig(opts: Record<string, OptionSpec>): NonNullable<ParseArgsConfig['options']> {
   const out: NonNullable<ParseArgsConfig['options']> = {};
   for (const [k, o] of Object.entries(opts)) {
-    out[k] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+    out[k] = {
+      type: o.type,
+      ...(o.short ? { short: o.short } : {}),
+      ...(o.multiple ? { multiple: true } : {}),
+    };
   }
   return out;
 }
@@ -46,7 +59,8 @@ function toParseConfig(opts: Record<string, OptionSpec>): NonNullable<ParseArgsC
 function optionLines(opts: Record<string, OptionSpec>): string[] {
   const rows = Object.entries(opts).map(([k, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${k}${o.type === 'string' ? ` ${o.arg ?? 'VALUE'}` : ''}`;
-    const def = o.default !== undefined && o.type === 'string' ? ` (default: ${String(o.default)})` : '';
+    const def =
+      o.default !== undefined && o.type === 'string' ? ` (default: ${String(o.default)})` : '';
     return [flag, `${o.description}${def}`] as const;
   });
   const w = Math.max(0, ...rows.map((r) => r[0].length));
@@ -64,10 +78,16 @@ function mainHelp(): string {
   ];
   for (const g of groups) {
     lines.push(`${g[0]!.toUpperCase()}${g.slice(1)}:`);
-    for (const e of registry.filter((x) => x.group === g)) lines.push(`  ${e.name.padEnd(w)}  ${e.summary}`);
+    for (const e of registry.filter((x) => x.group === g))
+      lines.push(`  ${e.name.padEnd(w)}  ${e.summary}`);
     lines.push('');
   }
-  lines.push('Global options:', ...optionLines(GLOBAL_OPTIONS), '      --version  print the version', '');
+  lines.push(
+    'Global options:',
+    ...optionLines(GLOBAL_OPTIONS),
+    '      --version  print the version',
+    '',
+  );
   lines.push('Run `proxylab <command> --help` for the options of one command.');
   lines.push('Start with `proxylab doctor`, then `make lab` (see README.md).');
   return lines.join('\n');
@@ -76,7 +96,8 @@ function mainHelp(): string {
 function commandHelp(c: Command): string {
   const lines = [`${c.usage}`, '', c.summary];
   if (c.details) lines.push('', c.details.trim());
-  if (c.options && Object.keys(c.options).length) lines.push('', 'Options:', ...optionLines(c.options));
+  if (c.options && Object.keys(c.options).length)
+    lines.push('', 'Options:', ...optionLines(c.options));
   const globals = { ...GLOBAL_OPTIONS };
   if (!c.json) delete (globals as Record<string, OptionSpec>).json;
   lines.push('', 'Global options:', ...optionLines(globals));
@@ -99,7 +120,11 @@ export function reportError(e: unknown, debug: boolean, err: (t: string) => void
   }
   const msg = e instanceof Error ? e.message : String(e);
   err(`✘ internal error: ${msg}`);
-  err(debug && e instanceof Error && e.stack ? e.stack : '  → run again with --debug to see where it happened, and report it');
+  err(
+    debug && e instanceof Error && e.stack
+      ? e.stack
+      : '  → run again with --debug to see where it happened, and report it',
+  );
   return EXIT.failed;
 }
 
@@ -114,7 +139,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         return EXIT.ok;
       }
       const unknown = rest.filter((t) => t !== '--help' && t !== '-h');
-      if (unknown.length) throw new UsageError(`unknown option ${unknown[0]}`, 'run `proxylab --help` for the commands and options');
+      if (unknown.length)
+        throw new UsageError(
+          `unknown option ${unknown[0]}`,
+          'run `proxylab --help` for the commands and options',
+        );
       process.stdout.write(`${mainHelp()}\n`);
       return EXIT.ok;
     }
@@ -123,16 +152,26 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       const near = registry.filter((e) => e.name.startsWith(name.slice(0, 2))).map((e) => e.name);
       throw new UsageError(
         `unknown command "${name}"`,
-        near.length ? `did you mean ${near.join(' or ')}? (\`proxylab --help\` lists all)` : 'run `proxylab --help` to see the commands',
+        near.length
+          ? `did you mean ${near.join(' or ')}? (\`proxylab --help\` lists all)`
+          : 'run `proxylab --help` to see the commands',
       );
     }
     const cmd = (await entry.load()).default;
     const options = { ...GLOBAL_OPTIONS, ...(cmd.options ?? {}) };
     let parsed: ReturnType<typeof parseArgs>;
     try {
-      parsed = parseArgs({ args: rest, options: toParseConfig(options), allowPositionals: true, strict: true });
+      parsed = parseArgs({
+        args: rest,
+        options: toParseConfig(options),
+        allowPositionals: true,
+        strict: true,
+      });
     } catch (e) {
-      throw new UsageError((e as Error).message.replace(/\. To specify a positional.*$/s, ''), `run \`proxylab ${name} --help\``);
+      throw new UsageError(
+        (e as Error).message.replace(/\. To specify a positional.*$/s, ''),
+        `run \`proxylab ${name} --help\``,
+      );
     }
     const values = parsed.values as ParsedArgs['values'];
     if (values.help) {
@@ -140,10 +179,18 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       return EXIT.ok;
     }
     const pos = cmd.positionals ?? { min: 0, max: 0 };
-    if (parsed.positionals.length < pos.min) throw new UsageError(`missing argument: ${cmd.usage}`, `run \`proxylab ${name} --help\``);
+    if (parsed.positionals.length < pos.min)
+      throw new UsageError(`missing argument: ${cmd.usage}`, `run \`proxylab ${name} --help\``);
     if (parsed.positionals.length > pos.max)
-      throw new UsageError(`unexpected argument "${parsed.positionals[pos.max]}"`, `usage: ${cmd.usage}`);
-    if (values.json && !cmd.json) throw new UsageError(`\`proxylab ${name}\` has no --json output`, `run \`proxylab ${name} --help\``);
+      throw new UsageError(
+        `unexpected argument "${parsed.positionals[pos.max]}"`,
+        `usage: ${cmd.usage}`,
+      );
+    if (values.json && !cmd.json)
+      throw new UsageError(
+        `\`proxylab ${name}\` has no --json output`,
+        `run \`proxylab ${name} --help\``,
+      );
     for (const [k, o] of Object.entries(cmd.options ?? {})) {
       if (values[k] === undefined && o.default !== undefined) values[k] = o.default;
     }

@@ -27,14 +27,24 @@ function median(xs: number[]): number {
 export async function bench(log: (line: string) => void) {
   await ensureQemu(log);
   const qemu = (await run(['qemu-system-x86_64', '--version'])).stdout.split('\n')[0];
-  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, host kernel ${release()}`);
-  log(`         load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}, /dev/kvm ${existsSync('/dev/kvm') ? 'present' : 'absent'}, accel ${process.env.PROXYLAB_VM_ACCEL ?? 'tcg'} (software emulation)`);
+  log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, host kernel ${release()}`,
+  );
+  log(
+    `         load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(
+        ' ',
+      )}, /dev/kvm ${existsSync('/dev/kvm') ? 'present' : 'absent'}, accel ${process.env.PROXYLAB_VM_ACCEL ?? 'tcg'} (software emulation)`,
+  );
   log(`         ${qemu}`);
 
   const buildStart = performance.now();
   const image = await ensureImage({ log: (l) => log(`image: ${l}`) });
   const buildMs = performance.now() - buildStart;
-  log(`image: ${image.built ? `built in ${(buildMs / 1000).toFixed(1)} s` : 'from the cache'}, initramfs ${(image.initrdBytes / 1e6).toFixed(1)} MB, kernel ${image.kernelRelease}`);
+  log(
+    `image: ${image.built ? `built in ${(buildMs / 1000).toFixed(1)} s` : 'from the cache'}, initramfs ${(image.initrdBytes / 1e6).toFixed(1)} MB, kernel ${image.kernelRelease}`,
+  );
 
   // boot-to-ready, three times
   const boots: number[] = [];
@@ -46,7 +56,9 @@ export async function bench(log: (line: string) => void) {
     await vm.shutdown();
   }
   const bootMs = median(boots);
-  log(`boot to ready   ${(bootMs / 1000).toFixed(2)} s median of ${boots.map((b) => (b / 1000).toFixed(2)).join(', ')} (guest uptime at ready ${median(guestUptimes).toFixed(2)} s) — goal ≤ ${BOOT_GOAL_MS / 1000} s: ${bootMs <= BOOT_GOAL_MS ? 'met' : 'NOT met'}`);
+  log(
+    `boot to ready   ${(bootMs / 1000).toFixed(2)} s median of ${boots.map((b) => (b / 1000).toFixed(2)).join(', ')} (guest uptime at ready ${median(guestUptimes).toFixed(2)} s) — goal ≤ ${BOOT_GOAL_MS / 1000} s: ${bootMs <= BOOT_GOAL_MS ? 'met' : 'NOT met'}`,
+  );
 
   // process start: host (baseline) vs guest
   const n = 40;
@@ -59,7 +71,9 @@ export async function bench(log: (line: string) => void) {
   const empty = await vm.run('true');
   const g = await vm.run(loop);
   const guestPerMs = (g.durationMs - empty.durationMs) / n;
-  log(`process start   host ${hostPerMs.toFixed(1)} ms (baseline: node spawning \`true\`), guest ${guestPerMs.toFixed(1)} ms (\`ip -V\` from the guest shell) = ${(guestPerMs / hostPerMs).toFixed(1)}× baseline`);
+  log(
+    `process start   host ${hostPerMs.toFixed(1)} ms (baseline: node spawning \`true\`), guest ${guestPerMs.toFixed(1)} ms (\`ip -V\` from the guest shell) = ${(guestPerMs / hostPerMs).toFixed(1)}× baseline`,
+  );
 
   // the whole lab
   const labStart = performance.now();
@@ -82,8 +96,11 @@ export async function bench(log: (line: string) => void) {
     await backend.close();
   }
   const labMs = performance.now() - labStart + bootMs;
-  log(`whole lab       ${(labMs / 1000).toFixed(1)} s (boot + setup + ${PHASES.length} phases + teardown) — goal ≤ ${LAB_GOAL_MS / 1000} s: ${labMs <= LAB_GOAL_MS ? 'met' : 'NOT met'}${ok ? '' : ' (some phases failed)'}`);
-  for (const [k, v] of Object.entries(phases)) log(`  ${k.padEnd(12)} ${(v / 1000).toFixed(2)} s  ${((100 * v) / labMs).toFixed(0)} %`);
+  log(
+    `whole lab       ${(labMs / 1000).toFixed(1)} s (boot + setup + ${PHASES.length} phases + teardown) — goal ≤ ${LAB_GOAL_MS / 1000} s: ${labMs <= LAB_GOAL_MS ? 'met' : 'NOT met'}${ok ? '' : ' (some phases failed)'}`,
+  );
+  for (const [k, v] of Object.entries(phases))
+    log(`  ${k.padEnd(12)} ${(v / 1000).toFixed(2)} s  ${((100 * v) / labMs).toFixed(0)} %`);
   return {
     bootMs,
     boots,

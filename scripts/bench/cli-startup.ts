@@ -27,7 +27,14 @@ export async function bench(log: (line: string) => void) {
   const cli = medianMs([process.execPath, `${root}bin/proxylab.js`, '--version'], runs);
   const help = medianMs([process.execPath, `${root}bin/proxylab.js`, '--help'], runs);
   log(`node -e 0                 ${node.toFixed(1)} ms (baseline, median of ${runs})`);
-  log(`proxylab --version        ${cli.toFixed(1)} ms = ${(cli / node).toFixed(2)}× baseline${compiled ? '' : ' (no dist/: ran through tsx; run `npm run build`)'}`);
+  log(
+    `proxylab --version        ${cli.toFixed(1)} ms = ${(cli / node).toFixed(2)}× baseline${compiled ? '' : ' (no dist/: ran through tsx; run `npm run build`)'}`,
+  );
   log(`proxylab --help           ${help.toFixed(1)} ms = ${(help / node).toFixed(2)}× baseline`);
-  return { nodeMs: +node.toFixed(1), versionMs: +cli.toFixed(1), helpMs: +help.toFixed(1), compiled };
+  return {
+    nodeMs: +node.toFixed(1),
+    versionMs: +cli.toFixed(1),
+    helpMs: +help.toFixed(1),
+    compiled,
+  };
 }

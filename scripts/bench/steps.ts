@@ -12,7 +12,13 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createFake, createFakeCluster, FAKE_BIN, type Fake, type FakeCall } from '../../test/helpers/fake.js';
+import {
+  createFake,
+  createFakeCluster,
+  FAKE_BIN,
+  type Fake,
+  type FakeCall,
+} from '../../test/helpers/fake.js';
 import { fakeKernel } from '../../test/flow/steps-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -74,7 +74,11 @@ export class NativeBackend implements Backend {
   async exec(cmds: readonly Cmd[]): Promise<CmdResult[]> {
     const out: CmdResult[] = [];
     for (const c of cmds) {
-      const r: RunResult = await run(c.argv, { reject: false, ...(c.input !== undefined ? { input: c.input } : {}), timeoutMs: 120_000 });
+      const r: RunResult = await run(c.argv, {
+        reject: false,
+        ...(c.input !== undefined ? { input: c.input } : {}),
+        timeoutMs: 120_000,
+      });
       out.push({ argv: c.argv, output: r.stdout + r.stderr, exitCode: r.exitCode });
     }
     return out;
@@ -83,11 +87,26 @@ export class NativeBackend implements Backend {
   async startServer(ns: string, name: string): Promise<void> {
     // detached (setsid -f) so that it outlives this command with --keep; the lab's teardown
     // stops every process of the namespace (`ip netns pids`)
-    await run(['sh', '-c', 'exec setsid -f "$@" </dev/null >/dev/null 2>&1', 'sh', 'ip', 'netns', 'exec', ns, process.execPath, '-e', NODE_SERVER, name]);
+    await run([
+      'sh',
+      '-c',
+      'exec setsid -f "$@" </dev/null >/dev/null 2>&1',
+      'sh',
+      'ip',
+      'netns',
+      'exec',
+      ns,
+      process.execPath,
+      '-e',
+      NODE_SERVER,
+      name,
+    ]);
   }
 
   requests(ns: string, url: string, n: number): Cmd {
-    return { argv: ['ip', 'netns', 'exec', ns, process.execPath, '-e', NODE_CLIENT, url, String(n)] };
+    return {
+      argv: ['ip', 'netns', 'exec', ns, process.execPath, '-e', NODE_CLIENT, url, String(n)],
+    };
   }
 
   async close(): Promise<void> {}
@@ -97,7 +116,21 @@ export class NativeBackend implements Backend {
  * Programs the guest has as real binaries. Its shell (busybox) prefers its own applets over
  * PATH, and busybox's `ip` has no `netns`: these are called by their full path.
  */
-const GUEST_REAL = new Set(['ip', 'ipvsadm', 'ipset', 'iptables', 'iptables-save', 'iptables-restore', 'iptables-legacy', 'iptables-legacy-save', 'iptables-legacy-restore', 'iptables-nft', 'iptables-nft-save', 'iptables-nft-restore', 'nft']);
+const GUEST_REAL = new Set([
+  'ip',
+  'ipvsadm',
+  'ipset',
+  'iptables',
+  'iptables-save',
+  'iptables-restore',
+  'iptables-legacy',
+  'iptables-legacy-save',
+  'iptables-legacy-restore',
+  'iptables-nft',
+  'iptables-nft-save',
+  'iptables-nft-restore',
+  'nft',
+]);
 
 /** Turn commands into one guest script that frames each command's output. */
 export function guestScript(cmds: readonly Cmd[]): string {
@@ -110,7 +143,11 @@ export function guestScript(cmds: readonly Cmd[]): string {
     if (c.input !== undefined) {
       let tag = 'PROXYLAB_EOF';
       while (c.input.includes(tag)) tag += '_';
-      lines.push(`${argv} 2>&1 <<'${tag}'`, c.input.endsWith('\n') ? c.input.slice(0, -1) : c.input, tag);
+      lines.push(
+        `${argv} 2>&1 <<'${tag}'`,
+        c.input.endsWith('\n') ? c.input.slice(0, -1) : c.input,
+        tag,
+      );
     } else {
       lines.push(`${argv} 2>&1`);
     }
@@ -160,12 +197,26 @@ export class VmBackend implements Backend {
       { argv: ['/usr/sbin/ip', 'netns', 'exec', ns, 'httpd', '-p', '80', '-h', `/srv/${name}`] },
     ]);
     const bad = res.find((r) => r.exitCode !== 0);
-    if (bad) throw new UserError(`could not start the HTTP server of ${name} in the VM: ${bad.output.trim()}`);
+    if (bad)
+      throw new UserError(
+        `could not start the HTTP server of ${name} in the VM: ${bad.output.trim()}`,
+      );
   }
 
   requests(ns: string, url: string, n: number): Cmd {
     return {
-      argv: ['/usr/sbin/ip', 'netns', 'exec', ns, 'sh', '-c', 'i=0; while [ $i -lt "$1" ]; do wget -q -O - "$2" 2>/dev/null || echo error; i=$((i+1)); done', 'sh', String(n), url],
+      argv: [
+        '/usr/sbin/ip',
+        'netns',
+        'exec',
+        ns,
+        'sh',
+        '-c',
+        'i=0; while [ $i -lt "$1" ]; do wget -q -O - "$2" 2>/dev/null || echo error; i=$((i+1)); done',
+        'sh',
+        String(n),
+        url,
+      ],
     };
   }
 
@@ -183,7 +234,9 @@ export interface Detection {
 }
 
 async function have(cmd: string): Promise<boolean> {
-  const r = await run(['sh', '-c', 'command -v "$1"', 'sh', cmd], { reject: false }).catch(() => undefined);
+  const r = await run(['sh', '-c', 'command -v "$1"', 'sh', cmd], { reject: false }).catch(
+    () => undefined,
+  );
   return r?.exitCode === 0;
 }
 
@@ -198,12 +251,16 @@ export async function detect(): Promise<Detection> {
   const root = process.getuid?.() === 0;
   let native: Detection['native'];
   if (!root) native = { ok: false, why: 'not root (namespaces, IPVS and iptables need root)' };
-  else if (!(await have('ipvsadm'))) native = { ok: false, why: 'ipvsadm is not installed (apt-get install ipvsadm)' };
+  else if (!(await have('ipvsadm')))
+    native = { ok: false, why: 'ipvsadm is not installed (apt-get install ipvsadm)' };
   else if (!(await have('ip'))) native = { ok: false, why: 'iproute2 is not installed' };
-  else if (!(await kernelHas('ip_vs', '/proc/net/ip_vs'))) native = { ok: false, why: 'this kernel has no IPVS (no ip_vs module)' };
+  else if (!(await kernelHas('ip_vs', '/proc/net/ip_vs')))
+    native = { ok: false, why: 'this kernel has no IPVS (no ip_vs module)' };
   else {
     const probe = `plb-probe-${process.pid}`;
-    const r = await run(['ip', 'link', 'add', probe, 'type', 'dummy'], { reject: false }).catch(() => undefined);
+    const r = await run(['ip', 'link', 'add', probe, 'type', 'dummy'], { reject: false }).catch(
+      () => undefined,
+    );
     if (r?.exitCode === 0) {
       await run(['ip', 'link', 'del', probe], { reject: false });
       native = { ok: true, why: 'this kernel has IPVS and dummy interfaces' };
@@ -212,17 +269,40 @@ export async function detect(): Promise<Detection> {
   let vm: Detection['vm'];
   const pre = await buildPrerequisites();
   const qemu = await have('qemu-system-x86_64');
-  if (pre.missing.length) vm = { ok: false, why: `cannot build the VM image: ${pre.missing.join(', ')} missing`, fix: pre.fix.join('; ') };
+  if (pre.missing.length)
+    vm = {
+      ok: false,
+      why: `cannot build the VM image: ${pre.missing.join(', ')} missing`,
+      fix: pre.fix.join('; '),
+    };
   else if (qemu) vm = { ok: true, why: 'qemu-system-x86_64 is installed' };
-  else if (root && (await have('apt-get'))) vm = { ok: true, why: 'qemu is not installed yet; proxylab will install it with apt-get (qemu-system-x86)' };
-  else vm = { ok: false, why: 'qemu-system-x86_64 is not installed', fix: 'sudo apt-get install qemu-system-x86' };
+  else if (root && (await have('apt-get')))
+    vm = {
+      ok: true,
+      why: 'qemu is not installed yet; proxylab will install it with apt-get (qemu-system-x86)',
+    };
+  else
+    vm = {
+      ok: false,
+      why: 'qemu-system-x86_64 is not installed',
+      fix: 'sudo apt-get install qemu-system-x86',
+    };
   return { native, vm };
 }
 
 export async function chooseBackend(d: Detection, wanted?: BackendName): Promise<BackendName> {
   if (wanted === 'native' && !d.native.ok)
-    throw new UserError(`the native backend cannot run here: ${d.native.why}`, d.vm.ok ? 'run `proxylab bare --backend vm` (or leave --backend out)' : 'run as root on a kernel with IPVS (modprobe ip_vs dummy)');
-  if (wanted === 'vm' && !d.vm.ok) throw new UserError(`the vm backend cannot run here: ${d.vm.why}`, d.vm.fix ?? 'apt-get install qemu-system-x86');
+    throw new UserError(
+      `the native backend cannot run here: ${d.native.why}`,
+      d.vm.ok
+        ? 'run `proxylab bare --backend vm` (or leave --backend out)'
+        : 'run as root on a kernel with IPVS (modprobe ip_vs dummy)',
+    );
+  if (wanted === 'vm' && !d.vm.ok)
+    throw new UserError(
+      `the vm backend cannot run here: ${d.vm.why}`,
+      d.vm.fix ?? 'apt-get install qemu-system-x86',
+    );
   if (wanted) return wanted;
   if (d.native.ok) return 'native';
   if (d.vm.ok) return 'vm';
@@ -236,17 +316,33 @@ export async function chooseBackend(d: Detection, wanted?: BackendName): Promise
 export async function ensureQemu(log: (l: string) => void, signal?: AbortSignal): Promise<void> {
   if (await have('qemu-system-x86_64')) return;
   log('apt-get install qemu-system-x86 (QEMU is not installed)');
-  const opts = { timeoutMs: 900_000, env: { DEBIAN_FRONTEND: 'noninteractive' }, ...(signal ? { signal } : {}) };
-  const r = await run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'qemu-system-x86'], { ...opts, reject: false });
+  const opts = {
+    timeoutMs: 900_000,
+    env: { DEBIAN_FRONTEND: 'noninteractive' },
+    ...(signal ? { signal } : {}),
+  };
+  const r = await run(
+    ['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'qemu-system-x86'],
+    { ...opts, reject: false },
+  );
   if (r.exitCode !== 0) {
     await run(['apt-get', 'update', '-q'], opts);
-    await run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'qemu-system-x86'], opts);
+    await run(
+      ['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'qemu-system-x86'],
+      opts,
+    );
   }
 }
 
-export async function openVmBackend(opts: { log: (l: string) => void; signal?: AbortSignal }): Promise<VmBackend> {
+export async function openVmBackend(opts: {
+  log: (l: string) => void;
+  signal?: AbortSignal;
+}): Promise<VmBackend> {
   await ensureQemu(opts.log, opts.signal);
-  const image = await ensureImage({ log: opts.log, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const image = await ensureImage({
+    log: opts.log,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   const vm = await GuestVm.boot({ image, ...(opts.signal ? { signal: opts.signal } : {}) });
   return new VmBackend(vm, image);
 }

@@ -97,7 +97,9 @@ export class Results {
 }
 
 const inNode = (...argv: string[]): Cmd => ({ argv: ['ip', 'netns', 'exec', NET.node, ...argv] });
-const inNs = (ns: string, ...argv: string[]): Cmd => ({ argv: ['ip', 'netns', 'exec', ns, ...argv] });
+const inNs = (ns: string, ...argv: string[]): Cmd => ({
+  argv: ['ip', 'netns', 'exec', ns, ...argv],
+});
 const ipvsadm = (...args: string[]): Cmd => inNode('ipvsadm', ...args);
 
 function ipvs(text: string): IpvsTable {
@@ -113,7 +115,9 @@ function expect(cond: unknown, message: string, output: string): asserts cond {
 }
 
 function theService(t: IpvsTable, text: string) {
-  const svc = t.services.find((s) => s.address === NET.vip && s.port === NET.port && s.protocol === 'TCP');
+  const svc = t.services.find(
+    (s) => s.address === NET.vip && s.port === NET.port && s.protocol === 'TCP',
+  );
   expect(svc, `ipvsadm shows no TCP service ${VIP_PORT}`, text);
   return svc;
 }
@@ -125,7 +129,11 @@ export function allRules(text: string): IptablesRule[] {
 }
 
 /** An `ipvsadm -Lnc` listing cut to its header, the lines matching `keep`, and the first few others. */
-export function shortConnections(text: string, keep: (line: string) => boolean = () => false, others = 4): string {
+export function shortConnections(
+  text: string,
+  keep: (line: string) => boolean = () => false,
+  others = 4,
+): string {
   const lines = text.trimEnd().split('\n');
   const head = lines.filter((l) => !/^(TCP|UDP|SCTP)\s/.test(l));
   const rows = lines.filter((l) => /^(TCP|UDP|SCTP)\s/.test(l));
@@ -133,7 +141,9 @@ export function shortConnections(text: string, keep: (line: string) => boolean =
   const rest = rows.filter((l) => !keep(l));
   const shown = [...kept, ...rest.slice(0, others)];
   const more = rest.length - Math.min(rest.length, others);
-  return [...head, ...shown, ...(more > 0 ? [`(… ${more} more connection entries)`] : [])].join('\n');
+  return [...head, ...shown, ...(more > 0 ? [`(… ${more} more connection entries)`] : [])].join(
+    '\n',
+  );
 }
 
 function share(d: Distribution, k: string): number {
@@ -147,11 +157,32 @@ export function podCmds(): Cmd[] {
   for (const ns of ALL_NS) c.push({ argv: ['ip', 'netns', 'add', ns] });
   for (const ns of ALL_NS) c.push({ argv: ['ip', '-n', ns, 'link', 'set', 'lo', 'up'] });
   c.push({ argv: ['ip', '-n', NET.node, 'link', 'add', NET.bridge, 'type', 'bridge'] });
-  c.push({ argv: ['ip', '-n', NET.node, 'addr', 'add', `${NET.gateway}/${NET.prefix}`, 'dev', NET.bridge] });
+  c.push({
+    argv: ['ip', '-n', NET.node, 'addr', 'add', `${NET.gateway}/${NET.prefix}`, 'dev', NET.bridge],
+  });
   c.push({ argv: ['ip', '-n', NET.node, 'link', 'set', NET.bridge, 'up'] });
-  const members = [...NET.pods.map((p) => ({ ns: p.ns, ip: p.ip, veth: p.veth })), { ns: NET.client, ip: NET.clientIp, veth: 'veth-client' }];
+  const members = [
+    ...NET.pods.map((p) => ({ ns: p.ns, ip: p.ip, veth: p.veth })),
+    { ns: NET.client, ip: NET.clientIp, veth: 'veth-client' },
+  ];
   for (const m of members) {
-    c.push({ argv: ['ip', 'link', 'add', m.veth, 'netns', NET.node, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', m.ns] });
+    c.push({
+      argv: [
+        'ip',
+        'link',
+        'add',
+        m.veth,
+        'netns',
+        NET.node,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'eth0',
+        'netns',
+        m.ns,
+      ],
+    });
     c.push({ argv: ['ip', '-n', NET.node, 'link', 'set', m.veth, 'master', NET.bridge, 'up'] });
     c.push({ argv: ['ip', '-n', m.ns, 'addr', 'add', `${m.ip}/${NET.prefix}`, 'dev', 'eth0'] });
     c.push({ argv: ['ip', '-n', m.ns, 'link', 'set', 'eth0', 'up'] });
@@ -171,15 +202,26 @@ export function teardownCmds(): Cmd[] {
 export const PHASES: Phase[] = [
   {
     id: 'pods',
-    title: 'pods: 3 web pods and a client as network namespaces on the bridge cbr0, each web pod serving its own name',
+    title:
+      'pods: 3 web pods and a client as network namespaces on the bridge cbr0, each web pod serving its own name',
     cmds: () => [
       ...NET.pods.map((p) => inNode('wget', '-q', '-O', '-', `http://${p.ip}/`)),
       inNode('ip', '-br', 'addr', 'show', 'dev', NET.bridge),
     ],
     check: (r) => {
       const answers = NET.pods.map((p, i) => `${p.ip} → ${r.out(i).trim()}`);
-      NET.pods.forEach((p, i) => expect(r.out(i).trim() === p.name, `pod ${p.name} (${p.ip}) did not answer with its name`, r.out(i)));
-      return { summary: `each pod answers with its name: ${answers.join(', ')}`, shown: answers, data: {} };
+      NET.pods.forEach((p, i) =>
+        expect(
+          r.out(i).trim() === p.name,
+          `pod ${p.name} (${p.ip}) did not answer with its name`,
+          r.out(i),
+        ),
+      );
+      return {
+        summary: `each pod answers with its name: ${answers.join(', ')}`,
+        shown: answers,
+        data: {},
+      };
     },
   },
   {
@@ -192,7 +234,11 @@ export const PHASES: Phase[] = [
     ],
     check: (r) => {
       const out = r.out(2);
-      expect(new RegExp(`inet ${NET.vip.replace(/\./g, '\\.')}/32 `).test(out), `kube-ipvs0 does not hold ${NET.vip}/32`, out);
+      expect(
+        new RegExp(`inet ${NET.vip.replace(/\./g, '\\.')}/32 `).test(out),
+        `kube-ipvs0 does not hold ${NET.vip}/32`,
+        out,
+      );
       return { summary: `kube-ipvs0 holds ${NET.vip}/32`, shown: [out.trim()], data: {} };
     },
   },
@@ -209,8 +255,17 @@ export const PHASES: Phase[] = [
       const svc = theService(ipvs(text), text);
       expect(svc.scheduler === 'rr', `scheduler is ${svc.scheduler}, not rr`, text);
       const rs = svc.realServers.map((s) => `${s.address}:${s.port} ${s.forward} ${s.weight}`);
-      for (const p of NET.pods) expect(rs.includes(`${p.ip}:80 Masq 1`), `${p.ip}:80 is not a Masq real server with weight 1`, text);
-      return { summary: `TCP ${VIP_PORT} rr → ${svc.realServers.length} real servers, Masq`, shown: [text.trimEnd()], data: { service: svc } };
+      for (const p of NET.pods)
+        expect(
+          rs.includes(`${p.ip}:80 Masq 1`),
+          `${p.ip}:80 is not a Masq real server with weight 1`,
+          text,
+        );
+      return {
+        summary: `TCP ${VIP_PORT} rr → ${svc.realServers.length} real servers, Masq`,
+        shown: [text.trimEnd()],
+        data: { service: svc },
+      };
     },
   },
   {
@@ -227,19 +282,32 @@ export const PHASES: Phase[] = [
     check: (r) => {
       const fromNode = distribution(r.out(0));
       const fromPod = distribution(r.out(1));
-      for (const [who, d, out] of [['node', fromNode, r.out(0)], ['client pod', fromPod, r.out(1)]] as const) {
+      for (const [who, d, out] of [
+        ['node', fromNode, r.out(0)],
+        ['client pod', fromPod, r.out(1)],
+      ] as const) {
         expect(!d.error, `${d.error} of 30 requests from the ${who} failed`, out);
-        for (const p of NET.pods) expect((d[p.name] ?? 0) > 0, `${p.name} never answered the ${who}`, out);
+        for (const p of NET.pods)
+          expect((d[p.name] ?? 0) > 0, `${p.name} never answered the ${who}`, out);
       }
       const stats = theService(ipvs(r.out(3)), r.out(3));
-      expect(stats.stats && stats.stats.conns >= 60, `--stats counts ${stats.stats?.conns} connections, expected ≥ 60`, r.out(3));
+      expect(
+        stats.stats && stats.stats.conns >= 60,
+        `--stats counts ${stats.stats?.conns} connections, expected ≥ 60`,
+        r.out(3),
+      );
       expect(stats.stats.outPkts > 0, 'NAT mode: the director saw no reply packets', r.out(3));
       const conns = ipvs(r.out(4)).connections;
       expect(conns.length > 0, 'ipvsadm -Lnc lists no connections', r.out(4));
       const states = [...new Set(conns.map((c) => c.state))].join(', ');
       return {
         summary: `from the node: ${formatDistribution(fromNode)}; from the client pod: ${formatDistribution(fromPod)}`,
-        shown: [`from node:       ${formatDistribution(fromNode)}`, `from client pod: ${formatDistribution(fromPod)}`, r.out(3).trimEnd(), shortConnections(r.out(4))],
+        shown: [
+          `from node:       ${formatDistribution(fromNode)}`,
+          `from client pod: ${formatDistribution(fromPod)}`,
+          r.out(3).trimEnd(),
+          shortConnections(r.out(4)),
+        ],
         data: { fromNode, fromPod, stats: stats.stats, connections: conns.length, states },
       };
     },
@@ -253,9 +321,17 @@ export const PHASES: Phase[] = [
       expect(!d.error, `${d.error} requests failed`, r.out(1));
       for (const p of NET.pods) {
         const s = share(d, p.name);
-        expect(Math.abs(s - 1 / 3) <= 0.15 / 3 + 1e-9, `rr: ${p.name} got ${(s * 100).toFixed(0)} %, not 33 % ± 15 %`, r.out(1));
+        expect(
+          Math.abs(s - 1 / 3) <= 0.15 / 3 + 1e-9,
+          `rr: ${p.name} got ${(s * 100).toFixed(0)} %, not 33 % ± 15 %`,
+          r.out(1),
+        );
       }
-      return { summary: formatDistribution(d), shown: [formatDistribution(d)], data: { distribution: d } };
+      return {
+        summary: formatDistribution(d),
+        shown: [formatDistribution(d)],
+        data: { distribution: d },
+      };
     },
   },
   {
@@ -274,12 +350,24 @@ export const PHASES: Phase[] = [
       const svc = theService(ipvs(text), text);
       expect(svc.scheduler === 'wrr', `scheduler is ${svc.scheduler}, not wrr`, text);
       const w = Object.fromEntries(svc.realServers.map((s) => [s.address, s.weight]));
-      expect(w[NET.pods[0].ip] === 3 && w[NET.pods[1].ip] === 1, `weights are ${JSON.stringify(w)}, not 3 and 1`, text);
+      expect(
+        w[NET.pods[0].ip] === 3 && w[NET.pods[1].ip] === 1,
+        `weights are ${JSON.stringify(w)}, not 3 and 1`,
+        text,
+      );
       const d = distribution(r.out(5));
       const s1 = share(d, 'web-1');
-      expect(!d.error && Math.abs(s1 - 0.75) <= 0.075 + 1e-9, `wrr 3:1: web-1 got ${(s1 * 100).toFixed(0)} %, not 75 % ± 10 %`, r.out(5));
+      expect(
+        !d.error && Math.abs(s1 - 0.75) <= 0.075 + 1e-9,
+        `wrr 3:1: web-1 got ${(s1 * 100).toFixed(0)} %, not 75 % ± 10 %`,
+        r.out(5),
+      );
       expect(!d['web-3'], 'web-3 answered although it was removed', r.out(5));
-      return { summary: formatDistribution(d), shown: [text.trimEnd(), formatDistribution(d)], data: { distribution: d, weights: w } };
+      return {
+        summary: formatDistribution(d),
+        shown: [text.trimEnd(), formatDistribution(d)],
+        data: { distribution: d, weights: w },
+      };
     },
   },
   {
@@ -296,13 +384,24 @@ export const PHASES: Phase[] = [
     check: (r) => {
       const fromPod = distribution(r.out(3));
       const fromNode = distribution(r.out(4));
-      expect(!fromPod.error && Object.keys(fromPod).length === 1, `sh: one client reached ${Object.keys(fromPod).length} pods`, r.out(3));
-      expect(!fromNode.error && Object.keys(fromNode).length === 1, `sh: the node reached ${Object.keys(fromNode).length} pods`, r.out(4));
+      expect(
+        !fromPod.error && Object.keys(fromPod).length === 1,
+        `sh: one client reached ${Object.keys(fromPod).length} pods`,
+        r.out(3),
+      );
+      expect(
+        !fromNode.error && Object.keys(fromNode).length === 1,
+        `sh: the node reached ${Object.keys(fromNode).length} pods`,
+        r.out(4),
+      );
       const svc = theService(ipvs(r.out(5)), r.out(5));
       expect(svc.scheduler === 'sh', `scheduler is ${svc.scheduler}, not sh`, r.out(5));
       return {
         summary: `client pod → ${formatDistribution(fromPod)}; node → ${formatDistribution(fromNode)}`,
-        shown: [`from client pod: ${formatDistribution(fromPod)}`, `from node:       ${formatDistribution(fromNode)}`],
+        shown: [
+          `from client pod: ${formatDistribution(fromPod)}`,
+          `from node:       ${formatDistribution(fromNode)}`,
+        ],
         data: { fromPod, fromNode },
       };
     },
@@ -310,19 +409,40 @@ export const PHASES: Phase[] = [
   {
     id: 'persistence',
     title: 'persistence: rr with -p 60 keeps a client on one pod',
-    cmds: (b) => [ipvsadm('-E', '-t', VIP_PORT, '-s', 'rr', '-p', '60'), b.requests(NET.client, URL, 20), ipvsadm('-Ln'), ipvsadm('-Lnc')],
+    cmds: (b) => [
+      ipvsadm('-E', '-t', VIP_PORT, '-s', 'rr', '-p', '60'),
+      b.requests(NET.client, URL, 20),
+      ipvsadm('-Ln'),
+      ipvsadm('-Lnc'),
+    ],
     check: (r) => {
       const d = distribution(r.out(1));
-      expect(!d.error && Object.keys(d).length === 1, `persistence: one client reached ${Object.keys(d).length} pods`, r.out(1));
+      expect(
+        !d.error && Object.keys(d).length === 1,
+        `persistence: one client reached ${Object.keys(d).length} pods`,
+        r.out(1),
+      );
       const svc = theService(ipvs(r.out(2)), r.out(2));
-      expect(svc.persistent === 60, `ipvsadm -Ln shows persistent ${svc.persistent}, not 60`, r.out(2));
+      expect(
+        svc.persistent === 60,
+        `ipvsadm -Ln shows persistent ${svc.persistent}, not 60`,
+        r.out(2),
+      );
       const conns = ipvs(r.out(3)).connections;
       // the persistence template: client address with port 0 → the chosen pod
       const template = conns.find((c) => c.source.port === 0 && c.source.address === NET.clientIp);
-      expect(template, 'ipvsadm -Lnc shows no persistence template (source port 0) for the client', r.out(3));
+      expect(
+        template,
+        'ipvsadm -Lnc shows no persistence template (source port 0) for the client',
+        r.out(3),
+      );
       return {
         summary: `${formatDistribution(d)}; template ${template.source.address} → ${template.destination.address}`,
-        shown: [r.out(2).trimEnd(), formatDistribution(d), shortConnections(r.out(3), (l) => /\s10\.244\.1\.20:0\s/.test(l), 2)],
+        shown: [
+          r.out(2).trimEnd(),
+          formatDistribution(d),
+          shortConnections(r.out(3), (l) => /\s10\.244\.1\.20:0\s/.test(l), 2),
+        ],
         data: { distribution: d },
       };
     },
@@ -360,14 +480,29 @@ export const PHASES: Phase[] = [
       inNode('iptables', '-t', 'nat', '-nvL', 'KUBE-SERVICES'),
     ],
     check: (r) => {
-      for (const i of [1, 2]) expect(r.at(i).exitCode === 0, `${r.at(i).argv.slice(4).join(' ')} failed`, r.out(i));
+      for (const i of [1, 2])
+        expect(r.at(i).exitCode === 0, `${r.at(i).argv.slice(4).join(' ')} failed`, r.out(i));
       const d = distribution(r.out(3));
-      expect(!d.error && Object.keys(d).length === 3, `with the ipset rule, requests did not reach all 3 pods`, r.out(3));
+      expect(
+        !d.error && Object.keys(d).length === 3,
+        `with the ipset rule, requests did not reach all 3 pods`,
+        r.out(3),
+      );
       const sets = parseIpset(r.out(4)).sets;
       const set = sets.find((s) => s.name === 'KUBE-CLUSTER-IP');
-      expect(set && set.members.includes(`${NET.vip},tcp:${NET.port}`), `KUBE-CLUSTER-IP does not hold ${NET.vip},tcp:${NET.port}`, r.out(4));
-      const rule = allRules(r.out(5)).find((x) => x.matchSets.some((m) => m.name === 'KUBE-CLUSTER-IP'));
-      expect(rule?.counters && rule.counters.packets > 0, 'the match-set KUBE-CLUSTER-IP rule counted no packets', r.out(5));
+      expect(
+        set && set.members.includes(`${NET.vip},tcp:${NET.port}`),
+        `KUBE-CLUSTER-IP does not hold ${NET.vip},tcp:${NET.port}`,
+        r.out(4),
+      );
+      const rule = allRules(r.out(5)).find((x) =>
+        x.matchSets.some((m) => m.name === 'KUBE-CLUSTER-IP'),
+      );
+      expect(
+        rule?.counters && rule.counters.packets > 0,
+        'the match-set KUBE-CLUSTER-IP rule counted no packets',
+        r.out(5),
+      );
       return {
         summary: `KUBE-CLUSTER-IP = {${set.members.join(' ')}}; the match-set rule counted ${rule.counters.packets} packets`,
         shown: [r.out(4).trimEnd(), r.out(5).trimEnd()],
@@ -377,7 +512,8 @@ export const PHASES: Phase[] = [
   },
   {
     id: 'dr',
-    title: 'DR mode (-g): the VIP on each web pod\'s own dummy, arp_ignore=1, arp_announce=2; replies skip the director',
+    title:
+      "DR mode (-g): the VIP on each web pod's own dummy, arp_ignore=1, arp_announce=2; replies skip the director",
     cmds: (b) => {
       const c: Cmd[] = [
         ipvsadm('-D', '-t', VIP_PORT),
@@ -391,7 +527,15 @@ export const PHASES: Phase[] = [
         c.push({ argv: ['ip', '-n', p.ns, 'link', 'add', 'vip0', 'type', 'dummy'] });
         c.push({ argv: ['ip', '-n', p.ns, 'addr', 'add', `${NET.vip}/32`, 'dev', 'vip0'] });
         c.push({ argv: ['ip', '-n', p.ns, 'link', 'set', 'vip0', 'up'] });
-        c.push(inNs(p.ns, 'sysctl', '-w', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2'));
+        c.push(
+          inNs(
+            p.ns,
+            'sysctl',
+            '-w',
+            'net.ipv4.conf.all.arp_ignore=1',
+            'net.ipv4.conf.all.arp_announce=2',
+          ),
+        );
       }
       c.push(ipvsadm('-Z'));
       c.push(b.requests(NET.client, URL, 30));
@@ -403,12 +547,25 @@ export const PHASES: Phase[] = [
     check: (r) => {
       const d = distribution(r.out(-4));
       expect(!d.error, `DR mode: ${d.error} of 30 requests failed`, r.out(-4));
-      for (const p of NET.pods) expect((d[p.name] ?? 0) > 0, `DR mode: ${p.name} never answered`, r.out(-4));
+      for (const p of NET.pods)
+        expect((d[p.name] ?? 0) > 0, `DR mode: ${p.name} never answered`, r.out(-4));
       const svc = theService(ipvs(r.out(-3)), r.out(-3));
-      expect(svc.realServers.length === 3 && svc.realServers.every((s) => s.forward === 'Route'), 'the real servers are not all Route (-g)', r.out(-3));
+      expect(
+        svc.realServers.length === 3 && svc.realServers.every((s) => s.forward === 'Route'),
+        'the real servers are not all Route (-g)',
+        r.out(-3),
+      );
       const stats = theService(ipvs(r.out(-1)), r.out(-1)).stats;
-      expect(stats && stats.inPkts > 0, 'DR mode: the director counted no incoming packets', r.out(-1));
-      expect(stats.outPkts === 0, `DR mode: the director saw ${stats.outPkts} reply packets (replies should go straight to the client)`, r.out(-1));
+      expect(
+        stats && stats.inPkts > 0,
+        'DR mode: the director counted no incoming packets',
+        r.out(-1),
+      );
+      expect(
+        stats.outPkts === 0,
+        `DR mode: the director saw ${stats.outPkts} reply packets (replies should go straight to the client)`,
+        r.out(-1),
+      );
       return {
         summary: `${formatDistribution(d)}; director InPkts ${stats.inPkts}, OutPkts ${stats.outPkts} (replies went straight back)`,
         shown: [r.out(-3).trimEnd(), formatDistribution(d), r.out(-1).trimEnd()],
@@ -418,7 +575,8 @@ export const PHASES: Phase[] = [
   },
   {
     id: 'iptables',
-    title: 'for contrast, iptables mode: KUBE-SERVICES → KUBE-SVC (statistic random) → KUBE-SEP (DNAT), same pods',
+    title:
+      'for contrast, iptables mode: KUBE-SERVICES → KUBE-SVC (statistic random) → KUBE-SEP (DNAT), same pods',
     cmds: (b) => [
       ipvsadm('-C'),
       inNode('ip', 'link', 'del', 'kube-ipvs0'),
@@ -436,16 +594,29 @@ export const PHASES: Phase[] = [
     ],
     check: (r) => {
       const restore = r.at(-4);
-      expect(restore.exitCode === 0, 'iptables-restore of the iptables-mode chains failed', restore.output);
+      expect(
+        restore.exitCode === 0,
+        'iptables-restore of the iptables-mode chains failed',
+        restore.output,
+      );
       const d = distribution(r.out(-3));
       expect(!d.error, `${d.error} of 100 requests failed`, r.out(-3));
-      for (const p of NET.pods) expect(share(d, p.name) >= 0.15, `iptables mode: ${p.name} got ${d[p.name] ?? 0} of 100`, r.out(-3));
+      for (const p of NET.pods)
+        expect(
+          share(d, p.name) >= 0.15,
+          `iptables mode: ${p.name} got ${d[p.name] ?? 0} of 100`,
+          r.out(-3),
+        );
       const fromNode = distribution(r.out(-2));
       expect(!fromNode.error, 'iptables mode: requests from the node failed', r.out(-2));
       const probs = allRules(r.out(-1))
         .map((x) => x.probability)
         .filter((x): x is number => x !== null);
-      expect(probs.length === 2, `KUBE-SVC-WEB has ${probs.length} statistic rules, expected 2`, r.out(-1));
+      expect(
+        probs.length === 2,
+        `KUBE-SVC-WEB has ${probs.length} statistic rules, expected 2`,
+        r.out(-1),
+      );
       return {
         summary: `${formatDistribution(d)} (random, per connection)`,
         shown: [r.out(-1).trimEnd(), formatDistribution(d)],
@@ -459,25 +630,44 @@ export const PHASES: Phase[] = [
  * The iptables-mode rules kube-proxy would write for a 3-endpoint ClusterIP service, as an
  * `iptables-restore --noflush` input for the nat table. `bin` is only used in the comment.
  */
-export function iptablesModeRules(_bin: string, pods: readonly { name: string; ip: string }[] = NET.pods, vip: string = NET.vip): string {
+export function iptablesModeRules(
+  _bin: string,
+  pods: readonly { name: string; ip: string }[] = NET.pods,
+  vip: string = NET.vip,
+): string {
   const n = pods.length;
-  const lines = ['*nat', ':KUBE-SERVICES - [0:0]', ':KUBE-SVC-WEB - [0:0]', ':KUBE-MARK-MASQ - [0:0]', ':KUBE-POSTROUTING - [0:0]'];
+  const lines = [
+    '*nat',
+    ':KUBE-SERVICES - [0:0]',
+    ':KUBE-SVC-WEB - [0:0]',
+    ':KUBE-MARK-MASQ - [0:0]',
+    ':KUBE-POSTROUTING - [0:0]',
+  ];
   for (const p of pods) lines.push(`:KUBE-SEP-${p.name.toUpperCase()} - [0:0]`);
   lines.push('-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
   lines.push('-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
-  lines.push('-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING');
+  lines.push(
+    '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
+  );
   lines.push('-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000');
   lines.push('-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN');
   lines.push('-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0');
-  lines.push('-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE');
-  lines.push(`-A KUBE-SERVICES -d ${vip}/32 -p tcp -m comment --comment "default/web cluster IP" -m tcp --dport 80 -j KUBE-SVC-WEB`);
+  lines.push(
+    '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE',
+  );
+  lines.push(
+    `-A KUBE-SERVICES -d ${vip}/32 -p tcp -m comment --comment "default/web cluster IP" -m tcp --dport 80 -j KUBE-SVC-WEB`,
+  );
   pods.forEach((p, i) => {
     const sep = `KUBE-SEP-${p.name.toUpperCase()}`;
     const left = n - i;
-    const stat = left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : '';
+    const stat =
+      left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : '';
     lines.push(`-A KUBE-SVC-WEB -m comment --comment "default/web -> ${p.ip}:80"${stat} -j ${sep}`);
     lines.push(`-A ${sep} -s ${p.ip}/32 -m comment --comment "default/web" -j KUBE-MARK-MASQ`);
-    lines.push(`-A ${sep} -p tcp -m comment --comment "default/web" -m tcp -j DNAT --to-destination ${p.ip}:80`);
+    lines.push(
+      `-A ${sep} -p tcp -m comment --comment "default/web" -m tcp -j DNAT --to-destination ${p.ip}:80`,
+    );
   });
   lines.push('COMMIT', '');
   return lines.join('\n');

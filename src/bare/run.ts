@@ -4,7 +4,17 @@
  */
 import { waitFor } from '../core/wait.js';
 import type { Backend, Cmd, CmdResult } from './backend.js';
-import { ALL_NS, CheckFailed, NET, PHASES, Results, leftovers, podCmds, type Phase, type PhaseOutcome } from './lab.js';
+import {
+  ALL_NS,
+  CheckFailed,
+  NET,
+  PHASES,
+  Results,
+  leftovers,
+  podCmds,
+  type Phase,
+  type PhaseOutcome,
+} from './lab.js';
 
 export interface PhaseRecord {
   id: string;
@@ -44,7 +54,16 @@ export async function setupPods(b: Backend): Promise<PhaseRecord> {
   const started = performance.now();
   const cmds = podCmds();
   const res = await b.exec(cmds);
-  const rec: PhaseRecord = { id: 'setup', title: 'setup', ok: true, durationMs: 0, summary: '', shown: [], data: {}, commands: res };
+  const rec: PhaseRecord = {
+    id: 'setup',
+    title: 'setup',
+    ok: true,
+    durationMs: 0,
+    summary: '',
+    shown: [],
+    data: {},
+    commands: res,
+  };
   const bad = firstFailure(cmds, res);
   if (bad) {
     rec.ok = false;
@@ -55,7 +74,9 @@ export async function setupPods(b: Backend): Promise<PhaseRecord> {
   // the servers start in the background: wait until each one answers
   await waitFor(
     async () => {
-      const r = await b.exec(NET.pods.map((p) => ({ argv: ['ip', 'netns', 'exec', p.ns, ...probeArgv(b, p.ip)] })));
+      const r = await b.exec(
+        NET.pods.map((p) => ({ argv: ['ip', 'netns', 'exec', p.ns, ...probeArgv(b, p.ip)] })),
+      );
       return r.every((x) => x.exitCode === 0) ? true : undefined;
     },
     { what: 'the 3 pod HTTP servers to listen', timeoutMs: 30_000, intervalMs: 100 },
@@ -69,14 +90,27 @@ export async function setupPods(b: Backend): Promise<PhaseRecord> {
 function probeArgv(b: Backend, ip: string): string[] {
   return b.name === 'vm'
     ? ['wget', '-q', '-O', '/dev/null', `http://${ip}/`]
-    : [process.execPath, '-e', `require('net').connect(80, ${JSON.stringify(ip)}).on('connect', () => process.exit(0)).on('error', () => process.exit(1))`];
+    : [
+        process.execPath,
+        '-e',
+        `require('net').connect(80, ${JSON.stringify(ip)}).on('connect', () => process.exit(0)).on('error', () => process.exit(1))`,
+      ];
 }
 
 export async function runPhase(b: Backend, phase: Phase): Promise<PhaseRecord> {
   const started = performance.now();
   const cmds = phase.cmds(b);
   const res = await b.exec(cmds);
-  const rec: PhaseRecord = { id: phase.id, title: phase.title, ok: false, durationMs: 0, summary: '', shown: [], data: {}, commands: res };
+  const rec: PhaseRecord = {
+    id: phase.id,
+    title: phase.title,
+    ok: false,
+    durationMs: 0,
+    summary: '',
+    shown: [],
+    data: {},
+    commands: res,
+  };
   try {
     const bad = firstFailure(cmds, res);
     if (bad) throw new CheckFailed(`\`${cmdText(bad)}\` exited with ${bad.exitCode}`, bad.output);
@@ -95,8 +129,15 @@ export async function runPhase(b: Backend, phase: Phase): Promise<PhaseRecord> {
 
 /** Stop every process in the lab's namespaces, delete them, and return what is still there. */
 export async function teardown(b: Backend): Promise<string[]> {
-  const pids = await b.exec(ALL_NS.map((ns) => ({ argv: ['ip', 'netns', 'pids', ns], ok: 'any' as const })));
-  const kill = pids.flatMap((r) => r.output.split('\n').filter((l) => /^\d+$/.test(l.trim())).map((l) => l.trim()));
+  const pids = await b.exec(
+    ALL_NS.map((ns) => ({ argv: ['ip', 'netns', 'pids', ns], ok: 'any' as const })),
+  );
+  const kill = pids.flatMap((r) =>
+    r.output
+      .split('\n')
+      .filter((l) => /^\d+$/.test(l.trim()))
+      .map((l) => l.trim()),
+  );
   const cmds: Cmd[] = [];
   if (kill.length) cmds.push({ argv: ['kill', ...kill], ok: 'any' });
   for (const ns of ALL_NS) cmds.push({ argv: ['ip', 'netns', 'delete', ns], ok: 'any' });
@@ -106,7 +147,8 @@ export async function teardown(b: Backend): Promise<string[]> {
   const left = leftovers(res.at(-2)?.output ?? '');
   // nothing of the lab may be left in the host's (or guest's) own namespace either
   const links = res.at(-1)?.output ?? '';
-  for (const l of ['cbr0', 'kube-ipvs0', ...NET.pods.map((p) => p.veth), 'veth-client']) if (new RegExp(`: ${l}[@:]`).test(links)) left.push(`link ${l}`);
+  for (const l of ['cbr0', 'kube-ipvs0', ...NET.pods.map((p) => p.veth), 'veth-client'])
+    if (new RegExp(`: ${l}[@:]`).test(links)) left.push(`link ${l}`);
   return left;
 }
 

@@ -15,7 +15,15 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError, UsageError } from '../core/errors.js';
 import { paths } from '../core/paths.js';
-import { chooseBackend, detect, ensureQemu, NativeBackend, VmBackend, type Backend, type BackendName } from './backend.js';
+import {
+  chooseBackend,
+  detect,
+  ensureQemu,
+  NativeBackend,
+  VmBackend,
+  type Backend,
+  type BackendName,
+} from './backend.js';
 import { ALL_NS, NET, URL, distribution } from './lab.js';
 import { cleanStale, setupPods, teardown } from './run.js';
 import { ensureImage } from './vm/image.js';
@@ -37,28 +45,58 @@ async function readState(): Promise<SessionState | undefined> {
 /** Namespace for a role: node (default), client, web-1..3, or a full plb-* name. */
 export function nsFor(role: string | undefined): string {
   const r = role ?? 'node';
-  const all: Record<string, string> = { node: NET.node, client: NET.client, ...Object.fromEntries(NET.pods.map((p) => [p.name, p.ns])) };
+  const all: Record<string, string> = {
+    node: NET.node,
+    client: NET.client,
+    ...Object.fromEntries(NET.pods.map((p) => [p.name, p.ns])),
+  };
   const ns = all[r] ?? ((ALL_NS as readonly string[]).includes(r) ? r : undefined);
-  if (!ns) throw new UsageError(`--ns ${r}: no such namespace in the lab`, `use one of ${Object.keys(all).join(', ')}`);
+  if (!ns)
+    throw new UsageError(
+      `--ns ${r}: no such namespace in the lab`,
+      `use one of ${Object.keys(all).join(', ')}`,
+    );
   return ns;
 }
 
-async function open(): Promise<{ backend: Backend; release: () => Promise<void>; state: SessionState }> {
+async function open(): Promise<{
+  backend: Backend;
+  release: () => Promise<void>;
+  state: SessionState;
+}> {
   const state = await readState();
   if (!state) throw new UserError('no bare lab is up', 'start one with `proxylab bare up`');
-  if (state.backend === 'native') return { backend: new NativeBackend(), release: async () => {}, state };
+  if (state.backend === 'native')
+    return { backend: new NativeBackend(), release: async () => {}, state };
   const vm = await GuestVm.attach(state.vmDir ?? '');
-  const b = new VmBackend(vm, { dir: '', kernel: '', initrd: '', kernelRelease: vm.kernelRelease, key: '', built: false, initrdBytes: 0, packages: [] });
+  const b = new VmBackend(vm, {
+    dir: '',
+    kernel: '',
+    initrd: '',
+    kernelRelease: vm.kernelRelease,
+    key: '',
+    built: false,
+    initrdBytes: 0,
+    packages: [],
+  });
   return { backend: b, release: async () => vm.disconnect(), state };
 }
 
-export async function sessionUp(opts: { wanted?: BackendName; log: (l: string) => void; signal?: AbortSignal }): Promise<{ backend: BackendName; describe: string; reused: boolean }> {
+export async function sessionUp(opts: {
+  wanted?: BackendName;
+  log: (l: string) => void;
+  signal?: AbortSignal;
+}): Promise<{ backend: BackendName; describe: string; reused: boolean }> {
   const existing = await readState();
   if (existing) {
     const s = await open().catch(() => undefined);
     if (s) {
       await s.release();
-      return { backend: existing.backend, describe: `already up (${existing.backend}, since ${existing.startedAt})`, reused: true };
+      return {
+        backend: existing.backend,
+        describe: `already up (${existing.backend}, since ${existing.startedAt})`,
+        reused: true,
+      };
     }
     await rm(stateFile(), { force: true });
   }
@@ -70,8 +108,15 @@ export async function sessionUp(opts: { wanted?: BackendName; log: (l: string) =
   if (name === 'native') backend = new NativeBackend();
   else {
     await ensureQemu(opts.log, opts.signal);
-    const image = await ensureImage({ log: opts.log, ...(opts.signal ? { signal: opts.signal } : {}) });
-    vm = await GuestVm.boot({ image, detach: true, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const image = await ensureImage({
+      log: opts.log,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    vm = await GuestVm.boot({
+      image,
+      detach: true,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     vmDir = vm.dir;
     backend = new VmBackend(vm, image);
   }
@@ -79,7 +124,11 @@ export async function sessionUp(opts: { wanted?: BackendName; log: (l: string) =
     await cleanStale(backend);
     await setupPods(backend);
     await mkdir(join(stateFile(), '..'), { recursive: true });
-    const state: SessionState = { backend: name, ...(vmDir ? { vmDir } : {}), startedAt: new Date().toISOString() };
+    const state: SessionState = {
+      backend: name,
+      ...(vmDir ? { vmDir } : {}),
+      startedAt: new Date().toISOString(),
+    };
     await writeFile(stateFile(), `${JSON.stringify(state, null, 2)}\n`);
     const describe = backend.describe();
     vm?.disconnect();
@@ -92,11 +141,17 @@ export async function sessionUp(opts: { wanted?: BackendName; log: (l: string) =
 }
 
 /** Run argv in a lab namespace; returns its output and exit code. */
-export async function sessionExec(role: string | undefined, argv: string[], input?: string): Promise<{ output: string; exitCode: number }> {
+export async function sessionExec(
+  role: string | undefined,
+  argv: string[],
+  input?: string,
+): Promise<{ output: string; exitCode: number }> {
   const ns = nsFor(role);
   const s = await open();
   try {
-    const [r] = await s.backend.exec([{ argv: ['ip', 'netns', 'exec', ns, ...argv], ...(input !== undefined ? { input } : {}) }]);
+    const [r] = await s.backend.exec([
+      { argv: ['ip', 'netns', 'exec', ns, ...argv], ...(input !== undefined ? { input } : {}) },
+    ]);
     return { output: r?.output ?? '', exitCode: r?.exitCode ?? 1 };
   } finally {
     await s.release();
@@ -104,7 +159,11 @@ export async function sessionExec(role: string | undefined, argv: string[], inpu
 }
 
 /** Send n requests to the VIP (or a URL) from a namespace; count who answered. */
-export async function sessionRequests(role: string | undefined, n: number, url: string = URL): Promise<Record<string, number>> {
+export async function sessionRequests(
+  role: string | undefined,
+  n: number,
+  url: string = URL,
+): Promise<Record<string, number>> {
   const ns = nsFor(role ?? 'client');
   const s = await open();
   try {

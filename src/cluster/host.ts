@@ -64,7 +64,16 @@ function readLines(file: string): string[] | undefined {
 function builtinNames(r: ModuleRoots): Set<string> | undefined {
   const lines = readLines(join(r.modules, r.release, 'modules.builtin'));
   if (!lines) return undefined;
-  return new Set(lines.filter(Boolean).map((p) => norm(p.split('/').pop()!.replace(/\.ko.*$/, ''))));
+  return new Set(
+    lines.filter(Boolean).map((p) =>
+      norm(
+        p
+          .split('/')
+          .pop()!
+          .replace(/\.ko.*$/, ''),
+      ),
+    ),
+  );
 }
 
 function loadedNames(r: ModuleRoots): Set<string> {
@@ -144,7 +153,11 @@ export interface IpvsReport {
 /** doctor's and up's question: can this host run kube-proxy's IPVS mode? */
 export function ipvsSupport(env: NodeJS.ProcessEnv): IpvsReport {
   const h = hostRoots(env);
-  const report = checkModules(IPVS_MODULES, { proc: h.proc, modules: h.modules, release: h.kernel });
+  const report = checkModules(IPVS_MODULES, {
+    proc: h.proc,
+    modules: h.modules,
+    release: h.kernel,
+  });
   const modules = report.modules.map((m) => ({ module: m.name, state: m.state }));
   const active = existsSync(join(h.proc, 'net', 'ip_vs'));
   const core = modules.filter((m) => m.module !== 'nf_conntrack');

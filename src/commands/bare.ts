@@ -7,8 +7,23 @@ import { bool, defineCommand, str, type ParsedArgs } from '../core/command.js';
 import type { Context } from '../core/context.js';
 import { sessionDown, sessionExec, sessionRequests, sessionUp } from '../bare/session.js';
 import { UsageError, UserError } from '../core/errors.js';
-import { chooseBackend, detect, NativeBackend, openVmBackend, type Backend, type BackendName } from '../bare/backend.js';
-import { cleanStale, PHASES, PhaseFailed, runPhase, setupPods, teardown, type PhaseRecord } from '../bare/run.js';
+import {
+  chooseBackend,
+  detect,
+  NativeBackend,
+  openVmBackend,
+  type Backend,
+  type BackendName,
+} from '../bare/backend.js';
+import {
+  cleanStale,
+  PHASES,
+  PhaseFailed,
+  runPhase,
+  setupPods,
+  teardown,
+  type PhaseRecord,
+} from '../bare/run.js';
 import { ALL_NS } from '../bare/lab.js';
 import { taskList, type Task } from '../ui/tasks.js';
 
@@ -23,36 +38,72 @@ interface Report {
   error?: string;
 }
 
-async function subcommand(ctx: Context, sub: string, rest: string[], args: ParsedArgs, wanted: BackendName | undefined): Promise<number> {
+async function subcommand(
+  ctx: Context,
+  sub: string,
+  rest: string[],
+  args: ParsedArgs,
+  wanted: BackendName | undefined,
+): Promise<number> {
   switch (sub) {
     case 'up': {
-      if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`, 'usage: proxylab bare up [--backend native|vm]');
-      const r = await sessionUp({ ...(wanted ? { wanted } : {}), log: (l) => ctx.io.info(l), signal: ctx.signal });
-      ctx.io.out(r.reused ? `the bare lab is ${r.describe}` : `the bare lab is up on the ${r.backend} backend: ${r.describe}`);
+      if (rest.length)
+        throw new UsageError(
+          `unexpected argument "${rest[0]}"`,
+          'usage: proxylab bare up [--backend native|vm]',
+        );
+      const r = await sessionUp({
+        ...(wanted ? { wanted } : {}),
+        log: (l) => ctx.io.info(l),
+        signal: ctx.signal,
+      });
+      ctx.io.out(
+        r.reused
+          ? `the bare lab is ${r.describe}`
+          : `the bare lab is up on the ${r.backend} backend: ${r.describe}`,
+      );
       return 0;
     }
     case 'exec': {
-      if (!rest.length) throw new UsageError('exec needs a command', 'e.g. proxylab bare exec -- ipvsadm -Ln');
+      if (!rest.length)
+        throw new UsageError('exec needs a command', 'e.g. proxylab bare exec -- ipvsadm -Ln');
       const r = await sessionExec(str(args, 'ns'), rest);
       if (r.output) process.stdout.write(r.output);
       return r.exitCode;
     }
     case 'requests': {
       const n = Number(str(args, 'count'));
-      if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new UsageError(`-n ${str(args, 'count')}: not a count`, 'give a whole number from 1 to 10000');
+      if (!Number.isInteger(n) || n < 1 || n > 10_000)
+        throw new UsageError(
+          `-n ${str(args, 'count')}: not a count`,
+          'give a whole number from 1 to 10000',
+        );
       const d = await sessionRequests(str(args, 'from'), n);
       if (ctx.json) ctx.io.out(JSON.stringify(d));
-      else for (const [k, v] of Object.entries(d).sort(([a], [b]) => a.localeCompare(b))) ctx.io.out(`${k.padEnd(6)} ${String(v).padStart(4)}`);
+      else
+        for (const [k, v] of Object.entries(d).sort(([a], [b]) => a.localeCompare(b)))
+          ctx.io.out(`${k.padEnd(6)} ${String(v).padStart(4)}`);
       return d.error ? 1 : 0;
     }
     case 'down': {
       const r = await sessionDown();
-      if (r.leftovers.length) throw new UserError(`left behind: ${r.leftovers.join(', ')}`, 'run `proxylab bare --clean`');
-      ctx.io.out(r.removed ? 'the bare lab is removed: namespaces deleted, VM powered off' : 'no bare lab was up');
+      if (r.leftovers.length)
+        throw new UserError(
+          `left behind: ${r.leftovers.join(', ')}`,
+          'run `proxylab bare --clean`',
+        );
+      ctx.io.out(
+        r.removed
+          ? 'the bare lab is removed: namespaces deleted, VM powered off'
+          : 'no bare lab was up',
+      );
       return 0;
     }
     default:
-      throw new UsageError(`unknown bare command "${sub}"`, 'use up, exec, requests or down (or nothing: the whole lab, checked)');
+      throw new UsageError(
+        `unknown bare command "${sub}"`,
+        'use up, exec, requests or down (or nothing: the whole lab, checked)',
+      );
   }
 }
 
@@ -100,20 +151,50 @@ Examples:
   proxylab bare --json          the checked results as JSON (stdout)
 `,
   options: {
-    backend: { type: 'string', arg: 'NAME', description: 'native or vm (default: native when this kernel has IPVS, else vm)' },
-    keep: { type: 'boolean', description: 'leave the namespaces, IPVS and rules in place (native backend)' },
-    clean: { type: 'boolean', description: 'only remove what an earlier --keep or interrupted run left' },
-    ns: { type: 'string', arg: 'NAME', description: 'exec: the namespace (node, client, web-1, web-2, web-3)', default: 'node' },
-    from: { type: 'string', arg: 'NAME', description: 'requests: where they start (client or node)', default: 'client' },
-    count: { type: 'string', short: 'n', arg: 'N', description: 'requests: how many', default: '10' },
+    backend: {
+      type: 'string',
+      arg: 'NAME',
+      description: 'native or vm (default: native when this kernel has IPVS, else vm)',
+    },
+    keep: {
+      type: 'boolean',
+      description: 'leave the namespaces, IPVS and rules in place (native backend)',
+    },
+    clean: {
+      type: 'boolean',
+      description: 'only remove what an earlier --keep or interrupted run left',
+    },
+    ns: {
+      type: 'string',
+      arg: 'NAME',
+      description: 'exec: the namespace (node, client, web-1, web-2, web-3)',
+      default: 'node',
+    },
+    from: {
+      type: 'string',
+      arg: 'NAME',
+      description: 'requests: where they start (client or node)',
+      default: 'client',
+    },
+    count: {
+      type: 'string',
+      short: 'n',
+      arg: 'N',
+      description: 'requests: how many',
+      default: '10',
+    },
   },
   async run(ctx, args) {
     const wanted = str(args, 'backend');
     if (wanted !== undefined && wanted !== 'native' && wanted !== 'vm') {
-      throw new UsageError(`--backend ${wanted}: not a backend`, 'use --backend native or --backend vm');
+      throw new UsageError(
+        `--backend ${wanted}: not a backend`,
+        'use --backend native or --backend vm',
+      );
     }
     const [sub, ...rest] = args.positionals;
-    if (sub !== undefined) return subcommand(ctx, sub, rest, args, wanted as BackendName | undefined);
+    if (sub !== undefined)
+      return subcommand(ctx, sub, rest, args, wanted as BackendName | undefined);
     const keep = bool(args, 'keep');
     const clean = bool(args, 'clean');
     if (clean) {
@@ -122,7 +203,15 @@ Examples:
       if (s.removed) ctx.io.info('removed the step-by-step lab started by `proxylab bare up`');
     }
     const started = performance.now();
-    const report: Report = { backend: 'vm', backendDescription: '', kept: keep, ok: false, phases: [], leftovers: [], timings: { totalMs: 0 } };
+    const report: Report = {
+      backend: 'vm',
+      backendDescription: '',
+      kept: keep,
+      ok: false,
+      phases: [],
+      leftovers: [],
+      timings: { totalMs: 0 },
+    };
     let backend: Backend | undefined;
     const ui = { ...ctx, quiet: ctx.quiet || ctx.json };
 
@@ -135,7 +224,11 @@ Examples:
           const name = await chooseBackend(d, wanted as BackendName | undefined);
           report.backend = name;
           task.title = `backend: ${name} (${name === 'native' ? d.native.why : `native: ${d.native.why}`})`;
-          if (keep && name === 'vm') throw new UsageError('--keep works with the native backend only', 'the micro-VM is powered off at the end; run without --keep');
+          if (keep && name === 'vm')
+            throw new UsageError(
+              '--keep works with the native backend only',
+              'the micro-VM is powered off at the end; run without --keep',
+            );
         },
       },
       {
@@ -160,10 +253,13 @@ Examples:
         task: async (_c, task) => {
           const stale = await cleanStale(backend!);
           if (clean) {
-            task.title = stale.length ? `removed ${stale.length} namespaces left by an earlier run: ${stale.join(', ')}` : 'nothing to remove';
+            task.title = stale.length
+              ? `removed ${stale.length} namespaces left by an earlier run: ${stale.join(', ')}`
+              : 'nothing to remove';
             return;
           }
-          if (stale.length) task.title = `removed ${stale.length} namespaces left by an earlier run`;
+          if (stale.length)
+            task.title = `removed ${stale.length} namespaces left by an earlier run`;
           else task.skip('nothing left by an earlier run');
         },
       },
@@ -189,7 +285,10 @@ Examples:
             } catch (e) {
               if (e instanceof PhaseFailed) {
                 report.phases.push(e.record);
-                throw new UserError(`${phase.id}: ${e.message}`, e.record.shown.length ? `the output was:\n${indent(e.record.shown)}` : undefined);
+                throw new UserError(
+                  `${phase.id}: ${e.message}`,
+                  e.record.shown.length ? `the output was:\n${indent(e.record.shown)}` : undefined,
+                );
               }
               throw e;
             }
@@ -208,13 +307,20 @@ Examples:
         const b = backend;
         const finish: Task<C>[] = [
           {
-            title: keep && !clean ? 'keep the lab in place (--keep)' : 'remove everything: servers, namespaces, links',
+            title:
+              keep && !clean
+                ? 'keep the lab in place (--keep)'
+                : 'remove everything: servers, namespaces, links',
             task: async (_c, task) => {
               if (keep && !clean) {
                 task.title = `kept: ${ALL_NS.join(', ')} (look: sudo ip netns exec plb-node ipvsadm -Ln; remove: proxylab bare --clean)`;
               } else {
                 report.leftovers = await teardown(b);
-                if (report.leftovers.length) throw new UserError(`left behind: ${report.leftovers.join(', ')}`, 'run `proxylab bare --clean`');
+                if (report.leftovers.length)
+                  throw new UserError(
+                    `left behind: ${report.leftovers.join(', ')}`,
+                    'run `proxylab bare --clean`',
+                  );
                 task.title = `removed everything: ${ALL_NS.length} namespaces gone, nothing left${b.name === 'native' ? " in the host's namespace" : ' in the guest'}`;
               }
               await b.close();
@@ -236,7 +342,9 @@ Examples:
     if (failure) throw failure;
     if (!ctx.json && !clean) {
       const n = report.phases.length - 1;
-      ctx.io.info(`✔ ${n} phases checked on the ${report.backend} backend in ${(report.timings.totalMs / 1000).toFixed(1)} s`);
+      ctx.io.info(
+        `✔ ${n} phases checked on the ${report.backend} backend in ${(report.timings.totalMs / 1000).toFixed(1)} s`,
+      );
     }
     return 0;
   },

@@ -27,9 +27,7 @@ import { isParseError } from '../inspect/errors.js';
 
 type ServicesAndEndpoints = K8sList<K8sService | K8sEndpointSlice | K8sEndpoints>;
 
-async function clusterObjects(
-  kube: Kubectl,
-): Promise<{
+async function clusterObjects(kube: Kubectl): Promise<{
   services: K8sList<K8sService>;
   endpoints: K8sList<K8sEndpointSlice> | K8sList<K8sEndpoints>;
   configMap: K8sConfigMap | null;

@@ -208,7 +208,9 @@ async function createOrReuse(
       },
       {
         title: 'kind and kubectl at the pinned versions',
-        skip: () => ctx.env.PROXYLAB_TOOLS === 'path' && 'using kind and kubectl from PATH (PROXYLAB_TOOLS=path)',
+        skip: () =>
+          ctx.env.PROXYLAB_TOOLS === 'path' &&
+          'using kind and kubectl from PATH (PROXYLAB_TOOLS=path)',
         task: async (_c, task) => {
           const got = await ensurePinnedTools({
             env: ctx.env,

@@ -58,7 +58,9 @@ export function tail(text: string, lines = STDERR_TAIL_LINES): string {
 
 /** Quote argv for display only (never executed through a shell). */
 export function displayArgv(argv: readonly string[]): string {
-  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return argv
+    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
 }
 
 export class CommandError extends Error implements CommandFailure {
@@ -94,7 +96,8 @@ export class CommandError extends Error implements CommandFailure {
     const cmd = displayArgv(f.argv);
     const secs = (f.durationMs / 1000).toFixed(1);
     if (f.spawnError) return `could not run \`${cmd}\`: ${f.spawnError}`;
-    if (f.timedOut) return `\`${cmd}\` timed out after ${((f.timeoutMs ?? f.durationMs) / 1000).toFixed(0)} s`;
+    if (f.timedOut)
+      return `\`${cmd}\` timed out after ${((f.timeoutMs ?? f.durationMs) / 1000).toFixed(0)} s`;
     if (f.signal) return `\`${cmd}\` was killed by ${f.signal} after ${secs} s`;
     const why = tail(f.stderr, 1) || tail(f.stdout, 1);
     return `\`${cmd}\` exited with code ${f.exitCode} after ${secs} s${why ? `: ${why}` : ''}`;

@@ -104,7 +104,10 @@ export interface LiveProcess {
   kill(): void;
 }
 
-export function start(argv: readonly string[], opts: Pick<RunOptions, 'cwd' | 'env' | 'extendEnv' | 'signal'> = {}): LiveProcess {
+export function start(
+  argv: readonly string[],
+  opts: Pick<RunOptions, 'cwd' | 'env' | 'extendEnv' | 'signal'> = {},
+): LiveProcess {
   const [file, ...args] = argv;
   if (!file) throw new TypeError('start: empty argv');
   for (const l of listeners) l(argv);

@@ -9,7 +9,8 @@ function findRoot(start: string): string {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg)) {
       try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'proxylab') return dir;
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'proxylab')
+          return dir;
       } catch {
         /* keep walking */
       }
@@ -21,7 +22,8 @@ function findRoot(start: string): string {
 }
 
 /** The project checkout (the folder holding proxylab's package.json). */
-export const projectRoot: string = process.env.PROXYLAB_ROOT ?? findRoot(dirname(fileURLToPath(import.meta.url)));
+export const projectRoot: string =
+  process.env.PROXYLAB_ROOT ?? findRoot(dirname(fileURLToPath(import.meta.url)));
 
 export const paths = {
   root: projectRoot,

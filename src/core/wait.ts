@@ -50,7 +50,12 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, o: WaitOpt
     delay = Math.min(delay * 2, o.maxIntervalMs ?? 5000);
   }
   const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-  throw new UserError(`gave up after ${Math.round(o.timeoutMs / 1000)} s waiting for ${o.what}${why}`, o.hint, 1, {
-    cause: lastError,
-  });
+  throw new UserError(
+    `gave up after ${Math.round(o.timeoutMs / 1000)} s waiting for ${o.what}${why}`,
+    o.hint,
+    1,
+    {
+      cause: lastError,
+    },
+  );
 }

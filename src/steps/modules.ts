@@ -54,7 +54,12 @@ export function requiredModules(
   return mods;
 }
 
-export { checkModules, type ModuleReport, type ModuleState, type ModuleStatus } from '../cluster/host.js';
+export {
+  checkModules,
+  type ModuleReport,
+  type ModuleState,
+  type ModuleStatus,
+} from '../cluster/host.js';
 
 export interface LoadPlan {
   /** Modules to modprobe (loadable, not yet loaded). */

@@ -2,7 +2,14 @@
  * Progress output. A listr2 task tree on a terminal; plain timestamped lines with durations
  * when stderr is not a TTY or CI is set; nothing with --quiet. NO_COLOR is honoured.
  */
-import { Listr, ListrLogger, PRESET_TIMER, PRESET_TIMESTAMP, ProcessOutput, type ListrTask } from 'listr2';
+import {
+  Listr,
+  ListrLogger,
+  PRESET_TIMER,
+  PRESET_TIMESTAMP,
+  ProcessOutput,
+  type ListrTask,
+} from 'listr2';
 import type { Context } from '../core/context.js';
 
 export type Task<T = unknown> = ListrTask<T>;
@@ -27,9 +34,24 @@ export function taskList<T extends object>(
     // Progress goes to stderr, so stdout carries only data (e.g. --json).
     rendererOptions:
       renderer === 'verbose'
-        ? { timestamp: PRESET_TIMESTAMP, timer: PRESET_TIMER, logTitleChange: true, logger: new ListrLogger({ useIcons: false, processOutput: new ProcessOutput(process.stderr, process.stderr) }) }
+        ? {
+            timestamp: PRESET_TIMESTAMP,
+            timer: PRESET_TIMER,
+            logTitleChange: true,
+            logger: new ListrLogger({
+              useIcons: false,
+              processOutput: new ProcessOutput(process.stderr, process.stderr),
+            }),
+          }
         : renderer === 'default'
-          ? { timer: PRESET_TIMER, collapseSubtasks: false, showErrorMessage: true, logger: new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) }) }
+          ? {
+              timer: PRESET_TIMER,
+              collapseSubtasks: false,
+              showErrorMessage: true,
+              logger: new ListrLogger({
+                processOutput: new ProcessOutput(process.stderr, process.stderr),
+              }),
+            }
           : {},
     registerSignalListeners: false,
   });

@@ -11,7 +11,6 @@ import { ROOT, runCli } from '../helpers/cli.js';
 import { createFake, createFakeCluster } from '../helpers/fake.js';
 import { dumpDom, findChromium } from '../helpers/chromium.js';
 
-
 // Written as a person would, from another run: other ages, IPs differ only where renamed.
 const LAB = `# A tiny lab
 

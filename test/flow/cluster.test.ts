@@ -463,7 +463,10 @@ test(
     const env = { ...goodHost(fake.dir), PROXYLAB_TOOLS: '', PROXYLAB_BIN_DIR: bin };
     const r = await cli(['up', '--mode', 'iptables'], env);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /kind and kubectl: kind v0\.31\.0 reused from \S+; kubectl v1\.35\.0 reused from \S+/);
+    assert.match(
+      r.stderr,
+      /kind and kubectl: kind v0\.31\.0 reused from \S+; kubectl v1\.35\.0 reused from \S+/,
+    );
     assert.ok(existsSync(join(bin, 'kind')) && existsSync(join(bin, 'kubectl')));
     // a second run finds them in place
     const again = await cli(['up', '--mode', 'iptables'], env);

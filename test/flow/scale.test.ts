@@ -14,7 +14,6 @@ import { runCli } from '../helpers/cli.js';
 import { parseXml } from '../helpers/xml.js';
 import type { ScaleReport } from '../../src/scale/results.js';
 
-
 function createCluster(f: Fake): void {
   const r = createFakeCluster(f, { workers: 1 });
   assert.equal(r.code, 0, r.stderr);

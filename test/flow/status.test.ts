@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { createFake, createFakeCluster, type Fake } from '../helpers/fake.js';
 
-
 /** The real web sample manifest (what `proxylab web` applies). */
 const WEB = readFileSync(join(ROOT, 'configs', 'manifests', 'web.yaml'), 'utf8');
 

@@ -5,7 +5,6 @@ import { createFake, createFakeCluster, type Fake } from '../helpers/fake.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { INSPECT_SCRIPT, splitSections } from '../../src/steps/flushnat.js';
 
-
 export interface Lab {
   fake: Fake;
   env: NodeJS.ProcessEnv;
@@ -65,7 +64,10 @@ export function newLab(
   } = {},
 ): Lab {
   const fake = createFake({ env: opts.env ?? {} });
-  const r = createFakeCluster(fake, { mode: opts.mode ?? 'iptables', image: opts.k8s ?? 'v1.35.0' });
+  const r = createFakeCluster(fake, {
+    mode: opts.mode ?? 'iptables',
+    image: opts.k8s ?? 'v1.35.0',
+  });
   if (r.code !== 0) throw new Error(`fake kind create failed: ${r.stderr}`);
   // a modprobe on PATH that records its calls (or refuses, like a non-root modprobe)
   const bin = join(fake.dir, 'hostbin');

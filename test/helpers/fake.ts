@@ -3,7 +3,15 @@
  * fake docker/kind/kubectl, helpers to read the recorded calls and the state, and cleanup.
  * See test/fake/README.md for the state model, faults and the handler API.
  */
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, existsSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  existsSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, delimiter } from 'node:path';
 import { spawnSync } from 'node:child_process';

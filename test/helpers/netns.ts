@@ -41,12 +41,15 @@ function which(cmd: string): boolean {
 
 /** Why namespaces cannot be used here (a sentence for node:test's skip), or undefined. */
 export function netnsUnavailable(): string | undefined {
-  if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return 'network namespaces need root (run the kernel tier as root, e.g. in CI)';
+  if (process.platform !== 'linux')
+    return `network namespaces need Linux (this is ${process.platform})`;
+  if (process.getuid?.() !== 0)
+    return 'network namespaces need root (run the kernel tier as root, e.g. in CI)';
   if (!which('ip')) return 'the `ip` command is missing (apt-get install iproute2)';
   const probe = `plt-probe-${process.pid}`;
   const r = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
-  if (r.status !== 0) return `cannot create a network namespace: ${(r.stderr || '').trim() || `ip exited ${r.status}`}`;
+  if (r.status !== 0)
+    return `cannot create a network namespace: ${(r.stderr || '').trim() || `ip exited ${r.status}`}`;
   spawnSync('ip', ['netns', 'delete', probe], { stdio: 'ignore' });
   return undefined;
 }
@@ -78,7 +81,11 @@ export async function deleteNetns(name: string): Promise<void> {
 }
 
 /** Run argv inside the namespace (throws CommandError on a non-zero exit unless reject:false). */
-export function netnsExec(name: string, argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export function netnsExec(
+  name: string,
+  argv: readonly string[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
   return run(['ip', 'netns', 'exec', name, ...argv], opts);
 }
 
@@ -91,13 +98,17 @@ export interface Namespaces {
 }
 
 /** Create one namespace per role, run `body`, delete them all afterwards, whatever happens. */
-export async function withNetns<T>(roles: readonly string[], body: (ns: Namespaces) => Promise<T>): Promise<T> {
+export async function withNetns<T>(
+  roles: readonly string[],
+  body: (ns: Namespaces) => Promise<T>,
+): Promise<T> {
   const made = new Map<string, string>();
   try {
     for (const r of roles) made.set(r, await createNetns(r));
     const name = (role: string): string => {
       const n = made.get(role);
-      if (!n) throw new Error(`no namespace for role ${role} (have ${[...made.keys()].join(', ')})`);
+      if (!n)
+        throw new Error(`no namespace for role ${role} (have ${[...made.keys()].join(', ')})`);
       return n;
     };
     return await body({

@@ -17,11 +17,16 @@ import { parseIpvsadm } from '../../src/inspect/ipvsadm.js';
 
 function vmUnavailable(): string | undefined {
   if (process.platform !== 'linux') return `the micro-VM needs Linux (this is ${process.platform})`;
-  const qemu = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64'], { stdio: 'ignore' }).status === 0;
+  const qemu =
+    spawnSync('sh', ['-c', 'command -v qemu-system-x86_64'], { stdio: 'ignore' }).status === 0;
   const root = process.getuid?.() === 0;
-  const apt = spawnSync('sh', ['-c', 'command -v apt-get && command -v dpkg-deb'], { stdio: 'ignore' }).status === 0;
-  if (!apt) return 'the VM image is built from Debian packages and this machine has no apt-get/dpkg-deb';
-  if (!qemu && !root) return 'qemu-system-x86_64 is missing and installing it needs root (sudo apt-get install qemu-system-x86)';
+  const apt =
+    spawnSync('sh', ['-c', 'command -v apt-get && command -v dpkg-deb'], { stdio: 'ignore' })
+      .status === 0;
+  if (!apt)
+    return 'the VM image is built from Debian packages and this machine has no apt-get/dpkg-deb';
+  if (!qemu && !root)
+    return 'qemu-system-x86_64 is missing and installing it needs root (sudo apt-get install qemu-system-x86)';
   return undefined;
 }
 
@@ -50,28 +55,35 @@ function out(r: PhaseRecord, pick: (argv: string[]) => boolean): string {
   return c.output;
 }
 
-const isIpvsadm = (...args: string[]) => (argv: string[]) => argv.includes('ipvsadm') && argv.slice(argv.indexOf('ipvsadm') + 1).join(' ') === args.join(' ');
+const isIpvsadm =
+  (...args: string[]) =>
+  (argv: string[]) =>
+    argv.includes('ipvsadm') &&
+    argv.slice(argv.indexOf('ipvsadm') + 1).join(' ') === args.join(' ');
 const isRequests = (ns: string) => (argv: string[]) => argv[3] === ns && argv.includes('-c');
 
 describeVm();
 
 function describeVm(): void {
-  before(async () => {
-    if (why) return;
-    const d = await detect();
-    assert.ok(d.vm.ok, `vm backend possible: ${d.vm.why}`);
-    backend = await openVmBackend({ log: (l) => console.log(`# ${l}`) });
-    console.log(`# ${backend.describe()}`);
-    await setupPods(backend);
-    // every phase runs once, in order (they build on each other); the tests below read the records
-    for (const p of PHASES) {
-      try {
-        records.set(p.id, await runPhase(backend, p));
-      } catch (e) {
-        failures.set(p.id, e as Error);
+  before(
+    async () => {
+      if (why) return;
+      const d = await detect();
+      assert.ok(d.vm.ok, `vm backend possible: ${d.vm.why}`);
+      backend = await openVmBackend({ log: (l) => console.log(`# ${l}`) });
+      console.log(`# ${backend.describe()}`);
+      await setupPods(backend);
+      // every phase runs once, in order (they build on each other); the tests below read the records
+      for (const p of PHASES) {
+        try {
+          records.set(p.id, await runPhase(backend, p));
+        } catch (e) {
+          failures.set(p.id, e as Error);
+        }
       }
-    }
-  }, { timeout: 900_000 });
+    },
+    { timeout: 900_000 },
+  );
 
   after(async () => {
     if (!backend) return;
@@ -97,23 +109,42 @@ function describeVm(): void {
     );
   });
 
-  test('NAT mode: requests from the node and from a pod reach every pod; --stats and -Lnc agree', { skip: why }, () => {
-    const r = rec('traffic');
-    for (const ns of [NET.node, NET.client]) {
-      const answers = out(r, isRequests(ns)).trim().split('\n');
-      assert.equal(answers.length, 30);
-      assert.deepEqual([...new Set(answers)].sort(), ['web-1', 'web-2', 'web-3'], `${ns}: every pod answered`);
-    }
-    const stats = parseIpvsadm(out(r, isIpvsadm('-Ln', '--stats')));
-    const svc = stats.services[0];
-    assert.ok(svc?.stats);
-    assert.ok(svc.stats.conns >= 60, `${svc.stats.conns} connections counted`);
-    assert.ok(svc.stats.outPkts > 0, 'NAT: replies pass the director');
-    assert.equal(svc.realServers.reduce((a, s) => a + (s.stats?.conns ?? 0), 0), svc.stats.conns, 'real-server conns add up');
-    const conns = parseIpvsadm(out(r, isIpvsadm('-Lnc'))).connections;
-    assert.ok(conns.some((c) => c.source.address === NET.clientIp && c.virtual.address === NET.vip), 'a connection from the client pod to the VIP');
-    for (const c of conns) assert.ok(NET.pods.some((p) => p.ip === c.destination.address), `destination ${c.destination.address} is a pod`);
-  });
+  test(
+    'NAT mode: requests from the node and from a pod reach every pod; --stats and -Lnc agree',
+    { skip: why },
+    () => {
+      const r = rec('traffic');
+      for (const ns of [NET.node, NET.client]) {
+        const answers = out(r, isRequests(ns)).trim().split('\n');
+        assert.equal(answers.length, 30);
+        assert.deepEqual(
+          [...new Set(answers)].sort(),
+          ['web-1', 'web-2', 'web-3'],
+          `${ns}: every pod answered`,
+        );
+      }
+      const stats = parseIpvsadm(out(r, isIpvsadm('-Ln', '--stats')));
+      const svc = stats.services[0];
+      assert.ok(svc?.stats);
+      assert.ok(svc.stats.conns >= 60, `${svc.stats.conns} connections counted`);
+      assert.ok(svc.stats.outPkts > 0, 'NAT: replies pass the director');
+      assert.equal(
+        svc.realServers.reduce((a, s) => a + (s.stats?.conns ?? 0), 0),
+        svc.stats.conns,
+        'real-server conns add up',
+      );
+      const conns = parseIpvsadm(out(r, isIpvsadm('-Lnc'))).connections;
+      assert.ok(
+        conns.some((c) => c.source.address === NET.clientIp && c.virtual.address === NET.vip),
+        'a connection from the client pod to the VIP',
+      );
+      for (const c of conns)
+        assert.ok(
+          NET.pods.some((p) => p.ip === c.destination.address),
+          `destination ${c.destination.address} is a pod`,
+        );
+    },
+  );
 
   test('rr: 100 requests within ±15 % of even', { skip: why }, () => {
     const d = rec('rr').data.distribution as Distribution;
@@ -147,41 +178,66 @@ function describeVm(): void {
     }
   });
 
-  test('persistence: -p 60 keeps the client on one pod, with a template in -Lnc', { skip: why }, () => {
-    const r = rec('persistence');
-    const svc = parseIpvsadm(out(r, isIpvsadm('-Ln'))).services[0];
-    assert.equal(svc?.persistent, 60);
-    const answers = new Set(out(r, isRequests(NET.client)).trim().split('\n'));
-    assert.equal(answers.size, 1);
-    const pod = NET.pods.find((p) => answers.has(p.name));
-    const template = parseIpvsadm(out(r, isIpvsadm('-Lnc'))).connections.find((c) => c.source.port === 0);
-    assert.ok(template, 'a persistence template (source port 0)');
-    assert.equal(template.source.address, NET.clientIp);
-    assert.equal(template.destination.address, pod?.ip, 'the template points at the pod that answered');
-  });
+  test(
+    'persistence: -p 60 keeps the client on one pod, with a template in -Lnc',
+    { skip: why },
+    () => {
+      const r = rec('persistence');
+      const svc = parseIpvsadm(out(r, isIpvsadm('-Ln'))).services[0];
+      assert.equal(svc?.persistent, 60);
+      const answers = new Set(out(r, isRequests(NET.client)).trim().split('\n'));
+      assert.equal(answers.size, 1);
+      const pod = NET.pods.find((p) => answers.has(p.name));
+      const template = parseIpvsadm(out(r, isIpvsadm('-Lnc'))).connections.find(
+        (c) => c.source.port === 0,
+      );
+      assert.ok(template, 'a persistence template (source port 0)');
+      assert.equal(template.source.address, NET.clientIp);
+      assert.equal(
+        template.destination.address,
+        pod?.ip,
+        'the template points at the pod that answered',
+      );
+    },
+  );
 
-  test('kube-proxy wiring: KUBE-CLUSTER-IP holds VIP,tcp:80 and its match-set rule counts packets', { skip: why }, () => {
-    const r = rec('ipset');
-    assert.deepEqual(r.data.members, [`${NET.vip},tcp:80`]);
-    assert.equal(r.data.packets, 10, 'one NEW packet per connection, 10 connections');
-  });
+  test(
+    'kube-proxy wiring: KUBE-CLUSTER-IP holds VIP,tcp:80 and its match-set rule counts packets',
+    { skip: why },
+    () => {
+      const r = rec('ipset');
+      assert.deepEqual(r.data.members, [`${NET.vip},tcp:80`]);
+      assert.equal(r.data.packets, 10, 'one NEW packet per connection, 10 connections');
+    },
+  );
 
-  test('DR mode: every pod answers, the real servers are Route, and no reply passes the director', { skip: why }, () => {
-    const r = rec('dr');
-    const svc = parseIpvsadm(out(r, isIpvsadm('-Ln'))).services[0];
-    assert.deepEqual(svc?.realServers.map((s) => s.forward), ['Route', 'Route', 'Route']);
-    const d = r.data.distribution as Distribution;
-    assert.deepEqual(Object.keys(d).sort(), ['web-1', 'web-2', 'web-3']);
-    const stats = parseIpvsadm(out(r, isIpvsadm('-Ln', '--stats'))).services[0]?.stats;
-    assert.ok(stats && stats.conns === 30 && stats.inPkts > 0);
-    assert.equal(stats.outPkts, 0);
-  });
+  test(
+    'DR mode: every pod answers, the real servers are Route, and no reply passes the director',
+    { skip: why },
+    () => {
+      const r = rec('dr');
+      const svc = parseIpvsadm(out(r, isIpvsadm('-Ln'))).services[0];
+      assert.deepEqual(
+        svc?.realServers.map((s) => s.forward),
+        ['Route', 'Route', 'Route'],
+      );
+      const d = r.data.distribution as Distribution;
+      assert.deepEqual(Object.keys(d).sort(), ['web-1', 'web-2', 'web-3']);
+      const stats = parseIpvsadm(out(r, isIpvsadm('-Ln', '--stats'))).services[0]?.stats;
+      assert.ok(stats && stats.conns === 30 && stats.inPkts > 0);
+      assert.equal(stats.outPkts, 0);
+    },
+  );
 
-  test('iptables mode in the guest: statistic random chains balance the same pods', { skip: why }, () => {
-    const r = rec('iptables');
-    const d = r.data.distribution as Distribution;
-    assert.equal(total(d), 100);
-    for (const p of NET.pods) assert.ok((d[p.name] ?? 0) >= 15, `${p.name}: ${d[p.name]}`);
-    assert.deepEqual(r.data.probabilities, [0.33333333349, 0.5]);
-  });
+  test(
+    'iptables mode in the guest: statistic random chains balance the same pods',
+    { skip: why },
+    () => {
+      const r = rec('iptables');
+      const d = r.data.distribution as Distribution;
+      assert.equal(total(d), 100);
+      for (const p of NET.pods) assert.ok((d[p.name] ?? 0) >= 15, `${p.name}: ${d[p.name]}`);
+      assert.deepEqual(r.data.probabilities, [0.33333333349, 0.5]);
+    },
+  );
 }

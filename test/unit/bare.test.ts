@@ -1,19 +1,40 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpioNewc } from '../../src/bare/vm/cpio.js';
-import { kernelPayload, moduleDepends, parseAptDepends, recipeKey } from '../../src/bare/vm/image.js';
-import { guestScript, splitGuestOutput, chooseBackend, type Cmd, type Detection } from '../../src/bare/backend.js';
-import { distribution, formatDistribution, iptablesModeRules, leftovers, shortConnections, ALL_NS } from '../../src/bare/lab.js';
+import {
+  kernelPayload,
+  moduleDepends,
+  parseAptDepends,
+  recipeKey,
+} from '../../src/bare/vm/image.js';
+import {
+  guestScript,
+  splitGuestOutput,
+  chooseBackend,
+  type Cmd,
+  type Detection,
+} from '../../src/bare/backend.js';
+import {
+  distribution,
+  formatDistribution,
+  iptablesModeRules,
+  leftovers,
+  shortConnections,
+  ALL_NS,
+} from '../../src/bare/lab.js';
 import { parseIptables, kubeProxyView } from '../../src/inspect/iptables.js';
 import { run } from '../../src/core/exec.js';
 import { UserError } from '../../src/core/errors.js';
 import { runCli } from '../helpers/cli.js';
 
 /** Read a newc archive back: name, mode, data (a reader independent of the writer). */
-function readNewc(buf: Buffer): { name: string; mode: number; data: Buffer; rdev: [number, number] }[] {
+function readNewc(
+  buf: Buffer,
+): { name: string; mode: number; data: Buffer; rdev: [number, number] }[] {
   const out: { name: string; mode: number; data: Buffer; rdev: [number, number] }[] = [];
   let off = 0;
-  const field = (i: number) => parseInt(buf.toString('ascii', off + 6 + i * 8, off + 14 + i * 8), 16);
+  const field = (i: number) =>
+    parseInt(buf.toString('ascii', off + 6 + i * 8, off + 14 + i * 8), 16);
   for (;;) {
     assert.equal(buf.toString('ascii', off, off + 6), '070701', `magic at ${off}`);
     const mode = field(1);
@@ -61,10 +82,19 @@ test('cpio newc: directories, files, symlinks and device nodes read back with th
 test('module info: depends= and softdep=pre: are read from the .modinfo strings', () => {
   const ko = Buffer.concat([
     Buffer.from('\x7fELF....'),
-    Buffer.from('\0license=GPL\0softdep=pre: crc32c\0depends=nf_conntrack,libcrc32c,nf_defrag_ipv6\0retpoline=Y\0', 'latin1'),
+    Buffer.from(
+      '\0license=GPL\0softdep=pre: crc32c\0depends=nf_conntrack,libcrc32c,nf_defrag_ipv6\0retpoline=Y\0',
+      'latin1',
+    ),
   ]);
-  assert.deepEqual(moduleDepends(ko), { depends: ['nf_conntrack', 'libcrc32c', 'nf_defrag_ipv6'], softPre: ['crc32c'] });
-  assert.deepEqual(moduleDepends(Buffer.from('\0depends=\0name=dummy\0', 'latin1')), { depends: [], softPre: [] });
+  assert.deepEqual(moduleDepends(ko), {
+    depends: ['nf_conntrack', 'libcrc32c', 'nf_defrag_ipv6'],
+    softPre: ['crc32c'],
+  });
+  assert.deepEqual(moduleDepends(Buffer.from('\0depends=\0name=dummy\0', 'latin1')), {
+    depends: [],
+    softPre: [],
+  });
 });
 
 test('apt-cache depends: Depends and PreDepends per package, alternatives kept, virtual packages dropped', () => {
@@ -84,7 +114,13 @@ test('apt-cache depends: Depends and PreDepends per package, alternatives kept, 
     '',
   ].join('\n');
   const m = parseAptDepends(text);
-  assert.deepEqual(m.get('ipvsadm'), ['lsb-base', 'libc6', 'libnl-3-200', 'libnl-genl-3-200', 'libpopt0']);
+  assert.deepEqual(m.get('ipvsadm'), [
+    'lsb-base',
+    'libc6',
+    'libnl-3-200',
+    'libnl-genl-3-200',
+    'libpopt0',
+  ]);
   assert.deepEqual(m.get('iproute2'), ['debconf', 'libbpf1', 'libc6']);
 });
 
@@ -127,13 +163,19 @@ test('guest scripts: each command framed, stdin through a quoted heredoc, exit c
 });
 
 test('guest output of a command that never finished is reported with exit code -1', () => {
-  const res = splitGuestOutput([{ argv: ['a'] }, { argv: ['b'] }], '@@B 0\nfine\n\n@@E 0 0\n@@B 1\npartial');
-  assert.deepEqual(res.map((x) => x.exitCode), [0, -1]);
+  const res = splitGuestOutput(
+    [{ argv: ['a'] }, { argv: ['b'] }],
+    '@@B 0\nfine\n\n@@E 0 0\n@@B 1\npartial',
+  );
+  assert.deepEqual(
+    res.map((x) => x.exitCode),
+    [0, -1],
+  );
   assert.equal(res[1]!.output, 'partial');
 });
 
 test('distribution: answers counted per pod; anything else is an error', () => {
-  const d = distribution('web-1\nweb-2\nweb-1\n\nerror\nwget: can\'t connect\n');
+  const d = distribution("web-1\nweb-2\nweb-1\n\nerror\nwget: can't connect\n");
   assert.deepEqual(d, { 'web-1': 2, 'web-2': 1, error: 2 });
   assert.equal(formatDistribution({ 'web-2': 1, 'web-1': 3 }), 'web-1: 3 (75 %), web-2: 1 (25 %)');
 });
@@ -146,24 +188,30 @@ test('iptables-mode rules read back as kube-proxy-shaped chains: 1/3, 1/2, rest;
   ];
   const dump = parseIptables(iptablesModeRules('iptables', pods, '10.96.0.10'));
   const nat = dump.tables.nat!;
-  assert.deepEqual(nat.chains['KUBE-SVC-WEB']!.rules.map((r) => [r.target, r.probability]), [
-    // as written; the kernel keeps it as a 32-bit fraction and iptables-save then shows 0.33333333349
-    ['KUBE-SEP-WEB-1', 0.33333333333],
-    ['KUBE-SEP-WEB-2', 0.5],
-    ['KUBE-SEP-WEB-3', null],
-  ]);
+  assert.deepEqual(
+    nat.chains['KUBE-SVC-WEB']!.rules.map((r) => [r.target, r.probability]),
+    [
+      // as written; the kernel keeps it as a 32-bit fraction and iptables-save then shows 0.33333333349
+      ['KUBE-SEP-WEB-1', 0.33333333333],
+      ['KUBE-SEP-WEB-2', 0.5],
+      ['KUBE-SEP-WEB-3', null],
+    ],
+  );
   // read as kube-proxy's own rules would be: one service, three endpoints, a third each
   const view = kubeProxyView(dump);
   assert.equal(view.services.length, 1);
   const svc = view.services[0]!;
   assert.deepEqual([svc.name, svc.clusterIP, svc.port], ['default/web', '10.96.0.10', 80]);
-  assert.deepEqual(svc.endpoints.map((e) => [e.address, e.port, Math.round(e.share * 1000) / 1000]), pods.map((p) => [p.ip, 80, 0.333]));
+  assert.deepEqual(
+    svc.endpoints.map((e) => [e.address, e.port, Math.round(e.share * 1000) / 1000]),
+    pods.map((p) => [p.ip, 80, 0.333]),
+  );
   const svcRule = nat.chains['KUBE-SERVICES']!.rules[0]!;
   assert.equal(svcRule.destination, '10.96.0.10/32');
   assert.equal(svcRule.dport, '80');
 });
 
-test('leftovers: only the lab\'s own namespaces count', () => {
+test("leftovers: only the lab's own namespaces count", () => {
   assert.deepEqual(leftovers('plb-node (id: 0)\nother\nplb-web-2\n'), ['plb-node', 'plb-web-2']);
   assert.deepEqual(leftovers(''), []);
   assert.equal(ALL_NS.length, 5);
@@ -191,7 +239,11 @@ test('backend choice: native first, then vm; neither → what is missing and the
   assert.equal(await chooseBackend(both, 'vm'), 'vm');
   const none: Detection = {
     native: { ok: false, why: 'this kernel has no IPVS (no ip_vs module)' },
-    vm: { ok: false, why: 'qemu-system-x86_64 is not installed', fix: 'sudo apt-get install qemu-system-x86' },
+    vm: {
+      ok: false,
+      why: 'qemu-system-x86_64 is not installed',
+      fix: 'sudo apt-get install qemu-system-x86',
+    },
   };
   await assert.rejects(chooseBackend(none), (e: unknown) => {
     assert.ok(e instanceof UserError);
@@ -200,7 +252,10 @@ test('backend choice: native first, then vm; neither → what is missing and the
     assert.equal(e.exitCode, 1);
     return true;
   });
-  await assert.rejects(chooseBackend({ ...both, native: { ok: false, why: 'not root' } }, 'native'), /native backend cannot run here: not root/);
+  await assert.rejects(
+    chooseBackend({ ...both, native: { ok: false, why: 'not root' } }, 'native'),
+    /native backend cannot run here: not root/,
+  );
 });
 
 test('proxylab bare: a bad --backend exits 2 with a hint; --help describes both backends', async () => {
@@ -220,5 +275,11 @@ test('bare exec --ns: lab roles map to their namespaces; anything else is a usag
   assert.equal(nsFor('client'), 'plb-client');
   assert.equal(nsFor('web-2'), 'plb-web-2');
   assert.equal(nsFor('plb-web-3'), 'plb-web-3');
-  assert.throws(() => nsFor('web-9'), (e: unknown) => e instanceof UserError && e.exitCode === 2 && /node, client, web-1, web-2, web-3/.test(e.hint ?? ''));
+  assert.throws(
+    () => nsFor('web-9'),
+    (e: unknown) =>
+      e instanceof UserError &&
+      e.exitCode === 2 &&
+      /node, client, web-1, web-2, web-3/.test(e.hint ?? ''),
+  );
 });

@@ -24,7 +24,13 @@ function pad4(len: number): Buffer {
   return Buffer.alloc(r === 0 ? 0 : 4 - r);
 }
 
-function record(ino: number, mode: number, name: string, data: Buffer, rdev: [number, number] = [0, 0]): Buffer[] {
+function record(
+  ino: number,
+  mode: number,
+  name: string,
+  data: Buffer,
+  rdev: [number, number] = [0, 0],
+): Buffer[] {
   const nameBuf = Buffer.from(`${name}\0`);
   const header =
     '070701' +
@@ -64,7 +70,9 @@ export function cpioNewc(entries: readonly CpioEntry[]): Buffer {
         parts.push(...record(ino++, S_IFLNK | 0o777, path, Buffer.from(e.target)));
         break;
       case 'chardev':
-        parts.push(...record(ino++, S_IFCHR | (e.mode ?? 0o600), path, Buffer.alloc(0), [e.major, e.minor]));
+        parts.push(
+          ...record(ino++, S_IFCHR | (e.mode ?? 0o600), path, Buffer.alloc(0), [e.major, e.minor]),
+        );
         break;
     }
   }

@@ -27,7 +27,15 @@ import { guestInit } from './guest-init.js';
 const BUILDER_VERSION = 4;
 
 /** Top-level packages; their `lib*` dependencies are added by walking `apt-cache depends`. */
-export const TOOL_PACKAGES = ['busybox-static', 'ipvsadm', 'ipset', 'iptables', 'iproute2', 'nftables', 'netbase'] as const;
+export const TOOL_PACKAGES = [
+  'busybox-static',
+  'ipvsadm',
+  'ipset',
+  'iptables',
+  'iproute2',
+  'nftables',
+  'netbase',
+] as const;
 export const KERNEL_META = 'linux-image-amd64';
 /** Only used on the host while building: `xz` unpacks the kernel (see unpackKernel). */
 export const BUILD_PACKAGES = ['xz-utils', 'liblzma5'] as const;
@@ -121,7 +129,16 @@ export interface BuildLog {
 export function recipeKey(): string {
   const h = createHash('sha256');
   h.update(
-    JSON.stringify({ BUILDER_VERSION, TOOL_PACKAGES, BUILD_PACKAGES, KERNEL_META, GUEST_MODULES, BINARIES, XTABLES_LINKS, init: guestInit(GUEST_MODULES) }),
+    JSON.stringify({
+      BUILDER_VERSION,
+      TOOL_PACKAGES,
+      BUILD_PACKAGES,
+      KERNEL_META,
+      GUEST_MODULES,
+      BINARIES,
+      XTABLES_LINKS,
+      init: guestInit(GUEST_MODULES),
+    }),
   );
   return h.digest('hex').slice(0, 16);
 }
@@ -136,7 +153,10 @@ export async function cachedImage(): Promise<VmImage | undefined> {
   const manifest = join(dir, 'manifest.json');
   if (!existsSync(manifest)) return undefined;
   try {
-    const m = JSON.parse(await readFile(manifest, 'utf8')) as Omit<VmImage, 'built' | 'dir' | 'kernel' | 'initrd'>;
+    const m = JSON.parse(await readFile(manifest, 'utf8')) as Omit<
+      VmImage,
+      'built' | 'dir' | 'kernel' | 'initrd'
+    >;
     const kernel = join(dir, 'vmlinux');
     const initrd = join(dir, 'initrd.gz');
     if (!existsSync(kernel) || !existsSync(initrd)) return undefined;
@@ -147,7 +167,9 @@ export async function cachedImage(): Promise<VmImage | undefined> {
 }
 
 async function have(cmd: string): Promise<boolean> {
-  const r = await run(['sh', '-c', 'command -v "$1"', 'sh', cmd], { reject: false }).catch(() => undefined);
+  const r = await run(['sh', '-c', 'command -v "$1"', 'sh', cmd], { reject: false }).catch(
+    () => undefined,
+  );
   return r?.exitCode === 0;
 }
 
@@ -156,7 +178,8 @@ export async function buildPrerequisites(): Promise<{ missing: string[]; fix: st
   const missing: string[] = [];
   const fix: string[] = [];
   for (const c of ['apt-get', 'apt-cache', 'dpkg-deb']) if (!(await have(c))) missing.push(c);
-  if (missing.length) fix.push('run on a Debian or Ubuntu machine (the VM is built from Debian packages with apt)');
+  if (missing.length)
+    fix.push('run on a Debian or Ubuntu machine (the VM is built from Debian packages with apt)');
   if (!(await have('ldd'))) {
     missing.push('ldd');
     fix.push('apt-get install libc-bin');
@@ -201,12 +224,25 @@ async function ensureAptLists(log: BuildLog, signal?: AbortSignal): Promise<void
 async function resolvePackages(log: BuildLog): Promise<string[]> {
   const kdeps = parseAptDepends(await aptCache(['depends', KERNEL_META])).get(KERNEL_META) ?? [];
   const kernelPkg = kdeps.find((d) => d.startsWith('linux-image-'));
-  if (!kernelPkg) throw new UserError(`could not find which kernel package ${KERNEL_META} points to`, `check \`apt-cache depends ${KERNEL_META}\``);
+  if (!kernelPkg)
+    throw new UserError(
+      `could not find which kernel package ${KERNEL_META} points to`,
+      `check \`apt-cache depends ${KERNEL_META}\``,
+    );
   const seen = new Set<string>([...TOOL_PACKAGES]);
   let frontier: string[] = [...TOOL_PACKAGES];
   while (frontier.length) {
     const deps = parseAptDepends(
-      await aptCache(['depends', '--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances', ...frontier]),
+      await aptCache([
+        'depends',
+        '--no-recommends',
+        '--no-suggests',
+        '--no-conflicts',
+        '--no-breaks',
+        '--no-replaces',
+        '--no-enhances',
+        ...frontier,
+      ]),
     );
     const next: string[] = [];
     for (const list of deps.values()) {
@@ -238,7 +274,13 @@ export function moduleDepends(ko: Buffer): { depends: string[]; softPre: string[
   const text = ko.toString('latin1');
   const dep = /\0depends=([^\0]*)\0/.exec(text);
   const soft = /\0softdep=pre:\s*([^\0]*?)(?:\s+post:[^\0]*)?\0/.exec(text);
-  const split = (s: string | undefined, sep: RegExp) => (s ? s.split(sep).map((x) => x.trim()).filter(Boolean) : []);
+  const split = (s: string | undefined, sep: RegExp) =>
+    s
+      ? s
+          .split(sep)
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : [];
   return { depends: split(dep?.[1], /,/), softPre: split(soft?.[1], /\s+/) };
 }
 
@@ -255,7 +297,10 @@ export async function planModules(modDir: string, wanted: readonly string[]): Pr
   const byName = new Map<string, string>();
   for (const f of files) byName.set(norm(basename(f, '.ko')), relative(modDir, f));
   const builtin = new Set(
-    (existsSync(join(modDir, 'modules.builtin')) ? await readFile(join(modDir, 'modules.builtin'), 'utf8') : '')
+    (existsSync(join(modDir, 'modules.builtin'))
+      ? await readFile(join(modDir, 'modules.builtin'), 'utf8')
+      : ''
+    )
       .split('\n')
       .filter(Boolean)
       .map((l) => norm(basename(l, '.ko'))),
@@ -269,13 +314,19 @@ export async function planModules(modDir: string, wanted: readonly string[]): Pr
     const rel = byName.get(n);
     if (!rel) {
       if (builtin.has(n) || !required) return;
-      throw new UserError(`the kernel package has no module ${name}`, 'the Debian kernel changed; report this with `proxylab bare --debug` output');
+      throw new UserError(
+        `the kernel package has no module ${name}`,
+        'the Debian kernel changed; report this with `proxylab bare --debug` output',
+      );
     }
     state.set(n, 'visiting');
     const info = moduleDepends(await readFile(join(modDir, rel)));
     for (const s of info.softPre) await visit(s, false);
     for (const d of info.depends) await visit(d, true);
-    deps.set(rel, info.depends.map((d) => byName.get(norm(d))).filter((x): x is string => Boolean(x)));
+    deps.set(
+      rel,
+      info.depends.map((d) => byName.get(norm(d))).filter((x): x is string => Boolean(x)),
+    );
     state.set(n, 'done');
     ordered.push(rel);
   };
@@ -284,7 +335,10 @@ export async function planModules(modDir: string, wanted: readonly string[]): Pr
 }
 
 /** The shared libraries an ELF file needs, as ldd resolves them against the extracted tree. */
-async function neededLibs(file: string, libPath: string): Promise<{ sonames: string[]; loader?: string }> {
+async function neededLibs(
+  file: string,
+  libPath: string,
+): Promise<{ sonames: string[]; loader?: string }> {
   const r = await run(['ldd', file], { reject: false, env: { LD_LIBRARY_PATH: libPath } });
   if (r.exitCode !== 0) return { sonames: [] }; // static (busybox) or not an ELF
   const sonames: string[] = [];
@@ -316,7 +370,8 @@ async function findLib(root: string, soname: string): Promise<string | undefined
  * in the bzImage setup header: setup_sects at 0x1f1, payload_offset/length at 0x248/0x24c.
  */
 export function kernelPayload(bzImage: Buffer): Buffer {
-  if (bzImage.toString('latin1', 0x202, 0x206) !== 'HdrS') throw new UserError('the kernel image is not a bzImage', 'check the linux-image package');
+  if (bzImage.toString('latin1', 0x202, 0x206) !== 'HdrS')
+    throw new UserError('the kernel image is not a bzImage', 'check the linux-image package');
   const setupSects = bzImage.readUInt8(0x1f1) || 4;
   const start = (setupSects + 1) * 512 + bzImage.readUInt32LE(0x248);
   return bzImage.subarray(start, start + bzImage.readUInt32LE(0x24c));
@@ -325,29 +380,47 @@ export function kernelPayload(bzImage: Buffer): Buffer {
 async function unpackKernel(bzImagePath: string, root: string, dest: string): Promise<void> {
   const payload = kernelPayload(await readFile(bzImagePath));
   if (payload.subarray(0, 6).toString('hex') !== 'fd377a585a00') {
-    throw new UserError('the kernel is not xz-compressed as expected', 'report this with the kernel package version');
+    throw new UserError(
+      'the kernel is not xz-compressed as expected',
+      'report this with the kernel package version',
+    );
   }
   const xz = join(root, 'usr/bin/xz');
   const packed = `${dest}.xz`;
   await writeFile(packed, payload);
   await run([xz, '-d', '-f', '--single-stream', packed], {
-    env: { LD_LIBRARY_PATH: [join(root, 'lib/x86_64-linux-gnu'), join(root, 'usr/lib/x86_64-linux-gnu')].join(':') },
+    env: {
+      LD_LIBRARY_PATH: [
+        join(root, 'lib/x86_64-linux-gnu'),
+        join(root, 'usr/lib/x86_64-linux-gnu'),
+      ].join(':'),
+    },
     timeoutMs: 300_000,
   });
 }
 
 /** Build (or reuse) the image. `log` receives one line per thing done. */
-export async function ensureImage(opts: { log: BuildLog; signal?: AbortSignal; force?: boolean }): Promise<VmImage> {
+export async function ensureImage(opts: {
+  log: BuildLog;
+  signal?: AbortSignal;
+  force?: boolean;
+}): Promise<VmImage> {
   const { log, signal } = opts;
   if (!opts.force) {
     const hit = await cachedImage();
     if (hit) {
-      log(`using the cached VM image ${relative(paths.root, hit.dir)} (kernel ${hit.kernelRelease})`);
+      log(
+        `using the cached VM image ${relative(paths.root, hit.dir)} (kernel ${hit.kernelRelease})`,
+      );
       return hit;
     }
   }
   const pre = await buildPrerequisites();
-  if (pre.missing.length) throw new UserError(`cannot build the VM image: ${pre.missing.join(', ')} missing`, pre.fix.join('; '));
+  if (pre.missing.length)
+    throw new UserError(
+      `cannot build the VM image: ${pre.missing.join(', ')} missing`,
+      pre.fix.join('; '),
+    );
   const key = recipeKey();
   const dir = imageDir(key);
   const work = join(paths.cache, 'bare', 'build');
@@ -357,15 +430,26 @@ export async function ensureImage(opts: { log: BuildLog; signal?: AbortSignal; f
   await mkdir(root, { recursive: true });
   await mkdir(debs, { recursive: true });
 
-  log(`building the VM image (first run, or its recipe changed) into ${relative(paths.root, dir)}/`);
+  log(
+    `building the VM image (first run, or its recipe changed) into ${relative(paths.root, dir)}/`,
+  );
   await ensureAptLists(log, signal);
-  log(`resolving ${KERNEL_META} and the libraries of ${TOOL_PACKAGES.join(', ')} (apt-cache depends)`);
+  log(
+    `resolving ${KERNEL_META} and the libraries of ${TOOL_PACKAGES.join(', ')} (apt-cache depends)`,
+  );
   const pkgs = await resolvePackages(log);
-  log(`apt-get download ${pkgs.length} packages into ${relative(paths.root, debs)}/ (nothing is installed on this machine)`);
-  await run(['apt-get', 'download', ...pkgs], { cwd: debs, timeoutMs: 600_000, ...(signal ? { signal } : {}) });
+  log(
+    `apt-get download ${pkgs.length} packages into ${relative(paths.root, debs)}/ (nothing is installed on this machine)`,
+  );
+  await run(['apt-get', 'download', ...pkgs], {
+    cwd: debs,
+    timeoutMs: 600_000,
+    ...(signal ? { signal } : {}),
+  });
   const debFiles = (await readdir(debs)).filter((f) => f.endsWith('.deb'));
   log(`dpkg-deb -x ${debFiles.length} packages into a scratch folder`);
-  for (const f of debFiles) await run(['dpkg-deb', '-x', join(debs, f), root], { timeoutMs: 300_000 });
+  for (const f of debFiles)
+    await run(['dpkg-deb', '-x', join(debs, f), root], { timeoutMs: 300_000 });
 
   const boot = join(root, 'boot');
   const vmlinuz = (await readdir(boot)).find((f) => f.startsWith('vmlinuz-'));
@@ -389,7 +473,22 @@ export async function ensureImage(opts: { log: BuildLog; signal?: AbortSignal; f
     addDir(dirname(dest));
     entries.push({ type: 'file', path: dest, data: await readFile(src), mode });
   };
-  for (const d of ['usr/bin', 'usr/sbin', LIBDIR, 'usr/lib64', 'etc', 'proc', 'sys', 'dev', 'run', 'tmp', 'root', 'srv', 'var']) addDir(d);
+  for (const d of [
+    'usr/bin',
+    'usr/sbin',
+    LIBDIR,
+    'usr/lib64',
+    'etc',
+    'proc',
+    'sys',
+    'dev',
+    'run',
+    'tmp',
+    'root',
+    'srv',
+    'var',
+  ])
+    addDir(d);
   for (const [l, t] of [
     ['bin', 'usr/bin'],
     ['sbin', 'usr/sbin'],
@@ -414,11 +513,19 @@ export async function ensureImage(opts: { log: BuildLog; signal?: AbortSignal; f
     return `${rel}:${all.map((d) => ` ${d}`).join('')}`;
   });
   addDir(guestModDir);
-  entries.push({ type: 'file', path: `${guestModDir}/modules.dep`, data: `${depLines.join('\n')}\n` });
-  log(`${plan.ordered.length} kernel modules (${GUEST_MODULES.length} asked for, the rest are their dependencies)`);
+  entries.push({
+    type: 'file',
+    path: `${guestModDir}/modules.dep`,
+    data: `${depLines.join('\n')}\n`,
+  });
+  log(
+    `${plan.ordered.length} kernel modules (${GUEST_MODULES.length} asked for, the rest are their dependencies)`,
+  );
 
   // binaries, iptables extensions, libraries
-  const libPath = [join(root, 'lib/x86_64-linux-gnu'), join(root, 'usr/lib/x86_64-linux-gnu')].join(':');
+  const libPath = [join(root, 'lib/x86_64-linux-gnu'), join(root, 'usr/lib/x86_64-linux-gnu')].join(
+    ':',
+  );
   const elves: string[] = [];
   for (const [src, dest] of BINARIES) {
     const p = join(root, src);
@@ -426,11 +533,16 @@ export async function ensureImage(opts: { log: BuildLog; signal?: AbortSignal; f
     await addFile(p, dest, 0o755);
     elves.push(p);
   }
-  for (const [l, t] of XTABLES_LINKS) entries.push({ type: 'symlink', path: `usr/sbin/${l}`, target: t });
+  for (const [l, t] of XTABLES_LINKS)
+    entries.push({ type: 'symlink', path: `usr/sbin/${l}`, target: t });
   // busybox applets as links, except where a real program of the same name is installed
   const real = new Set([...BINARIES.map(([, d]) => basename(d)), ...XTABLES_LINKS.map(([l]) => l)]);
-  const applets = (await output([join(root, 'bin/busybox'), '--list'])).split('\n').filter((a) => /^[\w.[-]+$/.test(a));
-  for (const a of applets) if (!real.has(a) && a !== 'busybox') entries.push({ type: 'symlink', path: `usr/bin/${a}`, target: 'busybox' });
+  const applets = (await output([join(root, 'bin/busybox'), '--list']))
+    .split('\n')
+    .filter((a) => /^[\w.[-]+$/.test(a));
+  for (const a of applets)
+    if (!real.has(a) && a !== 'busybox')
+      entries.push({ type: 'symlink', path: `usr/bin/${a}`, target: 'busybox' });
   const xtDir = join(root, LIBDIR, 'xtables');
   for (const f of await readdir(xtDir)) {
     await addFile(join(xtDir, f), `${LIBDIR}/xtables/${f}`, 0o755);
@@ -446,22 +558,36 @@ export async function ensureImage(opts: { log: BuildLog; signal?: AbortSignal; f
     for (const so of need.sonames) {
       if (libs.has(so)) continue;
       const p = await findLib(root, so);
-      if (!p) throw new UserError(`no Debian package in the recipe provides ${so} (needed by ${basename(f)})`, 'add its package to TOOL_PACKAGES in src/bare/vm/image.ts');
+      if (!p)
+        throw new UserError(
+          `no Debian package in the recipe provides ${so} (needed by ${basename(f)})`,
+          'add its package to TOOL_PACKAGES in src/bare/vm/image.ts',
+        );
       libs.add(so);
       await addFile(p, `${LIBDIR}/${so}`, 0o755);
       queue.push(p);
     }
   }
-  if (!loader) throw new UserError('could not find the dynamic loader of the guest binaries', 'check that `ldd` works on this machine');
+  if (!loader)
+    throw new UserError(
+      'could not find the dynamic loader of the guest binaries',
+      'check that `ldd` works on this machine',
+    );
   const loaderName = basename(loader);
   const loaderSrc = await findLib(root, loaderName);
-  if (!loaderSrc) throw new UserError(`the libc6 package held no ${loaderName}`, `look into ${root}`);
+  if (!loaderSrc)
+    throw new UserError(`the libc6 package held no ${loaderName}`, `look into ${root}`);
   if (!libs.has(loaderName)) await addFile(loaderSrc, `${LIBDIR}/${loaderName}`, 0o755);
-  entries.push({ type: 'symlink', path: `usr/lib64/${loaderName}`, target: `../lib/x86_64-linux-gnu/${loaderName}` });
+  entries.push({
+    type: 'symlink',
+    path: `usr/lib64/${loaderName}`,
+    target: `../lib/x86_64-linux-gnu/${loaderName}`,
+  });
   log(`${BINARIES.length} programs, ${libs.size} shared libraries (ldd), the iptables extensions`);
 
   // /etc and /init
-  for (const f of ['protocols', 'services']) if (existsSync(join(root, 'etc', f))) await addFile(join(root, 'etc', f), `etc/${f}`);
+  for (const f of ['protocols', 'services'])
+    if (existsSync(join(root, 'etc', f))) await addFile(join(root, 'etc', f), `etc/${f}`);
   entries.push({ type: 'file', path: 'etc/passwd', data: 'root:x:0:0:root:/root:/bin/sh\n' });
   entries.push({ type: 'file', path: 'etc/group', data: 'root:x:0:\n' });
   entries.push({ type: 'file', path: 'init', data: guestInit(GUEST_MODULES), mode: 0o755 });
@@ -472,7 +598,12 @@ export async function ensureImage(opts: { log: BuildLog; signal?: AbortSignal; f
   await mkdir(tmpDir, { recursive: true });
   await unpackKernel(join(boot, vmlinuz), root, join(tmpDir, 'vmlinux'));
   await writeFile(join(tmpDir, 'initrd.gz'), initrd);
-  const manifest = { key, kernelRelease: release, initrdBytes: initrd.length, packages: debFiles.sort() };
+  const manifest = {
+    key,
+    kernelRelease: release,
+    initrdBytes: initrd.length,
+    packages: debFiles.sort(),
+  };
   await writeFile(join(tmpDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dirname(dir), { recursive: true });
@@ -482,10 +613,13 @@ export async function ensureImage(opts: { log: BuildLog; signal?: AbortSignal; f
   for (const old of await readdir(dirname(dir))) {
     const p = join(dirname(dir), old);
     if (old === basename(dir) || old.endsWith('.tmp')) continue;
-    if (Date.now() - (await stat(p)).mtimeMs > 3600_000) await rm(p, { recursive: true, force: true });
+    if (Date.now() - (await stat(p)).mtimeMs > 3600_000)
+      await rm(p, { recursive: true, force: true });
   }
   await rm(work, { recursive: true, force: true });
-  log(`initramfs ${(initrd.length / 1e6).toFixed(1)} MB, kernel ${release} → ${relative(paths.root, dir)}/`);
+  log(
+    `initramfs ${(initrd.length / 1e6).toFixed(1)} MB, kernel ${release} → ${relative(paths.root, dir)}/`,
+  );
   return {
     dir,
     kernel: join(dir, 'vmlinux'),

@@ -85,20 +85,31 @@ export class GuestVm {
     const accel = opts.accel ?? process.env.PROXYLAB_VM_ACCEL ?? 'tcg';
     const argv = [
       opts.qemu ?? 'qemu-system-x86_64',
-      '-accel', accel,
-      '-M', 'pc',
-      '-m', String(opts.memoryMb ?? 512),
-      '-smp', '1',
+      '-accel',
+      accel,
+      '-M',
+      'pc',
+      '-m',
+      String(opts.memoryMb ?? 512),
+      '-smp',
+      '1',
       '-nodefaults',
       '-no-user-config',
-      '-display', 'none',
+      '-display',
+      'none',
       '-no-reboot',
-      '-kernel', opts.image.kernel,
-      '-initrd', opts.image.initrd,
-      '-append', 'console=ttyS0 quiet loglevel=3 panic=-1',
-      '-serial', `file:${join(dir, 'console.log')}`,
-      '-chardev', `socket,id=ctl,path=${sockPath},server=on,wait=off`,
-      '-serial', 'chardev:ctl',
+      '-kernel',
+      opts.image.kernel,
+      '-initrd',
+      opts.image.initrd,
+      '-append',
+      'console=ttyS0 quiet loglevel=3 panic=-1',
+      '-serial',
+      `file:${join(dir, 'console.log')}`,
+      '-chardev',
+      `socket,id=ctl,path=${sockPath},server=on,wait=off`,
+      '-serial',
+      'chardev:ctl',
       ...(opts.detach ? ['-daemonize', '-pidfile', join(dir, 'qemu.pid')] : []),
     ];
     const kill = new AbortController();
@@ -123,10 +134,14 @@ export class GuestVm {
     if (opts.detach) {
       // the parent QEMU exits once the daemon runs
       await proc;
-      pid = Number((await readFile(join(dir, 'qemu.pid'), 'utf8').catch(() => '')).trim()) || undefined;
+      pid =
+        Number((await readFile(join(dir, 'qemu.pid'), 'utf8').catch(() => '')).trim()) || undefined;
       if (!pid) {
         await rm(dir, { recursive: true, force: true });
-        throw new UserError(`the VM did not start${exitError instanceof Error ? `: ${exitError.message}` : ''}`, 'check that `qemu-system-x86_64 --version` works');
+        throw new UserError(
+          `the VM did not start${exitError instanceof Error ? `: ${exitError.message}` : ''}`,
+          'check that `qemu-system-x86_64 --version` works',
+        );
       }
       exited = false;
     }
@@ -147,9 +162,13 @@ export class GuestVm {
     if (!sock) {
       kill.abort();
       await proc;
-      const why = exitError instanceof CommandError ? exitError.message : 'its control socket never appeared';
+      const why =
+        exitError instanceof CommandError ? exitError.message : 'its control socket never appeared';
       await rm(dir, { recursive: true, force: true });
-      throw new UserError(`the VM did not start: ${why}`, 'check that `qemu-system-x86_64 --version` works (apt-get install qemu-system-x86)');
+      throw new UserError(
+        `the VM did not start: ${why}`,
+        'check that `qemu-system-x86_64 --version` works (apt-get install qemu-system-x86)',
+      );
     }
     const vm = new GuestVm(dir, sock, opts.detach ? Promise.resolve() : proc, kill, pid);
     if (!opts.detach) {
@@ -160,7 +179,11 @@ export class GuestVm {
       });
     }
     try {
-      const line = await vm.until(new RegExp(`${READY_LINE} (\\S+) ([\\d.]+)\\n`), deadline, 'the guest to boot');
+      const line = await vm.until(
+        new RegExp(`${READY_LINE} (\\S+) ([\\d.]+)\\n`),
+        deadline,
+        'the guest to boot',
+      );
       vm.kernelRelease = line[1]!;
       vm.guestReadyUptime = Number(line[2]);
       vm.bootMs = Math.round(performance.now() - started);
@@ -174,14 +197,19 @@ export class GuestVm {
 
   /** Reconnect to a VM started with `detach: true` (by this or another proxylab process). */
   static async attach(dir: string): Promise<GuestVm> {
-    const pid = Number((await readFile(join(dir, 'qemu.pid'), 'utf8').catch(() => '')).trim()) || undefined;
-    if (!pid || !pidAlive(pid)) throw new UserError('the lab VM is not running', 'start it with `proxylab bare up`');
+    const pid =
+      Number((await readFile(join(dir, 'qemu.pid'), 'utf8').catch(() => '')).trim()) || undefined;
+    if (!pid || !pidAlive(pid))
+      throw new UserError('the lab VM is not running', 'start it with `proxylab bare up`');
     const sock = await new Promise<Socket>((resolve, reject) => {
       const s = createConnection(join(dir, 'ctl.sock'));
       s.once('connect', () => resolve(s));
       s.once('error', reject);
     }).catch((e: unknown) => {
-      throw new UserError(`cannot reach the lab VM: ${(e as Error).message}`, 'is another `proxylab bare` command talking to it? If it is stuck: `proxylab bare down`');
+      throw new UserError(
+        `cannot reach the lab VM: ${(e as Error).message}`,
+        'is another `proxylab bare` command talking to it? If it is stuck: `proxylab bare down`',
+      );
     });
     return new GuestVm(dir, sock, Promise.resolve(), new AbortController(), pid);
   }
@@ -211,7 +239,10 @@ export class GuestVm {
       const left = deadline - Date.now();
       if (left <= 0) {
         const log = await readFile(this.consoleLog, 'utf8').catch(() => '');
-        throw new UserError(`gave up after ${Math.round((deadline - Date.now() + left) / 1000) || 'the'} s waiting for ${what} in the VM`, `its console said:\n${tail(log, 15)}`);
+        throw new UserError(
+          `gave up after ${Math.round((deadline - Date.now() + left) / 1000) || 'the'} s waiting for ${what} in the VM`,
+          `its console said:\n${tail(log, 15)}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 1000));
@@ -231,14 +262,21 @@ export class GuestVm {
     return job;
   }
 
-  private async runNow(script: string, opts: { timeoutMs?: number; what?: string }): Promise<GuestResult> {
+  private async runNow(
+    script: string,
+    opts: { timeoutMs?: number; what?: string },
+  ): Promise<GuestResult> {
     const id = ++this.seq;
     const body = Buffer.from(script.endsWith('\n') ? script : `${script}\n`);
     const started = performance.now();
     this.sock.write(`RUN ${id} ${body.length}\n`);
     this.sock.write(body);
     const timeoutMs = opts.timeoutMs ?? 300_000;
-    const m = await this.until(new RegExp(`${DONE_PREFIX} ${id} (\\d+)\\n`), Date.now() + timeoutMs, opts.what ?? `script #${id}`);
+    const m = await this.until(
+      new RegExp(`${DONE_PREFIX} ${id} (\\d+)\\n`),
+      Date.now() + timeoutMs,
+      opts.what ?? `script #${id}`,
+    );
     const output = this.buf.slice(0, m.index);
     this.buf = this.buf.slice((m.index ?? 0) + m[0].length);
     return { output, exitCode: Number(m[1]), durationMs: Math.round(performance.now() - started) };
