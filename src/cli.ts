@@ -8,7 +8,7 @@ import type { Command, OptionSpec, ParsedArgs } from './core/command.js';
 import { defaultGlobals, makeOutput, useColor, type Context } from './core/context.js';
 import { CommandError, EXIT, UserError, UsageError } from './core/errors.js';
 import { VERSION } from './core/paths.js';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   cluster: { type: 'string', arg: 'NAME', description: 'kind cluster name', default: 'proxylab' },
@@ -104,6 +104,17 @@ function commandHelp(c: Command): string {
   return lines.join('\n');
 }
 
+/** A program that is not installed: say how to get it. */
+function missingToolHint(e: CommandError): string | undefined {
+  if (!e.spawnError?.includes('command not found')) return undefined;
+  const tool = basename(e.argv[0] ?? '');
+  if (tool === 'kind' || tool === 'kubectl')
+    return `run \`make tools\` (or \`proxylab tools\`) to put the pinned ${tool} in ./.bin, then \`proxylab doctor\``;
+  if (tool === 'docker')
+    return 'install Docker (the engine, not only the client), then run `proxylab doctor`';
+  return `install ${tool}, then try again (\`proxylab doctor\` checks the rest)`;
+}
+
 export function reportError(e: unknown, debug: boolean, err: (t: string) => void): number {
   if (e instanceof UserError) {
     err(`✘ ${e.message}`);
@@ -115,6 +126,8 @@ export function reportError(e: unknown, debug: boolean, err: (t: string) => void
     err(`✘ ${e.message}`);
     const t = e.stderrTail.trim();
     if (t && !e.message.endsWith(t)) err(t.replace(/^/gm, '  | '));
+    const hint = missingToolHint(e);
+    if (hint) err(`  → ${hint}`);
     if (debug && e.stack) err(e.stack);
     return EXIT.failed;
   }

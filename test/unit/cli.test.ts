@@ -31,3 +31,25 @@ test('every registered command loads and has help', async () => {
     assert.ok(mod.default.usage.startsWith(`proxylab ${e.name}`), `${e.name}: usage`);
   }
 });
+
+test('a tool that is not installed is named with how to get it, not a stack trace', async () => {
+  const { mkdtempSync, symlinkSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const bin = mkdtempSync(join(tmpdir(), 'proxylab-nokind-'));
+  try {
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const r = await runCli(['inspect'], {
+      env: { PATH: bin, PROXYLAB_TOOLS: 'path', PROXYLAB_BIN_DIR: join(bin, 'none') },
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /kind: command not found/);
+    assert.match(
+      r.stderr,
+      /→ run `make tools` \(or `proxylab tools`\) to put the pinned kind in \.\/\.bin/,
+    );
+    assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
+});
