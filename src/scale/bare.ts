@@ -476,6 +476,7 @@ async function runInVm(o: {
       ...(o.signal ? { signal: o.signal } : {}),
     });
   } catch (e) {
+    if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : e;
     return {
       reason: `the micro-VM could not start: ${e instanceof Error ? e.message : String(e)}`,
     };
@@ -538,6 +539,8 @@ export async function runBare(o: BareOptions): Promise<ScaleReport> {
           }),
         );
       } catch (e) {
+        // Ctrl-C kills the running program: its failure is the interruption, not a missing tool.
+        if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : e;
         if (e instanceof UnavailableError) {
           if (backend === 'auto' && mode === 'ipvs') {
             log(`  ipvs: ${e.message}; measuring it in the bare lab's micro-VM instead`);
