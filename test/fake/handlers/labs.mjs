@@ -9,33 +9,11 @@
 //   that lab step red).
 import { createHash } from 'node:crypto';
 import { list, getObj } from '../lib/cluster.mjs';
+import { words } from '../lib/words.mjs';
 
 const BUILTIN = ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'];
 
 // ----------------------------------------------------------------------------- iptables -L
-
-function words(spec) {
-  const out = [];
-  let cur = '';
-  let q = false;
-  let has = false;
-  for (const ch of spec) {
-    if (ch === '"') {
-      q = !q;
-      has = true;
-      continue;
-    }
-    if (!q && /\s/.test(ch)) {
-      if (has || cur) out.push(cur);
-      cur = '';
-      has = false;
-      continue;
-    }
-    cur += ch;
-  }
-  if (has || cur) out.push(cur);
-  return out;
-}
 
 /** -n address form: a /32 host prints without its mask. */
 const addr = (a) => (a.endsWith('/32') ? a.slice(0, -3) : a);

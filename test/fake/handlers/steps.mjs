@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { list, getObj, matchesSelector } from '../lib/cluster.mjs';
+import { words } from '../lib/words.mjs';
 import { parseKubectl, connect } from '../core/kubectl.mjs';
 
 const VALID_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq', 'mh'];
@@ -419,29 +420,6 @@ function ipAddrKubeIpvs0(node) {
 
 // ---------------------------------------------------------------------------------------
 // Applying restore input (iptables-restore --noflush, ipvsadm -R, ipset restore).
-
-function words(spec) {
-  const out = [];
-  let cur = '';
-  let q = false;
-  let has = false;
-  for (const ch of spec) {
-    if (ch === '"') {
-      q = !q;
-      has = true;
-      continue;
-    }
-    if (!q && /\s/.test(ch)) {
-      if (has || cur) out.push(cur);
-      cur = '';
-      has = false;
-      continue;
-    }
-    cur += ch;
-  }
-  if (has || cur) out.push(cur);
-  return out;
-}
 
 function iptablesRestore(c, node, text) {
   const nat = dp(node).nat;
