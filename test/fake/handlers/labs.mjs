@@ -7,9 +7,8 @@
 // Knob: FAKE_LAB_BREAK="<node> <argv joined by spaces>=<from>=><to>" rewrites the first
 //   <from> in that command's answer (tests: a deliberately broken output must turn exactly
 //   that lab step red).
-import { createHash } from 'node:crypto';
-import { list, getObj } from '../lib/cluster.mjs';
 import { words } from '../lib/words.mjs';
+import { kubeHash, servicePorts } from '../lib/services.mjs';
 
 const BUILTIN = ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'];
 
@@ -167,60 +166,21 @@ function iptablesList(c) {
 
 // ----------------------------------------------------------------------------- nftables
 
-/** kube-proxy's hashAndTruncate: base32(sha256(name)), first 8 characters. */
-function hash8(s) {
-  const h = createHash('sha256').update(s).digest();
-  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let val = 0;
-  let out = '';
-  for (const b of h) {
-    val = ((val << 8) | b) & 0xffff;
-    bits += 8;
-    while (bits >= 5 && out.length < 8) {
-      out += A[(val >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return out;
+/** nftables mode's view: each service port with its `ns/name/proto/port` base name, sorted. */
+function nftServicePorts(cluster) {
+  return servicePorts(cluster)
+    .map((sp) => ({ ...sp, base: `${sp.ns}/${sp.name}/${sp.proto}/${sp.portName}` }))
+    .sort((a, b) => (a.base < b.base ? -1 : 1));
 }
 
-function servicePorts(cluster) {
-  const out = [];
-  for (const svc of list(cluster, 'Service')) {
-    if (!svc.spec.clusterIP || svc.spec.clusterIP === 'None') continue;
-    const ep = getObj(cluster, 'Endpoints', svc.metadata.namespace, svc.metadata.name);
-    for (const p of svc.spec.ports ?? []) {
-      const sub = ep?.subsets?.[0];
-      const epPort =
-        sub?.ports?.find((x) => x.name === p.name)?.port ?? sub?.ports?.[0]?.port ?? p.targetPort;
-      const eps = (sub?.addresses ?? []).map((a) => ({ ip: a.ip, port: epPort }));
-      if (svc.metadata.name === 'kubernetes')
-        eps.push({
-          ip: cluster.nodes.find((n) => n.role === 'control-plane')?.ip ?? '172.18.0.2',
-          port: 6443,
-        });
-      const proto = (p.protocol ?? 'TCP').toLowerCase();
-      const base = `${svc.metadata.namespace}/${svc.metadata.name}/${proto}/${p.name ?? ''}`;
-      out.push({
-        base,
-        proto,
-        vip: svc.spec.clusterIP,
-        port: p.port,
-        nodePort: p.nodePort,
-        eps: eps.sort((a, b) => (a.ip < b.ip ? -1 : 1)),
-      });
-    }
-  }
-  return out.sort((a, b) => (a.base < b.base ? -1 : 1));
-}
+const hash8 = (s) => kubeHash(8, s);
 
 const svcChain = (sp) => `service-${hash8(sp.base)}-${sp.base}`;
 const epChain = (sp, e) =>
   `endpoint-${hash8(`${sp.base}__${e.ip}/${e.port}`)}-${sp.base}__${e.ip}/${e.port}`;
 
 function nftObjects(cluster) {
-  const sps = servicePorts(cluster);
+  const sps = nftServicePorts(cluster);
   const objs = [];
   const elems = (rows) =>
     rows.length ? [`\t\telements = { ${rows.join(',\n\t\t\t     ')} }`] : [];

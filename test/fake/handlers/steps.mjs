@@ -15,6 +15,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { list, getObj, matchesSelector } from '../lib/cluster.mjs';
 import { words } from '../lib/words.mjs';
+import { kubeHash, servicePorts } from '../lib/services.mjs';
 import { parseKubectl, connect } from '../core/kubectl.mjs';
 
 const VALID_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq', 'mh'];
@@ -67,64 +68,6 @@ function dp(node) {
   return d;
 }
 
-/** kube-proxy's chain hash: base32 of sha256, 16 chars (as proxier.go's servicePortChainName). */
-function chainHash(s) {
-  const h = createHash('sha256').update(s).digest();
-  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let val = 0;
-  let out = '';
-  for (const b of h) {
-    val = (val << 8) | b;
-    bits += 8;
-    while (bits >= 5 && out.length < 16) {
-      out += A[(val >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return out;
-}
-
-/** Service ports with their ready endpoints, from the cluster's objects. */
-function servicePorts(cluster) {
-  const out = [];
-  for (const svc of list(cluster, 'Service')) {
-    if (!svc.spec.clusterIP || svc.spec.clusterIP === 'None') continue;
-    const ep = getObj(cluster, 'Endpoints', svc.metadata.namespace, svc.metadata.name);
-    for (const p of svc.spec.ports ?? []) {
-      const sub = ep?.subsets?.[0];
-      const epPort =
-        sub?.ports?.find((x) => x.name === p.name)?.port ?? sub?.ports?.[0]?.port ?? p.targetPort;
-      const eps = (sub?.addresses ?? []).map((a) => ({
-        ip: a.ip,
-        port: epPort,
-        pod: a.targetRef?.name,
-        node: a.nodeName,
-      }));
-      const apiserver = cluster.nodes.find((n) => n.role === 'control-plane')?.ip ?? '172.18.0.2';
-      if (svc.metadata.name === 'kubernetes' && !eps.some((e) => e.ip === apiserver))
-        eps.push({ ip: apiserver, port: 6443 });
-      // kube-proxy's endpoint cache keeps endpoints sorted by their "ip:port" string
-      eps.sort((a, b) => (`${a.ip}:${a.port}` < `${b.ip}:${b.port}` ? -1 : 1));
-      out.push({
-        ns: svc.metadata.namespace,
-        name: svc.metadata.name,
-        portName: p.name ?? '',
-        proto: (p.protocol ?? 'TCP').toLowerCase(),
-        vip: svc.spec.clusterIP,
-        port: p.port,
-        nodePort: p.nodePort,
-        affinity:
-          svc.spec.sessionAffinity === 'ClientIP'
-            ? (svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800)
-            : 0,
-        eps,
-      });
-    }
-  }
-  return out;
-}
-
 function ensureChain(nat, name) {
   nat[name] ??= [];
 }
@@ -156,7 +99,7 @@ function sync(cluster, node) {
     ensureChain(nat, 'KUBE-NODEPORTS');
     const nodeports = [];
     for (const sp of sps) {
-      const svc = `KUBE-SVC-${chainHash(`${svcName(sp)}/${sp.proto}`)}`;
+      const svc = `KUBE-SVC-${kubeHash(16, `${svcName(sp)}/${sp.proto}`)}`;
       wanted.add(svc);
       services.push(
         `-d ${sp.vip}/32 -p ${sp.proto} -m comment --comment "${svcName(sp)} cluster IP" -m ${sp.proto} --dport ${sp.port} -j ${svc}`,
@@ -169,7 +112,7 @@ function sync(cluster, node) {
         `! -s 10.244.0.0/16 -d ${sp.vip}/32 -p ${sp.proto} -m comment --comment "${svcName(sp)} cluster IP" -m ${sp.proto} --dport ${sp.port} -j KUBE-MARK-MASQ`,
       ];
       sp.eps.forEach((e, i) => {
-        const sep = `KUBE-SEP-${chainHash(`${svcName(sp)}/${sp.proto}/${e.ip}:${e.port}`)}`;
+        const sep = `KUBE-SEP-${kubeHash(16, `${svcName(sp)}/${sp.proto}/${e.ip}:${e.port}`)}`;
         wanted.add(sep);
         const left = sp.eps.length - i;
         const prob =
