@@ -5,6 +5,7 @@
  * (crash-loop, timeout, wrong mode, Ctrl-C) put the backup back byte-identical and restart
  * again. The caller holds the cluster lock.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError, EXIT } from '../core/errors.js';
 import { describeWait, waitFor } from '../core/wait.js';
 import type { Context } from '../core/context.js';
@@ -56,6 +57,8 @@ export async function getConfigMap(kube: Kube, signal?: AbortSignal): Promise<st
   return r.stdout;
 }
 
+let lastRestartAt = 0;
+
 /** Restart kube-proxy one pod at a time and wait for the rollout (with a stated limit). */
 export async function rollKubeProxy(
   kube: Kube,
@@ -63,6 +66,12 @@ export async function rollKubeProxy(
   progress: Progress,
   signal?: AbortSignal,
 ): Promise<void> {
+  // `rollout restart` stamps the pod template with the time in whole seconds: a second
+  // restart within the same second (a restore right after an interrupted switch) would leave
+  // the template unchanged and restart nothing. Wait for the next second first.
+  const sinceLast = Date.now() - lastRestartAt;
+  if (sinceLast < 1000) await sleep(1000 - (Date.now() % 1000) + 50);
+  lastRestartAt = Date.now();
   await kube.kubectl([...KP, 'rollout', 'restart', 'daemonset/kube-proxy'], { signal });
   progress(
     describeWait({
