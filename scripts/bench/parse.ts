@@ -4,7 +4,8 @@
  * each parsed several times (median), beside two baselines measured in the same run: the
  * cost of starting a process (`node -e 0`) and JSON.parse of the parser's own result.
  * Goal: ≤ 150 ms of parse work each. CPU time is printed too: on a busy machine wall time
- * is inflated, CPU time much less.
+ * is inflated, CPU time much less (CPU time also counts V8's parallel GC threads, so it can
+ * exceed wall time).
  *   node --import tsx scripts/bench/parse.ts     (alone)
  *   npm run bench -- parse                       (through the bench runner)
  */
@@ -50,66 +51,71 @@ function hash(i: number, salt: string): string {
   return s;
 }
 
-/** kube-proxy's nat table (iptables mode, ≥1.26 layout) for `services` services with 2 endpoints each. */
+/**
+ * kube-proxy's nat table (iptables mode, ≥1.26 layout) for `services` services with 2
+ * endpoints each, printed as iptables-save prints it: every chain declared first, then each
+ * chain's rules together, built-in chains first and the others in name order (as
+ * iptables-legacy-save lists them).
+ */
 export function generateIptablesSave(services: number): string {
-  const decl: string[] = [
-    '*nat',
-    ':PREROUTING ACCEPT [0:0]',
-    ':INPUT ACCEPT [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
-    ':POSTROUTING ACCEPT [0:0]',
-  ];
-  const kinds = [
-    ':KUBE-MARK-MASQ - [0:0]',
-    ':KUBE-NODEPORTS - [0:0]',
-    ':KUBE-POSTROUTING - [0:0]',
-    ':KUBE-SERVICES - [0:0]',
-  ];
-  const rules: string[] = [
-    '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
-    '-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000',
-  ];
-  const svcRules: string[] = [];
+  const chains = new Map<string, string[]>();
+  const rulesOf = (chain: string) => {
+    let r = chains.get(chain);
+    if (!r) chains.set(chain, (r = []));
+    return r;
+  };
+  const add = (chain: string, rest: string) => rulesOf(chain).push(`-A ${chain} ${rest}`);
+  for (const c of ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING']) rulesOf(c);
+  add('PREROUTING', '-m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
+  add('OUTPUT', '-m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
+  add('POSTROUTING', '-m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING');
+  add('KUBE-MARK-MASQ', '-j MARK --set-xmark 0x4000/0x4000');
+  rulesOf('KUBE-NODEPORTS');
+  add('KUBE-POSTROUTING', '-m mark ! --mark 0x4000/0x4000 -j RETURN');
+  add('KUBE-POSTROUTING', '-j MARK --set-xmark 0x4000/0x0');
+  add(
+    'KUBE-POSTROUTING',
+    '-m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
+  );
   for (let i = 0; i < services; i++) {
     const name = `bench/svc-${i}:http`;
     const vip = ip(V4(10, 96, 0, 10), i);
     const svc = `KUBE-SVC-${hash(i, 's')}`;
-    decl.push(`:${svc} - [0:0]`);
-    svcRules.push(
-      `-A KUBE-SERVICES -d ${vip}/32 -p tcp -m comment --comment "${name} cluster IP" -m tcp --dport 80 -j ${svc}`,
+    add(
+      'KUBE-SERVICES',
+      `-d ${vip}/32 -p tcp -m comment --comment "${name} cluster IP" -m tcp --dport 80 -j ${svc}`,
     );
-    rules.push(
-      `-A ${svc} ! -s 10.244.0.0/16 -d ${vip}/32 -p tcp -m comment --comment "${name} cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ`,
+    add(
+      svc,
+      `! -s 10.244.0.0/16 -d ${vip}/32 -p tcp -m comment --comment "${name} cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ`,
     );
     for (let k = 0; k < 2; k++) {
       const pod = ip(V4(10, 244, 0, 2), 2 * i + k);
       const sep = `KUBE-SEP-${hash(2 * i + k, 'e')}`;
-      decl.push(`:${sep} - [0:0]`);
-      rules.push(
+      add(
+        svc,
         k === 0
-          ? `-A ${svc} -m comment --comment "${name} -> ${pod}:8080" -m statistic --mode random --probability 0.50000000000 -j ${sep}`
-          : `-A ${svc} -m comment --comment "${name} -> ${pod}:8080" -j ${sep}`,
+          ? `-m comment --comment "${name} -> ${pod}:8080" -m statistic --mode random --probability 0.50000000000 -j ${sep}`
+          : `-m comment --comment "${name} -> ${pod}:8080" -j ${sep}`,
       );
-      rules.push(`-A ${sep} -s ${pod}/32 -m comment --comment "${name}" -j KUBE-MARK-MASQ`);
-      rules.push(
-        `-A ${sep} -p tcp -m comment --comment "${name}" -m tcp -j DNAT --to-destination ${pod}:8080`,
-      );
+      add(sep, `-s ${pod}/32 -m comment --comment "${name}" -j KUBE-MARK-MASQ`);
+      add(sep, `-p tcp -m comment --comment "${name}" -m tcp -j DNAT --to-destination ${pod}:8080`);
     }
   }
-  svcRules.push(
-    '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
+  add(
+    'KUBE-SERVICES',
+    '-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
   );
+  const builtin = ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'];
+  const order = [...builtin, ...[...chains.keys()].filter((c) => !builtin.includes(c)).sort()];
   return (
     [
-      '# Generated by iptables-nft-save v1.8.9 (nf_tables)',
-      ...decl,
-      ...kinds,
-      ...rules,
-      ...svcRules,
+      '# Generated by iptables-save v1.8.9 on Sat Nov 22 01:00:00 2026',
+      '*nat',
+      ...order.map((c) => `:${c} ${builtin.includes(c) ? 'ACCEPT' : '-'} [0:0]`),
+      ...order.flatMap((c) => chains.get(c)!),
       'COMMIT',
-      '# Completed',
+      '# Completed on Sat Nov 22 01:00:00 2026',
     ].join('\n') + '\n'
   );
 }
@@ -119,12 +125,20 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** Median wall time and median CPU time (user + system) of `runs` calls, after one warm-up. */
+/** `gc()` when node runs with --expose-gc (npm run bench does). */
+const collect = (globalThis as { gc?: () => void }).gc;
+
+/**
+ * Median wall time and median CPU time (user + system) of `runs` calls, after one warm-up.
+ * With --expose-gc the heap is collected before each call (not counted), so a call pays for
+ * the garbage collection its own allocations cause, not for what earlier calls left behind.
+ */
 function time(fn: () => unknown, runs: number): { wall: number; cpu: number } {
   fn(); // warm-up (JIT), not counted
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
+    collect?.();
     const c = process.cpuUsage();
     const s = performance.now();
     fn();
@@ -149,6 +163,11 @@ export async function bench(log: (line: string) => void) {
   const runs = 7;
   const ipvsText = generateIpvsadm(10_000);
   const iptText = generateIptablesSave(5_000);
+  const node = spawnMs(runs);
+  // The parsers first, with nothing else on the heap but the inputs.
+  const tIpvs = time(() => parseIpvsadm(ipvsText), runs);
+  const tIpt = time(() => parseIptables(iptText), runs);
+  // Then check what they read, and time the view over the parsed rules.
   const ipvs = parseIpvsadm(ipvsText);
   const ipt = parseIptables(iptText);
   const view = kubeProxyView(ipt);
@@ -156,9 +175,6 @@ export async function bench(log: (line: string) => void) {
     throw new Error('ipvsadm: wrong service count');
   if (view.services.length !== 5_000 || view.services.some((s) => s.endpoints.length !== 2))
     throw new Error('iptables: wrong service count');
-  const node = spawnMs(runs);
-  const tIpvs = time(() => parseIpvsadm(ipvsText), runs);
-  const tIpt = time(() => parseIptables(iptText), runs);
   const tView = time(() => kubeProxyView(ipt), runs);
   // A CPU-bound baseline in the same run: JSON.parse of each parser's own result.
   const ipvsJson = JSON.stringify(ipvs);
@@ -177,6 +193,11 @@ export async function bench(log: (line: string) => void) {
     `${t.wall.toFixed(1)} ms wall (${t.cpu.toFixed(1)} ms CPU) = ${(t.wall / node).toFixed(2)}× process start`;
   log(
     `load average ${load1!.toFixed(1)} on ${cpus().length} CPUs${load1! > cpus().length ? ' — the machine is busy: wall times are inflated, compare the ratios and CPU times' : ''}`,
+  );
+  log(
+    collect
+      ? 'heap collected before each timed run (--expose-gc): each run pays for its own garbage only'
+      : "run with node --expose-gc for figures not skewed by earlier runs' garbage",
   );
   log(
     `node -e 0 (process start)                                     ${node.toFixed(1)} ms (baseline, median of ${runs})`,

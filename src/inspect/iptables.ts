@@ -40,9 +40,9 @@ export interface IptablesRule {
   inInterface: string | null;
   outInterface: string | null;
   /** Match modules (`-m comment`, `-m tcp`, ...), in order. In the -L layout, the ones its text shows. */
-  matches: string[];
+  matches: readonly string[];
   comment: string | null;
-  matchSets: MatchSet[];
+  matchSets: readonly MatchSet[];
   /** DNAT `--to-destination` (save) or `to:` (-L). */
   dnatTo: string | null;
   /** `-m statistic --mode random --probability P`. */
@@ -89,39 +89,40 @@ export interface ParseIptablesOptions {
   table?: string;
 }
 
-let lastTables: Record<string, IptablesTable> | null = null;
-let lastTableName = '';
-let lastChainName = '';
-let lastChain: IptablesChain | null = null;
+/**
+ * Finds or creates chains in a dump's tables (the only writer of their `chains`). Lookups go
+ * through Maps (object keys would be interned string by string), and consecutive rules of one
+ * chain skip even that.
+ */
+class Chains {
+  private readonly index = new Map<string, Map<string, IptablesChain>>();
+  private lastTable = '';
+  private lastName = '';
+  private last: IptablesChain | null = null;
 
-function chainOf(
-  tables: Record<string, IptablesTable>,
-  table: string,
-  chain: string,
-): IptablesChain {
-  // Consecutive rules mostly share a chain: remember the last one.
-  if (lastTables === tables && lastChain && lastChainName === chain && lastTableName === table)
-    return lastChain;
-  const c = chainOfSlow(tables, table, chain);
-  lastTables = tables;
-  lastTableName = table;
-  lastChainName = chain;
-  lastChain = c;
-  return c;
-}
+  constructor(private readonly tables: Record<string, IptablesTable>) {}
 
-function chainOfSlow(
-  tables: Record<string, IptablesTable>,
-  table: string,
-  chain: string,
-): IptablesChain {
-  const t = (tables[table] ??= { chains: Object.create(null) as Record<string, IptablesChain> });
-  let c = t.chains[chain];
-  if (!c) {
-    c = { policy: null, counters: null, references: null, rules: [] };
-    t.chains[chain] = c;
+  table(name: string): IptablesTable {
+    return (this.tables[name] ??= {
+      chains: Object.create(null) as Record<string, IptablesChain>,
+    });
   }
-  return c;
+
+  get(table: string, chain: string): IptablesChain {
+    if (this.last !== null && this.lastName === chain && this.lastTable === table) return this.last;
+    let byName = this.index.get(table);
+    if (!byName) this.index.set(table, (byName = new Map()));
+    let c = byName.get(chain);
+    if (!c) {
+      c = { policy: null, counters: null, references: null, rules: [] };
+      byName.set(chain, c);
+      this.table(table).chains[chain] = c;
+    }
+    this.lastTable = table;
+    this.lastName = chain;
+    this.last = c;
+    return c;
+  }
 }
 
 /** Split an iptables-save line into words, honouring double quotes and backslash escapes; null if a quote is left open. */
@@ -193,133 +194,412 @@ function emptyRule(raw: string, line: number): IptablesRule {
 
 const NUM = /^(?:\d+(?:\.\d+)?|\.\d+)$/;
 
-/** Parse one `-A CHAIN ...` rule (save / -S syntax). Returns [chain, rule] or null. */
-function saveRule(words: string[], raw: string, line: number): [string, IptablesRule] | null {
-  let i = 0;
-  let counters: Counters | null = null;
-  // iptables-save -c: `[12:345] -A CHAIN ...`
-  const cm = /^\[(\d+):(\d+)\]$/.exec(words[0] ?? '');
-  if (cm) {
-    counters = { packets: Number(cm[1]), bytes: Number(cm[2]) };
-    i = 1;
+const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+
+function hasBackslash(s: string, from: number, to: number): boolean {
+  const k = s.indexOf('\\', from);
+  return k >= 0 && k < to;
+}
+
+/**
+ * Reads the words of one save-syntax line in place, with the quoting rules of `saveWords`,
+ * so a rule is parsed without first splitting the line into an array of words: options are
+ * recognised from their characters and only the values a rule keeps are sliced out.
+ * `open` turns true when a quote is left open.
+ */
+class WordCursor {
+  s = '';
+  pos = 0;
+  open = false;
+  /** The word found by the last `advance()`: [start, end), and whether it has quotes. */
+  start = 0;
+  end = 0;
+  quoted = false;
+  /** Only single spaces separate words (no tabs etc.): words can be found with indexOf. */
+  private plain = true;
+  /** Position of the next `"` at or after `pos` (or the line's length when none). */
+  private quote = 0;
+
+  /** `plain`: the caller knows the line has no whitespace but spaces (see isPlain). */
+  reset(s: string, plain: boolean): this {
+    this.s = s;
+    this.pos = 0;
+    this.open = false;
+    this.plain = plain;
+    this.quote = -1;
+    return this;
   }
-  if (words[i] !== '-A' && words[i] !== '-I' && words[i] !== '--append') return null;
-  const chain = words[i + 1];
-  if (!chain || chain.startsWith('-')) return null;
-  i += 2;
-  if (words[0] === '-I' && int(words[i]) !== null) i++;
-  const r = emptyRule(raw, line);
-  r.counters = counters;
+
+  private skipSpace(): void {
+    const s = this.s;
+    while (this.pos < s.length && isSpace(s.charCodeAt(this.pos))) this.pos++;
+  }
+
+  /** Move onto the next word; false at the end of the line (or at an open quote). */
+  advance(): boolean {
+    this.skipSpace();
+    const s = this.s;
+    let p = this.pos;
+    if (p >= s.length) return false;
+    this.start = p;
+    this.quoted = false;
+    if (this.plain) {
+      if (this.quote < p) {
+        const q = s.indexOf('"', p);
+        this.quote = q < 0 ? s.length : q;
+      }
+      let e = s.indexOf(' ', p);
+      if (e < 0) e = s.length;
+      if (this.quote >= e) {
+        this.pos = this.end = e;
+        return true;
+      }
+    }
+    while (p < s.length) {
+      const c = s.charCodeAt(p);
+      if (isSpace(c)) break;
+      if (c === 34) {
+        this.quoted = true;
+        p++;
+        while (p < s.length) {
+          const q = s.charCodeAt(p);
+          if (q === 92) p += 2;
+          else if (q === 34) break;
+          else p++;
+        }
+        if (p >= s.length) {
+          this.open = true;
+          this.pos = s.length;
+          return false;
+        }
+      }
+      p++;
+    }
+    this.pos = this.end = p;
+    return true;
+  }
+
+  /** The current word with quotes removed and escapes resolved. */
+  word(): string {
+    const { s, start: a, end: b } = this;
+    if (!this.quoted) return s.slice(a, b);
+    // The common case, `"…"` as a whole word without escapes: slice its inside.
+    if (s.charCodeAt(a) === 34 && s.indexOf('"', a + 1) === b - 1 && !hasBackslash(s, a, b))
+      return s.slice(a + 1, b - 1);
+    return s.slice(a, b).replace(QUOTED_PART, (_m, inner: string) => inner.replace(/\\(.)/g, '$1'));
+  }
+
+  /** The next word, or undefined at the end of the line. */
+  next(): string | undefined {
+    return this.advance() ? this.word() : undefined;
+  }
+
+  /**
+   * The next word, shared with every rule when it is one of the COMMON words (match
+   * modules, protocols, targets) so that 40,000 rules do not each keep their own copy.
+   */
+  nextCommon(): string | undefined {
+    if (!this.advance()) return undefined;
+    if (!this.quoted) {
+      const { s, start, end } = this;
+      const candidates = COMMON_BY_LENGTH[end - start];
+      if (candidates !== undefined)
+        for (const w of candidates) if (s.startsWith(w, start)) return w;
+    }
+    return this.word();
+  }
+
+  /** An option's value, `!` prefixed when the option was negated; null when none follows. */
+  value(negated: boolean): string | null {
+    const v = this.next();
+    return negated ? `!${v ?? ''}` : (v ?? null);
+  }
+
+  /** True when another word follows and it is an option's value: not `-…`, not a lone `!`. */
+  valueFollows(): boolean {
+    this.skipSpace();
+    const s = this.s;
+    const p = this.pos;
+    if (p >= s.length) return false;
+    let c = s.charCodeAt(p);
+    if (c === 34 && p + 1 < s.length) c = s.charCodeAt(p + 1);
+    if (c === 45) return false;
+    return !(c === 33 && (p + 1 >= s.length || isSpace(s.charCodeAt(p + 1))));
+  }
+}
+
+/** Words most rules repeat: match modules, protocols, the usual targets and ports. */
+const COMMON = [
+  'comment',
+  'tcp',
+  'udp',
+  'sctp',
+  'statistic',
+  'set',
+  'addrtype',
+  'mark',
+  'recent',
+  'conntrack',
+  'multiport',
+  'physdev',
+  'KUBE-MARK-MASQ',
+  'KUBE-MARK-DROP',
+  'KUBE-SERVICES',
+  'KUBE-NODEPORTS',
+  'KUBE-POSTROUTING',
+  'KUBE-FIREWALL',
+  'KUBE-FORWARD',
+  'KUBE-EXTERNAL-SERVICES',
+  'KUBE-PROXY-FIREWALL',
+  'KUBE-LOAD-BALANCER',
+  'KUBE-NODE-PORT',
+  'DNAT',
+  'SNAT',
+  'MASQUERADE',
+  'MARK',
+  'RETURN',
+  'ACCEPT',
+  'DROP',
+  'REJECT',
+  '53',
+  '80',
+  '443',
+  '8080',
+];
+const COMMON_BY_LENGTH: string[][] = [];
+for (const w of COMMON) (COMMON_BY_LENGTH[w.length] ??= []).push(w);
+
+const cursor = new WordCursor();
+
+/** Whitespace other than spaces: text without it can be split into words with indexOf(' '). */
+const NOT_PLAIN = ['\t', '\v', '\f', '\r'];
+const isPlain = (text: string) => NOT_PLAIN.every((c) => text.indexOf(c) < 0);
+
+const COUNTERS = /^\[(\d+):(\d+)\]$/;
+
+// What a rule reads from its options. One-letter options are coded by their letter.
+const C_s = 115;
+const C_d = 100;
+const C_p = 112;
+const C_i = 105;
+const C_o = 111;
+const C_m = 109;
+const C_j = 106;
+const C_g = 103;
+const C_COMMENT = 1;
+const C_MATCH_SET = 2;
+const C_PROBABILITY = 3;
+const C_DPORT = 4;
+const C_TO_DESTINATION = 5;
+
+const LONG_OPTIONS: Array<[string, number]> = [
+  ['--source', C_s],
+  ['--destination', C_d],
+  ['--protocol', C_p],
+  ['--in-interface', C_i],
+  ['--out-interface', C_o],
+  ['--match', C_m],
+  ['--jump', C_j],
+  ['--goto', C_g],
+  ['--comment', C_COMMENT],
+  ['--match-set', C_MATCH_SET],
+  ['--probability', C_PROBABILITY],
+  ['--dport', C_DPORT],
+  ['--destination-port', C_DPORT],
+  ['--to-destination', C_TO_DESTINATION],
+];
+/** LONG_OPTIONS by length, so a word is compared in place with at most a few names. */
+const LONG_BY_LENGTH: Array<Array<[string, number]>> = [];
+for (const o of LONG_OPTIONS) (LONG_BY_LENGTH[o[0].length] ??= []).push(o);
+
+/** The code of the option word s[a, a+len) (a word starting with `-`); 0 for any other option. */
+function optionCode(s: string, a: number, len: number): number {
+  if (len === 2) {
+    const c = s.charCodeAt(a + 1);
+    return c === C_s ||
+      c === C_d ||
+      c === C_p ||
+      c === C_i ||
+      c === C_o ||
+      c === C_m ||
+      c === C_j ||
+      c === C_g
+      ? c
+      : 0;
+  }
+  const candidates = LONG_BY_LENGTH[len];
+  if (candidates === undefined) return 0;
+  for (const [name, code] of candidates) if (s.startsWith(name, a)) return code;
+  return 0;
+}
+
+/** The one empty list shared by every rule without matches or match-sets. */
+const NONE: readonly never[] = Object.freeze([]);
+
+/** Scratch list of a rule's match modules, copied out at the exact size. */
+const scratchMatches: string[] = [];
+
+/**
+ * Parse one `-A CHAIN ...` / `-I CHAIN [N] ...` rule (save / -S syntax), with the optional
+ * `[packets:bytes]` prefix of `iptables-save -c`. Returns [chain, rule], or null when the
+ * line is not a rule (or leaves a quote open).
+ */
+function saveRule(raw: string, line: number, plain = isPlain(raw)): [string, IptablesRule] | null {
+  const cur = cursor.reset(raw, plain);
+  let op = cur.next();
+  let counters: Counters | null = null;
+  if (op !== undefined && op.charCodeAt(0) === 91) {
+    const cm = COUNTERS.exec(op);
+    if (!cm) return null;
+    counters = { packets: Number(cm[1]), bytes: Number(cm[2]) };
+    op = cur.next();
+  }
+  if (op !== '-A' && op !== '-I' && op !== '--append' && op !== '--insert') return null;
+  const chain = cur.next();
+  if (chain === undefined || chain.charCodeAt(0) === 45) return null;
+  // The rule's fields as locals, built into one object at the end.
+  let target: string | null = null;
+  let goto = false;
+  let protocol: string | null = null;
+  let source: string | null = null;
+  let destination: string | null = null;
+  let inInterface: string | null = null;
+  let outInterface: string | null = null;
+  let comment: string | null = null;
+  let matchSets: MatchSet[] | null = null;
+  let dnatTo: string | null = null;
+  let probability: number | null = null;
+  let dport: string | null = null;
+  let nMatches = 0;
   let neg = false;
-  for (; i < words.length; i++) {
-    const w = words[i]!;
-    switch (w) {
-      case '!':
+  if (op === '-I' || op === '--insert') {
+    // `-I CHAIN 3 ...`: the rule number.
+    const save = cur.pos;
+    if (int(cur.next()) === null) cur.pos = save;
+  }
+  const s = raw;
+  while (cur.advance()) {
+    const a = cur.start;
+    const len = cur.end - a;
+    if (cur.quoted || s.charCodeAt(a) !== 45) {
+      if (len === 1 && s.charCodeAt(a) === 33) {
         neg = true;
         continue;
-      case '-s':
-      case '--source':
-        r.source = neg ? `!${words[++i] ?? ''}` : (words[++i] ?? null);
+      }
+      neg = false; // a stray value
+      continue;
+    }
+    switch (optionCode(s, a, len)) {
+      case C_s:
+        source = cur.value(neg);
         break;
-      case '-d':
-      case '--destination':
-        r.destination = neg ? `!${words[++i] ?? ''}` : (words[++i] ?? null);
+      case C_d:
+        destination = cur.value(neg);
         break;
-      case '-p':
-      case '--protocol':
-        r.protocol = neg ? `!${words[++i] ?? ''}` : (words[++i] ?? null);
+      case C_p:
+        protocol = neg ? cur.value(neg) : (cur.nextCommon() ?? null);
         break;
-      case '-i':
-      case '--in-interface':
-        r.inInterface = neg ? `!${words[++i] ?? ''}` : (words[++i] ?? null);
+      case C_i:
+        inInterface = cur.value(neg);
         break;
-      case '-o':
-      case '--out-interface':
-        r.outInterface = neg ? `!${words[++i] ?? ''}` : (words[++i] ?? null);
+      case C_o:
+        outInterface = cur.value(neg);
         break;
-      case '-m':
-      case '--match': {
-        const m = words[++i];
-        if (m !== undefined) r.matches.push(m);
+      case C_m: {
+        const m = cur.nextCommon();
+        if (m !== undefined) scratchMatches[nMatches++] = m;
         break;
       }
-      case '-j':
-      case '--jump':
-        r.target = words[++i] ?? null;
+      case C_j:
+        target = cur.nextCommon() ?? null;
         break;
-      case '-g':
-      case '--goto':
-        r.target = words[++i] ?? null;
-        r.goto = true;
+      case C_g:
+        target = cur.nextCommon() ?? null;
+        goto = true;
         break;
-      case '--comment':
-        r.comment = words[++i] ?? null;
+      case C_COMMENT:
+        comment = cur.next() ?? null;
         break;
-      case '--match-set': {
-        const name = words[++i];
-        const flags = words[++i];
+      case C_MATCH_SET: {
+        const name = cur.next();
+        const flags = cur.next();
         if (name !== undefined && flags !== undefined)
-          r.matchSets.push({ name, flags, negated: neg });
+          (matchSets ??= []).push({ name, flags, negated: neg });
         break;
       }
-      case '--probability': {
-        const p = words[++i];
-        r.probability = p !== undefined && NUM.test(p) ? Number(p) : null;
+      case C_PROBABILITY: {
+        const p = cur.next();
+        probability = p !== undefined && NUM.test(p) ? Number(p) : null;
         break;
       }
-      case '--dport':
-      case '--destination-port':
-        r.dport = neg ? `!${words[++i] ?? ''}` : (words[++i] ?? null);
+      case C_DPORT:
+        dport = neg ? cur.value(neg) : (cur.nextCommon() ?? null);
         break;
-      case '--to-destination':
-        r.dnatTo = words[++i] ?? null;
+      case C_TO_DESTINATION:
+        dnatTo = cur.next() ?? null;
         break;
       default:
         // Other options: skip their values (words not starting with '-').
-        if (w.startsWith('-')) {
-          while (
-            words[i + 1] !== undefined &&
-            !words[i + 1]!.startsWith('-') &&
-            words[i + 1] !== '!'
-          )
-            i++;
-        }
+        while (cur.valueFollows()) cur.advance();
     }
     neg = false;
   }
-  return [chain, r];
+  if (cur.open) return null;
+  const rule: IptablesRule = {
+    target,
+    goto,
+    protocol,
+    source,
+    destination,
+    inInterface,
+    outInterface,
+    matches: nMatches === 0 ? NONE : scratchMatches.slice(0, nMatches),
+    comment,
+    matchSets: matchSets ?? NONE,
+    dnatTo,
+    probability,
+    dport,
+    counters,
+    raw,
+    line,
+  };
+  return [chain, rule];
 }
 
 /** Read the text after the columns of an -L rule line: comment, match-set, statistic, DNAT. */
 function listExtras(r: IptablesRule, extra: string): void {
   let text = extra;
+  const matches = [...r.matches];
+  const sets = [...r.matchSets];
   const cm = /\/\*\s?(.*?)\s?\*\//.exec(text);
   if (cm) {
     r.comment = cm[1]!;
     text = text.slice(0, cm.index) + text.slice(cm.index + cm[0].length);
-    r.matches.push('comment');
+    matches.push('comment');
   }
   const setRe = /(!\s*)?match-set (\S+) (\S+)/g;
   for (let m = setRe.exec(text); m; m = setRe.exec(text)) {
-    r.matchSets.push({ name: m[2]!, flags: m[3]!, negated: Boolean(m[1]) });
+    sets.push({ name: m[2]!, flags: m[3]!, negated: Boolean(m[1]) });
   }
-  if (r.matchSets.length) r.matches.push('set');
+  if (sets.length) matches.push('set');
   const p = /statistic mode random probability (\S+)/.exec(text);
   if (p && NUM.test(p[1]!)) {
     r.probability = Number(p[1]);
-    r.matches.push('statistic');
+    matches.push('statistic');
   }
   const to = /(?:^|\s)to:(\S+)/.exec(text);
   if (to) r.dnatTo = to[1]!;
   const dpt = /(?:^|\s)(?:(tcp|udp|sctp) )?dpts?:(\S+)/.exec(text);
   if (dpt) {
     r.dport = dpt[2]!;
-    if (dpt[1]) r.matches.push(dpt[1]);
+    if (dpt[1]) matches.push(dpt[1]);
   }
-  if (/\bADDRTYPE match\b/.test(text)) r.matches.push('addrtype');
-  if (/\bctstate\b/.test(text)) r.matches.push('conntrack');
-  if (/\bmark match\b/.test(text)) r.matches.push('mark');
-  if (/\brecent:/.test(text)) r.matches.push('recent');
+  if (/\bADDRTYPE match\b/.test(text)) matches.push('addrtype');
+  if (/\bctstate\b/.test(text)) matches.push('conntrack');
+  if (/\bmark match\b/.test(text)) matches.push('mark');
+  if (/\brecent:/.test(text)) matches.push('recent');
+  r.matches = matches;
+  r.matchSets = sets;
 }
 
 interface ListHeader {
@@ -404,10 +684,30 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
   let header: ListHeader | null = null;
   let lastListRule: IptablesRule | null = null;
 
+  const chains = new Chains(out.tables);
   const lines = toLines(input);
+  const plain = isPlain(input);
   for (let li = 0; li < lines.length; li++) {
     const no = li + 1;
     const rawText = lines[li]!;
+    // The bulk of an iptables-save: `-A CHAIN …` lines. Without a `#` (annotation, prompt)
+    // and not `-A $ …`, such a line is neither a prompt nor noise: parse it straight away.
+    if (
+      rawText.charCodeAt(0) === 45 &&
+      rawText.charCodeAt(1) === 65 &&
+      rawText.charCodeAt(2) === 32 &&
+      rawText.charCodeAt(3) !== 36 &&
+      rawText.indexOf('#') < 0
+    ) {
+      const sr = saveRule(rawText, no, plain);
+      if (sr) {
+        chains.get(table, sr[0]).rules.push(sr[1]);
+        out.ruleCount++;
+        fmt('save');
+        recognized++;
+        continue;
+      }
+    }
     const cmd =
       rawText.indexOf('$') >= 0 || rawText.indexOf('#') >= 0 ? promptCommand(rawText) : null;
     if (cmd !== null) {
@@ -427,7 +727,7 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
     // Save syntax.
     if (first === '*' && /^\*\w+$/.test(line)) {
       table = line.slice(1);
-      out.tables[table] ??= { chains: Object.create(null) as Record<string, IptablesChain> };
+      chains.table(table);
       fmt('save');
       recognized++;
       listChain = null;
@@ -436,7 +736,7 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
     if (first === ':') {
       const m = /^:(\S+) (\S+) \[(\d+):(\d+)\]$/.exec(line);
       if (m) {
-        const c = chainOf(out.tables, table, m[1]!);
+        const c = chains.get(table, m[1]!);
         c.policy = m[2] === '-' ? null : m[2]!;
         c.counters = { packets: Number(m[3]), bytes: Number(m[4]) };
         fmt('save');
@@ -454,24 +754,24 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
     }
     if (first === '-' || first === '[') {
       const trimmed = line.includes('#') ? stripAnnotation(line).trim() : line;
+      const sr = saveRule(trimmed, no, plain && trimmed === line);
+      if (sr) {
+        chains.get(table, sr[0]).rules.push(sr[1]);
+        out.ruleCount++;
+        fmt('save');
+        recognized++;
+        continue;
+      }
       const words = saveWords(trimmed);
       if (words) {
         if ((words[0] === '-P' || words[0] === '--policy') && words.length === 3) {
-          chainOf(out.tables, table, words[1]!).policy = words[2]!;
+          chains.get(table, words[1]!).policy = words[2]!;
           fmt('save');
           recognized++;
           continue;
         }
         if ((words[0] === '-N' || words[0] === '--new-chain') && words.length === 2) {
-          chainOf(out.tables, table, words[1]!);
-          fmt('save');
-          recognized++;
-          continue;
-        }
-        const sr = saveRule(words, trimmed, no);
-        if (sr) {
-          chainOf(out.tables, table, sr[0]).rules.push(sr[1]);
-          out.ruleCount++;
+          chains.get(table, words[1]!);
           fmt('save');
           recognized++;
           continue;
@@ -485,7 +785,7 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
         t,
       );
     if (ch) {
-      listChain = chainOf(out.tables, table, ch[1]!);
+      listChain = chains.get(table, ch[1]!);
       if (ch[2]) listChain.policy = ch[2];
       if (ch[3] !== undefined)
         listChain.counters = { packets: scaledInt(ch[3]) ?? 0, bytes: scaledInt(ch[4]) ?? 0 };

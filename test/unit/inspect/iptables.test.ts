@@ -375,3 +375,86 @@ test('input that is not iptables output is refused with a reason', () => {
     );
   }
 });
+
+// The rule scanner reads a line in place: with single spaces it finds words with indexOf,
+// with tabs / runs of spaces / CR it walks character by character. Both must agree.
+const fieldsOf = (d: IptablesDump) =>
+  Object.values(d.tables).flatMap((t) =>
+    Object.entries(t.chains).flatMap(([name, c]) =>
+      c.rules.map(({ raw: _raw, ...r }) => ({ chain: name, ...r })),
+    ),
+  );
+
+test('save rules read the same with single spaces, tabs, runs of spaces and CRLF', () => {
+  let lines = 0;
+  for (const f of realFiles('iptables')) {
+    const rules = real(f)
+      .body.split('\n')
+      .filter((l) => /^(?:\[\d+:\d+\] )?-A /.test(l));
+    if (!rules.length) continue;
+    lines += rules.length;
+    const plain = parseIptables(rules.join('\n'));
+    // Spread words apart outside quotes only (inside a comment a tab is part of the text).
+    const spread = (sep: string) =>
+      rules
+        .map((l) => l.replace(/("(?:[^"\\]|\\.)*")|( )/g, (m, q?: string) => q ?? sep))
+        .join('\n');
+    for (const [how, text2] of [
+      ['tabs', spread('\t')],
+      ['runs of spaces', spread('   ')],
+      ['CRLF', `${rules.join('\r\n')}\r\n`],
+    ] as const) {
+      assert.deepEqual(fieldsOf(parseIptables(text2)), fieldsOf(plain), `${f} with ${how}`);
+    }
+  }
+  assert.ok(lines > 40, `only ${lines} save rules in the shared fixtures`);
+});
+
+test('save rules: options, negation, quotes, -I numbers, counters, long forms', () => {
+  const d = parseIptables(
+    [
+      '-I INPUT 3 -s 10.1.0.0/16 -j DROP',
+      '-I INPUT -p udp -j ACCEPT',
+      '[5:300] -A KUBE-X ! -s 10.244.0.0/16 -m tcp -p tcp ! --dport 8081 -j KUBE-MARK-MASQ',
+      '-A KUBE-X -m comment --comment "-looks like an option" -m mark ! --mark 0x4000/0x4000 -j RETURN',
+      '-A KUBE-X -m comment --comment "a \\"quoted\\" word" -j MARKS',
+      '-A KUBE-X -m set ! --match-set KUBE-CLUSTER-IP dst,dst -m setx -p tcp6 -g KUBE-Y',
+      '--append KUBE-X --protocol sctp --match sctp --destination-port 38412 --jump DNAT --to-destination 10.0.0.9:38412',
+      '-A KUBE-X -m comment --comment "open quote -j DROP',
+    ].join('\n'),
+    { table: 'filter' },
+  );
+  const input = d.tables.filter!.chains.INPUT!.rules;
+  assert.deepEqual(
+    input.map((r) => [r.source, r.protocol, r.target]),
+    [
+      ['10.1.0.0/16', null, 'DROP'],
+      [null, 'udp', 'ACCEPT'],
+    ],
+  );
+  const x = d.tables.filter!.chains['KUBE-X']!.rules;
+  assert.equal(x.length, 5, 'the line with an open quote is not a rule');
+  assert.deepEqual(d.skipped, [8]);
+  assert.deepEqual(x[0]!.counters, { packets: 5, bytes: 300 });
+  assert.equal(x[0]!.source, '!10.244.0.0/16');
+  assert.equal(x[0]!.dport, '!8081');
+  assert.deepEqual(x[0]!.matches, ['tcp']);
+  assert.equal(x[0]!.target, 'KUBE-MARK-MASQ');
+  assert.equal(x[1]!.comment, '-looks like an option');
+  assert.equal(x[1]!.target, 'RETURN', '--mark and its value are skipped, ! included');
+  assert.deepEqual(x[1]!.matches, ['comment', 'mark']);
+  assert.equal(x[2]!.comment, 'a "quoted" word');
+  assert.equal(x[2]!.target, 'MARKS', 'a word that starts like a common one is kept whole');
+  assert.deepEqual(x[3]!.matchSets, [{ name: 'KUBE-CLUSTER-IP', flags: 'dst,dst', negated: true }]);
+  assert.deepEqual(x[3]!.matches, ['set', 'setx']);
+  assert.equal(x[3]!.protocol, 'tcp6');
+  assert.equal(x[3]!.target, 'KUBE-Y');
+  assert.equal(x[3]!.goto, true);
+  assert.deepEqual(
+    [x[4]!.protocol, x[4]!.matches, x[4]!.dport, x[4]!.target, x[4]!.dnatTo],
+    ['sctp', ['sctp'], '38412', 'DNAT', '10.0.0.9:38412'],
+  );
+  // Rules without match-sets share one empty list, which nobody can change by accident.
+  assert.deepEqual(x[0]!.matchSets, []);
+  assert.ok(Object.isFrozen(x[0]!.matchSets));
+});
