@@ -609,6 +609,10 @@ interface ListHeader {
 
 const OPT = /^(?:--|-f|!f)$/;
 
+/** An IPv6 address or prefix as `ip6tables -n` prints it (`::/0`, `fd00::1`, `!fd00::/8`). */
+const isV6 = (w: string | undefined) =>
+  w !== undefined && /^!?[0-9a-f]*:[0-9a-f:.]*(?:\/\d+)?$/i.test(w);
+
 /** Parse one rule row of the -L layout; null when the line is not one. */
 function listRule(text: string, h: ListHeader, line: number): IptablesRule | null {
   const t = fields(text);
@@ -636,7 +640,19 @@ function listRule(text: string, h: ListHeader, line: number): IptablesRule | nul
     target = t[k]!;
     prot = t[k + 1]!;
     k += 3;
-  } else return null;
+  } else {
+    // ip6tables before 1.8.8 leaves the opt column blank: the addresses come one word early.
+    const v = h.verbose ? 2 : 0;
+    if (isV6(t[k + 2 + v]) && isV6(t[k + 3 + v])) {
+      target = t[k]!;
+      prot = t[k + 1]!;
+      k += 2;
+    } else if (isV6(t[k + 1 + v]) && isV6(t[k + 2 + v])) {
+      target = null;
+      prot = t[k]!;
+      k += 1;
+    } else return null;
+  }
   let inI: string | null = null;
   let outI: string | null = null;
   if (h.verbose) {

@@ -458,3 +458,37 @@ test('save rules: options, negation, quotes, -I numbers, counters, long forms', 
   assert.deepEqual(x[0]!.matchSets, []);
   assert.ok(Object.isFrozen(x[0]!.matchSets));
 });
+
+test('ip6tables -L: the opt column as 1.8.9 prints it (--) and blank as older versions leave it', () => {
+  // Printed by ip6tables v1.8.9 (nf_tables) in a network namespace on this project's machine.
+  const now = `Chain INPUT (policy ACCEPT 0 packets, 0 bytes)
+ pkts bytes target     prot opt in     out     source               destination
+    0     0 ACCEPT     6    --  *      *       fd00::1              ::/0                 tcp dpt:80 /* web */
+Chain KUBE-X (0 references)
+target     prot opt source               destination
+DNAT       6    --  ::/0                 ::/0                 to:[fd00::2]:8080`;
+  // Before 1.8.8 ip6tables printed three spaces where iptables prints the opt flags.
+  const older = now.replace(/ {2}-- {2}/g, '       ');
+  for (const [name, text] of [
+    ['1.8.9', now],
+    ['blank opt', older],
+  ] as const) {
+    const d = parseIptables(text, { table: 'nat' });
+    assert.deepEqual(d.skipped, [], name);
+    const input = d.tables.nat!.chains.INPUT!.rules[0]!;
+    assert.deepEqual(
+      [input.target, input.protocol, input.source, input.destination, input.dport, input.comment],
+      ['ACCEPT', '6', 'fd00::1', '::/0', '80', 'web'],
+      name,
+    );
+    assert.deepEqual(input.counters, { packets: 0, bytes: 0 }, name);
+    const dnat = d.tables.nat!.chains['KUBE-X']!.rules[0]!;
+    assert.deepEqual([dnat.target, dnat.dnatTo], ['DNAT', '[fd00::2]:8080'], name);
+  }
+  // A row without a target, blank opt.
+  const bare = parseIptables(
+    'Chain FORWARD (policy ACCEPT)\ntarget     prot opt source               destination\n           all      ::/0                 ::/0\n',
+  );
+  const r = bare.tables.unknown!.chains.FORWARD!.rules[0]!;
+  assert.deepEqual([r.target, r.protocol, r.source, r.destination], [null, 'all', '::/0', '::/0']);
+});
