@@ -128,13 +128,13 @@ export class KindProvider implements Provider {
     }
   }
 
-  async nodes(cluster: string): Promise<NodeInfo[]> {
+  async nodes(cluster: string, signal = this.signal): Promise<NodeInfo[]> {
     let out: string;
     try {
       out = (
         await run([this.kind, 'get', 'nodes', '--name', cluster], {
           timeoutMs: 30_000,
-          signal: this.signal,
+          signal,
         })
       ).stdout;
     } catch (e) {

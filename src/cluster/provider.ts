@@ -49,7 +49,8 @@ export interface Provider {
   listClusters(): Promise<string[]>;
   create(opts: CreateOptions): Promise<void>;
   delete(cluster: string, kubeconfig: string): Promise<void>;
-  nodes(cluster: string): Promise<NodeInfo[]>;
+  /** `signal` overrides the provider's own (a restore after Ctrl-C runs on a fresh one). */
+  nodes(cluster: string, signal?: AbortSignal): Promise<NodeInfo[]>;
   /** Run argv inside a node container (as root). */
   exec(node: string, argv: readonly string[], opts?: NodeExecOptions): Promise<RunResult>;
   /** Write the cluster's kubeconfig to a file (never ~/.kube/config unless asked). */

@@ -21,7 +21,8 @@ export interface Kube {
   cluster: string;
   kubeconfig: string;
   kubectl(args: readonly string[], opts?: KubectlOptions): Promise<RunResult>;
-  nodes(): Promise<NodeInfo[]>;
+  /** The cluster's nodes (asked once, then remembered); `signal` as in KubectlOptions. */
+  nodes(signal?: AbortSignal): Promise<NodeInfo[]>;
   exec(node: string, argv: readonly string[], opts?: NodeExecOptions): Promise<RunResult>;
   /** Minor version of the cluster's Kubernetes (e.g. 35). */
   k8sMinor(): Promise<number>;
@@ -43,9 +44,9 @@ export async function connect(ctx: Context): Promise<Kube> {
         signal: opts.signal ?? ctx.signal,
       });
     },
-    async nodes() {
+    async nodes(signal) {
       if (nodeCache) return nodeCache;
-      const found = (await provider.nodes(ctx.cluster)).filter(
+      const found = (await provider.nodes(ctx.cluster, signal ?? ctx.signal)).filter(
         (n) => !/^No kind nodes/.test(n.name),
       );
       if (!found.length) {

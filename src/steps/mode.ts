@@ -172,7 +172,7 @@ export async function verifyNodes(
   want: string,
   signal?: AbortSignal,
 ): Promise<NodeVerdict[]> {
-  const nodes = await kube.nodes();
+  const nodes = await kube.nodes(signal);
   const answers = await onEveryNode(nodes, (n) =>
     kube.exec(n.name, ['curl', '-s', '--max-time', '5', 'http://127.0.0.1:10249/proxyMode'], {
       signal,
@@ -310,9 +310,11 @@ export async function switchMode(
     }
     progress(`switch failed (${what}): restoring the ConfigMap from ${backup}`);
     const restored = await restore(kube, backup, original, o.timeoutS, progress);
-    const tail = restored.ok
-      ? `the ConfigMap was restored byte-identical from ${backup} and kube-proxy runs ${effectiveMode(from)} again`
-      : `restoring also failed (${restored.detail}); the backup is ${backup}`;
+    const tail = !restored.ok
+      ? `restoring also failed (${restored.detail}); the backup is ${backup}`
+      : restored.lagging.length
+        ? `the ConfigMap was restored byte-identical from ${backup} and kube-proxy restarted, but not every node reports ${effectiveMode(from)} again within ${o.timeoutS}s (${restored.lagging.join('; ')}); check with \`proxylab status\``
+        : `the ConfigMap was restored byte-identical from ${backup} and kube-proxy runs ${effectiveMode(from)} again on every node`;
     throw new UserError(
       `switching kube-proxy to ${change.mode} failed: ${what}; ${tail}`,
       restored.ok
@@ -332,27 +334,52 @@ function hintFor(change: Change, what: string): string {
   return 'look at `kubectl -n kube-system logs -l k8s-app=kube-proxy --tail 20` and `proxylab doctor`';
 }
 
-/** Put the saved ConfigMap back (replace, never merge), restart, and check the bytes. */
+/**
+ * Put the saved ConfigMap back (replace, never merge), restart, check the bytes, then ask
+ * every node's kube-proxy for its mode until all report the restored one (or `timeoutS`
+ * passes: `lagging` names the nodes that still do not, so nobody is told it is back when
+ * it is not).
+ */
 export async function restore(
   kube: Kube,
   backupFile: string,
   original: string,
   timeoutS: number,
   progress: Progress,
-): Promise<{ ok: boolean; detail: string }> {
+): Promise<{ ok: boolean; detail: string; lagging: string[] }> {
   // Ctrl-C may have aborted the command's signal: the restore must still run to the end.
   const signal = new AbortController().signal;
   try {
     await kube.kubectl([...KP, 'replace', '-f', '-'], { input: forReplace(original), signal });
     const now = await getConfigMap(kube, signal);
     if (configConf(now) !== configConf(original) || comparable(now) !== comparable(original)) {
-      return { ok: false, detail: 'the ConfigMap read back differs from the backup' };
+      return { ok: false, detail: 'the ConfigMap read back differs from the backup', lagging: [] };
     }
     await rollKubeProxy(kube, timeoutS, progress, signal);
     progress(`restored ${backupFile}; kube-proxy restarted`);
-    return { ok: true, detail: '' };
+    const mode = effectiveMode(readSettings(original));
+    let last: NodeVerdict[] = [];
+    const back = await waitFor(
+      async () => {
+        last = await verifyNodes(kube, mode, signal);
+        return last.every((n) => !n.problem) ? last : undefined;
+      },
+      {
+        what: `kube-proxy on every node to report ${mode} again`,
+        timeoutMs: timeoutS * 1000,
+        intervalMs: 1000,
+        signal,
+        onWait: progress,
+      },
+    ).catch(() => undefined);
+    const lagging = back
+      ? []
+      : last.length
+        ? last.filter((n) => n.problem).map((n) => `${n.node}: ${n.problem}`)
+        : ['no node could be asked'];
+    return { ok: true, detail: '', lagging };
   } catch (e) {
-    return { ok: false, detail: errorText(e) };
+    return { ok: false, detail: errorText(e), lagging: [] };
   }
 }
 

@@ -49,7 +49,7 @@ test(
     );
     assert.match(
       r.stderr,
-      /restored byte-identical from .*backups.*and kube-proxy runs iptables again/,
+      /restored byte-identical from .*backups.*and kube-proxy runs iptables again on every node/,
     );
     assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
     const after = cmYaml(l);
@@ -73,13 +73,19 @@ test(
 );
 
 test(
-  '/proxyMode still reports the old mode: restored, exit 1 naming the nodes',
+  '/proxyMode lags one restart behind: restored, exit 1 naming the nodes, and never claims the old mode is back',
   withLab({ env: { FAKE_PROXYMODE_STALE: '1' } }, async (l) => {
     const before = cmYaml(l);
     const r = await l.cli(['mode', 'nftables', '--timeout', '5']);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /proxylab-worker: kube-proxy reports mode "iptables", not nftables/);
     assert.match(r.stderr, /restored byte-identical/);
+    // After the rollback /proxyMode answers the interrupted pods' mode: proxylab says so.
+    assert.match(
+      r.stderr,
+      /kube-proxy restarted, but not every node reports iptables again within 5s \(proxylab-control-plane: kube-proxy reports mode "nftables", not iptables;.*\); check with `proxylab status`/,
+    );
+    assert.doesNotMatch(r.stderr, /runs iptables again/);
     assert.equal(withoutRv(cmYaml(l)), withoutRv(before));
     assert.equal(backups(l).length, 1);
   }),
@@ -237,7 +243,7 @@ test(
     assert.equal(code, 130, out);
     assert.match(
       out,
-      /interrupted by Ctrl-C; the ConfigMap was restored byte-identical .* kube-proxy runs iptables again/,
+      /interrupted by Ctrl-C; the ConfigMap was restored byte-identical .* kube-proxy runs iptables again on every node/,
     );
     assert.equal(withoutRv(cmYaml(l)), withoutRv(before));
     for (const n of NODES) assert.equal(modeOn(l, n), 'iptables');
