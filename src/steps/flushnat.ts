@@ -1,7 +1,9 @@
 /**
- * flush-nat planner: from what a node shows (`iptables-save`, `ipvsadm -Sn`, `ipset list -n`,
- * `ip -o link show kube-ipvs0`), compute exactly what kube-proxy left from a mode it no
- * longer runs, and render it as input for ONE command per node.
+ * flush-nat planner: from what a node shows (`iptables-save`, `ip6tables-save`, `ipvsadm -Sn`,
+ * `ipset list -n`, `ip -o link show kube-ipvs0`), compute exactly what kube-proxy left from a
+ * mode it no longer runs, and render it as input for ONE command per node. kube-proxy runs
+ * dual-stack even in an IPv4-only kind cluster ("Creating dualStackProxier"), so it leaves
+ * chains in ip6tables too: both families are planned the same way.
  *
  * Only kube-proxy's objects are ever named: chains and rules whose target or match is a
  * KUBE-* object of the other mode. DOCKER*, KIND-* and every non-KUBE rule stay as they are.
@@ -108,7 +110,11 @@ function usesKubeSet(spec: string): boolean {
   return false;
 }
 
+export type Family = 'ipv4' | 'ipv6';
+
 export interface TablePlan {
+  /** ipv4: iptables; ipv6: ip6tables. */
+  family: Family;
   table: string;
   /** Rules removed from chains that stay. */
   deleteRules: { chain: string; spec: string }[];
@@ -124,6 +130,8 @@ export interface IpvsService {
 
 export interface NodeSnapshot {
   iptablesSave: string;
+  /** `ip6tables-save` output; undefined when the node has no ip6tables-save. */
+  ip6tablesSave?: string;
   /** `ipvsadm -Sn` output; undefined when ipvsadm is missing or IPVS is not available. */
   ipvsadmSave?: string;
   /** `ipset list -n` output; undefined when ipset is missing. */
@@ -158,16 +166,14 @@ export function parseIpvsadmSave(text: string): IpvsService[] {
   return out;
 }
 
-export function planFlush(current: ProxyMode, snap: NodeSnapshot): FlushPlan {
-  const leftoversOf = leftoverModes(current);
-  const saved = parseIptablesSave(snap.iptablesSave);
-  const notes: string[] = [];
-  const chainRes: Record<string, RegExp[]> = {};
-  for (const m of leftoversOf) {
-    const table = m === 'iptables' ? IPTABLES_ONLY : IPVS_ONLY;
-    for (const [t, re] of Object.entries(table)) (chainRes[t] ??= []).push(re);
-  }
-  const removeSetRules = leftoversOf.includes('ipvs');
+/** The rules and chains of one family's tables that belong to the leftover modes. */
+function planTables(
+  family: Family,
+  saveText: string,
+  chainRes: Record<string, RegExp[]>,
+  removeSetRules: boolean,
+): TablePlan[] {
+  const saved = parseIptablesSave(saveText);
   const tables: TablePlan[] = [];
   for (const [table, names] of saved.chains) {
     const res = chainRes[table] ?? [];
@@ -183,8 +189,24 @@ export function planFlush(current: ProxyMode, snap: NodeSnapshot): FlushPlan {
         deleteRules.push({ chain: r.chain, spec: r.spec });
     }
     if (doomed.size || deleteRules.length)
-      tables.push({ table, deleteRules, deleteChains: [...doomed] });
+      tables.push({ family, table, deleteRules, deleteChains: [...doomed] });
   }
+  return tables;
+}
+
+export function planFlush(current: ProxyMode, snap: NodeSnapshot): FlushPlan {
+  const leftoversOf = leftoverModes(current);
+  const notes: string[] = [];
+  const chainRes: Record<string, RegExp[]> = {};
+  for (const m of leftoversOf) {
+    const table = m === 'iptables' ? IPTABLES_ONLY : IPVS_ONLY;
+    for (const [t, re] of Object.entries(table)) (chainRes[t] ??= []).push(re);
+  }
+  const removeSetRules = leftoversOf.includes('ipvs');
+  const tables = planTables('ipv4', snap.iptablesSave, chainRes, removeSetRules);
+  if (snap.ip6tablesSave === undefined)
+    notes.push('ip6tables-save is not available in the node: IPv6 rules not checked');
+  else tables.push(...planTables('ipv6', snap.ip6tablesSave, chainRes, removeSetRules));
   let ipvsServices: IpvsService[] = [];
   let ipsets: string[] = [];
   let deleteKubeIpvs0 = false;
@@ -233,10 +255,14 @@ function quoteSpec(spec: string): string {
   return spec; // iptables-save output is already in iptables-restore syntax
 }
 
-/** `iptables-restore --noflush` input: delete rules, then flush every doomed chain, then delete them. */
-export function renderIptablesRestore(p: FlushPlan): string {
+/**
+ * `iptables-restore --noflush` input (`ip6tables-restore` for ipv6): delete rules, then flush
+ * every doomed chain, then delete them.
+ */
+export function renderIptablesRestore(p: FlushPlan, family: Family = 'ipv4'): string {
   const out: string[] = [];
   for (const t of p.tables) {
+    if (t.family !== family) continue;
     out.push(`*${t.table}`);
     for (const r of t.deleteRules) out.push(`-D ${r.chain} ${quoteSpec(r.spec)}`);
     for (const c of t.deleteChains) out.push(`-F ${c}`);
@@ -269,6 +295,7 @@ export const APPLY_SCRIPT = [
   'trap \'rm -rf "$d"\' EXIT',
   `awk -v d="$d" 'index($0, "${SECTION}") == 1 { f = d "/" substr($0, ${SECTION.length + 1}); printf "" > f; next } f != "" { print > f }'`,
   '[ -s "$d/iptables" ] && iptables-restore --noflush < "$d/iptables"',
+  '[ -s "$d/ip6tables" ] && ip6tables-restore --noflush < "$d/ip6tables"',
   '[ -s "$d/ipvsadm" ] && ipvsadm -R < "$d/ipvsadm"',
   '[ -s "$d/ipset" ] && ipset restore < "$d/ipset"',
   '[ -e "$d/kube-ipvs0" ] && ip link delete kube-ipvs0',
@@ -280,6 +307,8 @@ export function renderApplyInput(p: FlushPlan): string {
   const parts: string[] = [];
   const ipt = renderIptablesRestore(p);
   if (ipt) parts.push(`${SECTION}iptables\n${ipt}`);
+  const ip6t = renderIptablesRestore(p, 'ipv6');
+  if (ip6t) parts.push(`${SECTION}ip6tables\n${ip6t}`);
   const ipvs = renderIpvsadmRestore(p);
   if (ipvs) parts.push(`${SECTION}ipvsadm\n${ipvs}`);
   const sets = renderIpsetRestore(p);
@@ -294,6 +323,7 @@ export function renderApplyInput(p: FlushPlan): string {
  */
 export const INSPECT_SCRIPT = [
   `echo '${SECTION}iptables-save'; iptables-save`,
+  `if command -v ip6tables-save >/dev/null 2>&1; then echo '${SECTION}ip6tables-save'; ip6tables-save 2>/dev/null || true; fi`,
   `if command -v ipvsadm >/dev/null 2>&1; then echo '${SECTION}ipvsadm'; ipvsadm -Sn 2>/dev/null || true; fi`,
   `if command -v ipset >/dev/null 2>&1; then echo '${SECTION}ipset'; ipset list -n 2>/dev/null || true; fi`,
   `if ip -o link show kube-ipvs0 >/dev/null 2>&1; then echo '${SECTION}kube-ipvs0'; fi`,
@@ -324,6 +354,7 @@ export function snapshotFromInspect(text: string): NodeSnapshot {
     iptablesSave: s.get('iptables-save') ?? '',
     kubeIpvs0: s.has('kube-ipvs0'),
   };
+  if (s.has('ip6tables-save')) snap.ip6tablesSave = s.get('ip6tables-save')!;
   if (s.has('ipvsadm')) snap.ipvsadmSave = s.get('ipvsadm')!;
   if (s.has('ipset')) snap.ipsetNames = s.get('ipset')!;
   return snap;
@@ -333,9 +364,9 @@ export function snapshotFromInspect(text: string): NodeSnapshot {
 export function describePlan(p: FlushPlan): string[] {
   const out: string[] = [];
   for (const t of p.tables) {
-    for (const r of t.deleteRules) out.push(`iptables -t ${t.table} -D ${r.chain} ${r.spec}`);
-    for (const c of t.deleteChains)
-      out.push(`iptables -t ${t.table} -X ${c}   (after flushing it)`);
+    const cmd = t.family === 'ipv6' ? 'ip6tables' : 'iptables';
+    for (const r of t.deleteRules) out.push(`${cmd} -t ${t.table} -D ${r.chain} ${r.spec}`);
+    for (const c of t.deleteChains) out.push(`${cmd} -t ${t.table} -X ${c}   (after flushing it)`);
   }
   for (const s of p.ipvsServices) out.push(`ipvsadm -D ${s.proto} ${s.address}`);
   for (const s of p.ipsets) out.push(`ipset destroy ${s}`);

@@ -119,11 +119,16 @@ test(
       /^ {2}iptables -t nat -X KUBE-SVC-[A-Z2-7]{16} {3}\(after flushing it\)$/m,
     );
     assert.match(r.stdout, /^ {2}iptables -t nat -X KUBE-NODEPORTS /m);
+    // kube-proxy is dual-stack: its IPv6 proxier left its iptables-mode KUBE-NODEPORTS too
+    assert.match(r.stdout, /^ {2}ip6tables -t nat -X KUBE-NODEPORTS /m);
     assert.doesNotMatch(r.stdout, /DOCKER|KIND-/);
     assert.match(natSave(l, 'proxylab-worker'), /^:KUBE-SVC-/m);
     r = await l.cli(['flush-nat']);
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(natSave(l, 'proxylab-worker'), /KUBE-SVC-|KUBE-SEP-/);
+    const save6 = nodeExec(l, 'proxylab-worker', ['ip6tables-save']);
+    assert.doesNotMatch(save6, /KUBE-NODEPORTS/);
+    assert.match(save6, /^:KUBE-NODE-PORT - /m, 'the IPv6 ipvs-mode chains stay');
     r = await l.cli(['flush-nat', '--dry-run']);
     assert.match(r.stdout, /^proxylab-worker: nothing left over$/m);
 
@@ -138,7 +143,8 @@ test(
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stderr,
-      /proxylab-worker: removed \d+ rules?, 1 chain, 3 ipsets, \d+ IPVS virtual servers/,
+      // KUBE-NODE-PORT once per family
+      /proxylab-worker: removed \d+ rules?, 2 chains, 3 ipsets, \d+ IPVS virtual servers/,
     );
     // the flush used ONE docker exec on the node to look and ONE to apply
     assert.deepEqual([looks() - looks0, applies() - applies0], [1, 1]);

@@ -6,6 +6,7 @@ import {
   IPVS_MODE_RULES,
   DOCKER_KIND_RULES,
   fixtureBody,
+  natTable6,
 } from './nat-fixture.js';
 import {
   APPLY_SCRIPT,
@@ -165,20 +166,57 @@ test('inspection output splits into sections; a missing tool shows as undefined,
   assert.equal(s.ipvsadmSave, undefined);
   assert.equal(s.ipsetNames, 'KUBE-CLUSTER-IP');
   assert.equal(s.kubeIpvs0, false);
+  assert.equal(s.ip6tablesSave, undefined);
+  assert.match(planFlush('ipvs', s).notes.join('\n'), /ip6tables-save is not available/);
+  assert.equal(
+    snapshotFromInspect(`### proxylab:ip6tables-save\n*nat\nCOMMIT\n${text}`).ip6tablesSave,
+    '*nat\nCOMMIT',
+  );
   assert.throws(() => snapshotFromInspect('### proxylab:iptables-save\n*nat\n'), /cut short/);
   assert.match(INSPECT_SCRIPT, /iptables-save/);
+  assert.match(INSPECT_SCRIPT, /ip6tables-save/);
+});
+
+test("IPv6: the dual-stack proxier's leftovers are planned per family and rendered for ip6tables", () => {
+  const p = planFlush('ipvs', {
+    iptablesSave: natTable({ ipvsMode: true }),
+    ip6tablesSave: natTable6({ iptablesMode: true, ipvsMode: true }),
+    kubeIpvs0: true,
+  });
+  assert.deepEqual(
+    p.tables.map((t) => `${t.family}/${t.table}`),
+    ['ipv6/nat'],
+    'the IPv4 table has no leftovers, the IPv6 one does',
+  );
+  const v6 = p.tables[0]!;
+  assert.deepEqual(v6.deleteChains.sort(), [
+    'KUBE-NODEPORTS',
+    'KUBE-SEP-V6EP7KQ3MZ2WLR4A',
+    'KUBE-SVC-V6WEBQ2XCTM4IN5Z',
+  ]);
+  assert.equal(v6.deleteRules.length, 2, 'the two KUBE-SERVICES jumps into them');
+  assert.equal(renderIptablesRestore(p), '', 'nothing for iptables-restore');
+  const r6 = renderIptablesRestore(p, 'ipv6');
+  assert.match(r6, /^-D KUBE-SERVICES -d fd00:10:96::a\/128 .* -j KUBE-SVC-V6WEBQ2XCTM4IN5Z$/m);
+  assert.match(r6, /^-X KUBE-NODEPORTS$/m);
+  assert.match(renderApplyInput(p), /^### proxylab:ip6tables$/m);
+  assert.ok(describePlan(p).every((l) => l.startsWith('ip6tables -t nat ')));
+  assert.match(APPLY_SCRIPT, /ip6tables-restore --noflush < "\$d\/ip6tables"/);
 });
 
 test('apply input has one section per restore command, in dependency order', () => {
   const p = planFlush('iptables', {
     iptablesSave: natTable({ iptablesMode: true, ipvsMode: true }),
+    ip6tablesSave: natTable6({ iptablesMode: true, ipvsMode: true }),
     ipvsadmSave: '-A -t 10.96.0.1:443 -s rr\n',
-    ipsetNames: 'KUBE-CLUSTER-IP\n',
+    ipsetNames: 'KUBE-CLUSTER-IP\nKUBE-6-CLUSTER-IP\n',
     kubeIpvs0: true,
   });
   const input = renderApplyInput(p);
   const sections = [...input.matchAll(/^### proxylab:(\S+)$/gm)].map((m) => m[1]);
-  assert.deepEqual(sections, ['iptables', 'ipvsadm', 'ipset', 'kube-ipvs0']);
+  // the rules that use the sets (both families) go before the sets
+  assert.deepEqual(sections, ['iptables', 'ip6tables', 'ipvsadm', 'ipset', 'kube-ipvs0']);
+  assert.match(input, /^destroy KUBE-6-CLUSTER-IP$/m);
   assert.match(input, /^-D -t 10\.96\.0\.1:443$/m);
   assert.match(input, /^destroy KUBE-CLUSTER-IP$/m);
   assert.doesNotMatch(APPLY_SCRIPT, /\$\{/); // constant script, nothing interpolated from input

@@ -76,12 +76,16 @@ export const IPVS_SETS = [
 export function natTable(
   parts: { iptablesMode?: boolean; ipvsMode?: boolean; dockerKind?: boolean } = {},
 ): string {
-  const rules = [
+  return saveText([
     ...(parts.dockerKind !== false ? DOCKER_KIND_RULES : []),
     ...COMMON_KUBE,
     ...(parts.ipvsMode ? IPVS_MODE_RULES : []),
     ...(parts.iptablesMode ? IPTABLES_MODE_RULES : []),
-  ];
+  ]);
+}
+
+/** The nat table iptables-save would print for these rules (chains declared from their use). */
+function saveText(rules: string[]): string {
   const builtin = ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'];
   const chains: string[] = [];
   for (const r of rules) {
@@ -104,4 +108,45 @@ export function natTable(
     'COMMIT',
     '',
   ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------
+// IPv6: kube-proxy runs dual-stack even in an IPv4-only kind cluster (its log says
+// "Creating dualStackProxier for iptables", seed 004), so ip6tables holds the same
+// kube-proxy chains. No IPv6 fixture exists: these are the rules above in their IPv6 form
+// (same chains and matches, addresses in fd00::/8, kube-proxy's IPv6 sets named KUBE-6-*).
+
+/** IPv6 iptables-mode rules: one service with one endpoint, and the node-port chain. */
+export const IPTABLES_MODE_RULES_6 = [
+  '-A KUBE-SERVICES -d fd00:10:96::a/128 -p tcp -m comment --comment "default/web cluster IP" -m tcp --dport 80 -j KUBE-SVC-V6WEBQ2XCTM4IN5Z',
+  '-A KUBE-SVC-V6WEBQ2XCTM4IN5Z -m comment --comment "default/web -> [fd00:10:244::5]:80" -j KUBE-SEP-V6EP7KQ3MZ2WLR4A',
+  '-A KUBE-SEP-V6EP7KQ3MZ2WLR4A -s fd00:10:244::5/128 -m comment --comment "default/web" -j KUBE-MARK-MASQ',
+  '-A KUBE-SEP-V6EP7KQ3MZ2WLR4A -p tcp -m comment --comment "default/web" -m tcp -j DNAT --to-destination [fd00:10:244::5]:80',
+  '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
+];
+
+/** IPv6 ipvs-mode rules (match-set on the KUBE-6-* sets). */
+export const IPVS_MODE_RULES_6 = [
+  '-A KUBE-SERVICES -m comment --comment "Kubernetes service cluster ip + port for masquerade purpose" -m set --match-set KUBE-6-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ',
+  '-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODE-PORT',
+  '-A KUBE-SERVICES -m set --match-set KUBE-6-CLUSTER-IP dst,dst -j ACCEPT',
+  '-A KUBE-POSTROUTING -m comment --comment "Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose" -m set --match-set KUBE-6-LOOP-BACK dst,dst,src -j MASQUERADE',
+];
+
+/** The host's own IPv6 rule: never ours to touch. */
+export const HOST_RULES_6 = ['-A POSTROUTING -s fd00:abcd::/64 -j MASQUERADE'];
+
+export const IPVS_SETS_6 = [
+  ['KUBE-6-CLUSTER-IP', 'hash:ip,port', 'family', 'inet6'],
+  ['KUBE-6-LOOP-BACK', 'hash:ip,port,ip', 'family', 'inet6'],
+];
+
+/** A full `ip6tables-save -t nat` text holding the given rule groups. */
+export function natTable6(parts: { iptablesMode?: boolean; ipvsMode?: boolean } = {}): string {
+  return saveText([
+    ...HOST_RULES_6,
+    ...COMMON_KUBE,
+    ...(parts.ipvsMode ? IPVS_MODE_RULES_6 : []),
+    ...(parts.iptablesMode ? IPTABLES_MODE_RULES_6 : []),
+  ]);
 }
