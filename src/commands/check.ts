@@ -138,6 +138,7 @@ Examples:
   proxylab check labs/ipvs --step 7        step 7 (and the set-up steps before it)
   proxylab check labs/ipvs --junit results/ipvs.xml
   proxylab check labs/ipvs --update        rewrite the expected outputs that differ
+                                           (your [..] and ... stay where they still hold)
 
 The result is kept in .proxylab/last-check.json. Exit code: 0 all steps passed, 1 a step
 failed, 2 bad arguments or doc.`,

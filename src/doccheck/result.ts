@@ -36,7 +36,8 @@ export interface StepResult {
   diffText?: string;
   /**
    * Failed steps: the actual output with the values this run already knows put back in the
-   * doc's names (what `--update` writes into the doc).
+   * doc's names, and the doc's `[..]` / `...` kept where they still match (what `--update`
+   * writes into the doc; see update.ts).
    */
   proposed?: string;
   /** Whether `--update` rewrote this step's expected output. */

@@ -2,6 +2,7 @@
  * Runs a lab doc's steps in one shell session and compares each output with the doc.
  * One Bindings map for the whole run: a value renamed in step 3 keeps its name in step 9.
  */
+import { proposeUpdate } from './update.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Bindings } from './bindings.js';
 import { formatDiff, matchOutput, splitLines, type MatchResult } from './matcher.js';
@@ -164,7 +165,13 @@ export async function runLab(
               ...(m.ok ? {} : { diff: m.diff, diffText: formatDiff(m, { docLine }) }),
               notes: m.notes,
               renamed: m.renamed,
-              proposed: toDocNames(run.output, bindings),
+              proposed: proposeUpdate({
+                expected: step.expected,
+                proposed: toDocNames(run.output, bindings),
+                actual: run.output,
+                bindings,
+                ...(step.options.as ? { kind: step.options.as } : {}),
+              }),
             };
           }
         }

@@ -91,8 +91,12 @@ function contextSpans(line: string): Span[] {
     }
   };
   // klog header: I1031 00:39:54.832710       1 server_others.go:170]
-  // The severity letter stays literal (an E line is not an I line).
-  add(/^[IWEF](\d{4} \d{2}:\d{2}:\d{2}\.\d+)\s+(\d+) ([\w.-]+\.go:\d+)\]/d, 'time', [1, 2, 3]);
+  // The severity letter stays literal (an E line is not an I line). Each part on its own,
+  // so a doc line that leaves the source location open (`1 [..] "Using …"`) lexes its time
+  // and thread id as the output line does.
+  add(/^[IWEF](\d{4} \d{2}:\d{2}:\d{2}\.\d+)\s/d, 'time', [1]);
+  add(/^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+(\d+) /d, 'time', [1]);
+  add(/^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ ([\w.-]+\.go:\d+)\]/d, 'time', [1]);
   // ipvsadm real server: -> 10.244.1.6:80   Masq    1      0          0   (ActiveConn, InActConn)
   add(
     /^\s*->\s+\S+\s+(?:Masq|Route|Tunnel|Local|FullNat|Bypass)\s+\d+\s+(\d+)\s+(\d+)\s*$/d,

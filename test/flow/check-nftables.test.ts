@@ -40,7 +40,13 @@ test('--update rewrites only the step whose output changed; checking again is al
   const dir = mkdtempSync(join(tmpdir(), 'proxylab-lab-'));
   try {
     const copy = join(dir, 'README.md');
-    const original = readFileSync(LAB, 'utf8');
+    // the author left part of the map's type open: --update must keep that `[..]`
+    const open = '\t\ttype inet_proto [..] : verdict';
+    const original = readFileSync(LAB, 'utf8').replace(
+      '\t\ttype inet_proto . inet_service : verdict',
+      open,
+    );
+    assert.ok(original.includes(open));
     writeFileSync(copy, original);
     const target = parseLab(original).steps.find((s) => s.command.includes('service-nodeports'))!;
 
@@ -67,6 +73,7 @@ test('--update rewrites only the step whose output changed; checking again is al
     assert.equal(changed.length, 1, `changed doc lines: ${changed.join(', ')}`);
     assert.ok(changed[0]! >= target.expectedRange.start && changed[0]! < target.expectedRange.end);
     assert.match(b[changed[0]! - 1]!, /comment "NodePort traffic \(new wording\)"/);
+    assert.ok(b.includes(open), 'the `[..]` line the author wrote is still there');
 
     // the same cluster, the same answers: the updated doc is all ✔
     const second = await r.cli(['check', copy, '--json']);
