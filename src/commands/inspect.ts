@@ -91,6 +91,11 @@ function cell(mode: string | null, v: NodeServiceView | undefined, ready: number
     if (v.iptables === false) return ready ? '✘ no SVC chain' : '– no endpoints';
     return `${v.iptables.endpoints.length === ready ? '✔' : '✘'} ${v.iptables.endpoints.length} SEP`;
   }
+  if (mode === 'nftables') {
+    if (v.nft === null) return '? nft';
+    if (v.nft === false) return ready ? '✘ not in service-ips' : '– no endpoints';
+    return `${v.nft.endpoints.length === ready ? '✔' : '✘'} ${v.nft.endpoints.length} endpoints`;
+  }
   return mode ? `${mode}` : '? mode';
 }
 
@@ -120,7 +125,9 @@ export function renderText(s: Snapshot, f: Finding[]): string {
           ? `${n.ipvsServices} IPVS virtual servers, ${n.kubeIpvs0Addresses ?? 0} ClusterIPs on kube-ipvs0${n.serviceChains ? `, ${n.serviceChains} leftover KUBE-SVC chains` : ''}`
           : n.mode === 'iptables'
             ? `${n.serviceChains} KUBE-SVC chains, ${n.endpointChains} KUBE-SEP chains`
-            : (Object.values(n.unavailable)[0] ?? ''),
+            : n.mode === 'nftables' && n.nftServices !== null
+              ? `${n.nftServices} entries in nftables map service-ips${n.serviceChains ? `, ${n.serviceChains} leftover KUBE-SVC chains` : ''}`
+              : (Object.values(n.unavailable)[0] ?? ''),
       ]),
     ]),
   );
@@ -153,10 +160,11 @@ export default defineCommand({
   usage: 'proxylab inspect [--node NAME] [--json] [--svg FILE] [--strict]',
   details: `
 Reads every node's datapath with one \`docker exec\` per node (ipvsadm -Ln, iptables-save,
-ipset list, ip addr show kube-ipvs0, kube-proxy's /proxyMode) and the Services with their
-EndpointSlices and the kube-proxy ConfigMap from kubectl, then shows, per Service port and
-node: the ClusterIP on kube-ipvs0, the IPVS virtual server and its real servers (ipvs mode)
-or the KUBE-SVC chain and its KUBE-SEP endpoints (iptables mode).
+ipset list, ip addr show kube-ipvs0, nft list table ip kube-proxy, kube-proxy's /proxyMode)
+and the Services with their EndpointSlices and the kube-proxy ConfigMap from kubectl, then
+shows, per Service port and node: the ClusterIP on kube-ipvs0, the IPVS virtual server and
+its real servers (ipvs mode), the KUBE-SVC chain and its KUBE-SEP endpoints (iptables
+mode), or the service-ips map entry, its chain and endpoints (nftables mode).
 
 Findings, each with the evidence: a Service without a virtual server, real servers that
 differ from the ready endpoints, KUBE-SVC chains left from iptables mode, a scheduler that

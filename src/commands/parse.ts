@@ -44,7 +44,7 @@ async function readInput(file: string | undefined): Promise<string> {
 
 export default defineCommand({
   name: 'parse',
-  summary: 'parse ipvsadm, iptables, ipset, ip addr or kube-proxy log output into JSON',
+  summary: 'parse ipvsadm, iptables, ipset, ip addr, nft or kube-proxy log output into JSON',
   usage: `proxylab parse <${PARSE_KINDS.join('|')}> [FILE|-]`,
   details: `
 Reads the output of one command from FILE (or stdin when FILE is - or absent) and prints
@@ -57,6 +57,8 @@ it as JSON on stdout. Fields the output does not show are null, never guessed.
   ip-addr         ip addr, ip link, ip -j addr
   kube-proxy-log  kube-proxy logs: mode, fallback, fatal error, deprecation, version
   proxy-mode      the answer of curl 127.0.0.1:10249/proxyMode
+  nft             nft list table|chain|map (plus kube-proxy's nftables view: service-ips
+                  -> service chain -> endpoints, under "kubeProxy")
 
 Input that is not that kind of output at all exits 2 with the reason.
 

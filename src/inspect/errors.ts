@@ -3,7 +3,14 @@
  * `reason` is one line a user can read; `format` names the parser that refused.
  */
 export type ParseFormat =
-  'ipvsadm' | 'iptables' | 'ipset' | 'ip-addr' | 'kube-proxy-log' | 'proxy-mode' | 'snapshot';
+  | 'ipvsadm'
+  | 'iptables'
+  | 'ipset'
+  | 'ip-addr'
+  | 'kube-proxy-log'
+  | 'proxy-mode'
+  | 'nft'
+  | 'snapshot';
 
 export class ParseError extends Error {
   override readonly name = 'ParseError';

@@ -68,22 +68,29 @@ export function findings(s: Snapshot): Finding[] {
       // An absent kube-ipvs0 in iptables/nftables mode is normal; ipvsadm/ipset matter in ipvs mode only.
       if (section === 'kube-ipvs0' && n.mode !== 'ipvs') continue;
       if ((section === 'ipvsadm' || section === 'ipset') && n.mode !== 'ipvs') continue;
+      if (section === 'nft' && n.mode !== 'nftables') continue;
       out.push({
         id: 'datapath-unreadable',
-        severity: n.mode === 'ipvs' && section !== 'proxy-mode' ? 'warning' : 'info',
+        severity:
+          (n.mode === 'ipvs' || n.mode === 'nftables') && section !== 'proxy-mode'
+            ? 'warning'
+            : 'info',
         node: n.node,
         service: null,
         message: `${section} on ${n.node}: ${why}`,
         evidence: [why],
       });
     }
-    if (n.mode === 'ipvs' && (n.serviceChains > 0 || n.endpointChains > 0)) {
+    if (
+      (n.mode === 'ipvs' || n.mode === 'nftables') &&
+      (n.serviceChains > 0 || n.endpointChains > 0)
+    ) {
       out.push({
         id: 'stale-iptables-chains',
         severity: 'warning',
         node: n.node,
         service: null,
-        message: `${n.node} runs in ipvs mode but still has ${n.serviceChains} KUBE-SVC and ${n.endpointChains} KUBE-SEP chains from iptables mode (run \`proxylab flush-nat\`)`,
+        message: `${n.node} runs in ${n.mode} mode but still has ${n.serviceChains} KUBE-SVC and ${n.endpointChains} KUBE-SEP chains from iptables mode (run \`proxylab flush-nat\`)`,
         evidence: [
           `iptables-save -t nat on ${n.node}: ${n.serviceChains} KUBE-SVC-*/KUBE-SVL-* chains, ${n.endpointChains} KUBE-SEP-* chains`,
         ],
@@ -163,6 +170,36 @@ export function findings(s: Snapshot): Finding[] {
               `ipset list KUBE-CLUSTER-IP on ${n.node} has no member ${p.clusterIP},${p.protocol.toLowerCase()}:${p.port}`,
             ],
           });
+        }
+      } else if (n.mode === 'nftables') {
+        if (v.nft === false && p.ready.length > 0) {
+          out.push({
+            id: 'no-service-chain',
+            severity: 'error',
+            node: n.node,
+            service: label,
+            message: `${label} (${what}) is not in kube-proxy's nftables map service-ips on ${n.node}`,
+            evidence: [
+              `nft list table ip kube-proxy on ${n.node}: map service-ips has no element ${p.clusterIP} . ${p.protocol.toLowerCase()} . ${p.port}`,
+            ],
+          });
+        } else if (v.nft) {
+          const d = diff(p.ready, v.nft.endpoints);
+          if (d.missing.length || d.extra.length) {
+            out.push({
+              id: 'real-servers-mismatch',
+              severity: 'error',
+              node: n.node,
+              service: label,
+              message: `${label} on ${n.node}: the endpoints of nftables chain ${v.nft.chain} differ from the ready endpoints`,
+              evidence: [
+                `ready endpoints: ${p.ready.join(', ') || '(none)'}`,
+                `${v.nft.chain} → dnat: ${v.nft.endpoints.join(', ') || '(none)'}`,
+                ...(d.missing.length ? [`missing: ${d.missing.join(', ')}`] : []),
+                ...(d.extra.length ? [`not ready: ${d.extra.join(', ')}`] : []),
+              ],
+            });
+          }
         }
       } else if (n.mode === 'iptables') {
         if (v.iptables === false && p.ready.length > 0) {

@@ -47,11 +47,24 @@ export {
   type Evidence,
 } from './kubeproxylog.js';
 
+export {
+  parseNft,
+  kubeProxyNftView,
+  type NftRuleset,
+  type NftTable,
+  type NftChain,
+  type NftSet,
+  type KubeProxyNftView,
+  type NftServicePort,
+  type NftEndpoint,
+} from './nft.js';
+
 import { parseIpvsadm } from './ipvsadm.js';
 import { parseIptables, kubeProxyView } from './iptables.js';
 import { parseIpset } from './ipset.js';
 import { parseIpAddr } from './ipaddr.js';
 import { parseKubeProxyLog, parseProxyMode } from './kubeproxylog.js';
+import { parseNft, kubeProxyNftView } from './nft.js';
 
 /** The formats `proxylab parse` accepts, each mapped to its parser. */
 export const PARSERS = {
@@ -64,6 +77,10 @@ export const PARSERS = {
   'ip-addr': (text: string) => parseIpAddr(text),
   'kube-proxy-log': (text: string) => parseKubeProxyLog(text),
   'proxy-mode': (text: string) => parseProxyMode(text),
+  nft: (text: string) => {
+    const ruleset = parseNft(text);
+    return { ...ruleset, kubeProxy: kubeProxyNftView(ruleset) };
+  },
 } as const;
 
 export type ParseKind = keyof typeof PARSERS;

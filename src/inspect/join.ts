@@ -85,6 +85,8 @@ export interface NodeServiceView {
   inClusterIpSet: boolean | null;
   /** KUBE-SVC chain and its endpoints; null when iptables-save could not be read, false when absent. */
   iptables: { chain: string; endpoints: string[] } | null | false;
+  /** nftables service chain (from map service-ips) and its endpoints; null when nft could not be read, false when absent. */
+  nft: { chain: string; endpoints: string[] } | null | false;
 }
 
 export interface NodeView {
@@ -97,6 +99,8 @@ export interface NodeView {
   serviceChains: number;
   endpointChains: number;
   ipvsServices: number;
+  /** Entries in kube-proxy's nftables map service-ips; null when nft could not be read. */
+  nftServices: number | null;
   /** Addresses on kube-ipvs0; null when the node has none or it could not be read. */
   kubeIpvs0Addresses: number | null;
   unavailable: NodeSnapshot['unavailable'];
@@ -233,6 +237,12 @@ export function joinNode(snap: NodeSnapshot, ports: ServicePort[]): NodeView {
         .sort(),
     });
   }
+  const nftChains = new Map<string, { chain: string; endpoints: string[] }>();
+  for (const s of snap.nft?.services ?? [])
+    nftChains.set(`${s.protocol} ${s.clusterIP}:${s.port}`, {
+      chain: s.chain,
+      endpoints: s.endpoints.map((e) => hostPort(e.address, e.port)).sort(),
+    });
   for (const p of ports) {
     const key = servicePortKey(p);
     const vs = ipvsIndex.get(key);
@@ -259,6 +269,7 @@ export function joinNode(snap: NodeSnapshot, ports: ServicePort[]): NodeView {
         ? clusterSet.has(`${p.clusterIP},${p.protocol.toLowerCase()}:${p.port}`)
         : null,
       iptables: snap.kubeProxy ? (svcChains.get(key) ?? false) : null,
+      nft: snap.nft ? (nftChains.get(key) ?? false) : null,
     };
   }
   return {
@@ -270,6 +281,7 @@ export function joinNode(snap: NodeSnapshot, ports: ServicePort[]): NodeView {
       snap.kubeProxy?.serviceChains.filter((c) => /^KUBE-(?:SVC|SVL)-/.test(c)).length ?? 0,
     endpointChains: snap.kubeProxy?.endpointChains.length ?? 0,
     ipvsServices: snap.ipvs?.services.length ?? 0,
+    nftServices: snap.nft ? snap.nft.services.length : null,
     kubeIpvs0Addresses: snap.kubeIpvs0 ? snap.kubeIpvs0.addresses.length : null,
     unavailable: snap.unavailable,
   };

@@ -14,8 +14,16 @@ import {
 import { parseIpset, type IpsetList } from './ipset.js';
 import { parseIpAddr, type IpInterface } from './ipaddr.js';
 import { parseProxyMode, type ProxyMode } from './kubeproxylog.js';
+import { parseNft, kubeProxyNftView, type KubeProxyNftView } from './nft.js';
 
-export const SECTIONS = ['ipvsadm', 'iptables-save', 'ipset', 'kube-ipvs0', 'proxy-mode'] as const;
+export const SECTIONS = [
+  'ipvsadm',
+  'iptables-save',
+  'ipset',
+  'kube-ipvs0',
+  'nft',
+  'proxy-mode',
+] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 const MARK = '@@proxylab-inspect';
@@ -30,6 +38,7 @@ export const SNAPSHOT_SCRIPT = [
   'sec iptables-save iptables-save',
   'sec ipset ipset list',
   'sec kube-ipvs0 ip addr show kube-ipvs0',
+  'sec nft nft list table ip kube-proxy',
   'sec proxy-mode curl -s --max-time 3 http://127.0.0.1:10249/proxyMode',
   `printf '\\n${MARK} done@@\\n'`,
 ].join('\n');
@@ -78,6 +87,8 @@ export interface NodeSnapshot {
   ipsets: IpsetList | null;
   /** The kube-ipvs0 dummy interface; null when the node has none. */
   kubeIpvs0: IpInterface | null;
+  /** kube-proxy's nftables table (`ip kube-proxy`); null when the node has none. */
+  nft: KubeProxyNftView | null;
   /** Why a section gave no data, one line each (tool missing, parse refused...). */
   unavailable: Partial<Record<SectionName, string>>;
 }
@@ -95,6 +106,8 @@ function why(name: SectionName, s: Section | undefined): string | null {
     return `${name === 'kube-ipvs0' ? 'ip' : name} is not installed in the node`;
   }
   if (name === 'kube-ipvs0') return 'the node has no kube-ipvs0 interface';
+  if (name === 'nft' && /No such file or directory/.test(s.output))
+    return 'the node has no nftables table ip kube-proxy';
   if (name === 'proxy-mode')
     return `kube-proxy did not answer on 127.0.0.1:10249/proxyMode (curl exit ${s.exitCode})`;
   return `${name} exited ${s.exitCode}${first ? `: ${first.slice(0, 160)}` : ''}`;
@@ -111,6 +124,7 @@ export function readNode(node: string, text: string): NodeSnapshot {
     kubeProxy: null,
     ipsets: null,
     kubeIpvs0: null,
+    nft: null,
     unavailable: {},
   };
   const attempt = <T>(name: SectionName, fn: (out: string) => T): T | null => {
@@ -140,6 +154,7 @@ export function readNode(node: string, text: string): NodeSnapshot {
     'kube-ipvs0',
     (t) => parseIpAddr(t).interfaces.find((i) => i.name === 'kube-ipvs0') ?? null,
   );
+  snap.nft = attempt('nft', (t) => kubeProxyNftView(parseNft(t), 'ip'));
   snap.proxyMode = attempt('proxy-mode', (t) => parseProxyMode(t).mode);
   return snap;
 }

@@ -1,6 +1,7 @@
 /**
  * The datapath picture: per node, client → ClusterIP (on kube-ipvs0) → IPVS virtual
- * server (or KUBE-SVC chain in iptables mode) → pods. Plain SVG 1.1, no scripts, no
+ * server (KUBE-SVC chain in iptables mode, service-ips map entry and chain in nftables
+ * mode) → pods. Plain SVG 1.1, no scripts, no
  * external resources: it opens in any browser and embeds in the labs' markdown.
  */
 import { servicePortKey, type Snapshot, type NodeView, type ServicePort } from './join.js';
@@ -57,6 +58,18 @@ function rowsFor(n: NodeView, ports: ServicePort[], bad: Set<string>): Row[] {
         targets = v.iptables.endpoints;
       } else {
         svcText = [v.iptables === false ? 'no KUBE-SVC chain' : 'iptables not readable', ''];
+        targets = [];
+      }
+    } else if (n.mode === 'nftables') {
+      if (v.nft) {
+        // the chain name carries ns/name/proto/port, already in the VIP box: keep its hash part
+        svcText = [
+          `nft ${v.nft.chain.split('-').slice(0, 2).join('-')}`,
+          `${v.nft.endpoints.length} endpoint${v.nft.endpoints.length === 1 ? '' : 's'} (numgen random)`,
+        ];
+        targets = v.nft.endpoints;
+      } else {
+        svcText = [v.nft === false ? 'not in map service-ips' : 'nft table not readable', ''];
         targets = [];
       }
     } else {

@@ -211,3 +211,79 @@ test(
     );
   }),
 );
+
+test(
+  'nftables mode: the service-ips map, service chains and endpoints per node; a missing entry and a missing endpoint are findings',
+  { timeout: 600_000 },
+  withLab({}, async (l) => {
+    await ok(l, ['mode', 'nftables']);
+    await ok(l, ['web']);
+    const r = await ok(l, ['inspect']);
+    assert.match(r.stdout, /^proxylab-worker +nftables +6 entries in nftables map service-ips$/m);
+    assert.match(
+      r.stdout,
+      /^default\/web:http +10\.96\.\d+\.\d+:80\/TCP +2 +✔ 2 endpoints +✔ 2 endpoints +✔ 2 endpoints$/m,
+    );
+    assert.match(r.stdout, /No findings/);
+    const j = JSON.parse((await ok(l, ['inspect', '--json'])).stdout) as Out & {
+      nodes: { services: Record<string, { nft: { chain: string; endpoints: string[] } }> }[];
+    };
+    const web = j.servicePorts.find((p) => p.service === 'default/web')!;
+    const key = `TCP ${web.clusterIP}:80`;
+    for (const n of j.nodes) {
+      assert.equal(n.mode, 'nftables');
+      assert.deepEqual(n.services[key]!.nft.endpoints, web.ready);
+      assert.match(n.services[key]!.nft.chain, /^service-[A-Z0-9]{8}-default\/web\/tcp\/http$/);
+    }
+
+    // proxylab-worker's table lost one endpoint of the web Service: exactly that is reported
+    const table = l.fake.tool('docker', [
+      'exec',
+      'proxylab-worker',
+      'nft',
+      'list',
+      'table',
+      'ip',
+      'kube-proxy',
+    ]).stdout;
+    const second =
+      /numgen random mod 2 vmap \{ 0 : goto endpoint-\S+-default\/web\/tcp\/http__\S+(, 1 : goto endpoint-\S+-default\/web\/tcp\/http__\S+) \}/.exec(
+        table,
+      );
+    assert.ok(second, 'the web chain balances over two endpoint chains');
+    const cmd = 'proxylab-worker nft list table ip kube-proxy';
+    let f = JSON.parse(
+      (await l.cli(['inspect', '--json'], { FAKE_LAB_BREAK: `${cmd}=${second[1]}=>` })).stdout,
+    ) as Out;
+    assert.deepEqual(
+      f.findings.map((x) => `${x.id} ${x.node} ${x.service}`),
+      ['real-servers-mismatch proxylab-worker default/web:http'],
+    );
+    assert.match(f.findings[0]!.evidence.join('\n'), /^missing: 10\.244\.\d+\.\d+:80$/m);
+
+    // ... and lost the web ClusterIP's entry in service-ips
+    const entry = new RegExp(`${web.clusterIP.replace(/\./g, '\\.')} \\. tcp \\. 80 : goto`).exec(
+      table,
+    )![0];
+    f = JSON.parse(
+      (
+        await l.cli(['inspect', '--json'], {
+          FAKE_LAB_BREAK: `${cmd}=${entry}=>${web.clusterIP} . tcp . 8080 : goto`,
+        })
+      ).stdout,
+    ) as Out;
+    assert.deepEqual(
+      f.findings.map((x) => `${x.id} ${x.node} ${x.service}`),
+      ['no-service-chain proxylab-worker default/web:http'],
+    );
+    assert.match(f.findings[0]!.evidence[0]!, /map service-ips has no element .* \. tcp \. 80/);
+
+    // the picture draws the nftables path
+    const svg = join(l.fake.dir, 'out', 'nft.svg');
+    await ok(l, ['inspect', '--node', 'proxylab-worker', '--svg', svg]);
+    const text = allText(parseXml(readFileSync(svg, 'utf8')));
+    assert.ok(text.includes('proxylab-worker — nftables mode'));
+    assert.ok(text.includes('2 endpoints (numgen random)'));
+    for (const ep of web.ready) assert.ok(text.includes(ep), ep);
+  }),
+);

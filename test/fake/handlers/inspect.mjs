@@ -18,6 +18,7 @@ export const SECTIONS = [
   ['iptables-save', ['iptables-save']],
   ['ipset', ['ipset', 'list']],
   ['kube-ipvs0', ['ip', 'addr', 'show', 'kube-ipvs0']],
+  ['nft', ['nft', 'list', 'table', 'ip', 'kube-proxy']],
   ['proxy-mode', ['curl', '-s', '--max-time', '3', 'http://127.0.0.1:10249/proxyMode']],
 ];
 

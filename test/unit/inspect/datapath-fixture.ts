@@ -3,6 +3,7 @@
  * 10.244.1.6 and 10.244.2.4, CoreDNS, the API server), assembled into the marker output
  * of the inspect node script, plus the kubectl JSON for the same cluster.
  */
+import type { SectionName } from '../../../src/inspect/snapshot.js';
 import { seed, real } from '../../helpers/fixtures.js';
 import type {
   K8sConfigMap,
@@ -11,12 +12,7 @@ import type {
   K8sService,
 } from '../../../src/inspect/join.js';
 
-export type Sections = Partial<
-  Record<
-    'ipvsadm' | 'iptables-save' | 'ipset' | 'kube-ipvs0' | 'proxy-mode',
-    { out: string; code?: number }
-  >
->;
+export type Sections = Partial<Record<SectionName, { out: string; code?: number }>>;
 
 export function nodeOutput(s: Sections, done = true): string {
   let t = '';
@@ -57,12 +53,18 @@ export const KUBE_IPVS0 = [
   ]),
 ].join('\n');
 
+/** What nft 1.0.6 prints (exit 1) for a table that is not there (run on this project's machine). */
+export const NO_NFT_TABLE = `Error: No such file or directory
+list table ip kube-proxy
+              ^^^^^^^^^^`;
+
 export function ipvsNode(over: Sections = {}): string {
   return nodeOutput({
     ipvsadm: { out: IPVSADM },
     'iptables-save': { out: NAT_IPVS },
     ipset: { out: IPSET },
     'kube-ipvs0': { out: KUBE_IPVS0 },
+    nft: { out: NO_NFT_TABLE, code: 1 },
     'proxy-mode': { out: 'ipvs' },
     ...over,
   });
@@ -174,6 +176,7 @@ export function iptablesNode(pods: string[]): string {
     'iptables-save': { out: rules },
     ipset: { out: 'sh: 1: ipset: not found', code: 127 },
     'kube-ipvs0': { out: 'Device "kube-ipvs0" does not exist.', code: 1 },
+    nft: { out: NO_NFT_TABLE, code: 1 },
     'proxy-mode': { out: 'iptables' },
   });
 }

@@ -33,6 +33,7 @@ test('the node script is a constant with one section per output', () => {
     'iptables-save',
     'ipset list',
     'ip addr show kube-ipvs0',
+    'nft list table ip kube-proxy',
     '10249/proxyMode',
   ])
     assert.ok(SNAPSHOT_SCRIPT.includes(s), s);
@@ -61,7 +62,8 @@ test('readNode parses each section; missing tools and interfaces become reasons'
   assert.deepEqual(n.kubeIpvs0!.addresses.length, 7);
   assert.equal(n.ipsets!.sets[0]!.members.length, 9);
   assert.deepEqual(n.kubeProxy!.matchSets, ['KUBE-CLUSTER-IP']);
-  assert.deepEqual(n.unavailable, {});
+  assert.deepEqual(n.unavailable, { nft: 'the node has no nftables table ip kube-proxy' });
+  assert.equal(n.nft, null);
   const t = readNode('proxylab-worker2', iptablesNode(['10.244.1.6']));
   assert.equal(t.ipvs, null);
   assert.match(

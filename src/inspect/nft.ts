@@ -1,0 +1,313 @@
+/**
+ * `nft list table|chain|map …` output → typed data: tables → chains (their rules as text,
+ * the base-chain hook line apart) and sets/maps (type, flags, comment, elements).
+ * `kubeProxyNftView` reads kube-proxy's nftables mode from it: the `service-ips` map
+ * → each Service port's chain → its endpoints, in the forms kube-proxy has written:
+ *   - `numgen random mod N vmap { 0 : goto endpoint-…, … }`, each endpoint chain ending in
+ *     `dnat to ADDR:PORT` (and one endpoint as a plain `goto endpoint-…`);
+ *   - the squashed form without endpoint chains (Kubernetes 1.36):
+ *     `dnat ip addr . port to numgen random mod N map { 0 : ADDR . PORT, … }`, or
+ *     `dnat to ADDR:PORT` right in the service chain for one endpoint;
+ * and `no-endpoint-services` for ports that have none.
+ */
+import { ParseError } from './errors.js';
+import { isNoise, promptCommand, toLines } from './text.js';
+
+export interface NftChain {
+  /** `type nat hook prerouting priority dstnat; policy accept;` for a base chain, else null. */
+  hook: string | null;
+  /** Rule lines, trimmed, in order. */
+  rules: string[];
+}
+
+export interface NftSet {
+  kind: 'set' | 'map';
+  /** e.g. `ipv4_addr . inet_proto . inet_service : verdict`. */
+  type: string | null;
+  flags: string | null;
+  comment: string | null;
+  /** One entry per element, as printed (`10.96.0.10 . tcp . 53 : goto service-…`). */
+  elements: string[];
+}
+
+export interface NftTable {
+  family: string;
+  name: string;
+  comment: string | null;
+  chains: Record<string, NftChain>;
+  sets: Record<string, NftSet>;
+}
+
+export interface NftRuleset {
+  tables: NftTable[];
+  /** Line numbers that were not nft output and were skipped. */
+  skipped: number[];
+}
+
+const OPEN = /^(table|chain|map|set|flowtable)\s+(?:(ip6?|inet|arp|bridge|netdev)\s+)?(\S+)\s*\{$/;
+
+/** Split an element list on commas outside quotes and braces. */
+function splitElements(text: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let depth = 0;
+  let quoted = false;
+  for (const ch of text) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && ch === '{') depth++;
+    else if (!quoted && ch === '}') depth--;
+    if (!quoted && depth === 0 && ch === ',') {
+      if (cur.trim()) out.push(cur.trim().replace(/\s+/g, ' '));
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur.trim()) out.push(cur.trim().replace(/\s+/g, ' '));
+  return out;
+}
+
+/** Parse `nft list …` output. Throws ParseError when nothing in it is nft's ruleset syntax. */
+export function parseNft(input: string): NftRuleset {
+  const out: NftRuleset = { tables: [], skipped: [] };
+  const lines = toLines(input);
+  let table: NftTable | null = null;
+  let chain: NftChain | null = null;
+  let set: NftSet | null = null;
+  /** Collecting a multi-line `elements = { … }`. */
+  let elements: string | null = null;
+  let recognized = 0;
+  const implicitTable = (): NftTable => {
+    if (!table) {
+      table = { family: 'unknown', name: 'unknown', comment: null, chains: {}, sets: {} };
+      out.tables.push(table);
+    }
+    return table;
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    const line = raw.trim();
+    if (elements !== null) {
+      elements += ` ${line}`;
+      if (closes(elements)) finishElements();
+      continue;
+    }
+    if (line === '' || line === '--' || isNoise(raw) || promptCommand(raw) !== null) continue;
+    const open = OPEN.exec(line);
+    if (open) {
+      recognized++;
+      const [, kind, family, name] = open;
+      if (kind === 'table') {
+        table = { family: family ?? 'ip', name: name!, comment: null, chains: {}, sets: {} };
+        out.tables.push(table);
+      } else if (kind === 'chain') {
+        chain = { hook: null, rules: [] };
+        implicitTable().chains[name!] = chain;
+      } else if (kind === 'map' || kind === 'set') {
+        set = { kind, type: null, flags: null, comment: null, elements: [] };
+        implicitTable().sets[name!] = set;
+      }
+      continue;
+    }
+    if (line === '}') {
+      recognized++;
+      if (chain) chain = null;
+      else if (set) set = null;
+      else table = null;
+      continue;
+    }
+    if (set) {
+      recognized++;
+      const m = /^(type|flags|comment|elements)\s*=?\s*(.*)$/.exec(line);
+      if (!m) continue;
+      const [, key, value] = m;
+      if (key === 'type') set.type = value!.replace(/;$/, '');
+      else if (key === 'flags') set.flags = value!.replace(/;$/, '');
+      else if (key === 'comment') set.comment = unquote(value!);
+      else {
+        elements = value!;
+        if (closes(elements)) finishElements();
+      }
+      continue;
+    }
+    if (chain) {
+      recognized++;
+      if (/^type \w+ hook \w+/.test(line)) chain.hook = line;
+      else chain.rules.push(line.replace(/\s+/g, ' '));
+      continue;
+    }
+    if (table && /^comment\s+"/.test(line)) {
+      recognized++;
+      table.comment = unquote(line.slice('comment'.length).trim());
+      continue;
+    }
+    out.skipped.push(i + 1);
+  }
+  if (elements !== null) finishElements();
+  if (recognized === 0 || out.tables.length === 0)
+    throw new ParseError(
+      'nft',
+      input.trim() === ''
+        ? 'the input is empty'
+        : 'no line looks like nft output (expected "table ip kube-proxy {", "chain NAME {" or "map NAME {")',
+    );
+  return out;
+
+  function finishElements() {
+    const body = elements!
+      .trim()
+      .replace(/^\{/, '')
+      .replace(/\}\s*;?$/, '');
+    if (set) set.elements.push(...splitElements(body));
+    elements = null;
+  }
+}
+
+/** True when a `{ …` element list has its closing brace (outside quotes). */
+function closes(text: string): boolean {
+  let depth = 0;
+  let quoted = false;
+  for (const ch of text) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && ch === '{') depth++;
+    else if (!quoted && ch === '}' && --depth === 0) return true;
+  }
+  return false;
+}
+
+function unquote(s: string): string {
+  const t = s.replace(/;$/, '').trim();
+  return t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
+}
+
+// ---------------------------------------------------------------------------------------
+// kube-proxy's view
+
+export interface NftEndpoint {
+  address: string;
+  port: number;
+  /** The endpoint chain (null in the squashed form, which has none). */
+  chain: string | null;
+}
+
+export interface NftServicePort {
+  /** `namespace/name` from the chain name; null when the chain is not named that way. */
+  name: string | null;
+  portName: string | null;
+  protocol: string;
+  clusterIP: string;
+  port: number;
+  /** The service chain the map jumps to. */
+  chain: string;
+  /** Endpoints in the chain's order; empty when the chain is not in the input. */
+  endpoints: NftEndpoint[];
+  /** Whether the service chain was in the input (a `nft list map` shows only the map). */
+  chainListed: boolean;
+}
+
+export interface KubeProxyNftView {
+  family: string;
+  services: NftServicePort[];
+  /** `ip . proto . port` of ports in `no-endpoint-services` (traffic rejected or dropped). */
+  noEndpoints: string[];
+  serviceChains: number;
+  endpointChains: number;
+}
+
+/** `ADDR:PORT`, `[v6]:PORT` → address (no brackets) and port. */
+function addrPort(s: string): { address: string; port: number } | null {
+  const m = /^\[?([0-9a-fA-F:.]+?)\]?:(\d+)$/.exec(s);
+  return m ? { address: m[1]!, port: Number(m[2]) } : null;
+}
+
+/** `service-HASH-ns/name/proto/portName` → its parts. */
+function serviceName(chain: string): { name: string; portName: string | null } | null {
+  const m = /^service-[A-Z0-9]+-([^/]+\/[^/]+)\/[a-z]+\/(.*)$/.exec(chain);
+  return m ? { name: m[1]!, portName: m[2] ? m[2] : null } : null;
+}
+
+function endpointsOf(t: NftTable, chain: NftChain): NftEndpoint[] {
+  const out: NftEndpoint[] = [];
+  const fromChain = (name: string) => {
+    const ep = t.chains[name];
+    let at: { address: string; port: number } | null = null;
+    for (const r of ep?.rules ?? []) {
+      const d = /\bdnat (?:ip6? )?to (\S+)/.exec(r);
+      if (d) at = addrPort(d[1]!);
+    }
+    // not listed (a grep'd table): the chain's name ends in __ADDR/PORT, an IPv6 address
+    // written with dots for its colons (colons are not allowed in a chain name)
+    if (!at) {
+      const m = /__([0-9a-fA-F.]+)\/(\d+)$/.exec(name);
+      if (m) {
+        const v4 = /^\d{1,3}(?:\.\d{1,3}){3}$/.test(m[1]!);
+        at = { address: v4 ? m[1]! : m[1]!.replace(/\./g, ':'), port: Number(m[2]) };
+      }
+    }
+    if (at) out.push({ ...at, chain: name });
+  };
+  for (const r of chain.rules) {
+    const vmap = /numgen random mod \d+ vmap \{(.*)\}/.exec(r);
+    if (vmap) {
+      for (const e of splitElements(vmap[1]!)) {
+        const g = /:\s*goto (\S+)$/.exec(e);
+        if (g) fromChain(g[1]!);
+      }
+      continue;
+    }
+    const map = /\bdnat (?:ip6? )?(?:addr \. port )?to numgen random mod \d+ map \{(.*)\}/.exec(r);
+    if (map) {
+      for (const e of splitElements(map[1]!)) {
+        const m = /:\s*\[?([0-9a-fA-F:.]+?)\]? \. (\d+)$/.exec(e);
+        if (m) out.push({ address: m[1]!, port: Number(m[2]), chain: null });
+      }
+      continue;
+    }
+    const g = /^(?:goto|jump) (endpoint-\S+)$/.exec(r);
+    if (g) {
+      fromChain(g[1]!);
+      continue;
+    }
+    const d = /\bdnat (?:ip6? )?to (\S+)$/.exec(r);
+    if (d && !/numgen/.test(r)) {
+      const at = addrPort(d[1]!);
+      if (at) out.push({ ...at, chain: null });
+    }
+  }
+  return out;
+}
+
+/** kube-proxy's services and endpoints in one `kube-proxy` table (the first, or the family asked). */
+export function kubeProxyNftView(r: NftRuleset, family?: string): KubeProxyNftView | null {
+  const t =
+    r.tables.find((x) => x.name === 'kube-proxy' && (!family || x.family === family)) ??
+    r.tables.find((x) => x.name === 'unknown' && x.sets['service-ips']);
+  if (!t) return null;
+  const services: NftServicePort[] = [];
+  for (const e of t.sets['service-ips']?.elements ?? []) {
+    const m = /^(\S+) \. (\w+) \. (\d+)(?: comment "[^"]*")? : goto (\S+)$/.exec(e);
+    if (!m) continue;
+    const [, ip, proto, port, chainName] = m;
+    const chain = t.chains[chainName!];
+    const n = serviceName(chainName!);
+    services.push({
+      name: n?.name ?? null,
+      portName: n?.portName ?? null,
+      protocol: proto!.toUpperCase(),
+      clusterIP: ip!,
+      port: Number(port),
+      chain: chainName!,
+      endpoints: chain ? endpointsOf(t, chain) : [],
+      chainListed: Boolean(chain),
+    });
+  }
+  const noEndpoints = (t.sets['no-endpoint-services']?.elements ?? [])
+    .map((e) => /^(\S+ \. \w+ \. \d+)/.exec(e)?.[1])
+    .filter((x): x is string => Boolean(x));
+  const names = Object.keys(t.chains);
+  return {
+    family: t.family,
+    services,
+    noEndpoints,
+    serviceChains: names.filter((c) => c.startsWith('service-')).length,
+    endpointChains: names.filter((c) => c.startsWith('endpoint-')).length,
+  };
+}
