@@ -3,7 +3,6 @@ import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFake, createFakeCluster, type Fake } from '../helpers/fake.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { INSPECT_SCRIPT, splitSections } from '../../src/steps/flushnat.js';
 
 export interface Lab {
   fake: Fake;
@@ -111,12 +110,7 @@ export function nodeExec(lab: Lab, node: string, argv: string[]): string {
   return lab.fake.tool('docker', ['exec', node, ...argv]).stdout;
 }
 
-/**
- * The node's iptables-save as proxylab's flush-nat sees it (its one inspection command).
- * Plain `iptables-save` in iptables mode is answered by the scale helper's stateless model
- * (test/fake/handlers/scale.mjs), which knows no leftovers.
- */
+/** The node's nat table (`iptables-save -t nat`), leftovers of earlier modes included. */
 export function natSave(lab: Lab, node: string): string {
-  const out = nodeExec(lab, node, ['sh', '-c', INSPECT_SCRIPT]);
-  return splitSections(out).get('iptables-save') ?? '';
+  return nodeExec(lab, node, ['iptables-save', '-t', 'nat']);
 }

@@ -190,7 +190,13 @@ function nftObjects(cluster) {
     body: [
       '\t\ttype ipv4_addr . inet_proto . inet_service : verdict',
       '\t\tcomment "ClusterIP, ExternalIP and LoadBalancer IP traffic"',
-      ...elems(sps.map((sp) => `${sp.vip} . ${sp.proto} . ${sp.port} : goto ${svcChain(sp)}`)),
+      // a port without endpoints is not in service-ips (kube-proxy lists it in
+      // no-endpoint-services instead, which the fake leaves out)
+      ...elems(
+        sps
+          .filter((sp) => sp.eps.length)
+          .map((sp) => `${sp.vip} . ${sp.proto} . ${sp.port} : goto ${svcChain(sp)}`),
+      ),
     ],
   });
   objs.push({
@@ -231,6 +237,7 @@ function nftObjects(cluster) {
   });
   for (const sp of sps) {
     const n = sp.eps.length;
+    if (n === 0) continue; // no service chain for a port without endpoints
     const lb =
       n === 0
         ? []

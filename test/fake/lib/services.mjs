@@ -24,6 +24,45 @@ export function kubeHash(n, s) {
 }
 
 /**
+ * The ready endpoints of one Service port, as kube-proxy reads them: from the Service's
+ * EndpointSlices when it has any (what kube-proxy watches), else from its v1 Endpoints
+ * (the fake's own controller writes those for selector Services).
+ */
+function readyEndpoints(cluster, svc, p) {
+  const ns = svc.metadata.namespace;
+  const slices = list(cluster, 'EndpointSlice', ns).filter(
+    (x) => x.metadata.labels?.['kubernetes.io/service-name'] === svc.metadata.name,
+  );
+  if (slices.length) {
+    const eps = [];
+    for (const sl of slices) {
+      const sp = (sl.ports ?? []).find((x) => (x.name ?? '') === (p.name ?? '')) ?? sl.ports?.[0];
+      for (const e of sl.endpoints ?? []) {
+        if (e.conditions?.ready === false) continue;
+        for (const ip of e.addresses ?? [])
+          eps.push({
+            ip,
+            port: sp?.port ?? p.targetPort ?? p.port,
+            pod: e.targetRef?.name,
+            node: e.nodeName,
+          });
+      }
+    }
+    return eps;
+  }
+  const ep = getObj(cluster, 'Endpoints', ns, svc.metadata.name);
+  const sub = ep?.subsets?.[0];
+  const epPort =
+    sub?.ports?.find((x) => x.name === p.name)?.port ?? sub?.ports?.[0]?.port ?? p.targetPort;
+  return (sub?.addresses ?? []).map((a) => ({
+    ip: a.ip,
+    port: epPort,
+    pod: a.targetRef?.name,
+    node: a.nodeName,
+  }));
+}
+
+/**
  * Service ports with their ready endpoints, from the cluster's objects, endpoints in
  * kube-proxy's order. One model for every handler that renders a proxy mode's rules.
  */
@@ -31,17 +70,8 @@ export function servicePorts(cluster) {
   const out = [];
   for (const svc of list(cluster, 'Service')) {
     if (!svc.spec.clusterIP || svc.spec.clusterIP === 'None') continue;
-    const ep = getObj(cluster, 'Endpoints', svc.metadata.namespace, svc.metadata.name);
     for (const p of svc.spec.ports ?? []) {
-      const sub = ep?.subsets?.[0];
-      const epPort =
-        sub?.ports?.find((x) => x.name === p.name)?.port ?? sub?.ports?.[0]?.port ?? p.targetPort;
-      const eps = (sub?.addresses ?? []).map((a) => ({
-        ip: a.ip,
-        port: epPort,
-        pod: a.targetRef?.name,
-        node: a.nodeName,
-      }));
+      const eps = readyEndpoints(cluster, svc, p);
       const apiserver = cluster.nodes.find((n) => n.role === 'control-plane')?.ip ?? '172.18.0.2';
       if (svc.metadata.name === 'kubernetes' && !eps.some((e) => e.ip === apiserver))
         eps.push({ ip: apiserver, port: 6443 });
