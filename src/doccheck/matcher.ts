@@ -115,7 +115,7 @@ function matchSegmentsK(E: Segment[], A: Segment[], b: Bindings, k: K): Bindings
         const a = A[j];
         if (!a) return rec(ei + 1, A.length, 0, bb);
         const from = j === ai ? off : 0;
-        const to = a.kind === 'lit' ? a.text.length - 1 : 0;
+        const to = a.kind === 'any' ? 0 : a.text.length - 1;
         for (let o = from; o <= to; o++) {
           const r = rec(ei + 1, j, o, bb);
           if (r) return r;
@@ -126,11 +126,29 @@ function matchSegmentsK(E: Segment[], A: Segment[], b: Bindings, k: K): Bindings
     const a = A[ai];
     if (!a) return null;
     if (e.kind === 'lit') {
-      if (a.kind !== 'lit') return null;
-      const rest = a.text.slice(off);
-      if (!rest.startsWith(e.text)) return null;
-      const o = off + e.text.length;
-      return o === a.text.length ? rec(ei + 1, ai + 1, 0, bb) : rec(ei + 1, ai, o, bb);
+      // The doc's text is read along the output's segments. Where the doc wrote plain text
+      // and the output has a value there, the value is compared as text: this is how
+      // `server_[..]` meets `server_others.go:152`, which the output lexes as one token
+      // (nothing is renamed then).
+      let want = e.text;
+      let i = ai;
+      let o = off;
+      let len: number;
+      for (;;) {
+        const s = A[i];
+        if (!s || s.kind === 'any') return null;
+        const rest = s.text.slice(o);
+        if (rest.startsWith(want)) {
+          o += want.length;
+          len = s.text.length;
+          break;
+        }
+        if (rest === '' || !want.startsWith(rest)) return null;
+        want = want.slice(rest.length);
+        i++;
+        o = 0;
+      }
+      return o === len ? rec(ei + 1, i + 1, 0, bb) : rec(ei + 1, i, o, bb);
     }
     if (a.kind !== 'var' || off !== 0 || a.cls !== e.cls) return null;
     if (!isBound(e.cls)) return rec(ei + 1, ai + 1, 0, bb);

@@ -461,3 +461,27 @@ describe('nft list output (the nftables lab)', () => {
     assert.match(text, /udp ≠ tcp/);
   });
 });
+
+test(
+  '[..] inside a value the output lexes as one token (a klog source location), on a real log line',
+  { skip: skipShared },
+  () => {
+    const line = real('kube-proxy-logs/01-v1.28.15-iptables-structured.txt')
+      .body.split('\n')
+      .find((l) => l.includes('"Using iptables Proxier"'))!;
+    assert.match(line, /server_others\.go:152\]/);
+    const open = (doc: string) => matchOutput(doc, line, { kind: 'kube-proxy-log' }).ok;
+    assert.ok(open(line.replace('server_others.go:152]', '[..]')), 'the whole location left open');
+    assert.ok(
+      open(line.replace('server_others.go:152]', 'server_[..]')),
+      'the file name left open',
+    );
+    assert.ok(
+      open(line.replace('server_others.go:152]', 'server_others.go:[..]')),
+      'the line number',
+    );
+    // what the doc still spells out must be there
+    assert.ok(!open(line.replace('server_others.go:152]', 'server_linux.go:[..]')));
+    assert.ok(!open(line.replace('server_others.go:152]', '[..]').replace('iptables', 'ipvs')));
+  },
+);
