@@ -33,6 +33,35 @@ function diff(want: string[], have: string[]): { missing: string[]; extra: strin
   return { missing: want.filter((x) => !h.has(x)), extra: have.filter((x) => !w.has(x)) };
 }
 
+/**
+ * The datapath's endpoints for one Service port against its ready endpoints: a
+ * real-servers-mismatch finding when they differ, else null. `have` names where the
+ * datapath's list was read (e.g. "ipvsadm real servers").
+ */
+function endpointsFinding(
+  node: string,
+  service: string,
+  message: string,
+  ready: string[],
+  have: { what: string; endpoints: string[]; missing: string; extra: string },
+): Finding | null {
+  const d = diff(ready, have.endpoints);
+  if (!d.missing.length && !d.extra.length) return null;
+  return {
+    id: 'real-servers-mismatch',
+    severity: 'error',
+    node,
+    service,
+    message,
+    evidence: [
+      `ready endpoints: ${ready.join(', ') || '(none)'}`,
+      `${have.what}: ${have.endpoints.join(', ') || '(none)'}`,
+      ...(d.missing.length ? [`${have.missing}: ${d.missing.join(', ')}`] : []),
+      ...(d.extra.length ? [`${have.extra}: ${d.extra.join(', ')}`] : []),
+    ],
+  };
+}
+
 export function findings(s: Snapshot): Finding[] {
   const out: Finding[] = [];
   const cfg = s.config;
@@ -119,22 +148,19 @@ export function findings(s: Snapshot): Finding[] {
             ],
           });
         } else if (v.ipvs) {
-          const d = diff(p.ready, v.ipvs.realServers);
-          if (d.missing.length || d.extra.length) {
-            out.push({
-              id: 'real-servers-mismatch',
-              severity: 'error',
-              node: n.node,
-              service: label,
-              message: `${label} on ${n.node}: IPVS real servers differ from the ready endpoints`,
-              evidence: [
-                `ready endpoints: ${p.ready.join(', ') || '(none)'}`,
-                `ipvsadm real servers: ${v.ipvs.realServers.join(', ') || '(none)'}`,
-                ...(d.missing.length ? [`missing from IPVS: ${d.missing.join(', ')}`] : []),
-                ...(d.extra.length ? [`in IPVS but not ready: ${d.extra.join(', ')}`] : []),
-              ],
-            });
-          }
+          const f = endpointsFinding(
+            n.node,
+            label,
+            `${label} on ${n.node}: IPVS real servers differ from the ready endpoints`,
+            p.ready,
+            {
+              what: 'ipvsadm real servers',
+              endpoints: v.ipvs.realServers,
+              missing: 'missing from IPVS',
+              extra: 'in IPVS but not ready',
+            },
+          );
+          if (f) out.push(f);
           if (cfg && v.ipvs.scheduler && v.ipvs.scheduler !== cfg.effectiveScheduler) {
             out.push({
               id: 'scheduler-mismatch',
@@ -184,22 +210,19 @@ export function findings(s: Snapshot): Finding[] {
             ],
           });
         } else if (v.nft) {
-          const d = diff(p.ready, v.nft.endpoints);
-          if (d.missing.length || d.extra.length) {
-            out.push({
-              id: 'real-servers-mismatch',
-              severity: 'error',
-              node: n.node,
-              service: label,
-              message: `${label} on ${n.node}: the endpoints of nftables chain ${v.nft.chain} differ from the ready endpoints`,
-              evidence: [
-                `ready endpoints: ${p.ready.join(', ') || '(none)'}`,
-                `${v.nft.chain} → dnat: ${v.nft.endpoints.join(', ') || '(none)'}`,
-                ...(d.missing.length ? [`missing: ${d.missing.join(', ')}`] : []),
-                ...(d.extra.length ? [`not ready: ${d.extra.join(', ')}`] : []),
-              ],
-            });
-          }
+          const f = endpointsFinding(
+            n.node,
+            label,
+            `${label} on ${n.node}: the endpoints of nftables chain ${v.nft.chain} differ from the ready endpoints`,
+            p.ready,
+            {
+              what: `${v.nft.chain} → dnat`,
+              endpoints: v.nft.endpoints,
+              missing: 'missing',
+              extra: 'not ready',
+            },
+          );
+          if (f) out.push(f);
         }
       } else if (n.mode === 'iptables') {
         if (v.iptables === false && p.ready.length > 0) {
@@ -214,22 +237,19 @@ export function findings(s: Snapshot): Finding[] {
             ],
           });
         } else if (v.iptables) {
-          const d = diff(p.ready, v.iptables.endpoints);
-          if (d.missing.length || d.extra.length) {
-            out.push({
-              id: 'real-servers-mismatch',
-              severity: 'error',
-              node: n.node,
-              service: label,
-              message: `${label} on ${n.node}: ${v.iptables.chain} endpoints differ from the ready endpoints`,
-              evidence: [
-                `ready endpoints: ${p.ready.join(', ') || '(none)'}`,
-                `${v.iptables.chain} → KUBE-SEP DNAT: ${v.iptables.endpoints.join(', ') || '(none)'}`,
-                ...(d.missing.length ? [`missing: ${d.missing.join(', ')}`] : []),
-                ...(d.extra.length ? [`not ready: ${d.extra.join(', ')}`] : []),
-              ],
-            });
-          }
+          const f = endpointsFinding(
+            n.node,
+            label,
+            `${label} on ${n.node}: ${v.iptables.chain} endpoints differ from the ready endpoints`,
+            p.ready,
+            {
+              what: `${v.iptables.chain} → KUBE-SEP DNAT`,
+              endpoints: v.iptables.endpoints,
+              missing: 'missing',
+              extra: 'not ready',
+            },
+          );
+          if (f) out.push(f);
         }
       }
     }
