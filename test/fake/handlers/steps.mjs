@@ -536,6 +536,15 @@ const isScript = (c, marker) =>
   typeof c.argv[2] === 'string' &&
   c.argv[2].includes(marker);
 
+/** Fail like `docker exec` does when the node image has no such program (kind's has no ipvsadm/ipset). */
+function requireTool(c, tool) {
+  if (!installed(c.node).has(tool))
+    c.fail(
+      127,
+      `OCI runtime exec failed: exec failed: unable to start container process: exec: "${tool}": executable file not found in $PATH: unknown`,
+    );
+}
+
 function installed(node) {
   return new Set(node.packages ?? []);
 }
@@ -708,11 +717,7 @@ export const handlers = [
     name: 'ipvsadm',
     match: (c) => c.argv[0] === 'ipvsadm',
     run(c) {
-      if (!installed(c.node).has('ipvsadm'))
-        c.fail(
-          127,
-          'OCI runtime exec failed: exec failed: unable to start container process: exec: "ipvsadm": executable file not found in $PATH: unknown',
-        );
+      requireTool(c, 'ipvsadm');
       sync(c.cluster, c.node);
       const a = c.argv.slice(1).join(' ');
       if (/-S/.test(a)) c.out(ipvsadmSave(c.node));
@@ -752,11 +757,7 @@ export const handlers = [
     name: 'ipset list',
     match: (c) => c.argv[0] === 'ipset',
     run(c) {
-      if (!installed(c.node).has('ipset'))
-        c.fail(
-          127,
-          'OCI runtime exec failed: exec failed: unable to start container process: exec: "ipset": executable file not found in $PATH: unknown',
-        );
+      requireTool(c, 'ipset');
       sync(c.cluster, c.node);
       const args = c.argv.slice(1);
       if (args.includes('-n'))
