@@ -65,6 +65,7 @@ Input that is not that kind of output at all exits 2 with the reason.
 Examples:
   docker exec proxylab-worker ipvsadm -Ln | proxylab parse ipvsadm
   proxylab parse iptables --table nat saved-rules.txt
+  docker exec proxylab-worker nft list table ip kube-proxy | proxylab parse nft
   kubectl -n kube-system logs -l k8s-app=kube-proxy --prefix | proxylab parse kube-proxy-log -`,
   options: {
     table: {
