@@ -9,85 +9,9 @@
  * KUBE-* object of the other mode. DOCKER*, KIND-* and every non-KUBE rule stay as they are.
  * Pure text in, plan out: nothing here runs a program.
  */
+import { parseIptables } from '../inspect/iptables.js';
 
 export type ProxyMode = 'iptables' | 'ipvs' | 'nftables';
-
-export interface RuleLine {
-  table: string;
-  chain: string;
-  /** Everything after `-A <chain> ` exactly as iptables-save printed it. */
-  spec: string;
-  /** The -j / -g target, if any. */
-  target: string | undefined;
-}
-
-export interface SavedTables {
-  /** table → chain names in the order declared. */
-  chains: Map<string, string[]>;
-  rules: RuleLine[];
-}
-
-/** Split a rule spec into words the way iptables-restore does (double quotes group). */
-export function words(spec: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inQ = false;
-  let has = false;
-  for (let i = 0; i < spec.length; i++) {
-    const c = spec[i]!;
-    if (c === '\\' && inQ && spec[i + 1] === '"') {
-      cur += '"';
-      i++;
-      continue;
-    }
-    if (c === '"') {
-      inQ = !inQ;
-      has = true;
-      continue;
-    }
-    if (!inQ && /\s/.test(c)) {
-      if (has || cur) out.push(cur);
-      cur = '';
-      has = false;
-      continue;
-    }
-    cur += c;
-  }
-  if (has || cur) out.push(cur);
-  return out;
-}
-
-export function parseIptablesSave(text: string): SavedTables {
-  const chains = new Map<string, string[]>();
-  const rules: RuleLine[] = [];
-  let table = '';
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/\r$/, '');
-    if (line.startsWith('*')) {
-      table = line.slice(1).trim();
-      if (!chains.has(table)) chains.set(table, []);
-      continue;
-    }
-    if (!table) continue;
-    if (line.startsWith(':')) {
-      const name = line.slice(1).split(/\s+/)[0];
-      if (name) chains.get(table)!.push(name);
-      continue;
-    }
-    const m = /^-A (\S+) (.*)$/.exec(line);
-    if (m) {
-      const spec = m[2]!.replace(/\s+$/, '');
-      const w = words(spec);
-      let target: string | undefined;
-      for (let i = 0; i < w.length - 1; i++)
-        if (w[i] === '-j' || w[i] === '--jump' || w[i] === '-g' || w[i] === '--goto')
-          target = w[i + 1];
-      rules.push({ table, chain: m[1]!, spec, target });
-    }
-    if (line === 'COMMIT') table = '';
-  }
-  return { chains, rules };
-}
 
 /** Chains only the iptables proxier creates (per service / endpoint, plus its node-port chain). */
 const IPTABLES_ONLY: Record<string, RegExp> = {
@@ -101,14 +25,6 @@ const IPVS_ONLY: Record<string, RegExp> = {
 };
 
 const NEVER = /^(DOCKER|KIND-)/;
-
-/** A rule that uses one of kube-proxy's ipsets (only the IPVS proxier uses them). */
-function usesKubeSet(spec: string): boolean {
-  const w = words(spec);
-  for (let i = 0; i < w.length - 1; i++)
-    if (w[i] === '--match-set' && w[i + 1]!.startsWith('KUBE-')) return true;
-  return false;
-}
 
 export type Family = 'ipv4' | 'ipv6';
 
@@ -166,32 +82,47 @@ export function parseIpvsadmSave(text: string): IpvsService[] {
   return out;
 }
 
-/** The rules and chains of one family's tables that belong to the leftover modes. */
+/**
+ * The rules and chains of one family's tables that belong to the leftover modes, read with
+ * inspect's iptables parser. A rule is named by its text after `-A <chain> `, exactly as
+ * iptables-save printed it (iptables-restore's `-D` takes it back as it is).
+ */
 function planTables(
   family: Family,
   saveText: string,
   chainRes: Record<string, RegExp[]>,
   removeSetRules: boolean,
 ): TablePlan[] {
-  const saved = parseIptablesSave(saveText);
+  if (saveText.trim() === '') return [];
+  const dump = parseIptables(saveText);
   const tables: TablePlan[] = [];
-  for (const [table, names] of saved.chains) {
+  for (const [table, { chains }] of Object.entries(dump.tables)) {
     const res = chainRes[table] ?? [];
+    const names = Object.keys(chains);
     const doomed = new Set(names.filter((c) => !NEVER.test(c) && res.some((r) => r.test(c))));
     const deleteRules: TablePlan['deleteRules'] = [];
-    for (const r of saved.rules) {
-      if (r.table !== table || doomed.has(r.chain)) continue;
-      if (NEVER.test(r.chain)) continue;
-      const jumpsAway = r.target !== undefined && doomed.has(r.target);
-      const setRule = removeSetRules && r.chain.startsWith('KUBE-') && usesKubeSet(r.spec);
-      const kubeJumpFromBuiltin = jumpsAway && !r.chain.startsWith('KUBE-');
-      if (jumpsAway || setRule || kubeJumpFromBuiltin)
-        deleteRules.push({ chain: r.chain, spec: r.spec });
+    for (const chain of names) {
+      if (doomed.has(chain) || NEVER.test(chain)) continue;
+      for (const r of chains[chain]!.rules) {
+        const jumpsAway = r.target !== null && doomed.has(r.target);
+        // only the IPVS proxier matches on kube-proxy's ipsets
+        const setRule =
+          removeSetRules &&
+          chain.startsWith('KUBE-') &&
+          r.matchSets.some((m) => m.name.startsWith('KUBE-'));
+        if (jumpsAway || setRule) deleteRules.push({ chain, spec: specOf(chain, r.raw) });
+      }
     }
     if (doomed.size || deleteRules.length)
       tables.push({ family, table, deleteRules, deleteChains: [...doomed] });
   }
   return tables;
+}
+
+/** `-A CHAIN rest` → `rest`. */
+function specOf(chain: string, raw: string): string {
+  const head = `-A ${chain} `;
+  return raw.startsWith(head) ? raw.slice(head.length) : raw.replace(/^\S+ \S+ ?/, '');
 }
 
 export function planFlush(current: ProxyMode, snap: NodeSnapshot): FlushPlan {
@@ -251,10 +182,6 @@ export function isEmptyPlan(p: FlushPlan): boolean {
   return c.rules + c.chains + c.ipvsServices + c.ipsets + c.links === 0;
 }
 
-function quoteSpec(spec: string): string {
-  return spec; // iptables-save output is already in iptables-restore syntax
-}
-
 /**
  * `iptables-restore --noflush` input (`ip6tables-restore` for ipv6): delete rules, then flush
  * every doomed chain, then delete them.
@@ -264,7 +191,7 @@ export function renderIptablesRestore(p: FlushPlan, family: Family = 'ipv4'): st
   for (const t of p.tables) {
     if (t.family !== family) continue;
     out.push(`*${t.table}`);
-    for (const r of t.deleteRules) out.push(`-D ${r.chain} ${quoteSpec(r.spec)}`);
+    for (const r of t.deleteRules) out.push(`-D ${r.chain} ${r.spec}`);
     for (const c of t.deleteChains) out.push(`-F ${c}`);
     for (const c of t.deleteChains) out.push(`-X ${c}`);
     out.push('COMMIT');

@@ -19,18 +19,29 @@ import {
   renderApplyInput,
   renderIptablesRestore,
   snapshotFromInspect,
-  words,
 } from '../../../src/steps/flushnat.js';
 
-test('words() splits like iptables-restore: quoted comments stay one word', () => {
-  assert.deepEqual(words('-m comment --comment "default/test-svc cluster IP" -j KUBE-SVC-X'), [
-    '-m',
-    'comment',
-    '--comment',
-    'default/test-svc cluster IP',
-    '-j',
-    'KUBE-SVC-X',
+test('a rule is named for -D exactly as iptables-save printed it; output that is not iptables-save is refused', () => {
+  const save = [
+    '*nat',
+    ':KUBE-SERVICES - [0:0]',
+    ':KUBE-SVC-ABCDEFGHIJKLMNOP - [0:0]',
+    '-A KUBE-SERVICES -d 10.96.0.10/32 -p udp -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-ABCDEFGHIJKLMNOP',
+    'COMMIT',
+    '',
+  ].join('\n');
+  const p = planFlush('ipvs', { iptablesSave: save, ip6tablesSave: '', kubeIpvs0: false });
+  assert.deepEqual(p.tables[0]!.deleteRules, [
+    {
+      chain: 'KUBE-SERVICES',
+      spec: '-d 10.96.0.10/32 -p udp -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-ABCDEFGHIJKLMNOP',
+    },
   ]);
+  assert.throws(
+    () =>
+      planFlush('ipvs', { iptablesSave: 'Permission denied (you must be root)', kubeIpvs0: false }),
+    /not iptables output/,
+  );
 });
 
 test('after iptables→ipvs: every KUBE-SVC/SEP/SVL/XLB chain, KUBE-NODEPORTS and the jumps to them go; ipvs rules and DOCKER/KIND stay', () => {
