@@ -127,49 +127,13 @@ class Chains {
 
 /** Split an iptables-save line into words, honouring double quotes and backslash escapes; null if a quote is left open. */
 export function saveWords(line: string): string[] | null {
-  if (!line.includes('"')) return fields(line);
-  if (line.includes('\t')) return saveWordsSlow(line);
-  // iptables-save separates words with one space and quotes only whole words (--comment "…").
-  const parts = line.split(' ');
+  const cur = new WordCursor().reset(line, isPlain(line));
   const out: string[] = [];
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i]!;
-    if (p === '') continue;
-    if (p.charCodeAt(0) === 34) {
-      let w = p;
-      while (!closesQuote(w)) {
-        if (++i >= parts.length) return null;
-        w += ` ${parts[i]!}`;
-      }
-      const inner = w.slice(1, -1);
-      out.push(inner.includes('\\') ? inner.replace(/\\(.)/g, '$1') : inner);
-    } else if (p.includes('"')) {
-      return saveWordsSlow(line);
-    } else out.push(p);
-  }
-  return out;
+  for (let w = cur.next(); w !== undefined; w = cur.next()) out.push(w);
+  return cur.open ? null : out;
 }
 
-function closesQuote(w: string): boolean {
-  if (w.length < 2 || w.charCodeAt(w.length - 1) !== 34) return false;
-  let back = 0;
-  for (let k = w.length - 2; k >= 1 && w.charCodeAt(k) === 92; k--) back++;
-  return back % 2 === 0;
-}
-
-const QUOTED_WORD = /(?:[^\s"]+|"(?:[^"\\]|\\.)*")+/g;
 const QUOTED_PART = /"((?:[^"\\]|\\.)*)"/g;
-
-function saveWordsSlow(line: string): string[] | null {
-  if ((line.match(/(?<!\\)"/g)?.length ?? 0) % 2 === 1) return null;
-  const words = line.match(QUOTED_WORD) ?? [];
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    if (w.includes('"'))
-      words[i] = w.replace(QUOTED_PART, (_m, inner: string) => inner.replace(/\\(.)/g, '$1'));
-  }
-  return words;
-}
 
 function emptyRule(raw: string, line: number): IptablesRule {
   return {

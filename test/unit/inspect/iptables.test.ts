@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   parseIptables,
   kubeProxyView,
+  saveWords,
   ParseError,
   type IptablesDump,
   type KubeProxyIptablesView,
@@ -491,4 +492,24 @@ DNAT       6    --  ::/0                 ::/0                 to:[fd00::2]:8080`
   );
   const r = bare.tables.unknown!.chains.FORWARD!.rules[0]!;
   assert.deepEqual([r.target, r.protocol, r.source, r.destination], [null, 'all', '::/0', '::/0']);
+});
+
+test('saveWords splits like iptables-restore: quoted words stay one word, escapes resolved, an open quote is null', () => {
+  assert.deepEqual(saveWords('-A X -m comment --comment "default/web:http cluster IP" -j Y'), [
+    '-A',
+    'X',
+    '-m',
+    'comment',
+    '--comment',
+    'default/web:http cluster IP',
+    '-j',
+    'Y',
+  ]);
+  assert.deepEqual(saveWords('--comment "a \\"b\\" c"\t-j  Y'), [
+    '--comment',
+    'a "b" c',
+    '-j',
+    'Y',
+  ]);
+  assert.equal(saveWords('--comment "open -j Y'), null);
 });
