@@ -200,46 +200,48 @@ test(
   }),
 );
 
+/**
+ * Run the CLI as a user would (CI on, no colour) and press Ctrl-C once `ready(output)` holds
+ * (plus `delayMs`); returns the exit code and everything it printed.
+ */
+function interruptWhen(
+  l: Lab,
+  args: string[],
+  ready: (out: string) => boolean,
+  delayMs = 0,
+): Promise<{ code: number; out: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', `${ROOT}src/cli.ts`, '--kubeconfig', l.fake.kubeconfig, ...args],
+    { cwd: ROOT, env: { ...l.env, NO_COLOR: '1', CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  return new Promise((resolve) => {
+    const tick = setInterval(() => {
+      if (!ready(out)) return;
+      clearInterval(tick);
+      setTimeout(() => child.kill('SIGINT'), delayMs);
+    }, 50);
+    child.on('close', (c) => {
+      clearInterval(tick);
+      resolve({ code: c ?? -1, out });
+    });
+  });
+}
+
 test(
   'Ctrl-C during the rollout: the old mode stays fully in place (backup restored) and the command says so, exit 130',
   withLab({ env: { FAKE_DELAY: 'kubectl rollout status=2500' } }, async (l) => {
     const before = cmYaml(l);
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        `${ROOT}src/cli.ts`,
-        '--kubeconfig',
-        l.fake.kubeconfig,
-        'mode',
-        'nftables',
-        '--keep-rules',
-      ],
-      {
-        cwd: ROOT,
-        env: { ...l.env, NO_COLOR: '1', CI: 'true' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+    const { code, out } = await interruptWhen(
+      l,
+      ['mode', 'nftables', '--keep-rules'],
+      (text) =>
+        l.fake.callsMatching('kubectl', 'rollout', 'restart').length >= 1 &&
+        /waiting ≤ \d+ s for the kube-proxy DaemonSet/.test(text),
     );
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    const code = await new Promise<number>((resolve) => {
-      const tick = setInterval(() => {
-        if (
-          l.fake.callsMatching('kubectl', 'rollout', 'restart').length >= 1 &&
-          /waiting ≤ \d+ s for the kube-proxy DaemonSet/.test(out)
-        ) {
-          clearInterval(tick);
-          child.kill('SIGINT');
-        }
-      }, 50);
-      child.on('close', (c) => {
-        clearInterval(tick);
-        resolve(c ?? -1);
-      });
-    });
     assert.equal(code, 130, out);
     assert.match(
       out,
@@ -257,43 +259,16 @@ test(
 test(
   'Ctrl-C during the leftover cleanup: the switch stands and the command says kube-proxy runs the new mode, exit 130',
   withLab({ env: { FAKE_DELAY: 'docker exec -i sh=2500' } }, async (l) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        `${ROOT}src/cli.ts`,
-        '--kubeconfig',
-        l.fake.kubeconfig,
-        'mode',
-        'nftables',
-      ],
-      {
-        cwd: ROOT,
-        env: { ...l.env, NO_COLOR: '1', CI: 'true' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+    const { code, out } = await interruptWhen(
+      l,
+      ['mode', 'nftables'],
+      (text) =>
+        /looking for iptables- and ipvs-mode leftovers/.test(text) &&
+        l.fake
+          .callsMatching('docker', 'exec', 'sh')
+          .some((c) => c.argv.some((a) => a.includes('### proxylab:iptables-save'))),
+      300,
     );
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    const code = await new Promise<number>((resolve) => {
-      const tick = setInterval(() => {
-        if (
-          /looking for iptables- and ipvs-mode leftovers/.test(out) &&
-          l.fake
-            .callsMatching('docker', 'exec', 'sh')
-            .some((c) => c.argv.some((a) => a.includes('### proxylab:iptables-save')))
-        ) {
-          clearInterval(tick);
-          setTimeout(() => child.kill('SIGINT'), 300);
-        }
-      }, 50);
-      child.on('close', (c) => {
-        clearInterval(tick);
-        resolve(c ?? -1);
-      });
-    });
     assert.equal(code, 130, out);
     assert.match(
       out,
