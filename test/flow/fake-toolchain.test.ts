@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { parse as parseYaml } from 'yaml';
 import { createFake, createFakeCluster, FAKE_BIN, type Fake } from '../helpers/fake.js';
+import { REAL_OUTPUTS } from '../helpers/fixtures.js';
 
-const FIXTURES = '/work/shared/fixtures/real-outputs';
+const FIXTURES = REAL_OUTPUTS;
 
 function withFake(opts: Parameters<typeof createFake>[0], fn: (f: Fake) => Promise<void> | void) {
   return async () => {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/cli.js';
+import { REAL_OUTPUTS } from '../helpers/fixtures.js';
 import { dumpDom, findChromium, NO_CHROMIUM, screenshot } from '../helpers/chromium.js';
 import { matchOutput } from '../../src/doccheck/matcher.js';
 import {
@@ -19,7 +20,7 @@ import {
 } from '../../src/doccheck/result.js';
 import { renderHtml, sanitizeSvg } from '../../src/report/html.js';
 
-const FIX = '/work/shared/fixtures/real-outputs';
+const FIX = REAL_OUTPUTS;
 const body = (rel: string) => readFileSync(join(FIX, rel), 'utf8').split(/^# ---\n/m)[1]!;
 const OUT = join(ROOT, 'test-results');
 

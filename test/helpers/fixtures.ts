@@ -1,16 +1,19 @@
 /**
- * Test data: the shared real outputs (`../shared/fixtures/real-outputs/` beside the repo,
- * as CI checks it out; PROXYLAB_SHARED overrides) and the seed output blocks copied into
- * `test/fixtures/seeds/`. Every file starts with `# ` header lines naming its source, ended
+ * Test data, all inside the repository: real outputs captured by others
+ * (`test/fixtures/real-outputs/`, 2017–2023, and `test/fixtures/real-outputs-modern/`,
+ * 2023–2026, each copied byte for byte with its INDEX.md) and the seed output blocks
+ * (`test/fixtures/seeds/`). Every file starts with `# ` header lines naming its source, ended
  * by a `# ---` line; `loadFixture` returns the header fields and the output below them.
+ * No test reads outside the repository (test/unit/fixtures-in-repo.test.ts checks that).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ROOT } from './cli.js';
 
-export const SHARED_DIR = resolve(process.env.PROXYLAB_SHARED ?? join(ROOT, '..', 'shared'));
-export const REAL_OUTPUTS = join(SHARED_DIR, 'fixtures', 'real-outputs');
-export const SEED_FIXTURES = join(ROOT, 'test', 'fixtures', 'seeds');
+export const FIXTURES_DIR = join(ROOT, 'test', 'fixtures');
+export const REAL_OUTPUTS = join(FIXTURES_DIR, 'real-outputs');
+export const MODERN_OUTPUTS = join(FIXTURES_DIR, 'real-outputs-modern');
+export const SEED_FIXTURES = join(FIXTURES_DIR, 'seeds');
 
 export interface Fixture {
   /** Path relative to its fixture root, e.g. `ipvsadm/01-....txt`. */
@@ -37,9 +40,14 @@ export function loadFixture(root: string, name: string): Fixture {
   return splitFixture(readFileSync(join(root, name), 'utf8'), name);
 }
 
-/** A shared real output, e.g. `real('ipvsadm/20-hwchiu-fresh-kubeadm-ipvs.txt')`. */
+/** A real output (2017–2023), e.g. `real('ipvsadm/20-hwchiu-fresh-kubeadm-ipvs.txt')`. */
 export function real(name: string): Fixture {
   return loadFixture(REAL_OUTPUTS, name);
+}
+
+/** A modern real output (2023–2026), e.g. `modern('nft/01-k3s-….txt')`. */
+export function modern(name: string): Fixture {
+  return loadFixture(MODERN_OUTPUTS, name);
 }
 
 /** A seed output block, e.g. `seed('001-ipvsadm-ln-kind-web.txt')`. */
@@ -47,15 +55,21 @@ export function seed(name: string): Fixture {
   return loadFixture(SEED_FIXTURES, name);
 }
 
-/** File names (relative) of the shared real outputs in one folder, sorted. */
+function txtFiles(root: string, dir: string): string[] {
+  return readdirSync(join(root, dir))
+    .filter((f) => f.endsWith('.txt'))
+    .sort()
+    .map((f) => `${dir}/${f}`);
+}
+
+/** File names (relative) of the real outputs in one folder, sorted. */
 export function realFiles(dir: string): string[] {
-  const d = join(REAL_OUTPUTS, dir);
-  return existsSync(d)
-    ? readdirSync(d)
-        .filter((f) => f.endsWith('.txt'))
-        .sort()
-        .map((f) => `${dir}/${f}`)
-    : [];
+  return txtFiles(REAL_OUTPUTS, dir);
+}
+
+/** File names (relative) of the modern real outputs in one folder, sorted. */
+export function modernFiles(dir: string): string[] {
+  return txtFiles(MODERN_OUTPUTS, dir);
 }
 
 /** Seed fixture file names whose header says `kind: <kind>`. */
@@ -65,5 +79,3 @@ export function seedFiles(kind?: string): string[] {
     .sort()
     .filter((f) => kind === undefined || seed(f).header.kind === kind);
 }
-
-export const sharedAvailable = existsSync(REAL_OUTPUTS);

@@ -4,7 +4,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { real, realFiles, seed, seedFiles, sharedAvailable } from '../../helpers/fixtures.js';
+import { real, realFiles, seed, seedFiles } from '../../helpers/fixtures.js';
 import { formatDiff, matchOutput, type MatchResult } from '../../../src/doccheck/matcher.js';
 import { Bindings } from '../../../src/doccheck/bindings.js';
 import { detectKind } from '../../../src/doccheck/layout.js';
@@ -12,10 +12,6 @@ import { parseLab } from '../../../src/doccheck/markdown.js';
 import { ROOT } from '../../helpers/cli.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-const skipShared = sharedAvailable
-  ? false
-  : 'the shared fixtures (../shared/fixtures/real-outputs) are not checked out beside the repo';
 
 // ------------------------------------------------------------------ alterations
 
@@ -85,7 +81,7 @@ function notOk(r: MatchResult, what: string): string {
 
 // ------------------------------------------------------------------ identity
 
-describe('every real output matches itself', { skip: skipShared }, () => {
+describe('every real output matches itself', () => {
   for (const dir of ['ipvsadm', 'iptables', 'ipset', 'kube-ipvs0', 'kube-proxy-logs', 'kubectl']) {
     for (const f of realFiles(dir)) {
       test(f, () => {
@@ -104,294 +100,281 @@ describe('every real output matches itself', { skip: skipShared }, () => {
 
 // ------------------------------------------------------------------ tolerated changes
 
-describe(
-  'tolerated: consistent renaming, reordering, counters and ages',
-  { skip: skipShared },
-  () => {
-    test('ipvsadm (seed 001, kind web): every IP renamed, services and real servers reordered, counters changed', () => {
-      const exp = seed('001-ipvsadm-ln-kind-web.txt').body;
-      const { text, map } = renameIPs(exp);
-      const act = bumpIpvsCounters(reorderIpvs(text));
-      assert.notEqual(act, exp);
-      const r = matchOutput(exp, act);
-      ok(r, 'renamed + reordered');
-      assert.equal(r.kind, 'ipvsadm');
-      assert.match(r.notes.join(' '), /compared as a set/);
-      // every address was renamed, injectively (services with the same real servers may swap names)
-      const ips = r.renamed.filter((x) => x.cls === 'ip');
-      assert.equal(ips.length, map.size);
-      assert.equal(new Set(ips.map((x) => x.actual)).size, ips.length);
-      for (const x of ips) assert.ok([...map.values()].includes(x.actual), x.actual);
-      // the default kubernetes service has one real server: no ambiguity there
-      assert.equal(ips.find((x) => x.doc === '10.96.0.1')?.actual, map.get('10.96.0.1'));
-    });
+describe('tolerated: consistent renaming, reordering, counters and ages', () => {
+  test('ipvsadm (seed 001, kind web): every IP renamed, services and real servers reordered, counters changed', () => {
+    const exp = seed('001-ipvsadm-ln-kind-web.txt').body;
+    const { text, map } = renameIPs(exp);
+    const act = bumpIpvsCounters(reorderIpvs(text));
+    assert.notEqual(act, exp);
+    const r = matchOutput(exp, act);
+    ok(r, 'renamed + reordered');
+    assert.equal(r.kind, 'ipvsadm');
+    assert.match(r.notes.join(' '), /compared as a set/);
+    // every address was renamed, injectively (services with the same real servers may swap names)
+    const ips = r.renamed.filter((x) => x.cls === 'ip');
+    assert.equal(ips.length, map.size);
+    assert.equal(new Set(ips.map((x) => x.actual)).size, ips.length);
+    for (const x of ips) assert.ok([...map.values()].includes(x.actual), x.actual);
+    // the default kubernetes service has one real server: no ambiguity there
+    assert.equal(ips.find((x) => x.doc === '10.96.0.1')?.actual, map.get('10.96.0.1'));
+  });
 
-    for (const f of [
-      'ipvsadm/01-opsnull-v1.16-multinode-loop.txt',
-      'ipvsadm/04-minikube-nodeport-docker-bridges.txt',
-      'ipvsadm/20-hwchiu-fresh-kubeadm-ipvs.txt',
-      'ipvsadm/19-ssup2-headerless-body-only.txt',
-    ]) {
-      test(`ipvsadm ${f}: renamed + reordered + counters`, () => {
-        const exp = real(f).body;
-        const act = bumpIpvsCounters(reorderIpvs(renameIPs(exp).text));
-        ok(matchOutput(exp, act), f);
-      });
-    }
-
-    test('ipvsadm --stats: every counter changed', () => {
-      const exp = real('ipvsadm/17-stats-nodeport-3-apiservers.txt').body;
-      const act = exp.replace(
-        /(\s)(\d+)(?=\s|$)/g,
-        (_m, sp: string, n: string) => `${sp}${Number(n) * 3 + 1}`,
-      );
-      assert.notEqual(act, exp);
-      ok(matchOutput(exp, act), '--stats');
+  for (const f of [
+    'ipvsadm/01-opsnull-v1.16-multinode-loop.txt',
+    'ipvsadm/04-minikube-nodeport-docker-bridges.txt',
+    'ipvsadm/20-hwchiu-fresh-kubeadm-ipvs.txt',
+    'ipvsadm/19-ssup2-headerless-body-only.txt',
+  ]) {
+    test(`ipvsadm ${f}: renamed + reordered + counters`, () => {
+      const exp = real(f).body;
+      const act = bumpIpvsCounters(reorderIpvs(renameIPs(exp).text));
+      ok(matchOutput(exp, act), f);
     });
+  }
 
-    test('ipset KUBE-CLUSTER-IP: members reordered and renamed, size and references changed', () => {
-      const exp = real('ipset/03-hwchiu-KUBE-CLUSTER-IP.txt').body.trimEnd();
-      const lines = renameIPs(exp).text.split('\n');
-      const at = lines.indexOf('Members:');
-      const act = [...lines.slice(0, at + 1), ...lines.slice(at + 1).reverse()]
-        .join('\n')
-        .replace(/Size in memory: \d+/, 'Size in memory: 1024')
-        .replace(/References: \d+/, 'References: 7');
-      const r = matchOutput(exp, act);
-      ok(r, 'ipset');
-      assert.equal(r.kind, 'ipset');
-    });
+  test('ipvsadm --stats: every counter changed', () => {
+    const exp = real('ipvsadm/17-stats-nodeport-3-apiservers.txt').body;
+    const act = exp.replace(
+      /(\s)(\d+)(?=\s|$)/g,
+      (_m, sp: string, n: string) => `${sp}${Number(n) * 3 + 1}`,
+    );
+    assert.notEqual(act, exp);
+    ok(matchOutput(exp, act), '--stats');
+  });
 
-    test('ip addr kube-ipvs0: addresses reordered, MAC and interface index changed', () => {
-      const exp = real('kube-ipvs0/03-hwchiu-ip-addr-show-dev.txt').body.trimEnd();
-      const lines = renameIPs(exp).text.split('\n');
-      // swap the first and the last address (each with its valid_lft line)
-      const head = lines.slice(0, 2);
-      const pairs: string[][] = [];
-      for (let i = 2; i < lines.length; i += 2) pairs.push(lines.slice(i, i + 2));
-      const act = [...head, ...pairs.reverse().flat()]
-        .join('\n')
-        .replace(/^5:/, '9:')
-        .replace('62:c9:fc:74:c4:f8', '0a:11:22:33:44:55');
-      const r = matchOutput(exp, act);
-      ok(r, 'ip addr');
-      assert.ok(r.renamed.some((x) => x.cls === 'ifindex' && x.doc === '5' && x.actual === '9'));
-      assert.ok(r.renamed.some((x) => x.cls === 'mac'));
-    });
+  test('ipset KUBE-CLUSTER-IP: members reordered and renamed, size and references changed', () => {
+    const exp = real('ipset/03-hwchiu-KUBE-CLUSTER-IP.txt').body.trimEnd();
+    const lines = renameIPs(exp).text.split('\n');
+    const at = lines.indexOf('Members:');
+    const act = [...lines.slice(0, at + 1), ...lines.slice(at + 1).reverse()]
+      .join('\n')
+      .replace(/Size in memory: \d+/, 'Size in memory: 1024')
+      .replace(/References: \d+/, 'References: 7');
+    const r = matchOutput(exp, act);
+    ok(r, 'ipset');
+    assert.equal(r.kind, 'ipset');
+  });
 
-    test('kubectl get pods -o wide: ages, pod hashes and pod IPs changed, rows reordered', () => {
-      const exp = real('kubectl/07-kep2086-get-po-wide-kind.txt').body.trimEnd();
-      const lines = renameIPs(exp)
-        .text.replace(/7d4db667fc/g, '5c9f8d6b47')
-        .replace(/h5m5p/, 'x2k9q')
-        .replace(/6m2s/, '41s')
-        .replace(/5m59s/, '40s')
-        .replace(/ 6m /, ' 39s')
-        .split('\n');
-      const act = [lines[0]!, ...lines.slice(1).reverse()].join('\n');
-      const r = matchOutput(exp, act);
-      ok(r, 'kubectl');
-      assert.equal(r.kind, 'kubectl');
-      assert.ok(
-        r.renamed.some(
-          (x) => x.cls === 'hash' && x.doc === '7d4db667fc' && x.actual === '5c9f8d6b47',
-        ),
-      );
-    });
+  test('ip addr kube-ipvs0: addresses reordered, MAC and interface index changed', () => {
+    const exp = real('kube-ipvs0/03-hwchiu-ip-addr-show-dev.txt').body.trimEnd();
+    const lines = renameIPs(exp).text.split('\n');
+    // swap the first and the last address (each with its valid_lft line)
+    const head = lines.slice(0, 2);
+    const pairs: string[][] = [];
+    for (let i = 2; i < lines.length; i += 2) pairs.push(lines.slice(i, i + 2));
+    const act = [...head, ...pairs.reverse().flat()]
+      .join('\n')
+      .replace(/^5:/, '9:')
+      .replace('62:c9:fc:74:c4:f8', '0a:11:22:33:44:55');
+    const r = matchOutput(exp, act);
+    ok(r, 'ip addr');
+    assert.ok(r.renamed.some((x) => x.cls === 'ifindex' && x.doc === '5' && x.actual === '9'));
+    assert.ok(r.renamed.some((x) => x.cls === 'mac'));
+  });
 
-    test('kube-proxy log: klog headers (time, pid, file:line) changed', () => {
-      const exp = seed('004-kube-proxy-log-ipvs-structured.txt').body;
-      const act =
-        exp.replace(
-          /I0908 09:57:29\.(\d+)\s+1 (\w+)\.go:\d+\]/g,
-          (_m, us: string, f: string) =>
-            `I1121 22:01:0${us.length % 10}.123456       7 ${f}_linux.go:42]`,
-        ) + '\nI1121 22:01:09.000001       1 proxier.go:1 "more lines the doc elides"';
-      assert.notEqual(act, exp);
-      ok(matchOutput(exp, act), 'log');
-    });
+  test('kubectl get pods -o wide: ages, pod hashes and pod IPs changed, rows reordered', () => {
+    const exp = real('kubectl/07-kep2086-get-po-wide-kind.txt').body.trimEnd();
+    const lines = renameIPs(exp)
+      .text.replace(/7d4db667fc/g, '5c9f8d6b47')
+      .replace(/h5m5p/, 'x2k9q')
+      .replace(/6m2s/, '41s')
+      .replace(/5m59s/, '40s')
+      .replace(/ 6m /, ' 39s')
+      .split('\n');
+    const act = [lines[0]!, ...lines.slice(1).reverse()].join('\n');
+    const r = matchOutput(exp, act);
+    ok(r, 'kubectl');
+    assert.equal(r.kind, 'kubectl');
+    assert.ok(
+      r.renamed.some(
+        (x) => x.cls === 'hash' && x.doc === '7d4db667fc' && x.actual === '5c9f8d6b47',
+      ),
+    );
+  });
 
-    test('iptables-save with KUBE-SVC/KUBE-SEP hashes renamed, chains reordered', () => {
-      const exp = seed('004-iptables-save-grep-KUBE-SVC.txt').body.trimEnd();
-      const renamed = renameIPs(exp)
-        .text.replace(/JTMI3DYZIM6D5ZYY/g, 'ABCDEFGHIJKLMNOP')
-        .replace(/KQTOOYZ7OXINNODS/g, 'QRSTUVWXYZ234567');
-      const lines = renamed.split('\n');
-      // move the KUBE-NODEPORTS rule after the KUBE-SVC rules: another chain, order not meaningful
-      const np = lines.findIndex((l) => l.startsWith('-A KUBE-NODEPORTS'));
-      const moved = [...lines.slice(0, np), ...lines.slice(np + 1), lines[np]!].join('\n');
-      const r = matchOutput(exp, moved);
-      ok(r, 'iptables-save');
-      assert.ok(r.renamed.some((x) => x.cls === 'chain' && x.doc === 'JTMI3DYZIM6D5ZYY'));
-    });
+  test('kube-proxy log: klog headers (time, pid, file:line) changed', () => {
+    const exp = seed('004-kube-proxy-log-ipvs-structured.txt').body;
+    const act =
+      exp.replace(
+        /I0908 09:57:29\.(\d+)\s+1 (\w+)\.go:\d+\]/g,
+        (_m, us: string, f: string) =>
+          `I1121 22:01:0${us.length % 10}.123456       7 ${f}_linux.go:42]`,
+      ) + '\nI1121 22:01:09.000001       1 proxier.go:1 "more lines the doc elides"';
+    assert.notEqual(act, exp);
+    ok(matchOutput(exp, act), 'log');
+  });
 
-    test('ellipsis and inline wildcard', () => {
-      const exp =
-        'IP Virtual Server version [..]\n...\nTCP  10.96.0.1:443 rr\n  -> 172.18.0.3:6443              Masq    1      0          0';
-      const act = real('ipvsadm/20-hwchiu-fresh-kubeadm-ipvs.txt').body;
-      ok(matchOutput(exp, act), 'wildcards');
-    });
-  },
-);
+  test('iptables-save with KUBE-SVC/KUBE-SEP hashes renamed, chains reordered', () => {
+    const exp = seed('004-iptables-save-grep-KUBE-SVC.txt').body.trimEnd();
+    const renamed = renameIPs(exp)
+      .text.replace(/JTMI3DYZIM6D5ZYY/g, 'ABCDEFGHIJKLMNOP')
+      .replace(/KQTOOYZ7OXINNODS/g, 'QRSTUVWXYZ234567');
+    const lines = renamed.split('\n');
+    // move the KUBE-NODEPORTS rule after the KUBE-SVC rules: another chain, order not meaningful
+    const np = lines.findIndex((l) => l.startsWith('-A KUBE-NODEPORTS'));
+    const moved = [...lines.slice(0, np), ...lines.slice(np + 1), lines[np]!].join('\n');
+    const r = matchOutput(exp, moved);
+    ok(r, 'iptables-save');
+    assert.ok(r.renamed.some((x) => x.cls === 'chain' && x.doc === 'JTMI3DYZIM6D5ZYY'));
+  });
+
+  test('ellipsis and inline wildcard', () => {
+    const exp =
+      'IP Virtual Server version [..]\n...\nTCP  10.96.0.1:443 rr\n  -> 172.18.0.3:6443              Masq    1      0          0';
+    const act = real('ipvsadm/20-hwchiu-fresh-kubeadm-ipvs.txt').body;
+    ok(matchOutput(exp, act), 'wildcards');
+  });
+});
 
 // ------------------------------------------------------------------ refused changes
 
-describe(
-  'refused: a real change is a mismatch with a diff that points at the line',
-  { skip: skipShared },
-  () => {
-    const exp = () => seed('001-ipvsadm-ln-kind-web.txt').body.trimEnd();
-    // service VIPs are known from earlier steps (kubectl get svc) in a lab run; pod IPs change
-    const keepVips = (ip: string) => ip.startsWith('10.96.');
-    const lineOf = (text: string, needle: string) =>
-      text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+describe('refused: a real change is a mismatch with a diff that points at the line', () => {
+  const exp = () => seed('001-ipvsadm-ln-kind-web.txt').body.trimEnd();
+  // service VIPs are known from earlier steps (kubectl get svc) in a lab run; pod IPs change
+  const keepVips = (ip: string) => ip.startsWith('10.96.');
+  const lineOf = (text: string, needle: string) =>
+    text.split('\n').findIndex((l) => l.includes(needle)) + 1;
 
-    test('one real server removed', () => {
+  test('one real server removed', () => {
+    const e = exp();
+    const lines = e.split('\n');
+    const svc = lines.findIndex((l) => l.startsWith('TCP  10.96.119.228:80'));
+    lines.splice(svc + 2, 1);
+    const r = matchOutput(e, renameIPs(lines.join('\n'), keepVips).text);
+    const text = notOk(r, 'removed');
+    const miss = r.diff.find((d) => d.op === 'missing');
+    assert.ok(miss, text);
+    assert.equal(miss.expected!.line, svc + 3);
+    assert.match(text, new RegExp(`expected line ${svc + 3}: not in the output`));
+  });
+
+  test('one real server added', () => {
+    const e = exp();
+    const act = e.replace(
+      'TCP  10.96.119.228:80 rr\n',
+      'TCP  10.96.119.228:80 rr\n  -> 10.244.2.9:80                Masq    1      0          0\n',
+    );
+    const r = matchOutput(e, act);
+    const text = notOk(r, 'added');
+    assert.ok(
+      r.diff.some((d) => d.op === 'unexpected' && d.actual!.text.includes('10.244.2.9')),
+      text,
+    );
+  });
+
+  const changes: Array<[string, (t: string) => string, RegExp]> = [
+    [
+      'scheduler',
+      (t) => t.replace('TCP  10.96.119.228:80 rr', 'TCP  10.96.119.228:80 sh'),
+      /scheduler rr ≠ sh/,
+    ],
+    [
+      'port',
+      (t) => t.replace('TCP  10.96.119.228:80 rr', 'TCP  10.96.119.228:8080 rr'),
+      /port 80 ≠ 8080/,
+    ],
+    [
+      'protocol',
+      (t) => t.replace('TCP  10.96.119.228:80 rr', 'UDP  10.96.119.228:80 rr'),
+      /protocol TCP ≠ UDP/,
+    ],
+    [
+      'forward method',
+      (t) => t.replace(/(TCP {2}10\.96\.119\.228:80 rr\n {2}-> 10\.244\.1\.6:80 +)Masq/, '$1Route'),
+      /forward method Masq ≠ Route/,
+    ],
+    [
+      'weight',
+      (t) => t.replace(/(TCP {2}10\.96\.119\.228:80 rr\n {2}-> 10\.244\.1\.6:80 +Masq +)1/, '$10'),
+      /weight 1 ≠ 0/,
+    ],
+    [
+      'persistence flag',
+      (t) => t.replace('TCP  10.96.119.228:80 rr', 'TCP  10.96.119.228:80 rr persistent 10800'),
+      /persistent 10800/,
+    ],
+  ];
+  for (const [what, change, why] of changes) {
+    test(`${what} changed`, () => {
       const e = exp();
-      const lines = e.split('\n');
-      const svc = lines.findIndex((l) => l.startsWith('TCP  10.96.119.228:80'));
-      lines.splice(svc + 2, 1);
-      const r = matchOutput(e, renameIPs(lines.join('\n'), keepVips).text);
-      const text = notOk(r, 'removed');
-      const miss = r.diff.find((d) => d.op === 'missing');
-      assert.ok(miss, text);
-      assert.equal(miss.expected!.line, svc + 3);
-      assert.match(text, new RegExp(`expected line ${svc + 3}: not in the output`));
-    });
-
-    test('one real server added', () => {
-      const e = exp();
-      const act = e.replace(
-        'TCP  10.96.119.228:80 rr\n',
-        'TCP  10.96.119.228:80 rr\n  -> 10.244.2.9:80                Masq    1      0          0\n',
-      );
-      const r = matchOutput(e, act);
-      const text = notOk(r, 'added');
-      assert.ok(
-        r.diff.some((d) => d.op === 'unexpected' && d.actual!.text.includes('10.244.2.9')),
-        text,
+      const act = change(e);
+      assert.notEqual(act, e, 'the alteration applied');
+      const r = matchOutput(e, renameIPs(act, keepVips).text);
+      const text = notOk(r, what);
+      assert.match(text, why);
+      const changed = r.diff.find((d) => d.op === 'changed' || d.op === 'missing');
+      assert.ok(changed?.expected, text);
+      assert.equal(
+        changed.expected.line,
+        lineOf(e, '10.96.119.228:80') + (what === 'forward method' || what === 'weight' ? 1 : 0),
       );
     });
+  }
 
-    const changes: Array<[string, (t: string) => string, RegExp]> = [
-      [
-        'scheduler',
-        (t) => t.replace('TCP  10.96.119.228:80 rr', 'TCP  10.96.119.228:80 sh'),
-        /scheduler rr ≠ sh/,
-      ],
-      [
-        'port',
-        (t) => t.replace('TCP  10.96.119.228:80 rr', 'TCP  10.96.119.228:8080 rr'),
-        /port 80 ≠ 8080/,
-      ],
-      [
-        'protocol',
-        (t) => t.replace('TCP  10.96.119.228:80 rr', 'UDP  10.96.119.228:80 rr'),
-        /protocol TCP ≠ UDP/,
-      ],
-      [
-        'forward method',
-        (t) =>
-          t.replace(/(TCP {2}10\.96\.119\.228:80 rr\n {2}-> 10\.244\.1\.6:80 +)Masq/, '$1Route'),
-        /forward method Masq ≠ Route/,
-      ],
-      [
-        'weight',
-        (t) =>
-          t.replace(/(TCP {2}10\.96\.119\.228:80 rr\n {2}-> 10\.244\.1\.6:80 +Masq +)1/, '$10'),
-        /weight 1 ≠ 0/,
-      ],
-      [
-        'persistence flag',
-        (t) => t.replace('TCP  10.96.119.228:80 rr', 'TCP  10.96.119.228:80 rr persistent 10800'),
-        /persistent 10800/,
-      ],
-    ];
-    for (const [what, change, why] of changes) {
-      test(`${what} changed`, () => {
-        const e = exp();
-        const act = change(e);
-        assert.notEqual(act, e, 'the alteration applied');
-        const r = matchOutput(e, renameIPs(act, keepVips).text);
-        const text = notOk(r, what);
-        assert.match(text, why);
-        const changed = r.diff.find((d) => d.op === 'changed' || d.op === 'missing');
-        assert.ok(changed?.expected, text);
-        assert.equal(
-          changed.expected.line,
-          lineOf(e, '10.96.119.228:80') + (what === 'forward method' || what === 'weight' ? 1 : 0),
-        );
-      });
-    }
+  test('two different expected IPs landing on one actual IP', () => {
+    const e = exp();
+    // the web ClusterIP and the memcached one both become 10.96.5.5
+    const act = e
+      .replace(/10\.96\.119\.228/g, '10.96.5.5')
+      .replace(/10\.96\.159\.35/g, '10.96.5.5');
+    const r = matchOutput(e, act);
+    const text = notOk(r, 'two on one');
+    assert.match(
+      text,
+      /two doc values on one output value: 10\.96\.(119\.228|159\.35) and 10\.96\.(119\.228|159\.35) would both be 10\.96\.5\.5/,
+    );
+  });
 
-    test('two different expected IPs landing on one actual IP', () => {
-      const e = exp();
-      // the web ClusterIP and the memcached one both become 10.96.5.5
-      const act = e
-        .replace(/10\.96\.119\.228/g, '10.96.5.5')
-        .replace(/10\.96\.159\.35/g, '10.96.5.5');
-      const r = matchOutput(e, act);
-      const text = notOk(r, 'two on one');
-      assert.match(
-        text,
-        /two doc values on one output value: 10\.96\.(119\.228|159\.35) and 10\.96\.(119\.228|159\.35) would both be 10\.96\.5\.5/,
-      );
+  test('a value bound in an earlier step must stay bound (kubectl get svc, then ipvsadm)', () => {
+    const svc =
+      'NAME   TYPE        CLUSTER-IP      EXTERNAL-IP   PORT(S)   AGE\nweb    ClusterIP   10.96.119.228   <none>        80/TCP    92s';
+    const first = matchOutput(svc, svc.replace('10.96.119.228', '10.96.5.5').replace('92s', '3m'));
+    ok(first, 'kubectl get svc');
+    const e = exp();
+    // ipvsadm shows the web service on another VIP than kubectl did
+    const r = matchOutput(e, e.replace(/10\.96\.119\.228/g, '10.96.7.7'), {
+      bindings: first.bindings,
     });
+    const text = notOk(r, 'bound earlier');
+    assert.match(
+      text,
+      /10\.96\.119\.228 is already bound to 10\.96\.5\.5 in this run \(found 10\.96\.7\.7 here\)/,
+    );
+    // and with the same VIP it matches
+    ok(
+      matchOutput(e, e.replace(/10\.96\.119\.228/g, '10.96.5.5'), { bindings: first.bindings }),
+      'same VIP',
+    );
+  });
 
-    test('a value bound in an earlier step must stay bound (kubectl get svc, then ipvsadm)', () => {
-      const svc =
-        'NAME   TYPE        CLUSTER-IP      EXTERNAL-IP   PORT(S)   AGE\nweb    ClusterIP   10.96.119.228   <none>        80/TCP    92s';
-      const first = matchOutput(
-        svc,
-        svc.replace('10.96.119.228', '10.96.5.5').replace('92s', '3m'),
-      );
-      ok(first, 'kubectl get svc');
-      const e = exp();
-      // ipvsadm shows the web service on another VIP than kubectl did
-      const r = matchOutput(e, e.replace(/10\.96\.119\.228/g, '10.96.7.7'), {
-        bindings: first.bindings,
-      });
-      const text = notOk(r, 'bound earlier');
-      assert.match(
-        text,
-        /10\.96\.119\.228 is already bound to 10\.96\.5\.5 in this run \(found 10\.96\.7\.7 here\)/,
-      );
-      // and with the same VIP it matches
-      ok(
-        matchOutput(e, e.replace(/10\.96\.119\.228/g, '10.96.5.5'), { bindings: first.bindings }),
-        'same VIP',
-      );
-    });
+  test('"Using iptables Proxier" where the doc says ipvs', () => {
+    const e = seed('004-kube-proxy-log-ipvs-structured.txt').body;
+    const act = real('kube-proxy-logs/01-v1.28.15-iptables-structured.txt').body;
+    const r = matchOutput(e, act);
+    const text = notOk(r, 'mode');
+    assert.match(text, /"Using ipvs Proxier"/);
+    // and the same log with only the mode word changed
+    const r2 = matchOutput(e, e.replace('"Using ipvs Proxier"', '"Using iptables Proxier"'));
+    const t2 = notOk(r2, 'mode word');
+    assert.match(t2, /"ipvs ≠ "iptables|ipvs ≠ iptables/);
+    const changed = r2.diff.find((d) => d.op === 'changed');
+    assert.equal(changed?.expected?.line, lineOf(e, 'Using ipvs Proxier'));
+  });
 
-    test('"Using iptables Proxier" where the doc says ipvs', () => {
-      const e = seed('004-kube-proxy-log-ipvs-structured.txt').body;
-      const act = real('kube-proxy-logs/01-v1.28.15-iptables-structured.txt').body;
-      const r = matchOutput(e, act);
-      const text = notOk(r, 'mode');
-      assert.match(text, /"Using ipvs Proxier"/);
-      // and the same log with only the mode word changed
-      const r2 = matchOutput(e, e.replace('"Using ipvs Proxier"', '"Using iptables Proxier"'));
-      const t2 = notOk(r2, 'mode word');
-      assert.match(t2, /"ipvs ≠ "iptables|ipvs ≠ iptables/);
-      const changed = r2.diff.find((d) => d.op === 'changed');
-      assert.equal(changed?.expected?.line, lineOf(e, 'Using ipvs Proxier'));
-    });
+  test('ipset member with another port is not the same member', () => {
+    const e = real('ipset/03-hwchiu-KUBE-CLUSTER-IP.txt').body;
+    const r = matchOutput(e, e.replace('10.97.35.96,tcp:80', '10.97.35.96,tcp:8080'));
+    notOk(r, 'ipset port');
+  });
 
-    test('ipset member with another port is not the same member', () => {
-      const e = real('ipset/03-hwchiu-KUBE-CLUSTER-IP.txt').body;
-      const r = matchOutput(e, e.replace('10.97.35.96,tcp:80', '10.97.35.96,tcp:8080'));
-      notOk(r, 'ipset port');
-    });
+  test('a counter is free, a weight is not', () => {
+    const e = real('ipvsadm/20-hwchiu-fresh-kubeadm-ipvs.txt').body;
+    ok(matchOutput(e, bumpIpvsCounters(e)), 'counters');
+    notOk(matchOutput(e, e.replace(/Masq {4}1 /, 'Masq    5 ')), 'weight');
+  });
+});
 
-    test('a counter is free, a weight is not', () => {
-      const e = real('ipvsadm/20-hwchiu-fresh-kubeadm-ipvs.txt').body;
-      ok(matchOutput(e, bumpIpvsCounters(e)), 'counters');
-      notOk(matchOutput(e, e.replace(/Masq {4}1 /, 'Masq    5 ')), 'weight');
-    });
-  },
-);
-
-describe('detection', { skip: skipShared }, () => {
+describe('detection', () => {
   test('detects the kind of every real output by folder', () => {
     const want: Record<string, string> = {
       ipvsadm: 'ipvsadm',
@@ -462,26 +445,19 @@ describe('nft list output (the nftables lab)', () => {
   });
 });
 
-test(
-  '[..] inside a value the output lexes as one token (a klog source location), on a real log line',
-  { skip: skipShared },
-  () => {
-    const line = real('kube-proxy-logs/01-v1.28.15-iptables-structured.txt')
-      .body.split('\n')
-      .find((l) => l.includes('"Using iptables Proxier"'))!;
-    assert.match(line, /server_others\.go:152\]/);
-    const open = (doc: string) => matchOutput(doc, line, { kind: 'kube-proxy-log' }).ok;
-    assert.ok(open(line.replace('server_others.go:152]', '[..]')), 'the whole location left open');
-    assert.ok(
-      open(line.replace('server_others.go:152]', 'server_[..]')),
-      'the file name left open',
-    );
-    assert.ok(
-      open(line.replace('server_others.go:152]', 'server_others.go:[..]')),
-      'the line number',
-    );
-    // what the doc still spells out must be there
-    assert.ok(!open(line.replace('server_others.go:152]', 'server_linux.go:[..]')));
-    assert.ok(!open(line.replace('server_others.go:152]', '[..]').replace('iptables', 'ipvs')));
-  },
-);
+test('[..] inside a value the output lexes as one token (a klog source location), on a real log line', () => {
+  const line = real('kube-proxy-logs/01-v1.28.15-iptables-structured.txt')
+    .body.split('\n')
+    .find((l) => l.includes('"Using iptables Proxier"'))!;
+  assert.match(line, /server_others\.go:152\]/);
+  const open = (doc: string) => matchOutput(doc, line, { kind: 'kube-proxy-log' }).ok;
+  assert.ok(open(line.replace('server_others.go:152]', '[..]')), 'the whole location left open');
+  assert.ok(open(line.replace('server_others.go:152]', 'server_[..]')), 'the file name left open');
+  assert.ok(
+    open(line.replace('server_others.go:152]', 'server_others.go:[..]')),
+    'the line number',
+  );
+  // what the doc still spells out must be there
+  assert.ok(!open(line.replace('server_others.go:152]', 'server_linux.go:[..]')));
+  assert.ok(!open(line.replace('server_others.go:152]', '[..]').replace('iptables', 'ipvs')));
+});

@@ -6,64 +6,58 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { real, sharedAvailable } from '../../helpers/fixtures.js';
+import { real } from '../../helpers/fixtures.js';
 import { matchOutput, splitLines } from '../../../src/doccheck/matcher.js';
 import { Bindings } from '../../../src/doccheck/bindings.js';
 import { keepEllipses, keepInlineWildcards, proposeUpdate } from '../../../src/doccheck/update.js';
 import { toDocNames } from '../../../src/doccheck/run.js';
 
-const skip = sharedAvailable ? false : 'the shared fixtures are not checked out beside the repo';
+test('kube-proxy log: `...` and a `[..]` line survive --update; the changed line is rewritten', () => {
+  const log = splitLines(real('kube-proxy-logs/01-v1.28.15-iptables-structured.txt').body);
+  const proxier = log.findIndex((l) => l.includes('"Using iptables Proxier"'));
+  const version = log.findIndex((l) => l.includes('"Version info"'));
+  assert.ok(proxier > 0 && version > proxier);
+  // The doc: the first line, `...`, the proxier line with its source location left open,
+  // `...`, the version line, `...`.
+  const doc = [
+    log[0]!,
+    '...',
+    log[proxier]!.replace(/server_others\.go:\d+\]/, '[..]'),
+    '...',
+    log[version]!,
+    '...',
+  ];
+  assert.ok(matchOutput(doc.join('\n'), log.join('\n')).ok, 'the doc passes on the real log');
+  // A newer kube-proxy: another version, the proxier line moved to another file.
+  const newer = log.map((l, i) =>
+    i === version
+      ? l.replace('v1.28.15', 'v1.29.4')
+      : i === proxier
+        ? l.replace('server_others.go:152]', 'server_linux.go:180]')
+        : l,
+  );
+  const actual = newer.join('\n');
+  assert.ok(!matchOutput(doc.join('\n'), actual).ok, 'the doc fails on the new log');
+  const b = Bindings.empty();
+  const updated = proposeUpdate({
+    expected: doc.join('\n'),
+    proposed: toDocNames(actual, b),
+    actual,
+    bindings: b,
+  });
+  const lines = splitLines(updated);
+  assert.deepEqual(lines[1], '...');
+  assert.ok(lines.includes(doc[2]!), 'the [..] line is kept as the author wrote it');
+  assert.ok(
+    lines.some((l) => l.includes('version="v1.29.4"')),
+    'the changed line is rewritten',
+  );
+  assert.equal(lines.filter((l) => l === '...').length, 3, 'every ... kept');
+  assert.ok(lines.length < 10, `folded, not the whole log (${lines.length} lines)`);
+  assert.ok(matchOutput(updated, actual).ok, 'the updated doc passes on the new output');
+});
 
-test(
-  'kube-proxy log: `...` and a `[..]` line survive --update; the changed line is rewritten',
-  { skip },
-  () => {
-    const log = splitLines(real('kube-proxy-logs/01-v1.28.15-iptables-structured.txt').body);
-    const proxier = log.findIndex((l) => l.includes('"Using iptables Proxier"'));
-    const version = log.findIndex((l) => l.includes('"Version info"'));
-    assert.ok(proxier > 0 && version > proxier);
-    // The doc: the first line, `...`, the proxier line with its source location left open,
-    // `...`, the version line, `...`.
-    const doc = [
-      log[0]!,
-      '...',
-      log[proxier]!.replace(/server_others\.go:\d+\]/, '[..]'),
-      '...',
-      log[version]!,
-      '...',
-    ];
-    assert.ok(matchOutput(doc.join('\n'), log.join('\n')).ok, 'the doc passes on the real log');
-    // A newer kube-proxy: another version, the proxier line moved to another file.
-    const newer = log.map((l, i) =>
-      i === version
-        ? l.replace('v1.28.15', 'v1.29.4')
-        : i === proxier
-          ? l.replace('server_others.go:152]', 'server_linux.go:180]')
-          : l,
-    );
-    const actual = newer.join('\n');
-    assert.ok(!matchOutput(doc.join('\n'), actual).ok, 'the doc fails on the new log');
-    const b = Bindings.empty();
-    const updated = proposeUpdate({
-      expected: doc.join('\n'),
-      proposed: toDocNames(actual, b),
-      actual,
-      bindings: b,
-    });
-    const lines = splitLines(updated);
-    assert.deepEqual(lines[1], '...');
-    assert.ok(lines.includes(doc[2]!), 'the [..] line is kept as the author wrote it');
-    assert.ok(
-      lines.some((l) => l.includes('version="v1.29.4"')),
-      'the changed line is rewritten',
-    );
-    assert.equal(lines.filter((l) => l === '...').length, 3, 'every ... kept');
-    assert.ok(lines.length < 10, `folded, not the whole log (${lines.length} lines)`);
-    assert.ok(matchOutput(updated, actual).ok, 'the updated doc passes on the new output');
-  },
-);
-
-test('ipvsadm: a `[..]` real-server line stays when the scheduler changes', { skip }, () => {
+test('ipvsadm: a `[..]` real-server line stays when the scheduler changes', () => {
   const text = splitLines(real('ipvsadm/02-opsnull-v1.10-persistent-10800.txt').body);
   const rs = text.findIndex((l) => /^\s+->\s+\d/.test(l));
   assert.ok(rs > 0);
