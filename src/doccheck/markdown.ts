@@ -30,6 +30,7 @@
  */
 import { UsageError } from '../core/errors.js';
 import { OUTPUT_KINDS, type OutputKind } from './layout.js';
+import { readBlocks } from './markdown-blocks.js';
 
 export const RUNNABLE_TAG = 'proxylab';
 
@@ -69,7 +70,6 @@ export interface LabDoc {
   steps: LabStep[];
 }
 
-const FENCE = /^(\s{0,3})(`{3,}|~{3,})(.*)$/;
 const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 /** Split an info string into words, keeping key="quoted value" together. */
@@ -149,70 +149,53 @@ export function parseOptions(info: string, where: string): StepOptions {
 }
 
 export function parseLab(text: string, file = 'README.md'): LabDoc {
-  const lines = text.split('\n');
   const steps: LabStep[] = [];
   let heading = '';
   let title = '';
-  let i = 0;
-  while (i < lines.length) {
-    const l = lines[i]!;
-    const h = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(l);
-    if (h) {
-      heading = h[2]!;
-      if (!title && h[1] === '#') title = heading;
-      i++;
+  for (const b of readBlocks(text)) {
+    if (b.kind === 'heading') {
+      heading = b.source;
+      if (!title && b.depth === 1) title = heading;
       continue;
     }
-    const f = FENCE.exec(l);
-    if (!f) {
-      i++;
-      continue;
-    }
-    const fence = f[2]!;
-    const info = f[3]!.trim();
-    // find the closing fence
-    let end = i + 1;
-    const close = new RegExp(`^\\s{0,3}${fence[0] === '`' ? '`' : '~'}{${fence.length},}\\s*$`);
-    while (end < lines.length && !close.test(lines[end]!)) end++;
-    if (end >= lines.length)
+    if (!b.closed)
       throw new UsageError(
-        `${file}:${i + 1}: this code block is never closed`,
-        `add a closing ${fence}`,
+        `${file}:${b.line}: this code block is never closed`,
+        `add a closing ${b.fence}`,
       );
-    if (isRunnable(info)) {
-      const where = `${file}:${i + 1}`;
-      const options = parseOptions(info, where);
-      let k = i + 1;
-      if (k < end && !lines[k]!.startsWith('$')) {
-        throw new UsageError(
-          `${file}:${k + 1}: a \`${info}\` block must start with a "$ command" line`,
-          'put the command first, prefixed with "$ ", and the output it prints below it',
-        );
-      }
-      while (k < end) {
-        const line = k + 1;
-        let cmd = lines[k]!.replace(/^\$ ?/, '');
-        k++;
-        while (/\\$/.test(cmd) && k < end) {
-          cmd += `\n${lines[k]!.replace(/^> /, '')}`;
-          k++;
-        }
-        const outStart = k;
-        while (k < end && !/^\$(?: |$)/.test(lines[k]!)) k++;
-        const expectedLines = lines.slice(outStart, k);
-        steps.push({
-          index: steps.length + 1,
-          command: cmd,
-          line,
-          expected: expectedLines.join('\n'),
-          expectedRange: { start: outStart + 1, end: k + 1 },
-          heading,
-          options,
-          info,
-        });
-      }
+    if (!isRunnable(b.info)) continue;
+    const info = b.info;
+    const options = parseOptions(info, `${file}:${b.line}`);
+    const lines = b.lines;
+    const at = (k: number): number => b.firstLine + k;
+    let k = 0;
+    if (k < lines.length && !lines[k]!.startsWith('$')) {
+      throw new UsageError(
+        `${file}:${at(k)}: a \`${info}\` block must start with a "$ command" line`,
+        'put the command first, prefixed with "$ ", and the output it prints below it',
+      );
     }
-    i = end + 1;
+    while (k < lines.length) {
+      const line = at(k);
+      let cmd = lines[k]!.replace(/^\$ ?/, '');
+      k++;
+      while (/\\$/.test(cmd) && k < lines.length) {
+        cmd += `\n${lines[k]!.replace(/^> /, '')}`;
+        k++;
+      }
+      const outStart = k;
+      while (k < lines.length && !/^\$(?: |$)/.test(lines[k]!)) k++;
+      steps.push({
+        index: steps.length + 1,
+        command: cmd,
+        line,
+        expected: lines.slice(outStart, k).join('\n'),
+        expectedRange: { start: at(outStart), end: at(k) },
+        heading,
+        options,
+        info,
+      });
+    }
   }
   return { file, title: title || file, text, steps };
 }
@@ -233,9 +216,20 @@ export function rewriteLab(doc: LabDoc, outputs: ReadonlyMap<number, string>): s
       .split('\n')
       .map((l) => l.replace(/\s+$/, ''));
     while (body.length && body[body.length - 1] === '') body.pop();
-    // a line starting with "$" or a fence would end the step or the block: indent it by one space
-    const safe = body.map((l) => (/^(?:\$(?: |$)|`{3,}|~{3,})/.test(l) ? ` ${l}` : l));
-    lines.splice(s.expectedRange.start - 1, s.expectedRange.end - s.expectedRange.start, ...safe);
+    // a line starting with "$" would start a new step: indent it by one space; a line that
+    // could close the block (a fence indented 0-3 spaces) is indented to 4, where it cannot
+    const safe = body.map((l) =>
+      /^\s{0,3}(?:`{3,}|~{3,})\s*$/.test(l) ? `    ${l}` : /^\$(?: |$)/.test(l) ? ` ${l}` : l,
+    );
+    // inside a list item or a blockquote, every line carries the container's prefix
+    const raw0 = lines[s.line - 1] ?? '';
+    const prefix = raw0.slice(0, Math.max(0, raw0.indexOf('$')));
+    const inContainer = safe.map((l) => (l === '' ? prefix.trimEnd() : prefix + l));
+    lines.splice(
+      s.expectedRange.start - 1,
+      s.expectedRange.end - s.expectedRange.start,
+      ...inContainer,
+    );
   }
   return lines.join('\n');
 }

@@ -88,7 +88,7 @@ test('rewriteLab replaces only expected outputs, every other byte stays', () => 
   // a "$ " or fence line in the output is indented so it stays output
   assert.equal(
     again.steps[2]!.expected,
-    'IP Virtual Server version 1.2.1 (size=4096)\n $ not a command\n ```',
+    'IP Virtual Server version 1.2.1 (size=4096)\n $ not a command\n    ```',
   );
   const before = DOC.split('\n');
   const after = out.split('\n');
@@ -116,4 +116,89 @@ test('the shipped labs parse, and every step that shows output shows a kind the 
       );
     }
   }
+});
+
+const LISTED = `# Steps people write
+
+1. Create the service:
+
+   \`\`\`console proxylab retry=3
+   $ kubectl get svc web
+   NAME   TYPE
+     indented output
+   \`\`\`
+
+2. A quoted block:
+
+> \`\`\`console proxylab
+> $ echo quoted
+> quoted
+> \`\`\`
+
+## Fences of fences
+
+~~~console proxylab
+$ printf '\\x60\\x60\\x60\\n'
+\`\`\`
+~~~
+
+\`\`\`\`\`markdown
+\`\`\`console proxylab
+$ not run: this block is an example inside a longer fence
+\`\`\`
+\`\`\`\`\`
+
+    \`\`\`console proxylab
+    $ not run: four spaces make an indented code block
+    \`\`\`
+`;
+
+test('CommonMark: blocks in list items and blockquotes, tilde and nested fences', () => {
+  const doc = parseLab(LISTED, 'lab.md');
+  assert.equal(doc.title, 'Steps people write');
+  assert.deepEqual(
+    doc.steps.map((s) => [s.command, s.line, s.expected, s.expectedRange, s.heading]),
+    [
+      [
+        'kubectl get svc web',
+        6,
+        'NAME   TYPE\n  indented output',
+        { start: 7, end: 9 },
+        'Steps people write',
+      ],
+      ['echo quoted', 14, 'quoted', { start: 15, end: 16 }, 'Steps people write'],
+      ["printf '\\x60\\x60\\x60\\n'", 21, '```', { start: 22, end: 23 }, 'Fences of fences'],
+    ],
+  );
+  assert.equal(doc.steps[0]!.options.retry, 3);
+});
+
+test('CommonMark: messages name the doc line of blocks inside containers', () => {
+  assert.throws(
+    () => parseLab('1. item\n\n   ```console proxylab\n   output first\n   ```\n', 'l.md'),
+    (e: unknown) => e instanceof UsageError && /^l\.md:4: .* must start with/.test(e.message),
+  );
+  assert.throws(
+    () => parseLab('> text\n>\n> ```console proxylab wait=x\n> $ true\n> ```\n', 'l.md'),
+    /l\.md:3: wait=x/,
+  );
+  assert.throws(() => parseLab('# t\n\n````console\n```\n', 'l.md'), /l\.md:3: .*never closed/);
+});
+
+test('rewriteLab keeps a block inside its list item or blockquote', () => {
+  const doc = parseLab(LISTED, 'lab.md');
+  const out = rewriteLab(
+    doc,
+    new Map([
+      [1, 'NAME   TYPE\n\nweb    NodePort\n```'],
+      [2, 'quoted again'],
+    ]),
+  );
+  const again = parseLab(out, 'lab.md');
+  assert.equal(again.steps.length, 3);
+  assert.equal(again.steps[0]!.expected, 'NAME   TYPE\n\nweb    NodePort\n    ```');
+  assert.equal(again.steps[1]!.expected, 'quoted again');
+  assert.equal(again.steps[2]!.command, doc.steps[2]!.command);
+  assert.match(out, /\n   web    NodePort\n/);
+  assert.match(out, /\n> quoted again\n/);
 });
