@@ -7,6 +7,15 @@
  * shell string it builds. What proxylab writes to bash's stdin is fixed text plus paths of
  * files it created itself. Output (stdout and stderr together, as a terminal shows them)
  * goes to a file; the end of a step is a line with a random marker and the exit code.
+ *
+ * stderr: docs show a step's output as a terminal shows it, stdout and stderr interleaved in
+ * the order the programs wrote them (one file for both, so one shared offset). A line a
+ * program prints on stderr, such as kubectl's `Found 3 pods, using pod/kube-proxy-…` before
+ * `kubectl logs ds/kube-proxy` output (kubectl writes it to stderr even when stdout goes
+ * into a pipe), belongs in the doc's expected output where it appeared.
+ *
+ * The environment: the caller's (proxylab check: labEnv in src/commands/check.ts), minus
+ * what would make the lab behave differently from a person's fresh terminal (labShellEnv).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +39,50 @@ export interface StepRun {
 }
 
 const BASH = existsSync('/bin/bash') ? '/bin/bash' : 'bash';
+
+/**
+ * What GNU make (4.3, Debian 12) exports to every recipe's environment: under `make lab` or
+ * `make smoke` they reach the lab's shell, and a step's own `make web` then runs as a
+ * sub-make (MAKELEVEL=1 turns on -w: "make[1]: Entering directory …") with the outer
+ * command line's variables (MAKEFLAGS/MAKEOVERRIDES carry `MODE=ipvs`).
+ */
+export const MAKE_VARIABLES = [
+  'MAKEFLAGS',
+  'MFLAGS',
+  'GNUMAKEFLAGS',
+  'MAKELEVEL',
+  'MAKEOVERRIDES',
+  'MAKEFILES',
+  'MAKE_TERMOUT',
+  'MAKE_TERMERR',
+] as const;
+
+/** The Makefile's own variables (set on make's command line they are exported too). */
+export const MAKEFILE_VARIABLES = ['MODE', 'K8S', 'SCHEDULER', 'CLUSTER', 'ARGS'] as const;
+
+/** Variables that change how a non-interactive bash itself behaves (sourced files, cd output). */
+export const SHELL_VARIABLES = [
+  'BASH_ENV',
+  'ENV',
+  'CDPATH',
+  'GLOBIGNORE',
+  'SHELLOPTS',
+  'BASHOPTS',
+] as const;
+
+/**
+ * The lab shell's environment: `env` without make's, the Makefile's and bash's
+ * behaviour-changing variables; CLUSTER is set to the cluster being checked
+ * (PROXYLAB_CLUSTER) so a step's `make …` acts on it, as the outer command did.
+ */
+export function labShellEnv(
+  env: Record<string, string | undefined>,
+): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = { ...env };
+  for (const k of [...MAKE_VARIABLES, ...MAKEFILE_VARIABLES, ...SHELL_VARIABLES]) delete out[k];
+  if (env.PROXYLAB_CLUSTER) out.CLUSTER = env.PROXYLAB_CLUSTER;
+  return out;
+}
 
 /** Quote a path proxylab generated itself (mkdtemp + fixed names) for bash. */
 function q(path: string): string {
@@ -56,7 +109,7 @@ export class ShellSession {
     this.buf = '';
     this.proc = start([BASH, '--noprofile', '--norc'], {
       cwd: this.opts.cwd,
-      env: this.opts.env,
+      env: labShellEnv(this.opts.env),
       extendEnv: false,
       ...(this.opts.signal ? { signal: this.opts.signal } : {}),
     });
