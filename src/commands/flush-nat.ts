@@ -1,5 +1,6 @@
 import { defineCommand, bool } from '../core/command.js';
 import { runTasks } from '../ui/tasks.js';
+import { requireCluster } from '../cluster/guard.js';
 import { flushTask, newState, sayWhereOnInterrupt } from '../steps/flows.js';
 import { withLock } from '../steps/state.js';
 import { summarize } from '../steps/flush.js';
@@ -23,6 +24,7 @@ kube-proxy re-creates anything of its current mode on its next sync.
   json: true,
   async run(ctx, args) {
     const dryRun = bool(args, 'dry-run');
+    await requireCluster(ctx);
     const st = newState();
     const go = () =>
       runTasks(

@@ -1,5 +1,6 @@
 import { defineCommand } from '../core/command.js';
 import { runTasks } from '../ui/tasks.js';
+import { requireCluster } from '../cluster/guard.js';
 import { modeArgs, modeTasks, newState, summaryLines } from '../steps/flows.js';
 import { withLock } from '../steps/state.js';
 import { SCHEDULER_NAMES } from '../steps/schedulers.js';
@@ -46,6 +47,7 @@ Examples:
   json: true,
   async run(ctx, args) {
     const a = modeArgs(args.values, args.positionals[0]);
+    await requireCluster(ctx);
     const st = newState();
     await withLock(
       ctx.env,

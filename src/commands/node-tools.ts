@@ -1,5 +1,6 @@
 import { defineCommand } from '../core/command.js';
 import { runTasks } from '../ui/tasks.js';
+import { requireCluster } from '../cluster/guard.js';
 import { newState, nodeToolsTask } from '../steps/flows.js';
 import { withLock } from '../steps/state.js';
 import { cacheDir } from '../steps/nodetools.js';
@@ -15,6 +16,7 @@ other nodes, a re-run or the next cluster install from there without the network
 Already installed → nothing to do.`,
   json: true,
   async run(ctx) {
+    await requireCluster(ctx);
     const st = newState();
     await withLock(
       ctx.env,

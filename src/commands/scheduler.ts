@@ -1,5 +1,6 @@
 import { defineCommand } from '../core/command.js';
 import { runTasks } from '../ui/tasks.js';
+import { requireCluster } from '../cluster/guard.js';
 import { kubeFor, modeArgs, modeTasks, newState, summaryLines } from '../steps/flows.js';
 import { withLock } from '../steps/state.js';
 import { SCHEDULERS } from '../steps/schedulers.js';
@@ -28,6 +29,7 @@ ${Object.entries(SCHEDULERS)
   },
   async run(ctx, args) {
     const a = modeArgs({ ...args.values, scheduler: args.positionals[0] }, 'ipvs');
+    await requireCluster(ctx);
     const st = newState();
     let shown = '';
     await withLock(ctx.env, ctx.cluster, `scheduler ${a.change.scheduler}`, async () => {

@@ -1,4 +1,5 @@
 import { defineCommand, str } from '../core/command.js';
+import { requireCluster } from '../cluster/guard.js';
 import { kubeFor, newState } from '../steps/flows.js';
 import { loadWebObjects, webNames } from '../steps/web.js';
 import { sendTraffic, trafficTable, validateTraffic } from '../steps/traffic.js';
@@ -38,6 +39,7 @@ ClientIP affinity one pod answers them all.
       to: str(args, 'to'),
       n: str(args, 'requests'),
     });
+    await requireCluster(ctx);
     const kube = await kubeFor(ctx, newState());
     const r = await sendTraffic(
       kube,

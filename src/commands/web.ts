@@ -1,5 +1,6 @@
 import { defineCommand, str } from '../core/command.js';
 import { runTasks } from '../ui/tasks.js';
+import { requireCluster } from '../cluster/guard.js';
 import { kubeFor, newState } from '../steps/flows.js';
 import { withLock } from '../steps/state.js';
 import { applyWeb, validateWebOptions } from '../steps/web.js';
@@ -42,6 +43,7 @@ With --affinity ClientIP, ipvsadm shows "persistent <timeout>" on the service.`,
     });
     const namespace = str(args, 'namespace') ?? 'default';
     const timeoutS = Number(str(args, 'timeout') ?? '180');
+    await requireCluster(ctx);
     const st = newState();
     let applied: string[] = [];
     await withLock(ctx.env, ctx.cluster, 'web', () =>
