@@ -160,11 +160,6 @@ const NUM = /^(?:\d+(?:\.\d+)?|\.\d+)$/;
 
 const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
 
-function hasBackslash(s: string, from: number, to: number): boolean {
-  const k = s.indexOf('\\', from);
-  return k >= 0 && k < to;
-}
-
 /**
  * Reads the words of one save-syntax line in place, with the quoting rules of `saveWords`,
  * so a rule is parsed without first splitting the line into an array of words: options are
@@ -183,6 +178,12 @@ class WordCursor {
   private plain = true;
   /** Position of the next `"` at or after `pos` (or the line's length when none). */
   private quote = 0;
+  /**
+   * The first backslash at or after `backslashFrom` (the line's length when none): kept, not
+   * searched for again per word, so a line of many quoted words is read in one pass.
+   */
+  private backslash = -1;
+  private backslashFrom = 0;
 
   /** `plain`: the caller knows the line has no whitespace but spaces (see isPlain). */
   reset(s: string, plain: boolean): this {
@@ -191,6 +192,8 @@ class WordCursor {
     this.open = false;
     this.plain = plain;
     this.quote = -1;
+    this.backslash = -1;
+    this.backslashFrom = 0;
     return this;
   }
 
@@ -248,9 +251,19 @@ class WordCursor {
     const { s, start: a, end: b } = this;
     if (!this.quoted) return s.slice(a, b);
     // The common case, `"…"` as a whole word without escapes: slice its inside.
-    if (s.charCodeAt(a) === 34 && s.indexOf('"', a + 1) === b - 1 && !hasBackslash(s, a, b))
+    if (s.charCodeAt(a) === 34 && s.indexOf('"', a + 1) === b - 1 && !this.hasBackslash(a, b))
       return s.slice(a + 1, b - 1);
     return s.slice(a, b).replace(QUOTED_PART, (_m, inner: string) => inner.replace(/\\(.)/g, '$1'));
+  }
+
+  /** Whether [a, b) holds a backslash. */
+  private hasBackslash(a: number, b: number): boolean {
+    if (this.backslash < a || a < this.backslashFrom) {
+      const k = this.s.indexOf('\\', a);
+      this.backslash = k < 0 ? this.s.length : k;
+      this.backslashFrom = a;
+    }
+    return this.backslash < b;
   }
 
   /** The next word, or undefined at the end of the line. */

@@ -72,8 +72,9 @@ export function parseNft(input: string): NftRuleset {
   let table: NftTable | null = null;
   let chain: NftChain | null = null;
   let set: NftSet | null = null;
-  /** Collecting a multi-line `elements = { … }`. */
-  let elements: string | null = null;
+  /** Collecting a multi-line `elements = { … }`: its lines so far, and its open braces. */
+  let elements: string[] | null = null;
+  const braces = new BraceCounter();
   let recognized = 0;
   const implicitTable = (): NftTable => {
     if (!table) {
@@ -86,8 +87,8 @@ export function parseNft(input: string): NftRuleset {
     const raw = lines[i]!;
     const line = raw.trim();
     if (elements !== null) {
-      elements += ` ${line}`;
-      if (closes(elements)) finishElements();
+      elements.push(line);
+      if (braces.closes(line)) finishElements();
       continue;
     }
     if (line === '' || line === '--' || isNoise(raw) || promptCommand(raw) !== null) continue;
@@ -123,8 +124,9 @@ export function parseNft(input: string): NftRuleset {
       else if (key === 'flags') set.flags = value!.replace(/;$/, '');
       else if (key === 'comment') set.comment = unquote(value!);
       else {
-        elements = value!;
-        if (closes(elements)) finishElements();
+        elements = [value!];
+        braces.reset();
+        if (braces.closes(value!)) finishElements();
       }
       continue;
     }
@@ -153,24 +155,36 @@ export function parseNft(input: string): NftRuleset {
 
   function finishElements() {
     const body = elements!
+      .join(' ')
       .trim()
       .replace(/^\{/, '')
       .replace(/\}\s*;?$/, '');
-    if (set) set.elements.push(...splitElements(body));
+    if (set) for (const e of splitElements(body)) set.elements.push(e);
     elements = null;
   }
 }
 
-/** True when a `{ …` element list has its closing brace (outside quotes). */
-function closes(text: string): boolean {
-  let depth = 0;
-  let quoted = false;
-  for (const ch of text) {
-    if (ch === '"') quoted = !quoted;
-    else if (!quoted && ch === '{') depth++;
-    else if (!quoted && ch === '}' && --depth === 0) return true;
+/**
+ * Follows the braces of an element list line by line (outside quotes), so a list of
+ * thousands of lines is scanned once, not again from its start at every line.
+ */
+class BraceCounter {
+  private depth = 0;
+  private quoted = false;
+  reset(): void {
+    this.depth = 0;
+    this.quoted = false;
   }
-  return false;
+  /** Reads one more line; true when the list's outer `{` has just been closed. */
+  closes(text: string): boolean {
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 34) this.quoted = !this.quoted;
+      else if (!this.quoted && c === 123) this.depth++;
+      else if (!this.quoted && c === 125 && --this.depth === 0) return true;
+    }
+    return false;
+  }
 }
 
 function unquote(s: string): string {
