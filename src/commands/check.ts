@@ -14,6 +14,7 @@ import { toJUnit } from '../doccheck/junit.js';
 import { parseLab, rewriteLab, type LabStep } from '../doccheck/markdown.js';
 import type { CheckResult, StepResult } from '../doccheck/result.js';
 import { runLab } from '../doccheck/run.js';
+import { evaluateNeeds, hostProbes, labNeeds } from '../doccheck/requires.js';
 import { stateDir } from '../steps/state.js';
 import { taskList, type Task } from '../ui/tasks.js';
 
@@ -197,10 +198,9 @@ failed, 2 bad arguments or doc.`,
           );
       return EXIT.ok;
     }
-    if (!existsSync(ctx.kubeconfig))
-      ctx.io.warn(
-        `⚠ no kubeconfig at ${ctx.kubeconfig}: steps that talk to the cluster will fail (create it with \`make up\`, or pass --kubeconfig)`,
-      );
+    // what the doc says it needs (a cluster, root, IPVS…), checked before any step runs
+    const needs = await evaluateNeeds(labNeeds(text, relFile), hostProbes(ctx), lab);
+    if (!needs.ok) throw new UserError(needs.message, needs.fix);
     const stepSpec = str(args, 'step');
     const only =
       stepSpec !== undefined ? parseStepSelection(stepSpec, doc.steps.length) : undefined;
