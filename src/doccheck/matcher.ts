@@ -13,6 +13,7 @@
  * ("scheduler rr ≠ sh", "10.96.0.10 already stands for 10.96.5.5 in this run, not ...").
  */
 import { Bindings, isConflict, type Renaming } from './bindings.js';
+import { Budget, LineSearch, matchLine, nodeText as sideText, TreeSearch } from './search.js';
 import { PARSERS, isParseError } from '../inspect/index.js';
 import {
   detectKind,
@@ -97,79 +98,12 @@ function prepare(text: string, kind: OutputKind, wildcards: boolean): Prepared {
 
 // ---------------------------------------------------------------- line matching
 
-type K = (b: Bindings) => Bindings | null;
-
 /** Match one expected line's segments against an actual line's; null when they differ. */
 export function matchSegments(E: Segment[], A: Segment[], b: Bindings): Bindings | null {
-  return matchSegmentsK(E, A, b, (x) => x);
-}
-
-/** Continuation style: every way the line can match is offered to `k` until one is accepted. */
-function matchSegmentsK(E: Segment[], A: Segment[], b: Bindings, k: K): Bindings | null {
-  const rec = (ei: number, ai: number, off: number, bb: Bindings): Bindings | null => {
-    if (ei === E.length) return ai === A.length ? k(bb) : null;
-    const e = E[ei]!;
-    if (e.kind === 'any') {
-      // try every position from here to the end of the line
-      for (let j = ai; j <= A.length; j++) {
-        const a = A[j];
-        if (!a) return rec(ei + 1, A.length, 0, bb);
-        const from = j === ai ? off : 0;
-        const to = a.kind === 'any' ? 0 : a.text.length - 1;
-        for (let o = from; o <= to; o++) {
-          const r = rec(ei + 1, j, o, bb);
-          if (r) return r;
-        }
-      }
-      return null;
-    }
-    const a = A[ai];
-    if (!a) return null;
-    if (e.kind === 'lit') {
-      // The doc's text is read along the output's segments. Where the doc wrote plain text
-      // and the output has a value there, the value is compared as text: this is how
-      // `server_[..]` meets `server_others.go:152`, which the output lexes as one token
-      // (nothing is renamed then).
-      let want = e.text;
-      let i = ai;
-      let o = off;
-      let len: number;
-      for (;;) {
-        const s = A[i];
-        if (!s || s.kind === 'any') return null;
-        const rest = s.text.slice(o);
-        if (rest.startsWith(want)) {
-          o += want.length;
-          len = s.text.length;
-          break;
-        }
-        if (rest === '' || !want.startsWith(rest)) return null;
-        want = want.slice(rest.length);
-        i++;
-        o = 0;
-      }
-      return o === len ? rec(ei + 1, i + 1, 0, bb) : rec(ei + 1, i, o, bb);
-    }
-    if (a.kind !== 'var' || off !== 0 || a.cls !== e.cls) return null;
-    if (!isBound(e.cls)) return rec(ei + 1, ai + 1, 0, bb);
-    const nb = bb.bind(e.cls, e.text, a.text);
-    if (isConflict(nb)) return null;
-    return rec(ei + 1, ai + 1, 0, nb);
-  };
-  return rec(0, 0, 0, b);
+  return matchLine(E, A, b);
 }
 
 // ---------------------------------------------------------------- tree matching
-
-class Budget {
-  left: number;
-  constructor(n: number) {
-    this.left = n;
-  }
-  spend(): boolean {
-    return --this.left > 0;
-  }
-}
 
 interface Side {
   p: Prepared;
@@ -201,83 +135,17 @@ function looseKey(n: LNode, s: Side, cache: Map<LNode, string | null>): string |
   return key;
 }
 
-class TreeMatcher {
-  private readonly ek = new Map<LNode, string | null>();
-  private readonly ak = new Map<LNode, string | null>();
-  constructor(
-    readonly E: Side,
-    readonly A: Side,
-    readonly budget: Budget,
-  ) {}
-
-  compatible(e: LNode, a: LNode): boolean {
-    const x = looseKey(e, this.E, this.ek);
-    return x === null || x === looseKey(a, this.A, this.ak);
-  }
-
-  node(e: LNode, a: LNode, b: Bindings, k: K): Bindings | null {
-    if (!this.budget.spend()) return null;
-    if (e.t === 'line') {
-      if (a.t !== 'line') return null;
-      return matchSegmentsK(this.E.p.segs[e.i]!, this.A.p.segs[a.i]!, b, k);
-    }
-    if (e.t === 'ellipsis' || a.t !== 'group') return null;
-    if ((e.head === undefined) !== (a.head === undefined)) return null;
-    if (!this.compatible(e, a)) return null;
-    const kids = (bb: Bindings) =>
-      e.unordered
-        ? this.unordered(e.children, a.children, bb, k)
-        : this.ordered(e.children, a.children, bb, k);
-    if (e.head !== undefined && a.head !== undefined)
-      return matchSegmentsK(this.E.p.segs[e.head]!, this.A.p.segs[a.head]!, b, kids);
-    return kids(b);
-  }
-
-  ordered(E: LNode[], A: LNode[], b: Bindings, k: K): Bindings | null {
-    const rec = (ei: number, ai: number, bb: Bindings): Bindings | null => {
-      if (ei === E.length) return ai === A.length ? k(bb) : null;
-      const e = E[ei]!;
-      if (e.t === 'ellipsis') {
-        for (let j = ai; j <= A.length; j++) {
-          const r = rec(ei + 1, j, bb);
-          if (r) return r;
-          if (!this.budget.spend()) return null;
-        }
-        return null;
-      }
-      if (ai >= A.length) return null;
-      return this.node(e, A[ai]!, bb, (nb) => rec(ei + 1, ai + 1, nb));
-    };
-    return rec(0, 0, b);
-  }
-
-  unordered(E: LNode[], A: LNode[], b: Bindings, k: K): Bindings | null {
-    const extras = E.some((e) => e.t === 'ellipsis');
-    const atext = new Set(A.map((a) => nodeText(a, this.A)));
-    // members whose text is unchanged first: they pin the names that did not change
-    const want = E.filter((e) => e.t !== 'ellipsis').sort(
-      (x, y) => Number(atext.has(nodeText(y, this.E))) - Number(atext.has(nodeText(x, this.E))),
-    );
-    if (want.length > A.length || (!extras && want.length !== A.length)) return null;
-    const orders = want.map((e, i) =>
-      candidateOrder(e, i, A, this.E, this.A).filter((j) => this.compatible(e, A[j]!)),
-    );
-    if (orders.some((o) => o.length === 0)) return null;
-    const used = new Array<boolean>(A.length).fill(false);
-    const rec = (i: number, bb: Bindings): Bindings | null => {
-      if (i === want.length) return k(bb);
-      for (const j of orders[i]!) {
-        if (used[j]) continue;
-        used[j] = true;
-        const r = this.node(want[i]!, A[j]!, bb, (nb) => rec(i + 1, nb));
-        used[j] = false;
-        if (r) return r;
-        if (this.budget.left <= 0) return null;
-      }
-      return null;
-    };
-    return rec(0, b);
-  }
+/** A search of expected node `e` against actual node `a` (run it with `.run()`). */
+function nodeSearch(e: LNode, a: LNode, E: Side, A: Side, b: Bindings, budget: Budget): TreeSearch {
+  const ek = new Map<LNode, string | null>();
+  const ak = new Map<LNode, string | null>();
+  const compatible = (x: LNode, y: LNode) => {
+    const kx = looseKey(x, E, ek);
+    return kx === null || kx === looseKey(y, A, ak);
+  };
+  return new TreeSearch(E.p, A.p, e, a, b, budget, compatible, (x, k, As) =>
+    candidateOrder(x, k, As, E, A),
+  );
 }
 
 function matchNode(
@@ -288,13 +156,13 @@ function matchNode(
   b: Bindings,
   budget: Budget,
 ): Bindings | null {
-  return new TreeMatcher(E, A, budget).node(e, a, b, (x) => x);
+  const s = nodeSearch(e, a, E, A, b, budget);
+  s.run();
+  return s.result;
 }
 
 function nodeText(n: LNode, s: Side): string {
-  return allLines(n)
-    .map((i) => s.p.lines[i]!.trim().replace(/\s+/g, ' '))
-    .join('\n');
+  return sideText(n, s.p);
 }
 
 /**
@@ -510,6 +378,8 @@ function nodeShape(n: LNode, s: Side): string {
 
 class Explainer {
   out: DiffLine[] = [];
+  /** All the searching an explanation may do: beyond it, lines are paired by shape only. */
+  readonly work = new Budget(400_000);
   constructor(
     readonly kind: OutputKind,
     readonly E: Side,
@@ -548,10 +418,19 @@ class Explainer {
     );
   }
 
+  /** matchNode within this explanation's share of work (null once it is spent). */
+  tryMatch(e: LNode, a: LNode): Bindings | null {
+    if (this.work.left <= 0) return null;
+    const budget = new Budget(Math.min(20000, this.work.left));
+    const before = budget.left;
+    const ok = matchNode(e, a, this.E, this.A, this.b, budget);
+    this.work.spend(before - budget.left);
+    return ok;
+  }
+
   /** Explain one expected node against one actual node known to correspond. */
   pair(e: LNode, a: LNode) {
-    const budget = new Budget(20000);
-    const ok = matchNode(e, a, this.E, this.A, this.b, budget);
+    const ok = this.tryMatch(e, a);
     if (ok) {
       this.b = ok;
       this.same(e, a);
@@ -650,7 +529,7 @@ class Explainer {
       if (pairedWith.has(k)) return;
       for (const j of candidateOrder(e, k, A, this.E, this.A)) {
         if (used[j]) continue;
-        if (matchNode(e, A[j]!, this.E, this.A, this.b, new Budget(20000))) {
+        if (this.tryMatch(e, A[j]!)) {
           take(k, j);
           return;
         }
@@ -685,12 +564,21 @@ class Explainer {
     const m = A.length;
     const es = E.map((x) => (x.t === 'ellipsis' ? null : nodeShape(x, this.E)));
     const as = A.map((x) => nodeShape(x, this.A));
+    const memo = new Map<number, boolean>();
     const eq = (i: number, j: number): boolean => {
       if (es[i] === as[j]) return true;
       const e = E[i]!;
       const a = A[j]!;
       if (!es[i]?.includes('[..]') || e.t !== 'line' || a.t !== 'line') return false;
-      return matchSegments(this.E.p.segs[e.i]!, this.A.p.segs[a.i]!, Bindings.empty()) !== null;
+      const key = i * (m + 1) + j;
+      const hit = memo.get(key);
+      if (hit !== undefined) return hit;
+      if (this.work.left <= 0) return false;
+      const search = new LineSearch(this.E.p.segs[e.i]!, this.A.p.segs[a.i]!, Bindings.empty());
+      const r = search.next() !== null;
+      this.work.spend(1 + (search.steps >> 4));
+      memo.set(key, r);
+      return r;
     };
     const dp: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
     for (let i = n - 1; i >= 0; i--)
@@ -783,19 +671,30 @@ function notOfKind(kind: OutputKind, actual: string): string | undefined {
   }
 }
 
-/** Compare expected (doc) text with actual output. */
-export function matchOutput(
-  expected: string,
-  actual: string,
-  opts: MatchOptions = {},
-): MatchResult {
+interface Started {
+  kind: OutputKind;
+  base: Bindings;
+  E: Side;
+  A: Side;
+  notes: string[];
+  budget: Budget;
+  search: TreeSearch;
+}
+
+function start(expected: string, actual: string, opts: MatchOptions): Started {
   const kind = opts.kind ?? detectKind(expected.trim() ? expected : actual);
   const base = opts.bindings ?? Bindings.empty();
   const E: Side = { p: prepare(expected, kind, true) };
   const A: Side = { p: prepare(actual, kind, false) };
   const notes = hasSet(E.p.tree) && SET_NOTES[kind] ? [SET_NOTES[kind]] : [];
   const budget = new Budget(200_000);
-  const got = matchNode(E.p.tree, A.p.tree, E, A, base, budget);
+  const search = nodeSearch(E.p.tree, A.p.tree, E, A, base, budget);
+  return { kind, base, E, A, notes, budget, search };
+}
+
+function finish(s: Started, expected: string, actual: string, opts: MatchOptions): MatchResult {
+  const { kind, base, E, A, notes, budget } = s;
+  const got = s.search.result;
   if (got)
     return {
       ok: true,
@@ -816,6 +715,8 @@ export function matchOutput(
     notes.push(`the doc shows ${kind} output, but this looks like ${actualKind} output`);
   const ex = new Explainer(kind, E, A, base);
   ex.children(E.p.tree, A.p.tree.children);
+  if (ex.work.left <= 0)
+    notes.push('the explanation below was cut short: the outputs are too large to align in full');
   // an alignment that finds nothing wrong means only a combination of sets failed
   if (!ex.out.some((d) => d.op !== 'same'))
     ex.out.push({
@@ -832,6 +733,53 @@ export function matchOutput(
     bindings: ex.b,
     renamed: ex.b.since(base).filter((r) => r.doc !== r.actual),
   };
+}
+
+/** Compare expected (doc) text with actual output. */
+export function matchOutput(
+  expected: string,
+  actual: string,
+  opts: MatchOptions = {},
+): MatchResult {
+  const s = start(expected, actual, opts);
+  s.search.run();
+  return finish(s, expected, actual, opts);
+}
+
+/** Thrown by matchOutputAsync when its deadline passes before the comparison ends. */
+export class MatchTimeout extends Error {
+  constructor(readonly ms: number) {
+    super(`comparing the output with the doc did not finish within ${(ms / 1000).toFixed(1)} s`);
+    this.name = 'MatchTimeout';
+  }
+}
+
+/**
+ * matchOutput in slices: the event loop runs between them, so a signal (Ctrl-C, SIGTERM)
+ * or the step's deadline stops a long comparison. Rejects with the signal's reason when
+ * aborted, with MatchTimeout when `deadline` (epoch ms) passes first.
+ */
+export async function matchOutputAsync(
+  expected: string,
+  actual: string,
+  opts: MatchOptions & { signal?: AbortSignal; deadline?: number; slice?: number } = {},
+): Promise<MatchResult> {
+  const t0 = Date.now();
+  const check = () => {
+    opts.signal?.throwIfAborted();
+    if (opts.deadline !== undefined && Date.now() > opts.deadline)
+      throw new MatchTimeout(opts.deadline - t0);
+  };
+  const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve));
+  check();
+  const s = start(expected, actual, opts);
+  while (s.search.run(opts.slice ?? 2000) === 'running') {
+    await yieldNow();
+    check();
+  }
+  await yieldNow();
+  check();
+  return finish(s, expected, actual, opts);
 }
 
 /** Plain-text rendering of a failed match, for terminals and JUnit. */

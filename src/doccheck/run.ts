@@ -5,7 +5,13 @@
 import { proposeUpdate } from './update.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Bindings } from './bindings.js';
-import { formatDiff, matchOutput, splitLines, type MatchResult } from './matcher.js';
+import {
+  formatDiff,
+  matchOutputAsync,
+  MatchTimeout,
+  splitLines,
+  type MatchResult,
+} from './matcher.js';
 import type { LabDoc, LabStep } from './markdown.js';
 import { countSteps, RESULT_VERSION, type CheckResult, type StepResult } from './result.js';
 import { ShellSession } from './session.js';
@@ -33,15 +39,19 @@ export interface RunLabOptions {
 
 export const DEFAULT_STEP_TIMEOUT_MS = 300_000;
 
-function stepMatch(
+/** Compare in slices so Ctrl-C, SIGTERM and the step's timeout stop a long comparison. */
+async function stepMatch(
   step: LabStep,
   output: string,
   exitCode: number | null,
   bindings: Bindings,
-): { m: MatchResult; exitOk: boolean } {
-  const m = matchOutput(step.expected, output, {
+  limits: { signal?: AbortSignal; deadline: number },
+): Promise<{ m: MatchResult; exitOk: boolean }> {
+  const m = await matchOutputAsync(step.expected, output, {
     ...(step.options.as ? { kind: step.options.as } : {}),
     bindings,
+    deadline: limits.deadline,
+    ...(limits.signal ? { signal: limits.signal } : {}),
   });
   return { m, exitOk: exitCode === step.options.exit };
 }
@@ -117,8 +127,11 @@ export async function runLab(
       let result: StepResult | undefined;
       for (;;) {
         attempt++;
+        const timeoutMs =
+          (step.options.timeout ?? 0) * 1000 || o.timeoutMs || DEFAULT_STEP_TIMEOUT_MS;
+        const attemptStart = Date.now();
         const run = await session.run(step.command, {
-          timeoutMs: (step.options.timeout ?? 0) * 1000 || o.timeoutMs || DEFAULT_STEP_TIMEOUT_MS,
+          timeoutMs,
           ...(step.options.node ? { node: step.options.node } : {}),
         });
         const common = {
@@ -135,7 +148,26 @@ export async function runLab(
             reason: `the command did not finish within ${Math.round((step.options.timeout ?? 0) || (o.timeoutMs ?? DEFAULT_STEP_TIMEOUT_MS) / 1000)} s`,
           };
         } else {
-          const { m, exitOk } = stepMatch(step, run.output, run.exitCode, bindings);
+          let matched: { m: MatchResult; exitOk: boolean };
+          try {
+            // the step's timeout covers its command and the comparison of its output
+            matched = await stepMatch(step, run.output, run.exitCode, bindings, {
+              deadline: attemptStart + timeoutMs,
+              ...(o.signal ? { signal: o.signal } : {}),
+            });
+          } catch (e) {
+            if (!(e instanceof MatchTimeout) && !o.signal?.aborted) throw e;
+            result = {
+              ...common,
+              status: 'error',
+              reason:
+                e instanceof MatchTimeout
+                  ? `comparing the output with the doc did not finish within the step's timeout (${timeoutMs / 1000} s): make the expected output more specific, or raise timeout=`
+                  : 'interrupted while comparing the output with the doc',
+            };
+            break;
+          }
+          const { m, exitOk } = matched;
           if (m.ok && exitOk) {
             bindings = m.bindings;
             result = {

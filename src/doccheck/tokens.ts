@@ -233,7 +233,6 @@ export function lexLine(raw: string, opts: { wildcards?: boolean } = {}): Segmen
   const line = raw.replace(/\s+$/, '');
   const ctx = contextSpans(line);
   const spans: Span[] = [...ctx];
-  const covered = (i: number) => spans.some((s) => i >= s.start && i < s.end);
   // wildcards
   if (opts.wildcards) {
     let from = 0;
@@ -246,6 +245,16 @@ export function lexLine(raw: string, opts: { wildcards?: boolean } = {}): Segmen
   }
   const wildcardAt = new Set<number>();
   if (opts.wildcards) for (const s of spans) if (s.cls === 'lit') wildcardAt.add(s.start);
+  // Characters the context rules and wildcards already took. Tokens found by the scan
+  // below never reach back before its cursor, so this is all `covered` needs to know
+  // (one look per character: lexing stays linear in the line's length).
+  const taken = new Uint8Array(line.length);
+  for (const s of spans) taken.fill(1, s.start, s.end);
+  const covered = (i: number) => taken[i] === 1;
+  const overlaps = (x: Span) => {
+    for (let k = x.start; k < x.end; k++) if (taken[k]) return true;
+    return false;
+  };
   let i = 0;
   while (i < line.length) {
     if (covered(i) || !TOKEN_START.test(line[i]!)) {
@@ -266,7 +275,7 @@ export function lexLine(raw: string, opts: { wildcards?: boolean } = {}): Segmen
         end = i + m[0].length;
         break;
       }
-      if (s.some((x) => spans.some((y) => x.start < y.end && y.start < x.end))) continue;
+      if (s.some(overlaps)) continue;
       hit = s;
       end = i + m[0].length;
       break;
