@@ -20,6 +20,7 @@ export {
 } from './ipvsadm.js';
 export {
   parseIptables,
+  UNKNOWN_CHAIN,
   kubeProxyView,
   commentService,
   saveWords,

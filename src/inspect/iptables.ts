@@ -82,7 +82,15 @@ export interface IptablesDump {
   ruleCount: number;
   /** Line numbers that were not iptables output and were skipped. */
   skipped: number[];
+  /**
+   * What the input left unsaid, in words: rule rows read without their `Chain …` line (a
+   * grep'd `iptables -L`) are filed under the chain "unknown", and this says so.
+   */
+  notes: string[];
 }
+
+/** The chain that -L rule rows go to when the input does not show their `Chain …` line. */
+export const UNKNOWN_CHAIN = 'unknown';
 
 export interface ParseIptablesOptions {
   /** Table to file rules under when the input does not say (default "unknown"). */
@@ -554,26 +562,26 @@ function listExtras(r: IptablesRule, extra: string): void {
     text = text.slice(0, cm.index) + text.slice(cm.index + cm[0].length);
     matches.push('comment');
   }
-  const setRe = /(!\s*)?match-set (\S+) (\S+)/g;
+  const setRe = /(!\s*)?match-set\s+(\S+)\s+(\S+)/g;
   for (let m = setRe.exec(text); m; m = setRe.exec(text)) {
     sets.push({ name: m[2]!, flags: m[3]!, negated: Boolean(m[1]) });
   }
   if (sets.length) matches.push('set');
-  const p = /statistic mode random probability (\S+)/.exec(text);
+  const p = /statistic\s+mode\s+random\s+probability\s+(\S+)/.exec(text);
   if (p && NUM.test(p[1]!)) {
     r.probability = Number(p[1]);
     matches.push('statistic');
   }
   const to = /(?:^|\s)to:(\S+)/.exec(text);
   if (to) r.dnatTo = to[1]!;
-  const dpt = /(?:^|\s)(?:(tcp|udp|sctp) )?dpts?:(\S+)/.exec(text);
+  const dpt = /(?:^|\s)(?:(tcp|udp|sctp)\s+)?dpts?:(\S+)/.exec(text);
   if (dpt) {
     r.dport = dpt[2]!;
     if (dpt[1]) matches.push(dpt[1]);
   }
-  if (/\bADDRTYPE match\b/.test(text)) matches.push('addrtype');
+  if (/\bADDRTYPE\s+match\b/.test(text)) matches.push('addrtype');
   if (/\bctstate\b/.test(text)) matches.push('conntrack');
-  if (/\bmark match\b/.test(text)) matches.push('mark');
+  if (/\bmark\s+match\b/.test(text)) matches.push('mark');
   if (/\brecent:/.test(text)) matches.push('recent');
   r.matches = matches;
   r.matchSets = sets;
@@ -582,6 +590,51 @@ function listExtras(r: IptablesRule, extra: string): void {
 interface ListHeader {
   verbose: boolean;
   lineNumbers: boolean;
+  /** Inferred from a row's shape, not read from a `pkts bytes target …` line. */
+  guessed?: boolean;
+}
+
+/** The -L column sets, most columns first: `--line-numbers -v`, `-v`, `--line-numbers`, plain. */
+const SHAPES: ListHeader[] = [
+  { lineNumbers: true, verbose: true, guessed: true },
+  { lineNumbers: false, verbose: true, guessed: true },
+  { lineNumbers: true, verbose: false, guessed: true },
+  { lineNumbers: false, verbose: false, guessed: true },
+];
+
+/**
+ * An -L rule row read by its shape alone (its header line was grep'd away): the first column
+ * set under which the row has its `--` opt column (or the blank one of old ip6tables) and
+ * an address pair. Null when no column set fits.
+ */
+function rowByShape(text: string, line: number): { header: ListHeader; rule: IptablesRule } | null {
+  const first = text.trimStart().charCodeAt(0);
+  // a row starts with a number (line number, counters), a target or a protocol: a letter
+  if (!(
+    (first >= 48 && first <= 57) ||
+    (first >= 65 && first <= 90) ||
+    (first >= 97 && first <= 122)
+  ))
+    return null;
+  for (const header of SHAPES) {
+    const rule = listRule(text, header, line);
+    if (rule && isAddr(rule.source) && isAddr(rule.destination)) return { header, rule };
+  }
+  return null;
+}
+
+function withHeader(
+  header: ListHeader,
+  rule: IptablesRule | null,
+): { header: ListHeader; rule: IptablesRule } | null {
+  return rule ? { header, rule } : null;
+}
+
+/** `0.0.0.0/0`, `!10.244.0.0/16`, `::/0`, a host name as -L without -n prints it. */
+function isAddr(w: string | null): boolean {
+  return (
+    w !== null && /^!?(?:[0-9a-fA-F:.]+(?:\/\d+)?|anywhere|[\w.-]+\.[a-z]{2,}|localhost)$/.test(w)
+  );
 }
 
 const OPT = /^(?:--|-f|!f)$/;
@@ -667,6 +720,7 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
     tables: Object.create(null) as Record<string, IptablesTable>,
     ruleCount: 0,
     skipped: [],
+    notes: [],
   };
   const fmt = (f: IptablesFormat) => {
     if (!out.formats.includes(f)) out.formats.push(f);
@@ -676,6 +730,9 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
   let listChain: IptablesChain | null = null;
   let header: ListHeader | null = null;
   let lastListRule: IptablesRule | null = null;
+  /** Lines of the rule rows read without a `Chain …` line. */
+  const headerless: number[] = [];
+  let headerlessChain: IptablesChain | null = null;
 
   const chains = new Chains(out.tables);
   const lines = toLines(input);
@@ -774,7 +831,7 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
     // -L layout.
     const t = line;
     const ch =
-      /^Chain (\S+) \((?:policy (\S+)(?: (\d+\w?) packets, (\d+\w?) bytes)?|(\d+) references)\)$/.exec(
+      /^Chain\s+(\S+)\s+\(\s*(?:policy\s+(\S+)(?:\s+(\d+\w?)\s+packets,\s+(\d+\w?)\s+bytes)?|(\d+)\s+references)\s*\)$/.exec(
         t,
       );
     if (ch) {
@@ -794,14 +851,37 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
         t,
       );
     if (hm) {
-      header = { lineNumbers: Boolean(hm[1]), verbose: Boolean(hm[2]) };
+      header = { lineNumbers: Boolean(hm[1]), verbose: Boolean(hm[2]), guessed: false };
       fmt('list');
       recognized++;
       continue;
     }
+    if (!listChain || !header || header.guessed) {
+      // Rows without their `Chain …` line or their header line (grep removed them, or the
+      // paste starts mid-listing): read each under the header seen, else by its shape.
+      const guess =
+        header && !header.guessed
+          ? withHeader(header, listRule(rawText, header, no))
+          : rowByShape(rawText, no);
+      if (guess) {
+        header = guess.header;
+        if (!listChain) {
+          listChain = chains.get(table, UNKNOWN_CHAIN);
+          headerlessChain = listChain;
+        }
+        if (listChain === headerlessChain) headerless.push(no);
+        listChain.rules.push(guess.rule);
+        out.ruleCount++;
+        lastListRule = guess.rule;
+        fmt('list');
+        recognized++;
+        continue;
+      }
+    }
     if (listChain && header) {
       const r = listRule(rawText, header, no);
       if (r) {
+        if (listChain === headerlessChain) headerless.push(no);
         listChain.rules.push(r);
         out.ruleCount++;
         lastListRule = r;
@@ -822,6 +902,10 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
     }
     out.skipped.push(no);
   }
+  if (headerless.length)
+    out.notes.push(
+      `${headerless.length} rule row${headerless.length === 1 ? '' : 's'} (line ${headerless[0]}${headerless.length > 1 ? ` to ${headerless[headerless.length - 1]}` : ''}) without their "Chain …" line (grep'd?): their chain is unknown, they are filed under chain "${UNKNOWN_CHAIN}"`,
+    );
   if (recognized === 0 || (out.ruleCount === 0 && Object.keys(out.tables).length === 0)) {
     throw new ParseError(
       'iptables',

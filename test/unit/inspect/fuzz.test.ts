@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PARSERS, PARSE_KINDS, ParseError } from '../../../src/inspect/index.js';
-import { real, realFiles, seed, seedFiles } from '../../helpers/fixtures.js';
+import { modern, modernFiles, real, realFiles, seed, seedFiles } from '../../helpers/fixtures.js';
 
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -84,11 +84,32 @@ export function mutate(text: string, rnd: () => number): string {
   return lines.join('\n');
 }
 
+const modernBodies = [
+  'ipvsadm',
+  'iptables',
+  'ipset',
+  'kube-ipvs0',
+  'kube-proxy-logs',
+  'nft',
+].flatMap((d) => modernFiles(d).map((f) => modern(f).body));
+
+/** The shapes people paste real outputs in (issue 14): grep'd -L rows, indented, `# `-prefixed. */
+const pastedBodies = modernBodies.flatMap((b) => [
+  b
+    .split('\n')
+    .filter((l) => !/^\s*(?:Chain\s|(?:num\s+)?(?:pkts\s+bytes\s+)?target\s+prot)/.test(l))
+    .join('\n'),
+  b.replace(/^/gm, '    '),
+  b.replace(/^/gm, '# '),
+]);
+
 const corpus = [
   ...['ipvsadm', 'iptables', 'ipset', 'kube-ipvs0', 'kube-proxy-logs'].flatMap((d) =>
     realFiles(d).map((f) => real(f).body),
   ),
   ...seedFiles().map((f) => seed(f).body),
+  ...modernBodies,
+  ...pastedBodies,
 ];
 
 test(
