@@ -11,10 +11,13 @@
  *   slow under emulation, so they are batched).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkModules, hostRoots } from '../cluster/host.js';
 import { run, type RunResult } from '../core/exec.js';
 import { UserError } from '../core/errors.js';
 import { ensureImage, buildPrerequisites, type VmImage } from './vm/image.js';
 import { GuestVm, shQuote } from './vm/runner.js';
+import { bootGuest, describeAccel } from './vm/accel.js';
 
 /** One command of a lab phase. */
 export interface Cmd {
@@ -181,7 +184,7 @@ export class VmBackend implements Backend {
   ) {}
 
   describe(): string {
-    return `QEMU micro-VM (Debian kernel ${this.vm.kernelRelease}, ${process.env.PROXYLAB_VM_ACCEL ?? 'tcg'}, booted in ${(this.vm.bootMs / 1000).toFixed(1)} s), no network card`;
+    return `QEMU micro-VM (Debian kernel ${this.vm.kernelRelease}, booted in ${(this.vm.bootMs / 1000).toFixed(1)} s, no network card), accelerator ${describeAccel(this.vm)}`;
   }
 
   async exec(cmds: readonly Cmd[]): Promise<CmdResult[]> {
@@ -233,39 +236,82 @@ export interface Detection {
   vm: { ok: boolean; why: string; fix?: string };
 }
 
-async function have(cmd: string): Promise<boolean> {
-  const r = await run(['sh', '-c', 'command -v "$1"', 'sh', cmd], { reject: false }).catch(
+async function have(cmd: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  const r = await run(['sh', '-c', 'command -v "$1"', 'sh', cmd], { reject: false, env }).catch(
     () => undefined,
   );
   return r?.exitCode === 0;
 }
 
-/** Can this kernel do IPVS and dummy interfaces (already, or after modprobe)? */
-async function kernelHas(module: string, procPath: string): Promise<boolean> {
-  if (existsSync(procPath)) return true;
-  const r = await run(['modprobe', module], { reject: false }).catch(() => undefined);
-  return r?.exitCode === 0 && existsSync(procPath);
+/** What decides whether the native backend can run, gathered by `nativeFacts`. */
+export interface NativeFacts {
+  release: string;
+  /** IPVS in this kernel: active (/proc/net/ip_vs), loadable (a module to load), missing. */
+  ipvs: 'active' | 'loadable' | 'missing';
+  /** Dummy interfaces: ok (made one), missing (no module, or `ip link add … dummy` refused), unknown. */
+  dummy: 'ok' | 'missing' | 'unknown';
+  root: boolean;
+  ipvsadm: boolean;
+  ip: boolean;
 }
 
-export async function detect(): Promise<Detection> {
+/**
+ * The native backend's verdict, deciding reason first: what the kernel cannot do (no
+ * installing helps), then what the user can fix (root, then the programs).
+ */
+export function nativeVerdict(f: NativeFacts): Detection['native'] {
+  if (f.ipvs === 'missing')
+    return {
+      ok: false,
+      why: `this kernel (${f.release}) has no IPVS: ip_vs is not built in, not loaded and not loadable`,
+    };
+  if (f.dummy === 'missing')
+    return {
+      ok: false,
+      why: `this kernel (${f.release}) has no dummy interfaces (no dummy module)`,
+    };
+  if (!f.root) return { ok: false, why: 'not root (namespaces, IPVS and iptables need root)' };
+  if (!f.ipvsadm) return { ok: false, why: 'ipvsadm is not installed (apt-get install ipvsadm)' };
+  if (!f.ip) return { ok: false, why: 'iproute2 is not installed' };
+  return { ok: true, why: 'this kernel has IPVS and dummy interfaces' };
+}
+
+/** Look at this machine: kernel first (module files, /proc), then root and the programs. */
+export async function nativeFacts(env: NodeJS.ProcessEnv = process.env): Promise<NativeFacts> {
+  const h = hostRoots(env);
+  const roots = { proc: h.proc, modules: h.modules, release: h.kernel };
   const root = process.getuid?.() === 0;
-  let native: Detection['native'];
-  if (!root) native = { ok: false, why: 'not root (namespaces, IPVS and iptables need root)' };
-  else if (!(await have('ipvsadm')))
-    native = { ok: false, why: 'ipvsadm is not installed (apt-get install ipvsadm)' };
-  else if (!(await have('ip'))) native = { ok: false, why: 'iproute2 is not installed' };
-  else if (!(await kernelHas('ip_vs', '/proc/net/ip_vs')))
-    native = { ok: false, why: 'this kernel has no IPVS (no ip_vs module)' };
-  else {
-    const probe = `plb-probe-${process.pid}`;
-    const r = await run(['ip', 'link', 'add', probe, 'type', 'dummy'], { reject: false }).catch(
-      () => undefined,
-    );
-    if (r?.exitCode === 0) {
-      await run(['ip', 'link', 'del', probe], { reject: false });
-      native = { ok: true, why: 'this kernel has IPVS and dummy interfaces' };
-    } else native = { ok: false, why: 'this kernel has no dummy interfaces (no dummy module)' };
+  const state = (m: string) => checkModules([m], roots).modules[0]!.state;
+  const ipvsActive = () => existsSync(join(h.proc, 'net', 'ip_vs'));
+  let ipvs: NativeFacts['ipvs'] = ipvsActive()
+    ? 'active'
+    : state('ip_vs') === 'missing'
+      ? 'missing'
+      : 'loadable';
+  if (ipvs === 'loadable' && root) {
+    await run(['modprobe', 'ip_vs'], { reject: false, env }).catch(() => undefined);
+    ipvs = ipvsActive() ? 'active' : 'missing';
   }
+  let dummy: NativeFacts['dummy'] = state('dummy') === 'missing' ? 'unknown' : 'ok';
+  const [ipvsadm, ip] = [await have('ipvsadm', env), await have('ip', env)];
+  if (ipvs !== 'missing' && root && ip) {
+    // modules.builtin may be absent (a kernel without /lib/modules): ask the kernel itself
+    const probe = `plb-probe-${process.pid}`;
+    const r = await run(['ip', 'link', 'add', probe, 'type', 'dummy'], {
+      reject: false,
+      env,
+    }).catch(() => undefined);
+    if (r?.exitCode === 0) {
+      await run(['ip', 'link', 'del', probe], { reject: false, env });
+      dummy = 'ok';
+    } else dummy = 'missing';
+  }
+  return { release: h.kernel, ipvs, dummy, root, ipvsadm, ip };
+}
+
+export async function detect(env: NodeJS.ProcessEnv = process.env): Promise<Detection> {
+  const root = process.getuid?.() === 0;
+  const native = nativeVerdict(await nativeFacts(env));
   let vm: Detection['vm'];
   const pre = await buildPrerequisites();
   const qemu = await have('qemu-system-x86_64');
@@ -336,6 +382,8 @@ export async function ensureQemu(log: (l: string) => void, signal?: AbortSignal)
 
 export async function openVmBackend(opts: {
   log: (l: string) => void;
+  /** The one line saying KVM was tried and TCG is used (default: log). */
+  note?: (l: string) => void;
   signal?: AbortSignal;
 }): Promise<VmBackend> {
   await ensureQemu(opts.log, opts.signal);
@@ -343,6 +391,10 @@ export async function openVmBackend(opts: {
     log: opts.log,
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
-  const vm = await GuestVm.boot({ image, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const vm = await bootGuest({
+    image,
+    note: opts.note ?? opts.log,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
   return new VmBackend(vm, image);
 }

@@ -28,6 +28,7 @@ import { ALL_NS, NET, URL, distribution } from './lab.js';
 import { cleanStale, setupPods, teardown } from './run.js';
 import { ensureImage } from './vm/image.js';
 import { GuestVm } from './vm/runner.js';
+import { bootGuest } from './vm/accel.js';
 
 interface SessionState {
   backend: BackendName;
@@ -112,9 +113,10 @@ export async function sessionUp(opts: {
       log: opts.log,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    vm = await GuestVm.boot({
+    vm = await bootGuest({
       image,
       detach: true,
+      note: opts.log,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     vmDir = vm.dir;

@@ -12,8 +12,10 @@
  * The guest has no network card. Scripts go in and results come out over the second
  * serial port (a UNIX socket on the host, see guest-init.ts for the protocol). Kernel
  * messages go to the first serial port, kept as `consoleLog` for when something fails.
- * Software emulation (`-accel tcg`) is the default: KVM is often missing or unusable in
- * the places this runs (CI machines, nested VMs); PROXYLAB_VM_ACCEL=kvm uses it anyway.
+ * `boot` runs the accelerator it is given (TCG, software emulation, by default); which one
+ * to use — KVM when a short probe boots, else TCG — is decided in accel.ts. Everything QEMU
+ * prints itself (stdout/stderr, e.g. "KVM internal error … emulation failure") is kept as
+ * `qemuSaid` and shown in every failure, beside the tail of the guest's console.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createConnection, type Socket } from 'node:net';
@@ -30,6 +32,12 @@ export interface BootOptions {
   /** 'tcg' (default) or 'kvm'. */
   accel?: string;
   bootTimeoutMs?: number;
+  /**
+   * Give up as soon as QEMU itself prints an error while the guest boots, instead of waiting
+   * for the boot timeout (the KVM probe: a guest KVM cannot run stops with "KVM internal
+   * error" and QEMU waits, paused, for ever).
+   */
+  failOnQemuError?: boolean;
   signal?: AbortSignal;
   qemu?: string;
   /**
@@ -37,6 +45,17 @@ export interface BootOptions {
    * `GuestVm.attach(vm.dir)`; stop it with `shutdown()`.
    */
   detach?: boolean;
+}
+
+/** A VM failure, with what QEMU itself printed (empty when nothing). */
+export class VmError extends UserError {
+  constructor(
+    message: string,
+    hint: string,
+    readonly qemuSaid: string,
+  ) {
+    super(message, hint);
+  }
 }
 
 export interface GuestResult {
@@ -51,6 +70,11 @@ export class GuestVm {
   /** Guest uptime in seconds when it said ready (kernel + init + modules). */
   guestReadyUptime = 0;
   kernelRelease = '';
+  /** The accelerator QEMU runs with ('tcg' or 'kvm'). */
+  accel = 'tcg';
+  /** Why this accelerator (set by accel.ts, e.g. "KVM failed the probe: …"). */
+  accelNote = '';
+  private said = { text: '' };
   private buf = '';
   private waiter: (() => void) | undefined;
   private seq = 0;
@@ -79,10 +103,15 @@ export class GuestVm {
     return join(this.dir, 'console.log');
   }
 
+  /** What QEMU printed itself (its stdout and stderr), the last few KB. */
+  get qemuSaid(): string {
+    return this.said.text;
+  }
+
   static async boot(opts: BootOptions): Promise<GuestVm> {
     const dir = await mkdtemp(join(tmpdir(), 'proxylab-vm-'));
     const sockPath = join(dir, 'ctl.sock');
-    const accel = opts.accel ?? process.env.PROXYLAB_VM_ACCEL ?? 'tcg';
+    const accel = opts.accel ?? 'tcg';
     const argv = [
       opts.qemu ?? 'qemu-system-x86_64',
       '-accel',
@@ -118,7 +147,15 @@ export class GuestVm {
     const started = performance.now();
     let exited = false;
     let exitError: unknown;
-    const proc = run(argv, { signal: kill.signal, timeoutMs: 24 * 3600_000 }).then(
+    const said = { text: '' };
+    const proc = run(argv, {
+      signal: kill.signal,
+      timeoutMs: 24 * 3600_000,
+      reject: true,
+      onOutput: (chunk) => {
+        said.text = (said.text + chunk).slice(-4096);
+      },
+    }).then(
       (r) => {
         exited = true;
         return r;
@@ -138,16 +175,22 @@ export class GuestVm {
         Number((await readFile(join(dir, 'qemu.pid'), 'utf8').catch(() => '')).trim()) || undefined;
       if (!pid) {
         await rm(dir, { recursive: true, force: true });
-        throw new UserError(
-          `the VM did not start${exitError instanceof Error ? `: ${exitError.message}` : ''}`,
-          'check that `qemu-system-x86_64 --version` works',
+        throw new VmError(
+          `the VM did not start with ${accel.toUpperCase()}${exitError instanceof CommandError ? `: QEMU exited (${exitError.exitCode ?? exitError.signal ?? 'killed'})` : ''}`,
+          `${said.text.trim() ? `QEMU said:\n${tail(said.text, 15)}` : 'QEMU printed nothing'}\ncheck that \`qemu-system-x86_64 --version\` works`,
+          said.text,
         );
       }
       exited = false;
     }
     let sock: Socket | undefined;
+    let failed: string | undefined;
     while (!sock) {
       if (exited) break;
+      if (opts.failOnQemuError && qemuError(said.text)) {
+        failed = `QEMU reported an error after ${Math.round((performance.now() - started) / 1000)} s`;
+        break;
+      }
       try {
         sock = await new Promise<Socket>((resolve, reject) => {
           const s = createConnection(sockPath);
@@ -163,14 +206,20 @@ export class GuestVm {
       kill.abort();
       await proc;
       const why =
-        exitError instanceof CommandError ? exitError.message : 'its control socket never appeared';
+        failed ??
+        (exitError instanceof CommandError
+          ? `QEMU exited (${exitError.exitCode ?? exitError.signal ?? 'killed'})`
+          : `its control socket did not appear within ${Math.round(timeoutMs / 1000)} s`);
       await rm(dir, { recursive: true, force: true });
-      throw new UserError(
-        `the VM did not start: ${why}`,
-        'check that `qemu-system-x86_64 --version` works (apt-get install qemu-system-x86)',
+      throw new VmError(
+        `the VM did not start with ${accel.toUpperCase()}: ${why}`,
+        `${said.text.trim() ? `QEMU said:\n${tail(said.text, 15)}` : 'QEMU printed nothing'}\ncheck that \`qemu-system-x86_64 --version\` works (apt-get install qemu-system-x86)`,
+        said.text,
       );
     }
     const vm = new GuestVm(dir, sock, opts.detach ? Promise.resolve() : proc, kill, pid);
+    vm.accel = accel;
+    vm.said = said;
     if (!opts.detach) {
       void proc.then(() => {
         vm.exited = true;
@@ -181,8 +230,9 @@ export class GuestVm {
     try {
       const line = await vm.until(
         new RegExp(`${READY_LINE} (\\S+) ([\\d.]+)\\n`),
-        deadline,
+        { deadline, since: Date.now() - (performance.now() - started) },
         'the guest to boot',
+        opts.failOnQemuError === true,
       );
       vm.kernelRelease = line[1]!;
       vm.guestReadyUptime = Number(line[2]);
@@ -225,23 +275,46 @@ export class GuestVm {
     this.sock.destroy();
   }
 
-  private async until(re: RegExp, deadline: number, what: string): Promise<RegExpExecArray> {
+  /** What to show when something failed: QEMU's own words, then the guest's console. */
+  private async failureDetail(): Promise<string> {
+    const log = await readFile(this.consoleLog, 'utf8').catch(() => '');
+    const parts = [
+      this.said.text.trim() ? `QEMU said:\n${tail(this.said.text, 15)}` : 'QEMU printed nothing',
+      log.trim() ? `the guest's console said:\n${tail(log, 15)}` : "the guest's console is empty",
+    ];
+    return parts.join('\n');
+  }
+
+  private async until(
+    re: RegExp,
+    when: { deadline: number; since: number },
+    what: string,
+    failOnQemuError = false,
+  ): Promise<RegExpExecArray> {
     for (;;) {
       const m = re.exec(this.buf);
       if (m) return m;
+      const waited = `${Math.round((Date.now() - when.since) / 1000)} s`;
       if (!this.alive() || this.sock.destroyed) {
-        const log = await readFile(this.consoleLog, 'utf8').catch(() => '');
-        throw new UserError(
-          `the VM stopped while waiting for ${what}${this.exitError instanceof Error ? ` (${this.exitError.message})` : ''}`,
-          `its console said:\n${tail(log, 15)}`,
+        throw new VmError(
+          `the VM (${this.accel.toUpperCase()}) stopped after ${waited} while waiting for ${what}${this.exitError instanceof Error ? ` (${this.exitError.message.split('\n')[0]})` : ''}`,
+          await this.failureDetail(),
+          this.said.text,
         );
       }
-      const left = deadline - Date.now();
+      if (failOnQemuError && qemuError(this.said.text)) {
+        throw new VmError(
+          `QEMU reported an error after ${waited} while waiting for ${what} (${this.accel.toUpperCase()})`,
+          await this.failureDetail(),
+          this.said.text,
+        );
+      }
+      const left = when.deadline - Date.now();
       if (left <= 0) {
-        const log = await readFile(this.consoleLog, 'utf8').catch(() => '');
-        throw new UserError(
-          `gave up after ${Math.round((deadline - Date.now() + left) / 1000) || 'the'} s waiting for ${what} in the VM`,
-          `its console said:\n${tail(log, 15)}`,
+        throw new VmError(
+          `gave up after ${waited} waiting for ${what} in the VM (${this.accel.toUpperCase()})`,
+          await this.failureDetail(),
+          this.said.text,
         );
       }
       await new Promise<void>((resolve) => {
@@ -274,7 +347,7 @@ export class GuestVm {
     const timeoutMs = opts.timeoutMs ?? 300_000;
     const m = await this.until(
       new RegExp(`${DONE_PREFIX} ${id} (\\d+)\\n`),
-      Date.now() + timeoutMs,
+      { deadline: Date.now() + timeoutMs, since: Date.now() },
       opts.what ?? `script #${id}`,
     );
     const output = this.buf.slice(0, m.index);
@@ -297,6 +370,13 @@ export class GuestVm {
     this.sock.destroy();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Whether QEMU's own output holds an error (warnings do not count). */
+export function qemuError(said: string): string | undefined {
+  return said
+    .split('\n')
+    .find((l) => /error|failure|failed|could not|cannot/i.test(l) && !/\bwarning:/i.test(l));
 }
 
 function pidAlive(pid: number): boolean {
