@@ -859,7 +859,7 @@ export function parseIptables(input: string, opts: ParseIptablesOptions = {}): I
     if (!listChain || !header || header.guessed) {
       // Rows without their `Chain …` line or their header line (grep removed them, or the
       // paste starts mid-listing): read each under the header seen, else by its shape.
-      const guess =
+      const guess: { header: ListHeader; rule: IptablesRule } | null =
         header && !header.guessed
           ? withHeader(header, listRule(rawText, header, no))
           : rowByShape(rawText, no);
