@@ -14,6 +14,9 @@ import { paths } from '../core/paths.js';
 import type { CheckResult, StepResult } from '../doccheck/result.js';
 import type { DiffLine } from '../doccheck/matcher.js';
 import type { Renaming } from '../doccheck/bindings.js';
+import { escapeHtml, inlineHtml, inlineText } from './inline.js';
+
+export { escapeHtml };
 
 export interface HtmlOptions {
   /** An SVG document (from `proxylab inspect --svg`) to show as the live datapath. */
@@ -22,13 +25,6 @@ export interface HtmlOptions {
   datapathNote?: string;
   /** Extra facts for the header, e.g. { 'kube-proxy mode': 'ipvs' }. */
   facts?: Record<string, string>;
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
 }
 
 /** Keep only the picture: no scripts, no event handlers, no external references. */
@@ -57,13 +53,47 @@ export function formatMs(ms: number): string {
   return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
-function renamings(list: readonly Renaming[], cls = 'renamed'): string {
-  if (!list.length) return '';
-  return `<ul class="${cls}">${list
-    .map(
-      (r) =>
-        `<li><code>${escapeHtml(r.doc)}</code> → <code>${escapeHtml(r.actual)}</code> <span class="cls">${escapeHtml(r.cls)}</span></li>`,
-    )
+/** A renaming that changes nothing (the doc's value is the cluster's) is no renaming. */
+function isRename(r: Renaming): boolean {
+  const same =
+    r.cls === 'ip' || r.cls === 'mac'
+      ? r.doc.toLowerCase() === r.actual.toLowerCase()
+      : r.doc === r.actual;
+  return !same;
+}
+
+export interface RenamedValue extends Renaming {
+  /** The steps whose output showed this renaming. */
+  steps: number[];
+}
+
+/**
+ * Every value renamed in the run, once: the run's bindings and each step's renamings (a
+ * failed step's too), without identity pairs. The header counts this list.
+ */
+export function renamedValues(r: CheckResult): RenamedValue[] {
+  const out = new Map<string, RenamedValue>();
+  const key = (x: Renaming) => `${x.cls}\u0000${x.doc}\u0000${x.actual}`;
+  for (const b of r.bindings.filter(isRename)) out.set(key(b), { ...b, steps: [] });
+  for (const s of r.steps)
+    for (const x of s.renamed.filter(isRename)) {
+      const v = out.get(key(x)) ?? { ...x, steps: [] };
+      if (!v.steps.includes(s.index)) v.steps.push(s.index);
+      out.set(key(x), v);
+    }
+  return [...out.values()];
+}
+
+function renamings(list: readonly (Renaming & { steps?: number[] })[], cls = 'renamed'): string {
+  const shown = list.filter(isRename);
+  if (!shown.length) return '';
+  return `<ul class="${cls}">${shown
+    .map((r) => {
+      const where = r.steps?.length
+        ? ` · ${r.steps.length === 1 ? 'step' : 'steps'} ${r.steps.join(', ')}`
+        : '';
+      return `<li><code>${escapeHtml(r.doc)}</code> → <code>${escapeHtml(r.actual)}</code> <span class="cls">${escapeHtml(r.cls)}${where}</span></li>`;
+    })
     .join('')}</ul>`;
 }
 
@@ -109,18 +139,35 @@ function stepCard(s: StepResult, maxMs: number): string {
     parts.push(
       `<ul class="notes">${s.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`,
     );
-  if (s.renamed.length)
-    parts.push(`<div class="sub">values renamed by this step</div>${renamings(s.renamed)}`);
+  if (s.renamed.some(isRename))
+    parts.push(
+      `<div class="sub">${bad ? 'values this output renames (not kept for later steps: the step differs)' : 'values renamed by this step'}</div>${renamings(s.renamed)}`,
+    );
   const outputs =
     `<div class="outputs"><div><div class="sub">expected (the doc)</div><pre>${escapeHtml(s.expected) || '<i>(no output expected)</i>'}</pre></div>` +
     `<div><div class="sub">actual (this cluster)</div><pre>${escapeHtml(s.actual) || '<i>(no output)</i>'}</pre></div></div>`;
   parts.push(bad ? outputs : `<details><summary>outputs</summary>${outputs}</details>`);
   return `<section class="step ${s.status}" id="step-${s.index}">
-<h3><span class="mark">${MARK[s.status]}</span> <span class="num">${s.index}.</span> ${escapeHtml(s.heading || s.command)}</h3>
-<div class="cmd"><code>$ ${escapeHtml(s.command)}</code></div>
+<h3><span class="mark">${MARK[s.status]}</span> <span class="num">step ${s.index}</span> <code class="cmd">$ ${escapeHtml(s.command)}</code></h3>
+<div class="where">${s.heading ? `${inlineHtml(s.heading)} · ` : ''}doc line ${s.line}</div>
 <div class="meta">${meta.join(' · ')} <span class="bar"><span style="width:${width}%"></span></span></div>
 ${parts.join('\n')}
 </section>`;
+}
+
+/** Steps in doc order, in runs that share a heading. */
+function byHeading(steps: readonly StepResult[]): Array<{ heading: string; steps: StepResult[] }> {
+  const out: Array<{ heading: string; steps: StepResult[] }> = [];
+  for (const s of steps) {
+    const last = out[out.length - 1];
+    if (last && last.heading === s.heading) last.steps.push(s);
+    else out.push({ heading: s.heading, steps: [s] });
+  }
+  return out;
+}
+
+function isBad(s: StepResult): boolean {
+  return s.status === 'failed' || s.status === 'error';
 }
 
 const CSS = `
@@ -139,8 +186,14 @@ table.index td.t{text-align:right;white-space:nowrap;color:var(--mute)}
 .step{border:1px solid var(--line);border-left:6px solid var(--ok);border-radius:6px;padding:12px 14px;margin:12px 0}
 .step.failed,.step.error{border-left-color:var(--bad)}.step.skipped{border-left-color:var(--skip)}
 .mark{font-weight:700}.passed .mark{color:var(--ok)}.failed .mark,.error .mark{color:var(--bad)}.skipped .mark{color:var(--skip)}
-.num{color:var(--mute)}
-.cmd code{background:#f6f8fa;padding:2px 6px;border-radius:4px}
+.num{color:var(--mute);font-weight:400;font-size:13px}
+h3 code.cmd{background:#f6f8fa;padding:2px 6px;border-radius:4px;font-weight:400;white-space:pre-wrap;word-break:break-word}
+.where{color:var(--mute);font-size:13px}.where code,h2 code,td code,tr.group th code{background:#eef1f4;padding:0 4px;border-radius:3px}
+tr.group th{text-align:left;font-weight:600;padding:10px 8px 3px;border-bottom:1px solid var(--line)}
+table.index td.n{color:var(--mute);text-align:right;width:3em}
+.ref{border:1px dashed var(--line);border-left:6px solid var(--bad);border-radius:6px;padding:6px 14px;margin:8px 0}
+h2.group{font-size:15px;border:0;margin:22px 0 4px}
+.datapath svg{display:block}
 .meta{color:var(--mute);font-size:12px;margin:6px 0;display:flex;align-items:center;gap:8px}
 .bar{display:inline-block;width:160px;height:6px;background:#eef1f4;border-radius:3px;overflow:hidden}.bar span{display:block;height:100%;background:#8c959f}
 .reason{color:var(--bad);font-weight:600;margin:6px 0}
@@ -168,7 +221,9 @@ export function renderHtml(r: CheckResult, opts: HtmlOptions = {}): string {
   const c = r.counts;
   const bad = c.failed + c.errors;
   const maxMs = Math.max(0, ...r.steps.map((s) => s.durationMs));
-  const title = `${r.ok ? '✔' : '✘'} ${r.title || r.lab} — proxylab check`;
+  const name = r.title ? inlineText(r.title) : r.lab;
+  const title = `${r.ok ? '✔' : '✘'} ${name} — proxylab check`;
+  const renamed = renamedValues(r);
   const facts: Record<string, string> = {
     lab: r.file,
     cluster: r.cluster,
@@ -177,10 +232,42 @@ export function renderHtml(r: CheckResult, opts: HtmlOptions = {}): string {
     ...(r.selected?.length ? { steps: r.selected.join(', ') } : {}),
     ...(opts.facts ?? {}),
   };
-  const index = r.steps
+  const pills = [
+    c.passed ? `<span class="pill ok">✔ ${c.passed} passed</span>` : '',
+    c.failed ? `<span class="pill bad">✘ ${c.failed} failed</span>` : '',
+    c.errors
+      ? `<span class="pill bad">✘ ${c.errors} ${c.errors === 1 ? 'error' : 'errors'}</span>`
+      : '',
+    c.skipped ? `<span class="pill skip">○ ${c.skipped} skipped</span>` : '',
+    `<a class="pill" href="#renamed">${renamed.length ? `${renamed.length} ${renamed.length === 1 ? 'value' : 'values'} renamed` : 'no value renamed'}</a>`,
+  ].filter(Boolean);
+  const failing = r.steps.filter(isBad);
+  const first = failing.length
+    ? `<h2>${failing.length === 1 ? 'The step that differs' : `The ${failing.length} steps that differ, in doc order`}</h2>\n${failing.map((s) => stepCard(s, maxMs)).join('\n')}`
+    : '';
+  const index = byHeading(r.steps)
     .map(
-      (s) =>
-        `<tr class="${s.status}"><td><span class="mark">${MARK[s.status]}</span></td><td><a href="#step-${s.index}">${s.index}. ${escapeHtml(s.heading || s.command)}</a></td><td><code>${escapeHtml(s.command)}</code></td><td class="t">${formatMs(s.durationMs)}</td></tr>`,
+      (g) =>
+        (g.heading ? `<tr class="group"><th colspan="4">${inlineHtml(g.heading)}</th></tr>` : '') +
+        g.steps
+          .map(
+            (s) =>
+              `<tr class="${s.status}"><td><span class="mark">${MARK[s.status]}</span></td><td class="n">${s.index}</td><td><a href="#step-${s.index}"><code>${escapeHtml(s.command)}</code></a></td><td class="t">${formatMs(s.durationMs)}</td></tr>`,
+          )
+          .join('\n'),
+    )
+    .join('\n');
+  const every = byHeading(r.steps)
+    .map(
+      (g) =>
+        (g.heading ? `<h2 class="group">${inlineHtml(g.heading)}</h2>\n` : '') +
+        g.steps
+          .map((s) =>
+            isBad(s)
+              ? `<div class="ref ${s.status}"><span class="mark">${MARK[s.status]}</span> <a href="#step-${s.index}">step ${s.index}</a> <code>$ ${escapeHtml(s.command)}</code>: shown at the top</div>`
+              : stepCard(s, maxMs),
+          )
+          .join('\n'),
     )
     .join('\n');
   const picture = opts.datapathSvg
@@ -196,25 +283,23 @@ export function renderHtml(r: CheckResult, opts: HtmlOptions = {}): string {
 </head>
 <body>
 <main>
-<h1>${escapeHtml(r.title || r.lab)}</h1>
+<h1>${r.title ? inlineHtml(r.title) : escapeHtml(r.lab)}</h1>
+<div class="summary">
+<span class="verdict ${r.ok ? 'ok' : 'bad'}">${r.ok ? '✔ every step matches the doc' : `✘ ${bad} of ${c.total} steps differ from the doc`}</span>
+${pills.join('\n')}
+</div>
 <ul class="facts">${Object.entries(facts)
     .map(([k, v]) => `<li>${escapeHtml(k)}: <b>${escapeHtml(v)}</b></li>`)
     .join('')}</ul>
-<div class="summary">
-<span class="verdict ${r.ok ? 'ok' : 'bad'}">${r.ok ? '✔ every step matches the doc' : `✘ ${bad} of ${c.total} steps differ from the doc`}</span>
-<span class="pill ok">✔ ${c.passed} passed</span>
-<span class="pill bad">✘ ${c.failed} failed</span>
-${c.errors ? `<span class="pill bad">✘ ${c.errors} ${c.errors === 1 ? 'error' : 'errors'}</span>` : ''}
-${c.skipped ? `<span class="pill skip">○ ${c.skipped} skipped</span>` : ''}
-</div>
+${first}
 <h2>Steps</h2>
 <table class="index">${index}</table>
-<h2>Renamed values</h2>
-${r.bindings.length ? `<p class="note">The doc's values and what they are on this cluster (each doc value stands for one value all through the run).</p>${renamings(r.bindings, 'bindings')}` : '<p class="note">none: the outputs used the doc\'s own values</p>'}
+<h2 id="renamed">Renamed values</h2>
+${renamed.length ? `<p class="note">The doc's values and what they are on this cluster (each doc value stands for one value all through the run).</p>${renamings(renamed, 'bindings')}` : '<p class="note">none: the outputs used the doc\'s own values</p>'}
+<h2>Every step</h2>
+${every}
 <h2>Datapath</h2>
 ${picture}
-<h2>Every step</h2>
-${r.steps.map((s) => stepCard(s, maxMs)).join('\n')}
 <footer>proxylab check · ${escapeHtml(r.lab)} · finished ${escapeHtml(r.finishedAt)}</footer>
 </main>
 </body>

@@ -69,6 +69,11 @@ test('check --html writes one page with the passed and the failed step, and the 
     assert.match(page, /mode: nftables/, 'the doc line');
     assert.match(page, /mode: ipvs/, 'what the cluster said');
     assert.match(page, /✘ 1 of 2 steps differ from the doc/);
+    // the failing step is the first thing under the verdict: above the index and the picture
+    const failedAt = page.indexOf('<section class="step failed" id="step-2">');
+    assert.ok(failedAt > 0 && failedAt < page.indexOf('<section class="step passed"'));
+    assert.ok(failedAt < page.indexOf('<h2>Steps</h2>'));
+    assert.ok(failedAt < page.indexOf('<div class="datapath">'));
     // the live picture from `proxylab inspect --svg`, drawn from this cluster's datapath
     assert.doesNotMatch(page, /no datapath picture/);
     assert.match(page, /<div class="datapath"><svg[^>]*>/);

@@ -18,7 +18,7 @@ import {
   type CheckResult,
   type StepResult,
 } from '../../src/doccheck/result.js';
-import { renderHtml, sanitizeSvg } from '../../src/report/html.js';
+import { renderHtml, renamedValues, sanitizeSvg } from '../../src/report/html.js';
 
 const FIX = REAL_OUTPUTS;
 const body = (rel: string) => readFileSync(join(FIX, rel), 'utf8').split(/^# ---\n/m)[1]!;
@@ -44,20 +44,21 @@ function sampleResult(): CheckResult {
       ...base,
       index: 1,
       line: 12,
-      heading: 'Check the IPVS virtual servers',
+      heading: '5. Check the `ipvsadm -Ln` virtual servers',
       command: 'ipvsadm -Ln',
       status: 'passed',
       durationMs: 412,
       kind: good.kind,
       expected: doc,
       actual: renamedOnly,
-      renamed: good.renamed,
+      // the matcher may list a value that stays what it was: that is no renaming
+      renamed: [...good.renamed, { cls: 'ip', doc: '10.96.0.1', actual: '10.96.0.1' }],
     },
     {
       ...base,
       index: 2,
       line: 30,
-      heading: 'After switching the scheduler',
+      heading: '7. After switching the scheduler',
       command: 'ipvsadm -Ln',
       status: 'failed',
       reason: '1 line differs from the doc: scheduler rr ≠ sh',
@@ -73,7 +74,7 @@ function sampleResult(): CheckResult {
       ...base,
       index: 3,
       line: 44,
-      heading: 'The kube-ipvs0 interface',
+      heading: 'The dummy interface `kube-ipvs0`',
       command: 'ip addr show kube-ipvs0',
       status: 'error',
       reason:
@@ -113,7 +114,9 @@ function sampleResult(): CheckResult {
     ok: false,
     counts: countSteps(steps),
     steps,
-    bindings: good.renamed,
+    // the run's bindings: empty when only a failed step renamed values (run.ts keeps a
+    // failed step's renamings out of later steps)
+    bindings: [],
   };
 }
 
@@ -136,7 +139,35 @@ test('the report page holds every step, its mark, the diff with reasons, renamed
   for (const s of r.steps) assert.ok(html.includes(`id="step-${s.index}"`), `step ${s.index}`);
   assert.match(html, /scheduler rr ≠ sh/);
   assert.match(html, /<code>10\.244\.0\.2<\/code> → <code>10\.244\.1\.7<\/code>/);
+  // headings: the doc's own section number once, inline code as code, no raw backticks
+  assert.doesNotMatch(html, /\d+\. \d+\./, 'no doubled section numbers');
+  assert.match(html, /5\. Check the <code>ipvsadm -Ln<\/code> virtual servers/);
+  assert.match(html, /The dummy interface <code>kube-ipvs0<\/code>/);
+  assert.doesNotMatch(html.replace(/<pre>[\s\S]*?<\/pre>/g, ''), /`kube-ipvs0`|`ipvsadm/);
+  // renamed values: no identity pair; the header counts the list the steps show
+  assert.doesNotMatch(html, /<code>10\.96\.0\.1<\/code> → <code>10\.96\.0\.1<\/code>/);
+  const pairs = new Set(
+    r.steps.flatMap((s) => s.renamed.filter((x) => x.doc !== x.actual).map((x) => x.doc)),
+  );
+  assert.ok(pairs.size >= 2);
+  assert.match(html, new RegExp(`>${pairs.size} values renamed<`));
+  assert.equal(renamedValues(r).length, pairs.size);
+  assert.doesNotMatch(html, /none: the outputs used the doc/);
+  // a failing step comes first: before the index, the renamed values and the picture
+  const firstBad = html.indexOf('<section class="step failed"');
+  assert.ok(firstBad > 0 && firstBad < html.indexOf('<h2>Steps</h2>'), 'failed step first');
+  assert.ok(html.indexOf('<section class="step error"') < html.indexOf('<h2>Steps</h2>'));
+  assert.ok(html.indexOf('<h2>Datapath</h2>') > html.indexOf('<h2>Every step</h2>'));
+  assert.equal(html.match(/id="step-2"/g)?.length, 1, 'each step card once');
   assert.match(html, /✘ 2 of 4 steps differ from the doc/);
+  // a green run: no red badge, no failing section
+  const green = sampleResult();
+  green.steps = green.steps.filter((x) => x.status === 'passed');
+  green.counts = countSteps(green.steps);
+  green.ok = true;
+  const gh = renderHtml(green);
+  assert.doesNotMatch(gh, /class="pill bad"|failed<\/span>|✘/);
+  assert.match(gh, /✔ every step matches the doc/);
   // what comes from outputs is escaped, never markup
   const evil = sampleResult();
   evil.steps[0]!.actual = '<img src=x onerror=alert(1)>';
@@ -174,18 +205,22 @@ test('the report opens in headless Chromium with the step results visible', (t) 
     .replace(/&lt;/g, '<')
     .replace(/&amp;/g, '&')
     .replace(/\s+/g, ' ');
-  for (const s of r.steps)
-    assert.ok(text.includes(`${s.index}. ${s.heading}`), `step "${s.heading}" is shown`);
+  for (const s of r.steps) {
+    const heading = s.heading.replace(/`/g, '');
+    assert.ok(text.includes(heading), `step ${s.index}'s heading "${heading}" is shown`);
+    assert.ok(text.includes(`step ${s.index} $ ${s.command}`), `step ${s.index} is shown`);
+  }
   // one mark per step card, each where it belongs
   const marks = [
     ...dom.matchAll(
       /<section class="step (\w+)" id="step-(\d+)">\s*<h3><span class="mark">(.)<\/span>/g,
     ),
   ].map((m) => [m[2], m[1], m[3]]);
+  // the steps that differ first, then the others in doc order
   assert.deepEqual(marks, [
-    ['1', 'passed', '✔'],
     ['2', 'failed', '✘'],
     ['3', 'error', '✘'],
+    ['1', 'passed', '✔'],
     ['4', 'skipped', '○'],
   ]);
   assert.ok(text.includes('✘ 2 of 4 steps differ from the doc'));
