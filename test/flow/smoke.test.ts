@@ -86,6 +86,8 @@ interface Case {
   suite: string;
   name: string;
   failed: boolean;
+  /** The <skipped message> of a case that did not run, if any. */
+  skipped?: string;
 }
 function junitCases(file: string): Case[] {
   const root = parseXml(readFileSync(file, 'utf8'));
@@ -98,6 +100,9 @@ function junitCases(file: string): Case[] {
           suite: s.attrs.name ?? '',
           name: c.attrs.name ?? '',
           failed: c.children.some((x) => x.name === 'failure' || x.name === 'error'),
+          ...(c.children.some((x) => x.name === 'skipped')
+            ? { skipped: c.children.find((x) => x.name === 'skipped')!.attrs.message ?? '' }
+            : {}),
         })),
     );
 }
@@ -211,6 +216,52 @@ test(
       assert.ok(f.state().clusters.proxylab, 'kept');
       assert.ok(junitCases(join(results, 'smoke.xml')).every((c) => !c.failed));
       assert.match(r.out, /cluster proxylab kept \(--keep\)/);
+    } finally {
+      f.cleanup();
+    }
+  },
+);
+
+test(
+  'each lab says what it needs: unchecked and unmet labs are skipped with the reason in JUnit; labs without a cluster run first, and no cluster is made when none needs it',
+  { timeout: 120_000 },
+  async () => {
+    const f = createFake();
+    try {
+      const dir = labs(f, {
+        // runs here: root (these tests run as root, or the lab would run with sudo -n)
+        asroot: `<!-- proxylab needs: root -->\n\n\`\`\`console proxylab\n$ id -u\n0\n\`\`\`\n`,
+        // needs IPVS in the kernel the lab runs on: skipped on a kernel without it
+        ipvsonly: `<!-- proxylab needs: ipvs-kernel -->\n\n\`\`\`console proxylab\n$ test -e /proc/net/ip_vs && echo yes\nyes\n\`\`\`\n`,
+        // read, not checked
+        timings: `<!-- proxylab needs: root | cluster -->\n<!-- proxylab unchecked: figures of this machine -->\n\n\`\`\`console\n$ proxylab scale\n\`\`\`\n`,
+      });
+      const results = join(f.dir, 'results');
+      const r = await smoke(f, ['--mode', 'iptables', '--labs-dir', dir, '--results', results]);
+      assert.equal(r.code, 0, r.out);
+      const sm = junitCases(join(results, 'smoke.xml'));
+      const byName = Object.fromEntries(sm.map((c) => [c.name.replace(/^check .*\//, ''), c]));
+      assert.deepEqual(Object.keys(byName).sort(), ['asroot', 'ipvsonly', 'timings']);
+      assert.equal(byName.asroot!.skipped, undefined);
+      assert.equal(byName.asroot!.failed, false);
+      assert.equal(byName.timings!.skipped, 'not checked: figures of this machine');
+      if (existsSync('/proc/net/ip_vs')) assert.equal(byName.ipvsonly!.skipped, undefined);
+      else
+        assert.match(
+          byName.ipvsonly!.skipped ?? '',
+          /^this machine cannot run it: this kernel has no IPVS/,
+        );
+      assert.ok(existsSync(join(results, 'asroot.xml')), "the lab's own JUnit");
+      assert.ok(!existsSync(join(results, 'timings.xml')));
+      assert.doesNotMatch(r.out, /▶ cluster|▶ down/, 'no lab needed the cluster');
+      assert.deepEqual(
+        f.calls().filter((c) => /create|delete/.test(c.argv[0] ?? '')),
+        [],
+        'no cluster created or deleted',
+      );
+      assert.match(r.out, /✔ smoke passed: \d\/\d steps passed, \d skipped/);
+      if (hasXmllint)
+        assert.equal(validateJUnit(readFileSync(join(results, 'smoke.xml'), 'utf8')), '');
     } finally {
       f.cleanup();
     }

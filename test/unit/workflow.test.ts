@@ -14,6 +14,8 @@ import { ROOT } from '../helpers/cli.js';
 import { loadVersions } from '../../src/config/versions.js';
 import { NFTABLES_MIN_MINOR } from '../../src/config/options.js';
 import { requiredModules } from '../../src/steps/modules.js';
+// @ts-expect-error: a plain JavaScript script, no types
+import { haveShellcheck, lintWorkflow, runBlocks } from '../../scripts/lint-workflows.mjs';
 
 interface Step {
   name?: string;
@@ -158,66 +160,130 @@ test('the matrix runs all three modes and leaves out nftables below 1.31', () =>
   ]);
 });
 
-test('every action is pinned to a full version (or a commit), and the runner image is named', () => {
+test('every action is pinned to a commit, with its version in a comment, and runs on Node 24; the runner image is named', () => {
+  const text = readFileSync(FILE, 'utf8');
   const w = wf();
   const uses = allSteps(w)
     .filter((s) => s.uses)
     .map((s) => s.uses!);
   assert.ok(uses.length >= 4, `actions used: ${uses.join(', ')}`);
-  for (const u of uses)
+  for (const u of uses) {
     assert.match(
       u,
-      /^[\w.-]+\/[\w.-]+(?:\/[\w./-]+)?@(?:v\d+\.\d+\.\d+|[0-9a-f]{40})$/,
-      `${u} is not pinned to vX.Y.Z or a commit`,
+      /^[\w.-]+\/[\w.-]+(?:\/[\w./-]+)?@[0-9a-f]{40}$/,
+      `${u} is not pinned to a commit`,
     );
+    const line = text.split('\n').find((l) => l.includes(`uses: ${u}`)) ?? '';
+    assert.match(line, /# v\d+\.\d+\.\d+$/, `${u}: the version it is, in a comment`);
+  }
+  // upload-artifact v4 ran on Node 20, which GitHub retires: v6 and later run on Node 24
+  const upload = uses.find((u) => u.startsWith('actions/upload-artifact@'))!;
+  const uploadVersion = /# v(\d+)\./.exec(text.split('\n').find((l) => l.includes(upload))!)![1]!;
+  assert.ok(Number(uploadVersion) >= 6, `upload-artifact v${uploadVersion} runs on Node 20`);
   for (const j of Object.values(w.jobs))
     assert.doesNotMatch(j['runs-on'], /latest/, 'a named runner image, not -latest');
 });
 
-test('each job loads the IPVS modules, installs the pinned kind, runs smoke, publishes JUnit, keeps logs on failure, always cleans up', () => {
-  const steps = wf().jobs.lab!.steps;
+test('pushes and the nightly run are in separate concurrency groups; only pushes and pull requests cancel older runs', () => {
+  const c = (wf() as unknown as { concurrency: { group: string; 'cancel-in-progress': string } })
+    .concurrency;
+  assert.match(c.group, /github\.event_name/, 'the event is part of the group');
+  assert.match(c.group, /github\.ref/);
+  assert.match(String(c['cancel-in-progress']), /push/);
+  assert.doesNotMatch(String(c['cancel-in-progress']), /schedule/);
+  const text = readFileSync(FILE, 'utf8');
+  assert.doesNotMatch(text, /catches new node images/, 'pinned digests cannot pick up new images');
+});
+
+test('each job loads IPVS (required in ipvs mode only, with the modules-extra fallback), uses the kubectl of its minor, runs smoke, always publishes and uploads, and deletes the cluster', () => {
+  const job = wf().jobs.lab! as Job & { env: Record<string, string>; 'timeout-minutes': number };
+  const steps = job.steps as (Step & { 'timeout-minutes'?: number })[];
   const idx = (pred: (s: Step) => boolean, what: string) => {
     const i = steps.findIndex(pred);
     assert.ok(i >= 0, what);
     return i;
   };
   const modprobe = idx((s) => /modprobe/.test(s.run ?? ''), 'a modprobe step');
-  const listed =
-    /for m in ([\w ]+); do sudo modprobe/.exec(steps[modprobe]!.run!)?.[1]?.split(' ') ?? [];
+  const mods = /mods=\(([\w ]+)\)/.exec(steps[modprobe]!.run!)?.[1]?.split(' ') ?? [];
   assert.deepEqual(
-    listed,
+    mods,
     requiredModules('ipvs', 'rr', '6.8.0-1017-azure'),
     'the modules proxylab itself needs for ipvs mode',
   );
-  const tools = idx((s) => /\bmake tools\b/.test(s.run ?? ''), 'make tools');
-  const smoke = idx((s) => /\bmake smoke\b/.test(s.run ?? ''), 'make smoke');
-  assert.match(steps[smoke]!.run!, /MODE=\$\{\{ matrix\.mode \}\}/);
-  assert.match(steps[smoke]!.run!, /K8S=\$\{\{ matrix\.k8s \}\}/);
-  assert.ok(modprobe < smoke && tools < smoke, 'modules and kind before the lab');
-  const junit = idx((s) => /junit|test-reporter/i.test(s.uses ?? ''), 'a JUnit publishing action');
-  assert.match(
-    String(steps[junit]!.with?.report_paths ?? steps[junit]!.with?.path),
-    /^test-results\/\*\.xml$/,
-    'where scripts/smoke.mjs writes JUnit',
+  assert.match(steps[modprobe]!.run!, /linux-modules-extra-\$\(uname -r\)/);
+  assert.match(steps[modprobe]!.run!, /if \[ "\$LAB_MODE" = ipvs \]; then[\s\S]*exit 1/);
+  assert.equal(job.env.LAB_MODE, '${{ matrix.mode }}');
+  assert.equal(job.env.LAB_K8S, '${{ matrix.k8s }}');
+  const kubectl = idx(
+    (s) => /PROXYLAB_VERSIONS_FILE=/.test(s.run ?? ''),
+    'a versions file per minor',
   );
+  const tools = idx((s) => /\bmake tools\b/.test(s.run ?? ''), 'make tools');
+  const doctor = idx((s) => /\bmake doctor\b/.test(s.run ?? ''), 'make doctor');
+  assert.match(steps[doctor]!.run!, /\.id != "ipvs"/, 'IPVS required only in ipvs mode');
+  const smoke = idx((s) => /\bmake smoke\b/.test(s.run ?? ''), 'make smoke');
+  assert.match(steps[smoke]!.run!, /MODE="\$LAB_MODE"/);
+  assert.match(steps[smoke]!.run!, /K8S="\$LAB_K8S"/);
+  assert.ok(modprobe < smoke && kubectl < tools && tools < doctor && doctor < smoke);
+  const junit = idx((s) => /junit/i.test(s.uses ?? ''), 'a JUnit publishing action');
+  assert.equal(steps[junit]!.with?.report_paths, 'test-results/*.xml');
   assert.match(
     readFileSync(join(ROOT, 'scripts', 'smoke.mjs'), 'utf8'),
     /results: \{ type: 'string', default: 'test-results' \}/,
   );
-  assert.match(
-    steps[junit]!.if ?? '',
-    /always\(\)|!cancelled\(\)/,
-    'published even when a check failed',
-  );
   const logs = idx((s) => /kind export logs/.test(s.run ?? ''), 'kind export logs');
-  assert.match(steps[logs]!.if ?? '', /failure\(\)/);
-  const upload = idx(
-    (s) => /^actions\/upload-artifact@v4\./.test(s.uses ?? ''),
-    'upload-artifact v4',
-  );
-  assert.match(steps[upload]!.if ?? '', /failure\(\)/);
+  assert.match(steps[logs]!.if ?? '', /failure\(\) \|\| cancelled\(\)/);
+  const upload = idx((s) => /^actions\/upload-artifact@/.test(s.uses ?? ''), 'upload-artifact');
+  const paths = String(steps[upload]!.with?.path).trim().split('\n');
+  for (const p of [
+    'test-results/*.xml',
+    'test-results/*.html',
+    'test-results/recorded/',
+    'test-results/kind-logs/',
+  ])
+    assert.ok(paths.includes(p), `uploads ${p}`);
+  // always(), not !cancelled() or failure(): a green run, a failed one and a cancelled one
+  // all leave their reports
+  for (const i of [junit, upload]) assert.match(steps[i]!.if ?? '', /^\$\{\{ always\(\) \}\}$/);
   assert.ok(logs < upload, 'logs exported before the upload');
   const down = steps.length - 1;
   assert.match(steps[down]!.run ?? '', /\bmake down\b/, 'the last step deletes the cluster');
   assert.match(steps[down]!.if ?? '', /always\(\)/, '... whatever happened before');
+  // every step has a limit, and together they stay below the job's: a step that runs over
+  // fails (the report steps still run); the job's own limit would cancel everything
+  const sum = steps.reduce((n, s) => {
+    assert.ok(s['timeout-minutes'], `"${s.name}" has no timeout-minutes`);
+    return n + s['timeout-minutes']!;
+  }, 0);
+  assert.ok(sum < job['timeout-minutes'], `steps ${sum} min ≥ job ${job['timeout-minutes']} min`);
+});
+
+test('actionlint and shellcheck (on every run: block) find nothing; they do find planted problems', async (t) => {
+  if (!haveShellcheck()) {
+    t.skip('shellcheck is not installed (scripts/test-deps.sh installs it as root)');
+    return;
+  }
+  const text = readFileSync(FILE, 'utf8');
+  assert.equal(runBlocks(text).length, allSteps(wf()).filter((s) => s.run).length);
+  assert.deepEqual(await lintWorkflow(FILE), []);
+  // the same checks catch what they are for, at the workflow's own line numbers
+  const bad = text
+    .replace(
+      'run: make smoke MODE="$LAB_MODE" K8S="$LAB_K8S"',
+      'run: make smoke MODE=$LAB_MODE K8S=$LAB_K8S && cd $nowhere',
+    )
+    .replace('timeout-minutes: 100', "timeout-minutes: 'soon'");
+  const found = await lintWorkflow(FILE, bad);
+  const smokeLine = bad.split('\n').findIndex((l) => l.includes('cd $nowhere')) + 1;
+  assert.ok(
+    found.some(
+      (p: { kind: string; line: number; message: string }) =>
+        p.kind === 'shellcheck' && p.line === smokeLine && /SC2086|SC2164/.test(p.message),
+    ),
+    JSON.stringify(found),
+  );
+  assert.ok(
+    found.some((p: { kind: string }) => p.kind !== 'shellcheck'),
+    `actionlint: ${JSON.stringify(found)}`,
+  );
 });
