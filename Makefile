@@ -97,10 +97,11 @@ test: $(NODE_MODULES) ## install what the tests need, then run every test tier
 bench: $(NODE_MODULES) ## the benchmarks (parsers, process overhead, VM, lab)
 	npm run --silent bench
 
-lint: $(NODE_MODULES) ## typecheck, lint and format check
+lint: $(NODE_MODULES) ## typecheck, lint, format check; actionlint + shellcheck on the workflows
 	npx tsc -p tsconfig.test.json
 	npm run --silent lint
 	npm run --silent format:check
+	node scripts/lint-workflows.mjs
 
 ##@ Cleanup
 down: $(BUILD) ## delete the cluster and its kubeconfig (ARGS=--all: every proxylab cluster)

@@ -12,6 +12,10 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 # QEMU: the IPVS kernel tests run in a micro-VM (its kernel and tools come from apt-get download)
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
+# the workflow lint (make lint, test/unit/workflow.test.ts) runs shellcheck on every run: block
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+# sudo: the workflow rehearsal runs the CI job as a non-root user with sudo, as GitHub's runner
+command -v sudo >/dev/null 2>&1 || need+=(sudo)
 # headless Chromium: the HTML report and diagram tests (flow/unit tiers) render pages in it
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && { echo "test deps: all present"; exit 0; }
