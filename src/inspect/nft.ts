@@ -11,7 +11,7 @@
  * and `no-endpoint-services` for ports that have none.
  */
 import { ParseError } from './errors.js';
-import { isNoise, promptCommand, toLines } from './text.js';
+import { isNoise, promptCommand, sectionMarker, toLines } from './text.js';
 
 export interface NftChain {
   /** `type nat hook prerouting priority dstnat; policy accept;` for a base chain, else null. */
@@ -28,6 +28,8 @@ export interface NftSet {
   comment: string | null;
   /** One entry per element, as printed (`10.96.0.10 . tcp . 53 : goto service-…`). */
   elements: string[];
+  /** Other lines of the set as written (`size 65535`, `policy memory`, `auto-merge`…). */
+  attributes: string[];
 }
 
 export interface NftTable {
@@ -36,32 +38,49 @@ export interface NftTable {
   comment: string | null;
   chains: Record<string, NftChain>;
   sets: Record<string, NftSet>;
+  /**
+   * The node the block was pasted under (`==> node1 <==`, `>>> node1`), when the paste
+   * says; null otherwise.
+   */
+  section: string | null;
+  /** Only named, as `nft list tables` prints it: its contents are not in the input. */
+  nameOnly: boolean;
 }
 
 export interface NftRuleset {
   tables: NftTable[];
-  /** Line numbers that were not nft output and were skipped. */
+  /** Line numbers that were not nft output, or nft syntax this parser does not keep, skipped. */
   skipped: number[];
 }
 
-const OPEN = /^(table|chain|map|set|flowtable)\s+(?:(ip6?|inet|arp|bridge|netdev)\s+)?(\S+)\s*\{$/;
+const OPEN =
+  /^(table|chain|map|set|flowtable|ct helper|ct timeout|ct expectation|counter|quota|limit|secmark|synproxy)\s+(?:(ip6?|inet|arp|bridge|netdev)\s+)?(\S+)\s*\{$/;
+/** `table ip nat` as `nft list tables` prints it. */
+const TABLE_NAME = /^table\s+(ip6?|inet|arp|bridge|netdev)\s+(\S+)$/;
+/** `# handle 18` that `nft -a` adds after an object or a rule. */
+const HANDLE = /\s+# handle \d+$/;
 
 /** Split an element list on commas outside quotes and braces. */
 function splitElements(text: string): string[] {
   const out: string[] = [];
-  let cur = '';
+  let from = 0;
   let depth = 0;
   let quoted = false;
-  for (const ch of text) {
-    if (ch === '"') quoted = !quoted;
-    else if (!quoted && ch === '{') depth++;
-    else if (!quoted && ch === '}') depth--;
-    if (!quoted && depth === 0 && ch === ',') {
-      if (cur.trim()) out.push(cur.trim().replace(/\s+/g, ' '));
-      cur = '';
-    } else cur += ch;
+  const push = (a: number, b: number) => {
+    const e = text.slice(a, b).trim();
+    if (e) out.push(e.replace(/\s+/g, ' '));
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) quoted = !quoted;
+    else if (!quoted && c === 123) depth++;
+    else if (!quoted && c === 125) depth--;
+    else if (!quoted && depth === 0 && c === 44) {
+      push(from, i);
+      from = i + 1;
+    }
   }
-  if (cur.trim()) out.push(cur.trim().replace(/\s+/g, ' '));
+  push(from, text.length);
   return out;
 }
 
@@ -70,41 +89,85 @@ export function parseNft(input: string): NftRuleset {
   const out: NftRuleset = { tables: [], skipped: [] };
   const lines = toLines(input);
   let table: NftTable | null = null;
+  /** The table is one this parser made up for blocks pasted without their `table` line. */
+  let implicit = false;
   let chain: NftChain | null = null;
   let set: NftSet | null = null;
+  /** Depth inside a block this parser does not read (flowtable, ct helper, …): skipped. */
+  let other = 0;
   /** Collecting a multi-line `elements = { … }`: its lines so far, and its open braces. */
   let elements: string[] | null = null;
   const braces = new BraceCounter();
   let recognized = 0;
-  const implicitTable = (): NftTable => {
+  let section: string | null = null;
+  const newTable = (family: string, name: string): NftTable => {
+    const t: NftTable = {
+      family,
+      name,
+      comment: null,
+      chains: {},
+      sets: {},
+      section,
+      nameOnly: false,
+    };
+    out.tables.push(t);
+    return t;
+  };
+  /**
+   * The table a chain or set named `name` goes to. Blocks pasted without their table (one
+   * `nft list chain` per node) share one made-up table until a name comes again: then the
+   * block starts a table of its own, so no block overwrites another.
+   */
+  const tableFor = (name: string, kind: 'chains' | 'sets'): NftTable => {
+    if (table && name in table[kind]) {
+      table = implicit ? newTable('unknown', 'unknown') : newTable(table.family, table.name);
+    }
     if (!table) {
-      table = { family: 'unknown', name: 'unknown', comment: null, chains: {}, sets: {} };
-      out.tables.push(table);
+      table = newTable('unknown', 'unknown');
+      implicit = true;
     }
     return table;
   };
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!;
-    const line = raw.trim();
+    let line = raw.trim();
     if (elements !== null) {
       elements.push(line);
       if (braces.closes(line)) finishElements();
       continue;
     }
-    if (line === '' || line === '--' || isNoise(raw) || promptCommand(raw) !== null) continue;
+    if (line === '' || line === '--') continue;
+    const marker = sectionMarker(line);
+    if (marker !== null) {
+      // Another node's output (`==> node2 <==`, `>>> node2`): its blocks are not the last node's.
+      section = marker;
+      if (implicit && !chain && !set) table = null;
+      continue;
+    }
+    if (isNoise(raw) || promptCommand(raw) !== null) continue;
+    if (line.includes('# handle')) line = line.replace(HANDLE, '');
+    if (other > 0) {
+      if (line.endsWith('{')) other++;
+      else if (line === '}') other--;
+      out.skipped.push(i + 1);
+      continue;
+    }
     const open = OPEN.exec(line);
     if (open) {
       recognized++;
       const [, kind, family, name] = open;
       if (kind === 'table') {
-        table = { family: family ?? 'ip', name: name!, comment: null, chains: {}, sets: {} };
-        out.tables.push(table);
+        table = newTable(family ?? 'ip', name!);
+        implicit = false;
       } else if (kind === 'chain') {
         chain = { hook: null, rules: [] };
-        implicitTable().chains[name!] = chain;
+        tableFor(name!, 'chains').chains[name!] = chain;
       } else if (kind === 'map' || kind === 'set') {
-        set = { kind, type: null, flags: null, comment: null, elements: [] };
-        implicitTable().sets[name!] = set;
+        set = { kind, type: null, flags: null, comment: null, elements: [], attributes: [] };
+        tableFor(name!, 'sets').sets[name!] = set;
+      } else {
+        other = 1;
+        out.skipped.push(i + 1);
       }
       continue;
     }
@@ -112,13 +175,17 @@ export function parseNft(input: string): NftRuleset {
       recognized++;
       if (chain) chain = null;
       else if (set) set = null;
-      else table = null;
+      else if (table && !implicit) table = null;
       continue;
     }
     if (set) {
       recognized++;
       const m = /^(type|flags|comment|elements)\s*=?\s*(.*)$/.exec(line);
-      if (!m) continue;
+      if (!m) {
+        // size, policy, timeout, auto-merge, counter…: kept as written
+        set.attributes.push(line.replace(/;$/, ''));
+        continue;
+      }
       const [, key, value] = m;
       if (key === 'type') set.type = value!.replace(/;$/, '');
       else if (key === 'flags') set.flags = value!.replace(/;$/, '');
@@ -141,6 +208,12 @@ export function parseNft(input: string): NftRuleset {
       table.comment = unquote(line.slice('comment'.length).trim());
       continue;
     }
+    const named = TABLE_NAME.exec(line);
+    if (named && !table) {
+      recognized++;
+      newTable(named[1]!, named[2]!).nameOnly = true;
+      continue;
+    }
     out.skipped.push(i + 1);
   }
   if (elements !== null) finishElements();
@@ -149,7 +222,9 @@ export function parseNft(input: string): NftRuleset {
       'nft',
       input.trim() === ''
         ? 'the input is empty'
-        : 'no line looks like nft output (expected "table ip kube-proxy {", "chain NAME {" or "map NAME {")',
+        : /Segmentation fault|core dumped/.test(input)
+          ? "nft crashed (Segmentation fault) and printed no ruleset: nft older than 1.0.1 (Debian 11, kind node images before v0.22) cannot list kube-proxy's tables (kubernetes/kubernetes#122572); list them with nft 1.0.1 or newer"
+          : 'no line looks like nft output (expected "table ip kube-proxy {", "chain NAME {" or "map NAME {")',
     );
   return out;
 
@@ -238,10 +313,29 @@ function serviceName(chain: string): { name: string; portName: string | null } |
   return m ? { name: m[1]!, portName: m[2] ? m[2] : null } : null;
 }
 
-function endpointsOf(t: NftTable, chain: NftChain): NftEndpoint[] {
+/**
+ * A chain of table `t`, or of another block of the same table from the same node (blocks
+ * pasted one `nft list chain` at a time, split where a name came again).
+ */
+function chainOf(r: NftRuleset, t: NftTable, name: string): NftChain | undefined {
+  const c = t.chains[name];
+  if (c || r.tables.length === 1) return c;
+  for (const o of r.tables)
+    if (
+      o !== t &&
+      o.family === t.family &&
+      o.name === t.name &&
+      o.section === t.section &&
+      o.chains[name]
+    )
+      return o.chains[name];
+  return undefined;
+}
+
+function endpointsOf(r: NftRuleset, t: NftTable, chain: NftChain): NftEndpoint[] {
   const out: NftEndpoint[] = [];
   const fromChain = (name: string) => {
-    const ep = t.chains[name];
+    const ep = chainOf(r, t, name);
     let at: { address: string; port: number } | null = null;
     for (const r of ep?.rules ?? []) {
       const d = /\bdnat (?:ip6? )?to (\S+)/.exec(r);
@@ -300,7 +394,7 @@ export function kubeProxyNftView(r: NftRuleset, family?: string): KubeProxyNftVi
     const m = /^(\S+) \. (\w+) \. (\d+)(?: comment "[^"]*")? : goto (\S+)$/.exec(e);
     if (!m) continue;
     const [, ip, proto, port, chainName] = m;
-    const chain = t.chains[chainName!];
+    const chain = chainOf(r, t, chainName!);
     const n = serviceName(chainName!);
     services.push({
       name: n?.name ?? null,
@@ -309,7 +403,7 @@ export function kubeProxyNftView(r: NftRuleset, family?: string): KubeProxyNftVi
       clusterIP: ip!,
       port: Number(port),
       chain: chainName!,
-      endpoints: chain ? endpointsOf(t, chain) : [],
+      endpoints: chain ? endpointsOf(r, t, chain) : [],
       chainListed: Boolean(chain),
     });
   }
