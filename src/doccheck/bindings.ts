@@ -4,8 +4,10 @@
  * doc values map to the same actual value. The web ClusterIP in `kubectl get svc` must be
  * the VIP in `ipvsadm -ln`, a member of ipset KUBE-CLUSTER-IP and an address on kube-ipvs0.
  *
- * Bindings are persistent (copy on bind) so the matcher can backtrack cheaply.
+ * Bindings are persistent (a new version on bind, sharing the old one) so the matcher can
+ * backtrack cheaply; binding costs the same with 10 or 10,000 values already bound.
  */
+import { PMap } from './pmap.js';
 import type { BoundClass } from './tokens.js';
 
 export interface Renaming {
@@ -27,15 +29,22 @@ function norm(cls: BoundClass, v: string): string {
   return cls === 'mac' || cls === 'ip' ? v.toLowerCase() : v;
 }
 
+/** The renamings in the order they were made, newest first, shared between versions. */
+interface Made {
+  r: Renaming;
+  prev: Made | null;
+}
+
 export class Bindings {
   private constructor(
-    private readonly fwd: ReadonlyMap<string, string>,
-    private readonly rev: ReadonlyMap<string, string>,
-    private readonly order: readonly Renaming[],
+    private readonly fwd: PMap,
+    private readonly rev: PMap,
+    private readonly last: Made | null,
+    readonly size: number,
   ) {}
 
   static empty(): Bindings {
-    return new Bindings(new Map(), new Map(), []);
+    return new Bindings(PMap.empty(), PMap.empty(), null, 0);
   }
 
   static from(list: readonly Renaming[]): Bindings {
@@ -45,10 +54,6 @@ export class Bindings {
       if (next instanceof Bindings) b = next;
     }
     return b;
-  }
-
-  get size(): number {
-    return this.order.length;
   }
 
   lookup(cls: BoundClass, doc: string): string | undefined {
@@ -84,26 +89,30 @@ export class Bindings {
         message: `two doc values on one output value: ${owner} and ${doc} would both be ${actual}`,
       };
     }
-    const fwd = new Map(this.fwd);
-    const rev = new Map(this.rev);
-    fwd.set(k, a);
-    rev.set(rk, d);
-    return new Bindings(fwd, rev, [...this.order, { cls, doc, actual }]);
+    return new Bindings(
+      this.fwd.set(k, a),
+      this.rev.set(rk, d),
+      { r: { cls, doc, actual }, prev: this.last },
+      this.size + 1,
+    );
   }
 
   /** Every binding in the order it was made. */
   list(): Renaming[] {
-    return [...this.order];
+    return this.since(Bindings.empty());
   }
 
   /** Only the bindings where the actual value differs from the doc's. */
   renamed(): Renaming[] {
-    return this.order.filter((r) => norm(r.cls, r.doc) !== norm(r.cls, r.actual));
+    return this.list().filter((r) => norm(r.cls, r.doc) !== norm(r.cls, r.actual));
   }
 
   /** Bindings made after `base` (base must be an ancestor of this). */
   since(base: Bindings): Renaming[] {
-    return this.order.slice(base.order.length);
+    const out: Renaming[] = [];
+    let m = this.last;
+    for (let n = this.size - base.size; n > 0 && m; n--, m = m.prev) out.push(m.r);
+    return out.reverse();
   }
 }
 

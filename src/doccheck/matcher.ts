@@ -143,9 +143,20 @@ function nodeSearch(e: LNode, a: LNode, E: Side, A: Side, b: Bindings, budget: B
     const kx = looseKey(x, E, ek);
     return kx === null || kx === looseKey(y, A, ak);
   };
-  return new TreeSearch(E.p, A.p, e, a, b, budget, compatible, (x, k, As) =>
-    candidateOrder(x, k, As, E, A),
-  );
+  // the shapes a set holds, to know at once when a member has no possible counterpart
+  const shapes = new WeakMap<LNode[], Set<string | null>>();
+  const hasCounterpart = (x: LNode, As: LNode[]) => {
+    const kx = looseKey(x, E, ek);
+    if (kx === null) return As.length > 0;
+    let have = shapes.get(As);
+    if (!have) shapes.set(As, (have = new Set(As.map((y) => looseKey(y, A, ak)))));
+    return have.has(kx);
+  };
+  return new TreeSearch(E.p, A.p, e, a, b, budget, {
+    compatible,
+    hasCounterpart,
+    candidateOrder: (x, k, As) => candidateOrder(x, k, As, E, A),
+  });
 }
 
 function matchNode(
@@ -169,21 +180,45 @@ function nodeText(n: LNode, s: Side): string {
  * The order in which to try counterparts for a set member: identical text first (so values
  * that did not change keep their name), then the same position, then the rest.
  */
-function candidateOrder(e: LNode, k: number, A: LNode[], Es: Side, As: Side): number[] {
+function candidateOrder(e: LNode, k: number, A: LNode[], Es: Side, As: Side): Iterable<number> {
+  const ix = indexOf(A, As);
   const t = nodeText(e, Es);
   const first = firstLine(e);
   const head = first === undefined ? '' : Es.p.lines[first]!.trim().replace(/\s+/g, ' ');
-  const same: number[] = [];
-  const sameHead: number[] = [];
+  return (function* () {
+    const given = new Set<number>();
+    for (const j of [...(ix.byText.get(t) ?? []), ...(ix.byHead.get(head) ?? []), k])
+      if (j < A.length && !given.has(j)) {
+        given.add(j);
+        yield j;
+      }
+    for (let j = 0; j < A.length; j++) if (!given.has(j)) yield j;
+  })();
+}
+
+interface SetIndex {
+  byText: Map<string, number[]>;
+  byHead: Map<string, number[]>;
+}
+const setIndexes = new WeakMap<LNode[], SetIndex>();
+
+/** A set's members by text and by first line, built once per set. */
+function indexOf(A: LNode[], As: Side): SetIndex {
+  let ix = setIndexes.get(A);
+  if (ix) return ix;
+  ix = { byText: new Map(), byHead: new Map() };
+  const add = (m: Map<string, number[]>, key: string, j: number) => {
+    const l = m.get(key);
+    if (l) l.push(j);
+    else m.set(key, [j]);
+  };
   A.forEach((a, j) => {
-    if (nodeText(a, As) === t) same.push(j);
-    else {
-      const f = firstLine(a);
-      if (f !== undefined && As.p.lines[f]!.trim().replace(/\s+/g, ' ') === head) sameHead.push(j);
-    }
+    add(ix!.byText, nodeText(a, As), j);
+    const f = firstLine(a);
+    if (f !== undefined) add(ix!.byHead, As.p.lines[f]!.trim().replace(/\s+/g, ' '), j);
   });
-  const all = [...same, ...sameHead, k, ...A.keys()];
-  return all.filter((j, idx) => j < A.length && all.indexOf(j) === idx);
+  setIndexes.set(A, ix);
+  return ix;
 }
 
 // ---------------------------------------------------------------- explanation
@@ -559,6 +594,36 @@ class Explainer {
   }
 
   ordered(E: LNode[], A: LNode[]) {
+    // Lines that correspond at both ends are paired first (the usual failure is a few
+    // changed lines in a long output): the alignment below then costs the changed middle's
+    // size squared, not the whole output's.
+    const alike = (e: LNode, a: LNode) => {
+      if (e.t === 'ellipsis') return false;
+      if (nodeShape(e, this.E) === nodeShape(a, this.A)) return true;
+      return e.t === 'line' && a.t === 'line' && this.tryMatch(e, a) !== null;
+    };
+    let p = 0;
+    while (p < E.length && p < A.length && alike(E[p]!, A[p]!)) p++;
+    let q = 0;
+    while (
+      q < E.length - p &&
+      q < A.length - p &&
+      alike(E[E.length - 1 - q]!, A[A.length - 1 - q]!)
+    )
+      q++;
+    for (let k = 0; k < p; k++) this.pair(E[k]!, A[k]!);
+    const Em = E.slice(p, E.length - q);
+    const Am = A.slice(p, A.length - q);
+    if (Em.length * Am.length > 4_000_000) {
+      // too large to align: side by side, and say so
+      this.work.spend(this.work.left);
+      Em.forEach((e, k) => (Am[k] ? this.pair(e, Am[k]) : this.missing(e)));
+      Am.slice(Em.length).forEach((a) => this.unexpected(a));
+    } else this.align(Em, Am);
+    for (let k = q; k > 0; k--) this.pair(E[E.length - k]!, A[A.length - k]!);
+  }
+
+  align(E: LNode[], A: LNode[]) {
     // LCS over loose shapes; ellipsis absorbs anything
     const n = E.length;
     const m = A.length;

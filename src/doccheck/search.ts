@@ -155,15 +155,25 @@ export interface Side {
   segs: Segment[][];
 }
 
-/** What may tell two nodes apart without renaming (null: anything may match). */
-export type Compatible = (e: LNode, a: LNode) => boolean;
-/** The order in which to try the counterparts of a set member. */
-export type CandidateOrder = (e: LNode, k: number, A: LNode[]) => number[];
+/** What the search asks of the kind of output it compares. */
+export interface Pairing {
+  /** False when two nodes cannot match whatever the renaming (cheap, value-free). */
+  compatible(e: LNode, a: LNode): boolean;
+  /** False when no member of set `A` could be the counterpart of `e`. */
+  hasCounterpart(e: LNode, A: LNode[]): boolean;
+  /** The order in which to try the counterparts of the k-th member of a set. */
+  candidateOrder(e: LNode, k: number, A: LNode[]): Iterable<number>;
+}
 
 interface SetPlan {
   want: LNode[];
-  orders: number[][];
   A: LNode[];
+  /**
+   * Members of A taken by the members before the one being placed. One array per set,
+   * marked and unmarked by the choice points in stack order (a member's choice point
+   * frees its counterpart before trying the next one, and when it is exhausted).
+   */
+  used: Uint8Array;
 }
 
 type Goal =
@@ -171,7 +181,7 @@ type Goal =
   | { t: 'line'; e: number; a: number }
   | { t: 'kids'; e: Group; a: Group }
   | { t: 'seq'; E: LNode[]; A: LNode[]; ei: number; ai: number }
-  | { t: 'set'; p: SetPlan; i: number; used: Uint8Array };
+  | { t: 'set'; p: SetPlan; i: number };
 
 interface Cont {
   g: Goal;
@@ -201,8 +211,7 @@ export class TreeSearch {
     a: LNode,
     b: Bindings,
     readonly budget: Budget,
-    private readonly compatible: Compatible,
-    private readonly candidateOrder: CandidateOrder,
+    private readonly pairing: Pairing,
   ) {
     this.cur = { b, k: cons({ t: 'node', e, a }, null) };
   }
@@ -252,7 +261,7 @@ export class TreeSearch {
         }
         if (e.t === 'ellipsis' || a.t !== 'group') return this.fail();
         if ((e.head === undefined) !== (a.head === undefined)) return this.fail();
-        if (!this.compatible(e, a)) return this.fail();
+        if (!this.pairing.compatible(e, a)) return this.fail();
         const kids = cons({ t: 'kids', e, a }, rest);
         this.cur = {
           b,
@@ -289,12 +298,9 @@ export class TreeSearch {
         const extras = e.children.some((x) => x.t === 'ellipsis');
         const want = this.setOrder(e.children, A);
         if (want.length > A.length || (!extras && want.length !== A.length)) return this.fail();
-        const orders = want.map((x, i) =>
-          this.candidateOrder(x, i, A).filter((j) => this.compatible(x, A[j]!)),
-        );
-        if (orders.some((o) => o.length === 0)) return this.fail();
-        const p: SetPlan = { want, orders, A };
-        this.cur = { b, k: cons({ t: 'set', p, i: 0, used: new Uint8Array(A.length) }, rest) };
+        if (want.some((x) => !this.pairing.hasCounterpart(x, A))) return this.fail();
+        const p: SetPlan = { want, A, used: new Uint8Array(A.length) };
+        this.cur = { b, k: cons({ t: 'set', p, i: 0 }, rest) };
         return;
       }
       case 'seq': {
@@ -328,27 +334,28 @@ export class TreeSearch {
         return;
       }
       case 'set': {
-        const { p, i, used } = g;
+        const { p, i } = g;
         if (i === p.want.length) {
           this.cur = { b, k: rest };
           return;
         }
-        const order = p.orders[i]!;
-        let n = 0;
+        const e = p.want[i]!;
+        const used = p.used;
+        const order = this.pairing.candidateOrder(e, i, p.A)[Symbol.iterator]();
+        let taken = -1;
         this.choices.push({
           next: () => {
-            while (n < order.length) {
-              const j = order[n++]!;
-              if (used[j]) continue;
-              if (this.budget.left <= 0) return null;
-              const u = used.slice();
-              u[j] = 1;
+            if (taken >= 0) used[taken] = 0;
+            taken = -1;
+            if (this.budget.left <= 0) return null;
+            for (let it = order.next(); !it.done; it = order.next()) {
+              const j = it.value;
+              if (used[j] || !this.pairing.compatible(e, p.A[j]!)) continue;
+              used[j] = 1;
+              taken = j;
               return {
                 b,
-                k: cons(
-                  { t: 'node', e: p.want[i]!, a: p.A[j]! },
-                  cons({ t: 'set', p, i: i + 1, used: u }, rest),
-                ),
+                k: cons({ t: 'node', e, a: p.A[j]! }, cons({ t: 'set', p, i: i + 1 }, rest)),
               };
             }
             return null;
