@@ -52,6 +52,11 @@ export interface IpvsRealServer {
   /** --thresholds layout only. */
   upperThreshold?: number | null;
   lowerThreshold?: number | null;
+  /**
+   * The first two of four numbers on a row whose title line was not in the input
+   * (--persistent-conn: weight, persistent connections; --thresholds: upper, lower).
+   */
+  unnamedColumns?: [number, number];
   stats?: IpvsCounters;
   rate?: IpvsRates;
   /** false when the address or port is a name, not a number. */
@@ -204,7 +209,17 @@ export function parseIpvsadm(input: string): IpvsTable {
       continue;
     }
     if (/^(?:Prot|Port) LocalAddress:Port\b/.test(t)) {
-      rowLayout = /\bConns\b/.test(t) ? 'stats' : /\bCPS\b/.test(t) ? 'rate' : 'list';
+      // ipvsadm.c print_title: --persistent-conn and --thresholds name their real-server
+      // columns on this line (the `  -> RemoteAddress:Port` line under it is bare).
+      rowLayout = /\bConns\b/.test(t)
+        ? 'stats'
+        : /\bCPS\b/.test(t)
+          ? 'rate'
+          : /\bPersistConn\b/.test(t)
+            ? 'persistent-conn'
+            : /\bUthreshold\b/.test(t)
+              ? 'thresholds'
+              : 'list';
       recognized++;
       continue;
     }
@@ -356,6 +371,31 @@ function realServerRow(
         line,
       };
     } else return null;
+    if (ep.portName) rs.portName = ep.portName;
+    return rs;
+  }
+  if (rest.length === 4) {
+    // --persistent-conn (Weight PersistConn ActiveConn InActConn) and --thresholds
+    // (Uthreshold Lthreshold ActiveConn InActConn) print no Forward column (ipvsadm.c
+    // print_service_entry). Without their title the first two columns cannot be named.
+    const n = rest.map(int);
+    if (n.some((x) => x === null)) return null;
+    const [a, b, active, inactive] = n as [number, number, number, number];
+    const rs: IpvsRealServer = {
+      address: ep.address,
+      port: ep.port,
+      forward: null,
+      weight: layout === 'persistent-conn' ? a : null,
+      activeConn: active,
+      inActConn: inactive,
+      numeric: ep.numeric,
+      line,
+    };
+    if (layout === 'persistent-conn') rs.persistConn = b;
+    else if (layout === 'thresholds') {
+      rs.upperThreshold = a;
+      rs.lowerThreshold = b;
+    } else rs.unnamedColumns = [a, b];
     if (ep.portName) rs.portName = ep.portName;
     return rs;
   }
