@@ -8,6 +8,7 @@ import { runTasks } from '../ui/tasks.js';
 import { findEntry } from './registry.js';
 import { kubeFor, modeArgs, modeTasks, newState, summaryLines } from '../steps/flows.js';
 import { withLock } from '../steps/state.js';
+import { effectiveMode } from '../steps/configmap.js';
 import { applyWeb } from '../steps/web.js';
 
 async function runCommand(
@@ -44,7 +45,9 @@ Runs, in order (each step is idempotent, so a re-run picks up where it stopped):
   2. proxylab mode <M> [--scheduler S]       for ipvs: modules, node tools, switch, flush
   3. proxylab web                            the web sample, 2 pods
   4. proxylab check labs/<M>                 every step of the lab doc against the cluster
-                                             (when that lab exists)`,
+                                             (when that lab exists)
+  5. proxylab mode <M>                       the lab doc visits other modes (it ends with
+                                             \`make iptables\`): kube-proxy is left in <M>`,
   options: {
     mode: {
       type: 'string',
@@ -131,6 +134,25 @@ Runs, in order (each step is idempotent, so a re-run picks up where it stopped):
       );
       return 0;
     }
-    return runCommand(ctx, 'check', {}, [join('labs', mode)]);
+    const checked = await runCommand(ctx, 'check', {}, [join('labs', mode)]);
+    if (ctx.signal.aborted) return checked;
+    // 5. The lab doc visits other modes (labs/ipvs and labs/nftables end with `make
+    // iptables`): leave kube-proxy in the mode the lab was asked for, so `make status` and
+    // the HTML report show it. Same tasks as `proxylab mode`: nothing restarts when every
+    // node already runs it.
+    const back = newState();
+    await withLock(
+      ctx.env,
+      ctx.cluster,
+      `lab --mode ${mode}`,
+      () => runTasks(ctx, modeTasks(ctx, back, a), {}),
+      (t) => ctx.io.warn(`⚠ ${t}`),
+    );
+    if (back.switch?.outcome === 'switched')
+      ctx.io.info(
+        `  the lab's last steps left kube-proxy in ${effectiveMode(back.switch.from)} mode: back to ${mode}, the mode asked for`,
+      );
+    for (const w of new Set(back.warnings)) ctx.io.warn(`⚠ ${w}`);
+    return checked;
   },
 });
