@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { relative, isAbsolute } from 'node:path';
 import { CommandError, UserError } from '../core/errors.js';
-import type { Context } from '../core/context.js';
+import { DEFAULT_CLUSTER, type Context } from '../core/context.js';
 import { KindProvider } from './kind.js';
 
 /** What was found: the cluster names kind lists (or why it could not list them), the kubeconfig. */
@@ -62,10 +62,11 @@ export async function lookForCluster(
 /** The error to stop with, or undefined when the cluster and its kubeconfig are there. */
 export function missingCluster(look: ClusterLook, cwd = process.cwd()): UserError | undefined {
   const kc = shownPath(look.kubeconfig, cwd);
+  const up = look.cluster === DEFAULT_CLUSTER ? 'make up' : `make up CLUSTER=${look.cluster}`;
   const kcSaid = look.kubeconfigExists ? `kubeconfig ${kc} is there` : `no kubeconfig at ${kc}`;
   if (look.clusters === undefined) {
     return new UserError(
-      `no cluster "${look.cluster}" found (${look.lookError ?? 'kind could not list clusters'}; ${kcSaid}): run make up`,
+      `no cluster "${look.cluster}" found (${look.lookError ?? 'kind could not list clusters'}; ${kcSaid}): run ${up}`,
       'if the cluster exists, fix what kept kind from listing it (`proxylab doctor` says what), then run this again',
     );
   }
@@ -75,7 +76,7 @@ export function missingCluster(look: ClusterLook, cwd = process.cwd()): UserErro
     : 'kind get clusters: none';
   if (!listed) {
     return new UserError(
-      `no cluster "${look.cluster}" (${others}; ${kcSaid}): run make up`,
+      `no cluster "${look.cluster}" (${others}; ${kcSaid}): run ${up}`,
       look.clusters.length
         ? `or pick one of those with --cluster NAME (make … CLUSTER=NAME)`
         : '`make up` (or `proxylab up`) creates it; then run this again',
@@ -83,7 +84,7 @@ export function missingCluster(look: ClusterLook, cwd = process.cwd()): UserErro
   }
   if (!look.kubeconfigExists) {
     return new UserError(
-      `cluster "${look.cluster}" exists but has no kubeconfig at ${kc}: run make up`,
+      `cluster "${look.cluster}" exists but has no kubeconfig at ${kc}: run ${up}`,
       '`make up` reuses the cluster and writes its kubeconfig again (or pass --kubeconfig FILE)',
     );
   }
