@@ -22,7 +22,7 @@ import {
   type NodeServiceView,
 } from '../inspect/join.js';
 import { findings as findFindings, type Finding } from '../inspect/findings.js';
-import { renderSvg } from '../inspect/svg.js';
+import { clusterFacts, renderSvg } from '../inspect/svg.js';
 import { isParseError } from '../inspect/errors.js';
 
 type ServicesAndEndpoints = K8sList<K8sService | K8sEndpointSlice | K8sEndpoints>;
@@ -246,7 +246,13 @@ Examples:
     if (svgFile) {
       const path = resolve(svgFile);
       mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, renderSvg(snapshot, found));
+      writeFileSync(
+        path,
+        renderSvg(snapshot, found, {
+          raw: snaps,
+          facts: clusterFacts(objects.services, objects.endpoints),
+        }),
+      );
       ctx.io.info(`datapath picture written to ${svgFile}`);
     }
     if (ctx.json) ctx.io.out(JSON.stringify({ ...snapshot, findings: found }, null, 2));
