@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { run } from '../../src/core/exec.js';
 import { ensureImage } from '../../src/bare/vm/image.js';
-import { GuestVm } from '../../src/bare/vm/runner.js';
+import { bootGuest, describeAccel } from '../../src/bare/vm/accel.js';
 import { VmBackend, ensureQemu } from '../../src/bare/backend.js';
 import { PHASES, runPhase, setupPods, teardown } from '../../src/bare/run.js';
 
@@ -35,7 +35,7 @@ export async function bench(log: (line: string) => void) {
       .map((x) => x.toFixed(2))
       .join(
         ' ',
-      )}, /dev/kvm ${existsSync('/dev/kvm') ? 'present' : 'absent'}, accel ${process.env.PROXYLAB_VM_ACCEL ?? 'tcg'} (software emulation)`,
+      )}, /dev/kvm ${existsSync('/dev/kvm') ? 'present' : 'absent'}, PROXYLAB_VM_ACCEL=${process.env.PROXYLAB_VM_ACCEL ?? 'auto'}`,
   );
   log(`         ${qemu}`);
 
@@ -50,7 +50,8 @@ export async function bench(log: (line: string) => void) {
   const boots: number[] = [];
   const guestUptimes: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const vm = await GuestVm.boot({ image });
+    const vm = await bootGuest({ image });
+    if (i === 0) log(`accelerator     ${describeAccel(vm)}`);
     boots.push(vm.bootMs);
     guestUptimes.push(vm.guestReadyUptime);
     await vm.shutdown();
@@ -65,7 +66,7 @@ export async function bench(log: (line: string) => void) {
   const hostStart = performance.now();
   for (let i = 0; i < n; i++) await run(['true']);
   const hostPerMs = (performance.now() - hostStart) / n;
-  const vm = await GuestVm.boot({ image });
+  const vm = await bootGuest({ image });
   const backend = new VmBackend(vm, image);
   const loop = `i=0; while [ $i -lt ${n} ]; do /usr/sbin/ip -V >/dev/null; i=$((i+1)); done`;
   const empty = await vm.run('true');
