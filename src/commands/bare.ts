@@ -131,9 +131,10 @@ namespace whose dummy interface kube-ipvs0 holds the VIP 10.96.0.10, then
 Backends (chosen automatically, named in the output):
   native  this kernel has IPVS and dummy interfaces and you are root; everything happens
           in network namespaces, nothing in the host's own.
-  vm      a QEMU micro-VM (software emulation) booted from Debian's kernel package and a
-          small initramfs built from Debian packages (downloaded with apt-get, cached in
-          .cache/bare/). Installs qemu-system-x86 with apt when it is missing (root).
+  vm      a QEMU micro-VM booted from Debian's kernel package and a small initramfs built
+          from Debian packages (downloaded with apt-get, cached in .cache/bare/). Installs
+          qemu-system-x86 with apt when it is missing (root). KVM when a short probe boots
+          with it, else TCG software emulation; PROXYLAB_VM_ACCEL=kvm|tcg chooses.
 
 Everything is removed at the end unless --keep (native backend: inspect with
 \`sudo ip netns exec plb-node ipvsadm -Ln\`; remove with \`proxylab bare --clean\`).
