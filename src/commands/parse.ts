@@ -5,23 +5,50 @@
 import { readFile } from 'node:fs/promises';
 import { defineCommand, str } from '../core/command.js';
 import { EXIT, UsageError } from '../core/errors.js';
+import type { Context } from '../core/context.js';
 import { PARSERS, PARSE_KINDS, isParseError, type ParseKind } from '../inspect/index.js';
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+/**
+ * Everything on stdin until EOF. Ctrl-C while waiting rejects with the interrupt (exit 130)
+ * instead of leaving the read hanging.
+ */
+function readStdin(signal: AbortSignal): Promise<string> {
+  const stdin = process.stdin;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const done = () => {
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      stdin.off('error', onError);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onData = (c: Buffer) => chunks.push(c);
+    const onEnd = () => {
+      done();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const onError = (e: Error) => {
+      done();
+      reject(e);
+    };
+    const onAbort = () => {
+      done();
+      stdin.destroy();
+      reject(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
+    stdin.on('data', onData);
+    stdin.once('end', onEnd);
+    stdin.once('error', onError);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
-async function readInput(file: string | undefined): Promise<string> {
+async function readInput(file: string | undefined, ctx: Context): Promise<string> {
   if (file === undefined || file === '-') {
-    if (process.stdin.isTTY) {
-      throw new UsageError(
-        'no input to parse',
-        'give a FILE, or pipe the output in: `ipvsadm -Ln | proxylab parse ipvsadm`',
-      );
-    }
-    return readStdin();
+    // A terminal on stdin: the user pastes the output there (as the README shows).
+    if (process.stdin.isTTY) ctx.io.info('paste the output, then Ctrl-D (Ctrl-C to cancel)');
+    return readStdin(ctx.signal);
   }
   try {
     return await readFile(file, 'utf8');
@@ -88,7 +115,7 @@ Examples:
     const table = str(args, 'table');
     if (table !== undefined && kind !== 'iptables')
       throw new UsageError('--table applies to iptables only', 'drop --table');
-    const text = await readInput(args.positionals[1]);
+    const text = await readInput(args.positionals[1], ctx);
     let data: unknown;
     try {
       data =
