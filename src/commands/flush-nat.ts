@@ -11,10 +11,15 @@ export default defineCommand({
   usage: 'proxylab flush-nat [--dry-run]',
   details: `
 On every kind node, in parallel, removes what kube-proxy owns that its current mode does
-not use: after iptables → ipvs the KUBE-SVC-*, KUBE-SEP-*, KUBE-SVL-*, KUBE-EXT-*, KUBE-FW-*,
-KUBE-XLB-* chains, KUBE-NODEPORTS and the jumps to them; after ipvs → iptables the IPVS
-virtual servers, kube-ipvs0, the KUBE-* ipsets and the rules using them. Docker's and
-kind's chains (DOCKER*, KIND-*) and every non-KUBE rule are never touched, nor the host.
+not use, in the nat, filter and mangle tables of iptables and ip6tables (kube-proxy runs
+dual-stack): after iptables → ipvs the KUBE-SVC-*, KUBE-SEP-*, KUBE-SVL-*, KUBE-EXT-*,
+KUBE-FW-* chains, KUBE-NODEPORTS, filter KUBE-SERVICES and KUBE-EXTERNAL-SERVICES,
+KUBE-PROXY-CANARY and the jumps to them; after ipvs → iptables the IPVS virtual servers,
+kube-ipvs0, the KUBE-* and KUBE-6-* ipsets, KUBE-NODE-PORT, KUBE-IPVS-FILTER and the rules
+using them; for nftables every kube-proxy chain of both. Chains both iptables-based modes
+use (KUBE-SERVICES, KUBE-FORWARD, KUBE-PROXY-FIREWALL ...) stay when switching between them.
+Docker's, kind's and kubelet's chains (DOCKER*, KIND-*, KUBE-FIREWALL, KUBE-KUBELET-CANARY)
+and every non-KUBE rule are never touched, nor the host.
 One command per node looks, one applies (iptables-restore --noflush with the plan on stdin).
 kube-proxy re-creates anything of its current mode on its next sync.
 --dry-run lists exactly what would go, per node.`,

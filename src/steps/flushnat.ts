@@ -13,18 +13,108 @@ import { parseIptables } from '../inspect/iptables.js';
 
 export type ProxyMode = 'iptables' | 'ipvs' | 'nftables';
 
-/** Chains only the iptables proxier creates (per service / endpoint, plus its node-port chain). */
-const IPTABLES_ONLY: Record<string, RegExp> = {
-  nat: /^(KUBE-(SVC|SEP|SVL|EXT|FW|XLB)-[A-Z0-9]+|KUBE-NODEPORTS)$/,
+/**
+ * The chains each proxier owns, per table (both families alike). A chain is a leftover when
+ * a mode kube-proxy no longer runs owns it and the current mode does not.
+ *
+ * iptables mode: pkg/proxy/iptables/cleanup.go (cleanupLeftoversForFamily, kubernetes
+ * v1.33–v1.36: the same lists kube-proxy itself removes): nat KUBE-SERVICES, KUBE-NODEPORTS,
+ * KUBE-POSTROUTING, KUBE-MARK-MASQ, KUBE-PROXY-CANARY and the per-service chains
+ * (isServiceChainName: KUBE-SVC-, KUBE-SVL-, KUBE-EXT-, KUBE-FW-, KUBE-SEP-; KUBE-XLB- is the
+ * pre-1.24 name); filter KUBE-SERVICES, KUBE-EXTERNAL-SERVICES, KUBE-FORWARD, KUBE-NODEPORTS,
+ * KUBE-PROXY-FIREWALL, KUBE-PROXY-CANARY; mangle KUBE-PROXY-CANARY.
+ * ipvs mode: pkg/proxy/ipvs/proxier.go iptablesChains (kubernetes v1.28+, when
+ * KUBE-IPVS-OUT-FILTER came in for k/k#119656; cleanup.go removes the same list): nat
+ * KUBE-SERVICES, KUBE-POSTROUTING, KUBE-NODE-PORT, KUBE-LOAD-BALANCER, KUBE-MARK-MASQ; filter
+ * KUBE-FORWARD, KUBE-NODE-PORT, KUBE-PROXY-FIREWALL, KUBE-SOURCE-RANGES-FIREWALL,
+ * KUBE-IPVS-FILTER, KUBE-IPVS-OUT-FILTER. (A real ipvs-mode node shows exactly these:
+ * fixture nft/04, real-outputs-modern.)
+ * nftables mode: no iptables chains at all.
+ * So KUBE-FORWARD and KUBE-PROXY-FIREWALL (filter) and KUBE-SERVICES, KUBE-POSTROUTING,
+ * KUBE-MARK-MASQ (nat) are shared by iptables and ipvs mode: kept when switching between
+ * them, removed only for nftables. Never touched: kubelet's KUBE-FIREWALL,
+ * KUBE-KUBELET-CANARY and KUBE-IPTABLES-HINT, Docker's and kind's chains.
+ */
+const SERVICE_CHAIN = /^KUBE-(SVC|SVL|EXT|FW|SEP|XLB)-[A-Z0-9]+$/;
+
+const OWNED: Record<ProxyMode, Record<string, readonly string[]>> = {
+  iptables: {
+    nat: [
+      'KUBE-SERVICES',
+      'KUBE-NODEPORTS',
+      'KUBE-POSTROUTING',
+      'KUBE-MARK-MASQ',
+      'KUBE-PROXY-CANARY',
+    ],
+    filter: [
+      'KUBE-SERVICES',
+      'KUBE-EXTERNAL-SERVICES',
+      'KUBE-FORWARD',
+      'KUBE-NODEPORTS',
+      'KUBE-PROXY-FIREWALL',
+      'KUBE-PROXY-CANARY',
+    ],
+    mangle: ['KUBE-PROXY-CANARY'],
+  },
+  ipvs: {
+    nat: [
+      'KUBE-SERVICES',
+      'KUBE-POSTROUTING',
+      'KUBE-NODE-PORT',
+      'KUBE-LOAD-BALANCER',
+      'KUBE-MARK-MASQ',
+    ],
+    filter: [
+      'KUBE-FORWARD',
+      'KUBE-NODE-PORT',
+      'KUBE-PROXY-FIREWALL',
+      'KUBE-SOURCE-RANGES-FIREWALL',
+      'KUBE-IPVS-FILTER',
+      'KUBE-IPVS-OUT-FILTER',
+    ],
+  },
+  nftables: {},
 };
 
-/** Chains only the IPVS proxier creates. */
-const IPVS_ONLY: Record<string, RegExp> = {
-  nat: /^KUBE-(NODE-PORT|LOAD-BALANCER)$/,
-  filter: /^KUBE-(IPVS-FILTER|IPVS-OUT-FILTER|SOURCE-RANGES-FIREWALL|NODE-PORT)$/,
+function owns(mode: ProxyMode, table: string, chain: string): boolean {
+  if (mode === 'iptables' && table === 'nat' && SERVICE_CHAIN.test(chain)) return true;
+  return OWNED[mode][table]?.includes(chain) ?? false;
+}
+
+/**
+ * The comments of the jumps each proxier puts into a chain both modes share, per table and
+ * target (iptables: iptablesJumpChains in pkg/proxy/iptables/proxier.go; ipvs:
+ * iptablesJumpChain in pkg/proxy/ipvs/proxier.go). Where they differ, the old mode's jump
+ * stays behind after a switch (kube-proxy only ensures its own): iptables mode sends INPUT,
+ * FORWARD and OUTPUT to KUBE-PROXY-FIREWALL ("kubernetes load balancer firewall", with
+ * --ctstate NEW), ipvs mode only INPUT and FORWARD ("kube-proxy firewall rules").
+ */
+const JUMP_COMMENTS: Record<ProxyMode, Record<string, Record<string, readonly string[]>>> = {
+  iptables: {
+    filter: {
+      'KUBE-PROXY-FIREWALL': ['kubernetes load balancer firewall'],
+      'KUBE-FORWARD': ['kubernetes forwarding rules'],
+    },
+    nat: {
+      'KUBE-SERVICES': ['kubernetes service portals'],
+      'KUBE-POSTROUTING': ['kubernetes postrouting rules'],
+    },
+  },
+  ipvs: {
+    filter: {
+      'KUBE-PROXY-FIREWALL': ['kube-proxy firewall rules'],
+      'KUBE-FORWARD': ['kubernetes forwarding rules'],
+    },
+    nat: {
+      'KUBE-SERVICES': ['kubernetes service portals'],
+      'KUBE-POSTROUTING': ['kubernetes postrouting rules'],
+    },
+  },
+  nftables: {},
 };
 
-const NEVER = /^(DOCKER|KIND-)/;
+/** kubelet's, Docker's and kind's chains: never ours. */
+const NEVER = /^(DOCKER|KIND-|KUBE-FIREWALL$|KUBE-KUBELET-CANARY$|KUBE-IPTABLES-HINT$)/;
 
 export type Family = 'ipv4' | 'ipv6';
 
@@ -90,27 +180,40 @@ export function parseIpvsadmSave(text: string): IpvsService[] {
 function planTables(
   family: Family,
   saveText: string,
-  chainRes: Record<string, RegExp[]>,
-  removeSetRules: boolean,
+  current: ProxyMode,
+  leftovers: readonly ProxyMode[],
 ): TablePlan[] {
   if (saveText.trim() === '') return [];
   const dump = parseIptables(saveText);
+  const removeSetRules = leftovers.includes('ipvs');
   const tables: TablePlan[] = [];
   for (const [table, { chains }] of Object.entries(dump.tables)) {
-    const res = chainRes[table] ?? [];
     const names = Object.keys(chains);
-    const doomed = new Set(names.filter((c) => !NEVER.test(c) && res.some((r) => r.test(c))));
+    const doomed = new Set(
+      names.filter(
+        (c) =>
+          !NEVER.test(c) && leftovers.some((m) => owns(m, table, c)) && !owns(current, table, c),
+      ),
+    );
+    const oldJump = (target: string, comment: string | null): boolean =>
+      comment !== null &&
+      leftovers.some((m) => JUMP_COMMENTS[m][table]?.[target]?.includes(comment)) &&
+      !(JUMP_COMMENTS[current][table]?.[target]?.includes(comment) ?? false);
     const deleteRules: TablePlan['deleteRules'] = [];
     for (const chain of names) {
       if (doomed.has(chain) || NEVER.test(chain)) continue;
       for (const r of chains[chain]!.rules) {
         const jumpsAway = r.target !== null && doomed.has(r.target);
+        // the old mode's own jump into a chain the new mode shares
+        const staleJump =
+          !chain.startsWith('KUBE-') && r.target !== null && oldJump(r.target, r.comment);
         // only the IPVS proxier matches on kube-proxy's ipsets
         const setRule =
           removeSetRules &&
           chain.startsWith('KUBE-') &&
           r.matchSets.some((m) => m.name.startsWith('KUBE-'));
-        if (jumpsAway || setRule) deleteRules.push({ chain, spec: specOf(chain, r.raw) });
+        if (jumpsAway || staleJump || setRule)
+          deleteRules.push({ chain, spec: specOf(chain, r.raw) });
       }
     }
     if (doomed.size || deleteRules.length)
@@ -128,16 +231,10 @@ function specOf(chain: string, raw: string): string {
 export function planFlush(current: ProxyMode, snap: NodeSnapshot): FlushPlan {
   const leftoversOf = leftoverModes(current);
   const notes: string[] = [];
-  const chainRes: Record<string, RegExp[]> = {};
-  for (const m of leftoversOf) {
-    const table = m === 'iptables' ? IPTABLES_ONLY : IPVS_ONLY;
-    for (const [t, re] of Object.entries(table)) (chainRes[t] ??= []).push(re);
-  }
-  const removeSetRules = leftoversOf.includes('ipvs');
-  const tables = planTables('ipv4', snap.iptablesSave, chainRes, removeSetRules);
+  const tables = planTables('ipv4', snap.iptablesSave, current, leftoversOf);
   if (snap.ip6tablesSave === undefined)
     notes.push('ip6tables-save is not available in the node: IPv6 rules not checked');
-  else tables.push(...planTables('ipv6', snap.ip6tablesSave, chainRes, removeSetRules));
+  else tables.push(...planTables('ipv6', snap.ip6tablesSave, current, leftoversOf));
   let ipvsServices: IpvsService[] = [];
   let ipsets: string[] = [];
   let deleteKubeIpvs0 = false;
