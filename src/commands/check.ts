@@ -12,7 +12,7 @@ import { EXIT, UsageError, UserError } from '../core/errors.js';
 import { paths } from '../core/paths.js';
 import { toJUnit } from '../doccheck/junit.js';
 import { parseLab, rewriteLab, type LabStep } from '../doccheck/markdown.js';
-import type { CheckResult, StepResult } from '../doccheck/result.js';
+import { countSteps, type CheckResult, type StepResult } from '../doccheck/result.js';
 import { runLab } from '../doccheck/run.js';
 import { evaluateNeeds, hostProbes, labNeeds } from '../doccheck/requires.js';
 import { stateDir } from '../steps/state.js';
@@ -207,6 +207,8 @@ failed, 2 bad arguments or doc.`,
     const backoff = Number(ctx.env.PROXYLAB_CHECK_BACKOFF_MS);
 
     const ended = new Map<number, (r: StepResult) => void>();
+    // results that came before listr started their task (after Ctrl-C: the steps not run)
+    const early = new Map<number, StepResult>();
     const attempts = new Map<number, (n: number, why: string) => void>();
     const selected = doc.steps.filter(
       (s) => !only || only.has(s.index) || (s.options.setup && s.index < Math.max(...only)),
@@ -219,7 +221,7 @@ failed, 2 bad arguments or doc.`,
           attempts.set(s.index, (n, why) => {
             task.output = `try ${n} did not match (${why}); trying again`;
           });
-          ended.set(s.index, (r) => {
+          const settle = (r: StepResult) => {
             if (r.status === 'passed') {
               task.title = `${title(s)}${r.attempts > 1 ? ` (after ${r.attempts} tries)` : ''}`;
               resolveTask();
@@ -227,7 +229,10 @@ failed, 2 bad arguments or doc.`,
               task.skip(`${title(s)}: skipped (${r.reason})`);
               resolveTask();
             } else rejectTask(new Error(`${title(s)}: ${r.reason ?? 'failed'}`));
-          });
+          };
+          const known = early.get(s.index);
+          if (known) settle(known);
+          else ended.set(s.index, settle);
         }),
       rendererOptions: { persistentOutput: false },
     }));
@@ -263,16 +268,19 @@ failed, 2 bad arguments or doc.`,
     const { finalBindings: _b, ...rest } = run;
     void _b;
     const result: CheckResult = rest;
-    // steps that were never reached (Ctrl-C): let listr finish
+    const interrupted = ctx.signal.aborted;
+    const cut = result.steps[result.steps.length - 1];
+    // steps that were never reached (Ctrl-C): recorded as not run, and listr's tasks for
+    // them settle too (a task listr has not started yet settles when it starts)
     for (const s of selected)
-      if (!result.steps.some((r) => r.index === s.index))
-        ended.get(s.index)?.({
+      if (!result.steps.some((r) => r.index === s.index)) {
+        const r: StepResult = {
           index: s.index,
           line: s.line,
           heading: s.heading,
           command: s.command,
           status: 'skipped',
-          reason: 'not run',
+          reason: interrupted ? 'not run: the check was interrupted' : 'not run',
           attempts: 0,
           durationMs: 0,
           exitCode: null,
@@ -280,10 +288,31 @@ failed, 2 bad arguments or doc.`,
           expected: s.expected,
           actual: '',
           renamed: [],
-        });
+        };
+        result.steps.push(r);
+        early.set(s.index, r);
+        ended.get(s.index)?.(r);
+      }
+    if (interrupted) {
+      result.steps.sort((a, b) => a.index - b.index);
+      result.counts = countSteps(result.steps);
+      result.ok = false;
+      result.interrupted = true;
+    }
     if (ui) await ui;
-    if (ctx.signal.aborted)
-      throw new UserError('interrupted by Ctrl-C', 'run the check again', EXIT.interrupted);
+    if (interrupted) {
+      const state = stateDir(ctx.env);
+      mkdirSync(state, { recursive: true });
+      const saved = join(state, LAST_CHECK_FILE);
+      writeFileSync(saved, `${JSON.stringify(result, null, 2)}\n`);
+      const c = result.counts;
+      const left = result.steps.filter((x) => x.reason === 'not run: the check was interrupted');
+      throw new UserError(
+        `interrupted by Ctrl-C${cut ? ` at step ${cut.index} (${shortCommand(cut)})` : ' before the first step'}: ${c.passed} passed, ${c.failed} failed before it, ${left.length} not run. The step's programs got the interrupt first, so a proxylab command inside it (make ipvs, proxylab mode…) restored what it was changing; \`proxylab status\` shows the mode in place. Results so far: ${saved}`,
+        `run the check again (\`proxylab check ${lab}\`), or from one step with --step N`,
+        EXIT.interrupted,
+      );
+    }
 
     if (bool(args, 'update')) {
       const outputs = new Map<number, string>();

@@ -102,11 +102,25 @@ export interface LiveProcess {
   readonly exited: Promise<number | null>;
   /** Kill the program and everything it started (it runs in its own process group). */
   kill(): void;
+  /**
+   * Resolves when the program has exited and, after an abort, when everything it started
+   * has ended (or was killed once the grace time ran out).
+   */
+  settled(): Promise<void>;
 }
+
+/** How long a program started with `start` has, after SIGINT, before it is killed. */
+export const INTERRUPT_GRACE_MS = 30_000;
 
 export function start(
   argv: readonly string[],
-  opts: Pick<RunOptions, 'cwd' | 'env' | 'extendEnv' | 'signal'> = {},
+  opts: Pick<RunOptions, 'cwd' | 'env' | 'extendEnv' | 'signal'> & {
+    /**
+     * On abort, the group first gets SIGINT, as a terminal's Ctrl-C would give it, so a
+     * proxylab run inside it restores what it was changing; SIGKILL after this long.
+     */
+    graceMs?: number;
+  } = {},
 ): LiveProcess {
   const [file, ...args] = argv;
   if (!file) throw new TypeError('start: empty argv');
@@ -117,22 +131,51 @@ export function start(
     cwd: opts.cwd,
     env: opts.env,
     extendEnv: opts.extendEnv ?? true,
-    cancelSignal: opts.signal,
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'ignore',
     detached: true,
     encoding: 'utf8',
   });
-  const exited = child.then((r) => r.exitCode ?? null).catch(() => null);
-  const killGroup = () => {
+  let done = false;
+  const exited = child
+    .then((r) => r.exitCode ?? null)
+    .catch(() => null)
+    .finally(() => (done = true));
+  const signalGroup = (sig: NodeJS.Signals) => {
     try {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      if (child.pid !== undefined) process.kill(-child.pid, sig);
     } catch {
-      child.kill('SIGKILL');
+      child.kill(sig);
     }
   };
-  opts.signal?.addEventListener('abort', killGroup, { once: true });
+  const killGroup = () => signalGroup('SIGKILL');
+  const groupAlive = () => {
+    if (child.pid === undefined) return false;
+    try {
+      process.kill(-child.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let settled: Promise<void> = exited.then(() => undefined);
+  opts.signal?.addEventListener(
+    'abort',
+    () => {
+      if (done && !groupAlive()) return;
+      signalGroup('SIGINT');
+      const until = Date.now() + (opts.graceMs ?? INTERRUPT_GRACE_MS);
+      // the shell may end before what it started (make waits for its children, a pipe
+      // may not): wait for the whole group to be gone, then kill what is left
+      settled = (async () => {
+        while (groupAlive() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+        if (groupAlive()) killGroup();
+        await exited;
+      })();
+    },
+    { once: true },
+  );
   return {
     pid: child.pid,
     write: (t) => {
@@ -143,5 +186,6 @@ export function start(
     },
     exited,
     kill: killGroup,
+    settled: () => settled,
   };
 }

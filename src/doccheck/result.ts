@@ -73,6 +73,8 @@ export interface CheckResult {
   selected?: number[];
   /** Set by --update: the step numbers whose expected output was rewritten. */
   updated?: number[];
+  /** Ctrl-C (or SIGTERM) ended the run: the steps after the one interrupted were not run. */
+  interrupted?: boolean;
 }
 
 export function countSteps(steps: readonly StepResult[]): CheckCounts {

@@ -141,7 +141,15 @@ export async function runLab(
           exitCode: run.exitCode,
           actual: run.output,
         };
-        if (run.timedOut) {
+        if (o.signal?.aborted) {
+          // Ctrl-C: the step's programs got SIGINT (and time to restore) before any kill
+          result = {
+            ...common,
+            status: 'error',
+            reason: `interrupted while the step ran (its programs got the interrupt first)`,
+          };
+          break;
+        } else if (run.timedOut) {
           result = {
             ...common,
             status: 'error',

@@ -167,8 +167,9 @@ export class ShellSession {
     }
     if (line === '') {
       // the shell itself ended (the step ran `exit`): start a new one for the next steps
+      // (not after Ctrl-C: the shell ended because it was interrupted, no step comes next)
       const code = await this.proc.exited;
-      this.spawn();
+      if (!this.opts.signal?.aborted) this.spawn();
       return { output, exitCode: code, durationMs, timedOut: false, shellEnded: true };
     }
     const code = Number(line.split(' ')[2]);
@@ -188,6 +189,8 @@ export class ShellSession {
       await this.proc.exited;
       clearTimeout(t);
     }
+    // after Ctrl-C: what the steps started gets its time to restore before proxylab exits
+    await this.proc.settled();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
