@@ -9,10 +9,13 @@
  * is a difference, and the fake is what is wrong.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FAKE_BIN, type Fake } from './fake.js';
+import { paths } from '../../src/core/paths.js';
+import { cachedImage } from '../../src/bare/vm/image.js';
 
 export interface Out {
   code: number;
@@ -86,6 +89,36 @@ export function xtablesAs(flavour: 'nft' | 'legacy'): {
     bin: (name) => join(dir, name),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * The micro-VM image is built by the first test that needs it, into one scratch folder
+ * (.cache/bare/build, removed when the build ends). The kernel tier runs two files at a time
+ * and test/kernel/bare-vm.test.ts starts building at once: while such a build is under way
+ * (the folder exists and changed in the last few minutes) wait for its image instead of
+ * starting a second build in the same folder.
+ */
+export async function awaitImageBuildElsewhere(
+  log: (l: string) => void,
+  maxMs = 15 * 60_000,
+): Promise<void> {
+  const work = join(paths.cache, 'bare', 'build');
+  const until = Date.now() + maxMs;
+  let said = false;
+  while (Date.now() < until && !(await cachedImage())) {
+    let newest = 0;
+    for (const d of [work, join(work, 'root'), join(work, 'debs')]) {
+      try {
+        newest = Math.max(newest, statSync(d).mtimeMs);
+      } catch {
+        /* not there */
+      }
+    }
+    if (!newest || Date.now() - newest > 5 * 60_000) return;
+    if (!said) log('another test is building the VM image; waiting for it');
+    said = true;
+    await sleep(3000);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -232,25 +265,33 @@ export const nftList: Normaliser = (real, fake) => {
 
 /**
  * /proc/net/ip_vs: the kernel walks its service hash table, so the order of the virtual
- * servers (each with its real-server lines) is hash order; within one, the real servers
- * keep the kernel's list order and are compared as printed.
+ * servers is hash order; the real servers of one are listed newest first, and kube-proxy
+ * adds them iterating a Go map (random order), so their order is hash order too. Both are
+ * aligned; every line is still compared as printed.
  */
 export const procIpvs: Normaliser = (real, fake) => {
   const split = (t: string) => {
-    const lines = t.split('\n');
     const head: string[] = [];
-    const blocks: string[] = [];
-    for (const l of lines) {
-      if (/^(TCP|UDP|SCTP|FWM) /.test(l)) blocks.push(l);
-      else if (l.startsWith('  -> ') && blocks.length) blocks[blocks.length - 1] += `\n${l}`;
+    const blocks: string[][] = [];
+    for (const l of t.split('\n')) {
+      if (/^(TCP|UDP|SCTP|FWM) /.test(l)) blocks.push([l]);
+      else if (l.startsWith('  -> ') && blocks.length) blocks[blocks.length - 1]!.push(l);
       else if (!blocks.length) head.push(l);
-      else blocks.push(l);
+      else blocks.push([l]);
     }
     return { head, blocks };
   };
   const r = split(real);
   const f = split(fake);
-  const blocks = alignItems(r.blocks, f.blocks);
+  // real servers first, block by block (blocks matched by their service line)
+  const fb = f.blocks.map((b) => {
+    const twin = r.blocks.find((x) => x[0] === b[0]);
+    return twin ? [b[0]!, ...alignItems(twin.slice(1), b.slice(1))] : b;
+  });
+  const blocks = alignItems(
+    r.blocks.map((b) => b.join('\n')),
+    fb.map((b) => b.join('\n')),
+  );
   return { real, fake: [...f.head, ...blocks].join('\n') };
 };
 
