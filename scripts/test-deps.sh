@@ -8,6 +8,8 @@ command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v ipset >/dev/null 2>&1 || need+=(ipset)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# nfacct: the conformance test creates the nfacct counters kube-proxy's iptables rules name
+command -v nfacct >/dev/null 2>&1 || need+=(nfacct)
 # JUnit reports are validated against the JUnit schema with xmllint
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 # QEMU: the IPVS kernel tests run in a micro-VM (its kernel and tools come from apt-get download)
