@@ -3,10 +3,12 @@
  * it as JSON. Input that is not that kind of output exits 2 with a one-line reason.
  */
 import { readFile } from 'node:fs/promises';
-import { defineCommand, str } from '../core/command.js';
+import { bool, defineCommand, str } from '../core/command.js';
 import { EXIT, UsageError } from '../core/errors.js';
 import type { Context } from '../core/context.js';
-import { PARSERS, PARSE_KINDS, isParseError, type ParseKind } from '../inspect/index.js';
+import { PARSE_KINDS, isParseError, type ParseKind } from '../inspect/index.js';
+import { writeJson } from '../inspect/jsonwriter.js';
+import { VIEWS, parseView, viewsOf, type ParseView } from '../inspect/views.js';
 
 /**
  * Everything on stdin until EOF. Ctrl-C while waiting rejects with the interrupt (exit 130)
@@ -72,27 +74,48 @@ async function readInput(file: string | undefined, ctx: Context): Promise<string
 export default defineCommand({
   name: 'parse',
   summary: 'parse ipvsadm, iptables, ipset, ip addr, nft or kube-proxy log output into JSON',
-  usage: `proxylab parse <${PARSE_KINDS.join('|')}> [FILE|-]`,
+  usage: `proxylab parse <${PARSE_KINDS.join('|')}> [FILE|-] [--view NAME] [--pretty]`,
   details: `
-Reads the output of one command from FILE (or stdin when FILE is - or absent) and prints
-it as JSON on stdout. Fields the output does not show are null, never guessed.
+Reads the output of one command from FILE (or stdin when FILE is - or absent; on a
+terminal, paste it and end with Ctrl-D) and prints it as JSON on stdout. Fields the output
+does not show are null, never guessed. Lines that are not that output are listed by number
+in "skipped" (nothing is dropped without saying so), and "notes" says what the input left
+unknown (e.g. rule rows grep'd without their "Chain" line, filed under chain "unknown").
+Pastes from markdown or notes (every line indented, or prefixed with "# ", "> ", "$ ") read
+as the output itself.
 
-  ipvsadm         ipvsadm -Ln, -Sn, --stats, --rate, --persistent-conn, -Lnc, --timeout
-  iptables        iptables-save, iptables-nft-save, -S, -L/-nL/-nvL (plus kube-proxy's
-                  services -> KUBE-SVC -> KUBE-SEP view under "kubeProxy")
+  ipvsadm         ipvsadm -Ln, -Sn, --stats, --rate, --persistent-conn, --thresholds,
+                  -Lnc, --timeout
+  iptables        iptables-save, iptables-nft-save, -S, -L/-nL/-nvL (also grep'd rows,
+                  column -t) plus kube-proxy's services -> KUBE-SVC -> KUBE-SEP view
   ipset           ipset list, ipset save
   ip-addr         ip addr, ip link, ip -j addr
-  kube-proxy-log  kube-proxy logs: mode, fallback, fatal error, deprecation, version
+  kube-proxy-log  kube-proxy logs (kubectl, stern, journald, logrus, JSON): mode, fallback,
+                  fatal error, IPVS deprecation (any wording, or the IPVSDeprecation event),
+                  version
   proxy-mode      the answer of curl 127.0.0.1:10249/proxyMode
-  nft             nft list table|chain|map (plus kube-proxy's nftables view: service-ips
-                  -> service chain -> endpoints, under "kubeProxy")
+  nft             nft list ruleset|table|chain|map|tables (-a too; blocks from several
+                  nodes kept apart) plus kube-proxy's nftables view
+
+Output: JSON indented on a terminal, compact (one line) when stdout is a pipe or a file,
+so scripts read it fast; --pretty indents it anyway. It is written as it is produced, so
+memory stays near the size of the parsed data, not of the text printed.
+
+Views (--view), for scripts that need part of a large output (a 5,000-service
+iptables-save is 40,000 rules):
+  full        everything (default)
+  rules       iptables, nft: the parsed rules, without the kube-proxy view
+  kube-proxy  iptables, nft: only kube-proxy's services and endpoints (+ skipped, notes)
+  summary     iptables, nft, ipvsadm: counts of tables, chains, rules, services and
+              endpoints, and the skipped lines
 
 Input that is not that kind of output at all exits 2 with the reason.
 
 Examples:
   docker exec proxylab-worker ipvsadm -Ln | proxylab parse ipvsadm
   proxylab parse iptables --table nat saved-rules.txt
-  docker exec proxylab-worker nft list table ip kube-proxy | proxylab parse nft
+  docker exec proxylab-worker iptables-save -t nat | proxylab parse iptables --view kube-proxy
+  docker exec proxylab-worker nft list table ip kube-proxy | proxylab parse nft --view summary
   kubectl -n kube-system logs -l k8s-app=kube-proxy --prefix | proxylab parse kube-proxy-log -`,
   options: {
     table: {
@@ -100,6 +123,15 @@ Examples:
       arg: 'NAME',
       description:
         'iptables: table to file rules under when the input does not name one (default: unknown)',
+    },
+    view: {
+      type: 'string',
+      arg: 'NAME',
+      description: `what to print: ${VIEWS.join(', ')} (default: full; see above)`,
+    },
+    pretty: {
+      type: 'boolean',
+      description: 'indent the JSON even when stdout is not a terminal',
     },
   },
   positionals: { min: 1, max: 2 },
@@ -115,18 +147,27 @@ Examples:
     const table = str(args, 'table');
     if (table !== undefined && kind !== 'iptables')
       throw new UsageError('--table applies to iptables only', 'drop --table');
+    const view = (str(args, 'view') ?? 'full') as ParseView;
+    const views = viewsOf(kind as ParseKind);
+    if (!views.includes(view))
+      throw new UsageError(
+        (VIEWS as readonly string[]).includes(view)
+          ? `${kind} has no "${view}" view`
+          : `unknown view "${view}"`,
+        `use one of: ${views.join(', ')}`,
+      );
     const text = await readInput(args.positionals[1], ctx);
     let data: unknown;
     try {
-      data =
-        kind === 'iptables'
-          ? PARSERS.iptables(text, table ? { table } : {})
-          : PARSERS[kind as Exclude<ParseKind, 'iptables'>](text);
+      data = parseView(kind as ParseKind, text, view, table ? { table } : {});
     } catch (e) {
       if (isParseError(e)) throw new UsageError(e.message);
       throw e;
     }
-    ctx.io.out(JSON.stringify(data, null, 2));
+    const indent = bool(args, 'pretty') || process.stdout.isTTY ? 2 : 0;
+    // Written in chunks straight to stdout (ctx.io.out ends every write with a newline).
+    writeJson(data, (chunk) => process.stdout.write(chunk), indent);
+    process.stdout.write('\n');
     return EXIT.ok;
   },
 });

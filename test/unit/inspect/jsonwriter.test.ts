@@ -1,0 +1,63 @@
+/** The streaming JSON writer prints exactly what JSON.stringify prints, compact and indented. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeJson } from '../../../src/inspect/jsonwriter.js';
+import { PARSERS, PARSE_KINDS, ParseError } from '../../../src/inspect/index.js';
+import { modern, modernFiles, real, realFiles } from '../../helpers/fixtures.js';
+
+function written(v: unknown, indent: number, chunks: string[] = []): string {
+  writeJson(v, (c) => chunks.push(c), indent);
+  return chunks.join('');
+}
+
+test('edge values: empty containers, undefined, functions, toJSON, deep nesting', () => {
+  const values: unknown[] = [
+    1,
+    'a"b',
+    null,
+    [],
+    {},
+    [undefined, () => 1, 2],
+    { a: undefined, b: () => 1, c: [[[[[[[[{ d: [] }]]]]]]]], e: {} },
+    { t: new Date(0) },
+    { '\n': '\u2028' },
+  ];
+  for (const indent of [0, 2])
+    for (const v of values)
+      assert.equal(written(v, indent), JSON.stringify(v, null, indent || undefined));
+});
+
+test('every real output, parsed by each parser that reads it: the same text as JSON.stringify', () => {
+  const bodies = [
+    ...['ipvsadm', 'iptables', 'ipset', 'kube-ipvs0', 'kube-proxy-logs'].flatMap((d) =>
+      realFiles(d).map((f) => real(f).body),
+    ),
+    ...['ipvsadm', 'iptables', 'ipset', 'kube-ipvs0', 'kube-proxy-logs', 'nft'].flatMap((d) =>
+      modernFiles(d).map((f) => modern(f).body),
+    ),
+  ];
+  let n = 0;
+  for (const body of bodies)
+    for (const kind of PARSE_KINDS) {
+      let data: unknown;
+      try {
+        data = PARSERS[kind](body);
+      } catch (e) {
+        assert.ok(e instanceof ParseError);
+        continue;
+      }
+      for (const indent of [0, 2])
+        assert.equal(written(data, indent), JSON.stringify(data, null, indent || undefined));
+      n++;
+    }
+  assert.ok(n > 40, `${n} parses compared`);
+});
+
+test('a large value is written in chunks, none of them the whole text', () => {
+  const big = { rules: Array.from({ length: 20_000 }, (_, i) => ({ i, raw: `-A X -j Y${i}` })) };
+  const chunks: string[] = [];
+  const text = written(big, 0, chunks);
+  assert.equal(text, JSON.stringify(big));
+  assert.ok(chunks.length > 5);
+  assert.ok(Math.max(...chunks.map((c) => c.length)) < text.length / 4);
+});
