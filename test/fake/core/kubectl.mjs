@@ -994,18 +994,18 @@ export const handlers = [
       if (sel) pods = list(cluster, 'Pod', ns).filter((x) => parseSelector(sel)(x.metadata.labels));
       else {
         const name = (p.pos[1] ?? '').replace(/^(po|pod|pods)\//, '');
-        if (
-          name.startsWith('ds/') ||
-          name.startsWith('daemonset/') ||
-          name.startsWith('deploy/') ||
-          name.startsWith('deployment/')
-        ) {
+        if (/^(ds|daemonsets?|deploy|deployments?)\//.test(name)) {
           const [w, n] = name.split('/');
           const owner = getObj(cluster, kindOf(w), ns, n);
           if (!owner) c.fail(1, `error: ${plural(kindOf(w))} "${n}" not found`);
-          pods = list(cluster, 'Pod', ns)
-            .filter((x) => matchesSelector(x.metadata.labels, owner.spec.selector.matchLabels))
-            .slice(0, 1);
+          const all = list(cluster, 'Pod', ns).filter((x) =>
+            matchesSelector(x.metadata.labels, owner.spec.selector.matchLabels),
+          );
+          pods = all.slice(0, 1);
+          // kubectl logs of a workload picks one pod and says so on stderr when there are
+          // more (real-outputs-modern/kube-proxy-logs/08: "Found 3 pods, using pod/kube-proxy-dxjz7")
+          if (all.length > 1)
+            c.err(`Found ${all.length} pods, using pod/${pods[0].metadata.name}\n`);
         } else {
           const pod = getObj(cluster, 'Pod', ns, name);
           if (!pod)
@@ -1058,61 +1058,130 @@ function klogTime(iso, addMicros) {
   return `${p2(d.getUTCMonth() + 1)}${p2(d.getUTCDate())} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}.${String(d.getUTCMilliseconds() * 1000 + (addMicros % 1000)).padStart(6, '0')}`;
 }
 
-/** kube-proxy's start-up lines as the version in the cluster writes them (see DESIGN.md). */
+/**
+ * kube-proxy's start-up lines as the version in the cluster writes them on a kind node.
+ * Sources, by version:
+ *  - which lines, their order and levels: cmd/kube-proxy/app/server_linux.go of the 1.35/1.36
+ *    layout (search-index file id 680549773): "Using iptables proxy" is logged only when the
+ *    configured mode is empty (platformApplyDefaults), and kind always writes the mode
+ *    (kind v0.31.0 pkg/cluster/internal/kubeadm/config.go), so a kind node never prints it;
+ *    in IPVS mode "Using ipvs Proxier" (Info) comes first, then the deprecation (Error, 1.35+);
+ *  - 1.33–1.35 headers and wording ("node informer cache" sync, "Successfully retrieved
+ *    NodeIPs" NodeIPs=[...], server.go:219/265/527): a real v1.34.5 log (kubespray notes, 2026);
+ *    1.36.1's (server.go:228/265/274, server_linux.go:194/196, proxier.go:351, ipset.go:117)
+ *    in real-outputs-modern/kube-proxy-logs/07 and a real v1.36.1 IPVS start-up log;
+ *  - 1.31–1.32: real-outputs-modern/kube-proxy-logs/08 (v1.32.13: server.go:698 "Successfully
+ *    retrieved node IP(s)", dual-stack at server.go:243, nftables at server_linux.go:292);
+ *  - no "Setting nf_conntrack_max": kind sets conntrack.maxPerCore: 0 (kind v0.31.0
+ *    config.go: "Skip setting sysctl value net.netfilter.nf_conntrack_max");
+ *  - "Kube-proxy configuration may be incomplete or incorrect" is an Error-level line while
+ *    nodePortAddresses is unset; nftables mode defaults it to "primary" (platformApplyDefaults)
+ *    and so does not print it;
+ *  - IPVS mode: "IPVS scheduler not specified, use rr by default" once per family
+ *    (NewProxier, logger with ipFamily) when no scheduler is set, and the two
+ *    "Ipset name truncated" lines of the IPv6 proxier's 32-character set names.
+ * The klog file:line numbers of 1.35 itself are not captured anywhere: those above are the
+ * nearest real ones (the lab checker ignores klog headers).
+ */
 export function kubeProxyLogs(cluster, pod) {
   const node = cluster.nodes.find((n) => n.name === pod.spec.nodeName);
   const kp = node?.datapath.kubeProxy ?? { mode: 'iptables' };
   const minor = minorOf(cluster.k8sVersion);
-  const file = minor >= 28 ? 'server_linux.go' : 'server_others.go';
   const t0 = pod.status.startTime ?? nowIso();
   let us = 1234;
   const L = (sev, src, msg) => `${sev}${klogTime(t0, (us += 4321))}       1 ${src}] ${msg}`;
+  const ip = node?.ip ?? '172.18.0.2';
+  const modern = minor >= 33;
   const lines = [];
-  lines.push(
-    L('I', `${file}:66`, `"Using ${kp.mode === 'iptables' ? 'iptables' : kp.mode} proxy"`),
-  );
+  if (!kp.configuredMode) lines.push(L('I', 'server_linux.go:53', '"Using iptables proxy"'));
+  if (modern)
+    lines.push(
+      L(
+        'I',
+        'shared_informer.go:349',
+        '"Waiting for caches to sync" controller="node informer cache"',
+      ),
+      L('I', 'shared_informer.go:356', '"Caches are synced" controller="node informer cache"'),
+      L('I', 'server.go:219', `"Successfully retrieved NodeIPs" NodeIPs=["${ip}"]`),
+    );
+  else lines.push(L('I', 'server.go:698', `"Successfully retrieved node IP(s)" IPs=["${ip}"]`));
+  if (kp.mode !== 'nftables')
+    lines.push(
+      L(
+        'E',
+        modern ? 'server.go:256' : 'server.go:234',
+        '"Kube-proxy configuration may be incomplete or incorrect" err="nodePortAddresses is unset; NodePort connections will be accepted on all local IPs. Consider using `--nodeport-addresses primary`"',
+      ),
+    );
   lines.push(
     L(
       'I',
-      'server.go:698',
-      `"Successfully retrieved node IP(s)" IPs=["${node?.ip ?? '172.18.0.2'}"]`,
+      modern ? 'server.go:265' : 'server.go:243',
+      '"kube-proxy running in dual-stack mode" primary ipFamily="IPv4"',
     ),
-  );
-  lines.push(L('I', 'conntrack.go:60', '"Setting nf_conntrack_max" nfConntrackMax=131072'));
-  lines.push(
-    L(
-      'I',
-      'server.go:243',
-      '"Kube-proxy configuration may be incomplete or incorrect" err="nodePortAddresses is unset; NodePort connections will be accepted on all local IPs. Consider using `--nodeport-addresses primary`"',
-    ),
-  );
-  lines.push(
-    L('I', `${file}:145`, '"kube-proxy running in dual-stack mode" primary ipFamily="IPv4"'),
   );
   if (kp.mode === 'ipvs') {
+    lines.push(
+      L('I', modern ? 'server_linux.go:194' : 'server_linux.go:263', '"Using ipvs Proxier"'),
+    );
     if (minor >= 35)
       lines.push(
         L(
           'E',
-          `${file}:269`,
+          'server_linux.go:196',
           `"The ipvs proxier is now deprecated and may be removed in a future release. Please use 'nftables' instead."`,
         ),
       );
-    lines.push(L('I', `${file}:270`, '"Using ipvs Proxier"'));
     if (!kp.scheduler)
-      lines.push(L('I', 'proxier.go:356', '"IPVS scheduler not specified, use rr by default"'));
-  } else if (kp.mode === 'nftables') lines.push(L('I', `${file}:247`, '"Using nftables Proxier"'));
-  else lines.push(L('I', `${file}:200`, '"Using iptables Proxier"'));
-  lines.push(L('I', 'server.go:511', `"Version info" version="${cluster.k8sVersion}"`));
-  lines.push(L('I', 'server.go:513', '"Golang settings" GOGC="" GOMAXPROCS="" GOTRACEBACK=""'));
-  lines.push(L('I', 'config.go:200', '"Starting service config controller"'));
+      for (const fam of ['IPv4', 'IPv6'])
+        lines.push(
+          L(
+            'I',
+            'proxier.go:351',
+            `"IPVS scheduler not specified, use rr by default" ipFamily="${fam}"`,
+          ),
+        );
+    lines.push(
+      L(
+        'I',
+        'ipset.go:117',
+        '"Ipset name truncated" ipSetName="KUBE-6-LOAD-BALANCER-SOURCE-CIDR" truncatedName="KUBE-6-LOAD-BALANCER-SOURCE-CID"',
+      ),
+      L(
+        'I',
+        'ipset.go:117',
+        '"Ipset name truncated" ipSetName="KUBE-6-NODE-PORT-LOCAL-SCTP-HASH" truncatedName="KUBE-6-NODE-PORT-LOCAL-SCTP-HAS"',
+      ),
+    );
+  } else if (kp.mode === 'nftables')
+    lines.push(
+      L('I', modern ? 'server_linux.go:246' : 'server_linux.go:292', '"Using nftables Proxier"'),
+    );
+  else
+    lines.push(
+      L('I', modern ? 'server_linux.go:136' : 'server_linux.go:175', '"Using iptables Proxier"'),
+    );
   lines.push(
-    L('I', 'shared_informer.go:350', '"Waiting for caches to sync" controller="service config"'),
-  );
-  lines.push(L('I', 'config.go:106', '"Starting endpoint slice config controller"'));
-  lines.push(L('I', 'shared_informer.go:357', '"Caches are synced" controller="service config"'));
-  lines.push(
-    L('I', 'shared_informer.go:357', '"Caches are synced" controller="endpoint slice config"'),
+    L(
+      'I',
+      modern ? 'server.go:527' : 'server.go:511',
+      `"Version info" version="${cluster.k8sVersion}"`,
+    ),
+    L(
+      'I',
+      modern ? 'server.go:529' : 'server.go:513',
+      '"Golang settings" GOGC="" GOMAXPROCS="" GOTRACEBACK=""',
+    ),
+    L('I', 'config.go:200', '"Starting service config controller"'),
+    L('I', 'shared_informer.go:349', '"Waiting for caches to sync" controller="service config"'),
+    L('I', 'config.go:106', '"Starting endpoint slice config controller"'),
+    L(
+      'I',
+      'shared_informer.go:349',
+      '"Waiting for caches to sync" controller="endpoint slice config"',
+    ),
+    L('I', 'shared_informer.go:356', '"Caches are synced" controller="service config"'),
+    L('I', 'shared_informer.go:356', '"Caches are synced" controller="endpoint slice config"'),
   );
   return lines;
 }

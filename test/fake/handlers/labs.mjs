@@ -7,130 +7,13 @@
 // Knob: FAKE_LAB_BREAK="<node> <argv joined by spaces>=<from>=><to>" rewrites the first
 //   <from> in that command's answer (tests: a deliberately broken output must turn exactly
 //   that lab step red).
-import { words } from '../lib/words.mjs';
-import { kubeHash, servicePorts } from '../lib/services.mjs';
-
-const BUILTIN = ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'];
+import { BUILTIN, listChain, listTable } from '../render/iptables.mjs';
+import { servicePorts } from '../lib/services.mjs';
+import { minorOf } from '../lib/cluster.mjs';
+import { nftablesProxier } from '../model/nftables.mjs';
+import { renderTable, renderOne } from '../render/nft.mjs';
 
 // ----------------------------------------------------------------------------- iptables -L
-
-/** -n address form: a /32 host prints without its mask. */
-const addr = (a) => (a.endsWith('/32') ? a.slice(0, -3) : a);
-
-/** One rule spec (iptables-save syntax after "-A CHAIN") as iptables -n -v -L prints it. */
-function listRule(spec) {
-  const w = words(spec);
-  let prot = 'all';
-  let src = '0.0.0.0/0';
-  let dst = '0.0.0.0/0';
-  let target = '';
-  const extras = [];
-  const targetExtras = [];
-  for (let i = 0; i < w.length; i++) {
-    const t = w[i];
-    const neg = t === '!';
-    const k = neg ? w[++i] : t;
-    const v = w[i + 1];
-    switch (k) {
-      case '-p':
-        prot = v;
-        i++;
-        break;
-      case '-s':
-        src = `${neg ? '!' : ''}${addr(v)}`;
-        i++;
-        break;
-      case '-d':
-        dst = `${neg ? '!' : ''}${addr(v)}`;
-        i++;
-        break;
-      case '-m':
-        i++;
-        break;
-      case '--comment':
-        extras.push(`/* ${v} */`);
-        i++;
-        break;
-      case '--match-set':
-        extras.push(`match-set ${v} ${w[i + 2]}`);
-        i += 2;
-        break;
-      case '--dst-type':
-        extras.push(`ADDRTYPE match dst-type ${neg ? '!' : ''}${v}`);
-        i++;
-        break;
-      case '--mark':
-        extras.push(`mark match ${neg ? '! ' : ''}${v}`);
-        i++;
-        break;
-      case '--dport':
-        extras.push(`${prot} dpt:${v}`);
-        i++;
-        break;
-      case '--sport':
-        extras.push(`${prot} spt:${v}`);
-        i++;
-        break;
-      case '--mode':
-        extras.push(`statistic mode ${v}`);
-        i++;
-        break;
-      case '--probability':
-        extras.push(`probability ${v}`);
-        i++;
-        break;
-      case '-j':
-        target = v;
-        i++;
-        break;
-      case '--set-xmark': {
-        const [val, mask] = v.split('/');
-        targetExtras.push(
-          mask === '0x0' || mask === '0x00000000' ? `MARK xor ${val}` : `MARK or ${val}`,
-        );
-        i++;
-        break;
-      }
-      case '--random-fully':
-        targetExtras.push('random-fully');
-        break;
-      case '--to-destination':
-      case '--to-source':
-        targetExtras.push(`to:${v}`);
-        i++;
-        break;
-      default:
-        break;
-    }
-  }
-  const cols =
-    `${'0'.padStart(5)} ${'0'.padStart(5)} ${target.padEnd(9)}  ${prot.padEnd(5)}--  ${'*'.padEnd(6)} ${'*'.padEnd(6)} ` +
-    `${src.startsWith('!') ? src.padEnd(20) : ` ${src.padEnd(19)}`} ${dst.startsWith('!') ? dst.padEnd(20) : ` ${dst.padEnd(19)}`}`;
-  const tail = [...extras, ...targetExtras].join(' ');
-  return tail ? `${cols}  ${tail}` : cols.trimEnd();
-}
-
-function listChain(nat, name) {
-  const rules = nat[name] ?? [];
-  const refs = Object.values(nat).reduce(
-    (n, rs) =>
-      n +
-      rs.filter((r) => {
-        const w = words(r);
-        const j = w.indexOf('-j');
-        return j >= 0 && w[j + 1] === name;
-      }).length,
-    0,
-  );
-  const head = BUILTIN.includes(name)
-    ? `Chain ${name} (policy ACCEPT 0 packets, 0 bytes)`
-    : `Chain ${name} (${refs} references)`;
-  return [
-    head,
-    ' pkts bytes target     prot opt in     out     source               destination         ',
-    ...rules.map(listRule),
-  ].join('\n');
-}
 
 function iptablesList(c) {
   const args = c.argv.slice(1);
@@ -139,141 +22,41 @@ function iptablesList(c) {
   const ti = args.indexOf('-t');
   const table = ti >= 0 ? args[ti + 1] : 'filter';
   const chain = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-t');
-  const nat =
-    table === 'nat' ? (c.node.datapath.nat ?? {}) : { INPUT: [], FORWARD: [], OUTPUT: [] };
-  if (table === 'nat') for (const b of BUILTIN) nat[b] ??= [];
+  const d = c.node.datapath;
+  const chains = (table === 'nat' ? d.nat : d.filter) ?? {};
+  if (!BUILTIN[table]) c.fail(1, `iptables v1.8.9 (nf_tables): table '${table}' does not exist`);
+  const all = { ...Object.fromEntries(BUILTIN[table].map((b) => [b, []])), ...chains };
   if (chain) {
-    if (!(chain in nat))
+    // what the real iptables 1.8.9 (nf_tables) says for a chain that does not exist
+    // (checked here in a network namespace): exit 1
+    if (!(chain in all))
       c.fail(
         1,
-        `iptables v1.8.9 (nf_tables): chain \`${chain}' in table \`${table}' is incompatible, use 'nft' tool.`.replace(
-          /is incompatible.*/,
-          'does not exist',
-        ),
+        `iptables v1.8.9 (nf_tables): chain \`${chain}' in table \`${table}' is incompatible, use 'nft' tool.`,
       );
-    c.out(`${listChain(nat, chain)}\n`);
+    c.out(`${listChain(all, table, chain)}\n`);
     return true;
   }
-  const order = [
-    ...BUILTIN.filter((b) => b in nat),
-    ...Object.keys(nat)
-      .filter((n) => !BUILTIN.includes(n))
-      .sort(),
-  ];
-  c.out(`${order.map((n) => listChain(nat, n)).join('\n\n')}\n`);
+  c.out(`${listTable(chains, table)}\n`);
   return true;
 }
 
 // ----------------------------------------------------------------------------- nftables
 
-/** nftables mode's view: each service port with its `ns/name/proto/port` base name, sorted. */
-function nftServicePorts(cluster) {
-  return servicePorts(cluster)
-    .map((sp) => ({ ...sp, base: `${sp.ns}/${sp.name}/${sp.proto}/${sp.portName}` }))
-    .sort((a, b) => (a.base < b.base ? -1 : 1));
+/** kube-proxy's nftables table of one family for this node (model/nftables.mjs). */
+function nftObjects(c, family) {
+  const minor = minorOf(c.cluster.k8sVersion);
+  // the IPv6 proxier of this IPv4 cluster: no services, no IPv6 pod or service CIDR
+  const v6 = family === 'ip6';
+  return nftablesProxier({
+    sps: v6 ? [] : servicePorts(c.cluster),
+    minor,
+    nodeIP: v6 ? '' : c.node.ip,
+    clusterCIDR: v6 ? '' : (c.cluster.podSubnet ?? '10.244.0.0/16'),
+    serviceCIDR: !v6 && minor >= 33 ? (c.cluster.serviceSubnet ?? '10.96.0.0/16') : '',
+    family,
+  });
 }
-
-const hash8 = (s) => kubeHash(8, s);
-
-const svcChain = (sp) => `service-${hash8(sp.base)}-${sp.base}`;
-const epChain = (sp, e) =>
-  `endpoint-${hash8(`${sp.base}__${e.ip}/${e.port}`)}-${sp.base}__${e.ip}/${e.port}`;
-
-function nftObjects(cluster) {
-  const sps = nftServicePorts(cluster);
-  const objs = [];
-  const elems = (rows) =>
-    rows.length ? [`\t\telements = { ${rows.join(',\n\t\t\t     ')} }`] : [];
-  objs.push({
-    kind: 'map',
-    name: 'service-ips',
-    body: [
-      '\t\ttype ipv4_addr . inet_proto . inet_service : verdict',
-      '\t\tcomment "ClusterIP, ExternalIP and LoadBalancer IP traffic"',
-      // a port without endpoints is not in service-ips (kube-proxy lists it in
-      // no-endpoint-services instead, which the fake leaves out)
-      ...elems(
-        sps
-          .filter((sp) => sp.eps.length)
-          .map((sp) => `${sp.vip} . ${sp.proto} . ${sp.port} : goto ${svcChain(sp)}`),
-      ),
-    ],
-  });
-  objs.push({
-    kind: 'map',
-    name: 'service-nodeports',
-    body: [
-      '\t\ttype inet_proto . inet_service : verdict',
-      '\t\tcomment "NodePort traffic"',
-      ...elems(
-        sps
-          .filter((sp) => sp.nodePort)
-          .map((sp) => `${sp.proto} . ${sp.nodePort} : goto external-${hash8(sp.base)}-${sp.base}`),
-      ),
-    ],
-  });
-  objs.push({
-    kind: 'chain',
-    name: 'mark-for-masquerade',
-    body: ['\t\tmeta mark set meta mark | 0x00004000'],
-  });
-  objs.push({
-    kind: 'chain',
-    name: 'masquerading',
-    body: [
-      '\t\ttype nat hook postrouting priority srcnat; policy accept;',
-      '\t\tmeta mark & 0x00004000 == 0x00000000 return',
-      '\t\tmeta mark set meta mark ^ 0x00004000',
-      '\t\tmasquerade fully-random',
-    ],
-  });
-  objs.push({
-    kind: 'chain',
-    name: 'services',
-    body: [
-      '\t\tip daddr . meta l4proto . th dport vmap @service-ips',
-      '\t\tfib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports',
-    ],
-  });
-  for (const sp of sps) {
-    const n = sp.eps.length;
-    if (n === 0) continue; // no service chain for a port without endpoints
-    const lb =
-      n === 0
-        ? []
-        : n === 1
-          ? [`\t\tgoto ${epChain(sp, sp.eps[0])}`]
-          : [
-              `\t\tnumgen random mod ${n} vmap { ${sp.eps.map((e, i) => `${i} : goto ${epChain(sp, e)}`).join(', ')} }`,
-            ];
-    objs.push({
-      kind: 'chain',
-      name: svcChain(sp),
-      body: [
-        `\t\tip daddr ${sp.vip} ${sp.proto} dport ${sp.port} ip saddr != 10.244.0.0/16 jump mark-for-masquerade`,
-        ...lb,
-      ],
-    });
-    if (sp.nodePort)
-      objs.push({
-        kind: 'chain',
-        name: `external-${hash8(sp.base)}-${sp.base}`,
-        body: ['\t\tjump mark-for-masquerade', `\t\tgoto ${svcChain(sp)}`],
-      });
-    for (const e of sp.eps)
-      objs.push({
-        kind: 'chain',
-        name: epChain(sp, e),
-        body: [
-          `\t\tip saddr ${e.ip} jump mark-for-masquerade`,
-          `\t\tmeta l4proto ${sp.proto} dnat to ${e.ip}:${e.port}`,
-        ],
-      });
-  }
-  return objs;
-}
-
-const render = (o) => [`\t${o.kind} ${o.name} {`, ...o.body, '\t}'].join('\n');
 
 function nft(c) {
   const a = c.argv.slice(1);
@@ -281,27 +64,30 @@ function nft(c) {
   const kp = c.node.datapath.kubeProxy;
   const programmed = kp && kp.mode === 'nftables' && kp.healthy !== false;
   if (a[1] === 'tables') {
-    c.out(programmed ? 'table ip kube-proxy\ntable ip6 kube-proxy\n' : '');
+    // iptables-nft keeps a kind node's iptables rules (Docker's DNS rules, kindnet's masq
+    // agent, kube-proxy's chains) in tables ip/ip6 filter and nat; kube-proxy in nftables mode
+    // adds one table per family (H2's conformance run, conformance-diffs.md D6)
+    c.out(
+      `table ip filter\ntable ip nat\ntable ip6 filter\ntable ip6 nat\n${programmed ? 'table ip kube-proxy\ntable ip6 kube-proxy\n' : ''}`,
+    );
     return 0;
   }
   const [what, family, table, name] = a.slice(1);
-  if (family !== 'ip' || table !== 'kube-proxy' || !programmed) {
+  if (!['ip', 'ip6'].includes(family) || table !== 'kube-proxy' || !programmed) {
     const at = `list ${what} ${family} `.length;
     c.fail(
       1,
       `Error: No such file or directory\nlist ${what} ${family} ${table}${name ? ` ${name}` : ''}\n${' '.repeat(at)}${'^'.repeat(table.length)}`,
     );
   }
-  const objs = nftObjects(c.cluster);
+  const objs = nftObjects(c, family);
   if (what === 'table') {
-    c.out(
-      `table ip kube-proxy {\n\tcomment "rules for kube-proxy"\n\n${objs.map(render).join('\n\n')}\n}\n`,
-    );
+    c.out(renderTable(objs, family));
     return 0;
   }
   const o = objs.find((x) => x.kind === what && x.name === name);
-  if (!o) c.fail(1, `Error: No such file or directory\nlist ${what} ip kube-proxy ${name}`);
-  c.out(`table ip kube-proxy {\n${render(o)}\n}\n`);
+  if (!o) c.fail(1, `Error: No such file or directory\nlist ${what} ${family} kube-proxy ${name}`);
+  c.out(renderOne(o, family));
   return 0;
 }
 

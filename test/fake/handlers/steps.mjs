@@ -1,14 +1,15 @@
-// Fake handlers for the lab steps (issue 3): what kube-proxy programs in each node, in the
-// real formats of the shared fixtures, changing with the mode kube-proxy runs:
-//   iptables-save (KUBE-SVC/KUBE-SEP chains in iptables mode, the short match-set table in
-//   ipvs mode, DOCKER_OUTPUT/DOCKER_POSTROUTING/KIND-MASQ-AGENT always), ipvsadm -Ln/-Sn,
-//   ipset list, ip addr show kube-ipvs0, curl 127.0.0.1:10249/proxyMode, apt-get/dpkg,
-//   docker cp, and proxylab's constant node scripts (inspection, apply, traffic, apt).
-// Leftovers behave as in a real node: a mode switch leaves the other mode's objects until
-// flush-nat removes them. kube-proxy runs dual-stack ("Creating dualStackProxier"), so the
-// node also has an IPv6 nat table (ip6tables-save) with kube-proxy's base chains for its
-// mode and no services (the kind cluster is IPv4 only).
-// Knobs: FAKE_HOST_NO_IPVS=1 (kube-proxy in ipvs mode crash-loops: modules missing),
+// Fake handlers for the lab steps (issue 3): each node's datapath state, kept in line with
+// what its kube-proxy programs (the model layer, model/*.mjs) and printed by the renderers
+// (render/*.mjs): iptables-save / ip6tables-save (filter and nat), ipvsadm -Ln/-Sn,
+// /proc/net/ip_vs, ipset list, ip addr/link show kube-ipvs0, curl 127.0.0.1:10249/proxyMode,
+// apt-get/dpkg, docker cp, and proxylab's constant node scripts (inspection, apply, traffic,
+// apt). kind's own rules (DOCKER_OUTPUT/DOCKER_POSTROUTING/KIND-MASQ-AGENT) are always there.
+// Leftovers behave as in a real node: switching between iptables and ipvs mode leaves the
+// other mode's objects until flush-nat removes them; a kube-proxy starting in nftables mode
+// removes them itself (platformCleanup). kube-proxy runs dual-stack, so the node also has
+// IPv6 tables with kube-proxy's base chains for its mode and no services (the kind cluster
+// is IPv4 only).
+// Knobs: FAKE_HOST_NO_IPVS=1 (kube-proxy in ipvs mode crash-loops: no IPVS in the kernel),
 //   FAKE_KUBE_PROXY_CRASH=<mode> (kube-proxy crash-loops in that mode),
 //   FAKE_PROXYMODE_STALE=1 (/proxyMode keeps answering the mode of the previous pod),
 //   FAKE_APT_FAIL=<node> (apt-get fails inside that node).
@@ -17,8 +18,19 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { list, getObj, matchesSelector } from '../lib/cluster.mjs';
 import { words } from '../lib/words.mjs';
-import { kubeHash, servicePorts } from '../lib/services.mjs';
+import { servicePorts } from '../lib/services.mjs';
 import { parseKubectl, connect } from '../core/kubectl.mjs';
+import { ipvsProxier } from '../model/ipvs.mjs';
+import { iptablesProxier } from '../model/iptables.mjs';
+import { nodePortAddresses } from '../model/node.mjs';
+import { iptablesSave as renderSave } from '../render/iptables.mjs';
+import { ipsetList as renderIpset } from '../render/ipset.mjs';
+import {
+  ipvsadmList,
+  ipvsadmSave as renderIpvsSave,
+  procIpvs as renderProcIpvs,
+} from '../render/ipvsadm.mjs';
+import { kubeIpvs0 } from '../render/ipaddr.mjs';
 
 const VALID_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq', 'mh'];
 const BUILTIN = ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'];
@@ -68,11 +80,15 @@ function dp(node) {
     d.ipvs ??= [];
     d.kubeIpvs0 ??= null;
   }
+  d.filter ??= { INPUT: [], FORWARD: [], OUTPUT: [] };
+  d.filter6 ??= { INPUT: [], FORWARD: [], OUTPUT: [] };
   return d;
 }
 
-function ensureChain(nat, name) {
-  nat[name] ??= [];
+/** The node's tables of one family: { filter, nat }. */
+export function tablesOf(node, family = 'ipv4') {
+  const d = dp(node);
+  return family === 'ipv6' ? { filter: d.filter6, nat: d.nat6 } : { filter: d.filter, nat: d.nat };
 }
 
 /** Bring the node's datapath in line with what its kube-proxy (if running) programs. */
@@ -80,152 +96,86 @@ function sync(cluster, node) {
   const d = dp(node);
   const kp = node.datapath.kubeProxy;
   if (!kp || kp.healthy === false || crashReason(kp)) return;
-  const nat = d.nat;
   const sps = servicePorts(cluster);
-  const svcName = (sp) => `${sp.ns}/${sp.name}${sp.portName ? `:${sp.portName}` : ''}`;
-  for (const c of ['KUBE-SERVICES', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ']) ensureChain(nat, c);
-  const jump = (chain, spec) => {
-    if (!nat[chain].includes(spec)) nat[chain].unshift(spec);
-  };
-  jump('PREROUTING', '-m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
-  jump('OUTPUT', '-m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
-  jump('POSTROUTING', '-m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING');
-  nat['KUBE-MARK-MASQ'] = ['-j MARK --set-xmark 0x4000/0x4000'];
-  const post = [
-    '-m mark ! --mark 0x4000/0x4000 -j RETURN',
-    '-j MARK --set-xmark 0x4000/0x0',
-    '-m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
-  ];
   if (kp.mode === 'iptables') {
-    const wanted = new Set();
-    const services = [];
-    ensureChain(nat, 'KUBE-NODEPORTS');
-    const nodeports = [];
-    for (const sp of sps) {
-      // a port without endpoints gets no KUBE-SVC chain (kube-proxy rejects its traffic in
-      // the filter table instead, which the fake does not model)
-      if (!sp.eps.length) continue;
-      const svc = `KUBE-SVC-${kubeHash(16, `${svcName(sp)}/${sp.proto}`)}`;
-      wanted.add(svc);
-      services.push(
-        `-d ${sp.vip}/32 -p ${sp.proto} -m comment --comment "${svcName(sp)} cluster IP" -m ${sp.proto} --dport ${sp.port} -j ${svc}`,
-      );
-      if (sp.nodePort)
-        nodeports.push(
-          `-p ${sp.proto} -m comment --comment "${svcName(sp)}" -m ${sp.proto} --dport ${sp.nodePort} -j ${svc}`,
-        );
-      const rules = [
-        `! -s 10.244.0.0/16 -d ${sp.vip}/32 -p ${sp.proto} -m comment --comment "${svcName(sp)} cluster IP" -m ${sp.proto} --dport ${sp.port} -j KUBE-MARK-MASQ`,
-      ];
-      sp.eps.forEach((e, i) => {
-        const sep = `KUBE-SEP-${kubeHash(16, `${svcName(sp)}/${sp.proto}/${e.ip}:${e.port}`)}`;
-        wanted.add(sep);
-        const left = sp.eps.length - i;
-        const prob =
-          left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : '';
-        rules.push(`-m comment --comment "${svcName(sp)} -> ${e.ip}:${e.port}"${prob} -j ${sep}`);
-        nat[sep] = [
-          `-s ${e.ip}/32 -m comment --comment "${svcName(sp)}" -j KUBE-MARK-MASQ`,
-          `-p ${sp.proto} -m comment --comment "${svcName(sp)}" -m ${sp.proto} -j DNAT --to-destination ${e.ip}:${e.port}`,
-        ];
-      });
-      nat[svc] = rules;
-    }
-    services.push(
-      '-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
-    );
-    nat['KUBE-SERVICES'] = services;
-    nat['KUBE-NODEPORTS'] = nodeports;
-    nat['KUBE-POSTROUTING'] = post;
-    // the iptables proxier deletes its own stale chains
-    for (const c of Object.keys(nat))
-      if (/^KUBE-(SVC|SEP)-/.test(c) && !wanted.has(c)) delete nat[c];
+    // model/iptables.mjs for IPv4; the IPv6 proxier of the dual-stack meta-proxier has no
+    // services in this IPv4 cluster; each deletes its own stale chains
+    const clusterCIDR = cluster.podSubnet ?? '10.244.0.0/16';
+    applyIptables(d.nat, iptablesProxier({ sps, clusterCIDR }));
+    applyIptables(d.nat6, iptablesProxier({ sps: [], clusterCIDR: '' }));
   } else if (kp.mode === 'ipvs') {
-    nat['KUBE-SERVICES'] = [
-      '! -s 10.244.0.0/16 -m comment --comment "Kubernetes service cluster ip + port for masquerade purpose" -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ',
-      '-m addrtype --dst-type LOCAL -j KUBE-NODE-PORT',
-      '-m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT',
-    ];
-    nat['KUBE-NODE-PORT'] = [
-      '-p tcp -m comment --comment "Kubernetes nodeport TCP port for masquerade purpose" -m set --match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ',
-    ];
-    nat['KUBE-POSTROUTING'] = [
-      '-m comment --comment "Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose" -m set --match-set KUBE-LOOP-BACK dst,dst,src -j MASQUERADE',
-      ...post,
-    ];
-    d.ipsets['KUBE-CLUSTER-IP'] = {
-      type: 'hash:ip,port',
-      members: sps.map((sp) => `${sp.vip},${sp.proto}:${sp.port}`),
-    };
-    d.ipsets['KUBE-NODE-PORT-TCP'] = {
-      type: 'bitmap:port',
-      header: 'range 0-65535',
-      members: sps
-        .filter((sp) => sp.nodePort && sp.proto === 'tcp')
-        .map((sp) => String(sp.nodePort)),
-    };
-    // a set: two services with the same endpoint give one member
-    d.ipsets['KUBE-LOOP-BACK'] = {
-      type: 'hash:ip,port,ip',
-      members: [
-        ...new Set(
-          sps.flatMap((sp) =>
-            sp.eps
-              .filter((e) => e.node === node.name)
-              .map((e) => `${e.ip},${sp.proto}:${e.port},${e.ip}`),
-          ),
-        ),
-      ],
-    };
-    const sched = kp.scheduler || 'rr';
-    const vs = [];
-    for (const sp of sps) {
-      const rs = sp.eps.map((e) => ({ ip: e.ip, port: e.port }));
-      vs.push({
-        proto: sp.proto,
-        addr: `${sp.vip}:${sp.port}`,
-        sched,
-        persistent: sp.affinity,
-        rs,
-      });
-      if (sp.nodePort)
-        vs.push({
-          proto: sp.proto,
-          addr: `${node.ip}:${sp.nodePort}`,
-          sched,
-          persistent: sp.affinity,
-          rs,
-        });
-    }
-    d.ipvs = vs;
-    d.kubeIpvs0 = [...new Set(sps.map((sp) => sp.vip))];
+    // model/ipvs.mjs: the IPv4 proxier of the dual-stack meta-proxier, then its IPv6 twin
+    // (no IPv6 services in this IPv4 kind cluster, kind's podSubnet has no IPv6 CIDR)
+    const v4 = ipvsProxier({
+      sps,
+      node,
+      nodeIPs: nodePortAddresses(cluster, node),
+      clusterCIDR: cluster.podSubnet ?? '10.244.0.0/16',
+      scheduler: kp.scheduler,
+    });
+    const v6 = ipvsProxier({
+      sps: [],
+      node,
+      nodeIPs: [],
+      clusterCIDR: '',
+      scheduler: kp.scheduler,
+      family: 'ipv6',
+    });
+    applyProxier(d, 'ipv4', v4);
+    applyProxier(d, 'ipv6', v6);
+    for (const [n, set] of Object.entries(v4.ipsets)) d.ipsets[n] = { ...set, family: 'inet' };
+    for (const [n, set] of Object.entries(v6.ipsets)) d.ipsets[n] = { ...set, family: 'inet6' };
+    d.ipvs = v4.ipvs;
+    d.kubeIpvs0 = v4.bind;
+  } else if (kp.mode === 'nftables') {
+    // platformCleanup (cmd/kube-proxy/app/server_linux.go): a kube-proxy starting in nftables
+    // mode runs iptables.CleanupLeftovers and ipvs.CleanupLeftovers for both families: the
+    // jumps, the KUBE-* chains of both proxiers, the IPVS services, kube-ipvs0 and the ipsets
+    for (const t of [d.nat, d.filter, d.nat6, d.filter6]) cleanupKube(t);
+    d.ipvs = [];
+    d.kubeIpvs0 = null;
+    for (const n of Object.keys(d.ipsets)) if (n.startsWith('KUBE-')) delete d.ipsets[n];
   }
-  syncIPv6((d.nat6 ??= { PREROUTING: [], INPUT: [], OUTPUT: [], POSTROUTING: [] }), kp.mode, post);
 }
 
-/** kube-proxy's IPv6 proxier in an IPv4-only cluster: its base chains, no services. */
-function syncIPv6(nat, mode, post) {
-  for (const c of ['KUBE-SERVICES', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ']) ensureChain(nat, c);
-  const jump = (chain, spec) => {
-    if (!nat[chain].includes(spec)) nat[chain].unshift(spec);
-  };
-  jump('PREROUTING', '-m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
-  jump('OUTPUT', '-m comment --comment "kubernetes service portals" -j KUBE-SERVICES');
-  jump('POSTROUTING', '-m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING');
-  nat['KUBE-MARK-MASQ'] = ['-j MARK --set-xmark 0x4000/0x4000'];
-  if (mode === 'iptables') {
-    nat['KUBE-NODEPORTS'] = [];
-    nat['KUBE-SERVICES'] = [
-      '-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
-    ];
-    nat['KUBE-POSTROUTING'] = post;
-  } else if (mode === 'ipvs') {
-    nat['KUBE-NODE-PORT'] = [];
-    nat['KUBE-SERVICES'] = [
-      '-m addrtype --dst-type LOCAL -j KUBE-NODE-PORT',
-      '-m set --match-set KUBE-6-CLUSTER-IP dst,dst -j ACCEPT',
-    ];
-    nat['KUBE-POSTROUTING'] = post;
+/** The iptables proxier's nat chains in one family's table, its jumps prepended (EnsureRule Prepend). */
+function applyIptables(nat, { chains, owned }) {
+  for (const c of Object.keys(nat)) if (owned.test(c) && !(c in chains)) delete nat[c];
+  Object.assign(nat, chains);
+  for (const [from, to, text] of [
+    ['OUTPUT', 'KUBE-SERVICES', 'kubernetes service portals'],
+    ['PREROUTING', 'KUBE-SERVICES', 'kubernetes service portals'],
+    ['POSTROUTING', 'KUBE-POSTROUTING', 'kubernetes postrouting rules'],
+  ]) {
+    const spec = `-m comment --comment "${text}" -j ${to}`;
+    nat[from] ??= [];
+    if (!nat[from].includes(spec)) nat[from].unshift(spec);
+  }
+}
+
+/** Remove kube-proxy's chains (KUBE-*, not kubelet's canaries) and the rules jumping to them. */
+function cleanupKube(chains) {
+  const mine = (c) => c.startsWith('KUBE-') && !/^KUBE-(KUBELET-CANARY|IPTABLES-HINT)$/.test(c);
+  for (const c of Object.keys(chains))
+    if (mine(c) && !BUILTIN.includes(c) && !['FORWARD'].includes(c)) delete chains[c];
+  for (const [c, rules] of Object.entries(chains))
+    chains[c] = rules.filter((r) => {
+      const w = words(r);
+      const j = w.indexOf('-j');
+      return !(j >= 0 && mine(w[j + 1] ?? ''));
+    });
+}
+
+/** Write one family's proxier output into the node's tables: its chains, and its jumps prepended to the built-ins. */
+function applyProxier(d, family, out) {
+  const t =
+    family === 'ipv6' ? { nat: d.nat6, filter: d.filter6 } : { nat: d.nat, filter: d.filter };
+  for (const table of ['nat', 'filter'])
+    for (const [c, rules] of Object.entries(out[table])) t[table][c] = [...rules];
+  for (const [table, from, to, text] of out.jumps) {
+    const spec = `-m comment --comment "${text}" -j ${to}`;
+    t[table][from] ??= [];
+    if (!t[table][from].includes(spec)) t[table][from].unshift(spec);
   }
 }
 
@@ -233,10 +183,13 @@ function crashReason(kp) {
   if (!kp) return null;
   if (process.env.FAKE_KUBE_PROXY_CRASH && process.env.FAKE_KUBE_PROXY_CRASH === kp.mode)
     return `can't use the ${kp.mode} proxier: FAKE_KUBE_PROXY_CRASH`;
+  // CanUseIPVSProxier (pkg/proxy/ipvs/proxier.go, 1.27+) no longer checks modules: it adds a
+  // dummy virtual server with the scheduler; without IPVS in the kernel netlink fails
   if (kp.mode === 'ipvs' && process.env.FAKE_HOST_NO_IPVS === '1')
-    return "can't use the IPVS proxier: IPVS proxier will not be used because the following required kernel modules are not loaded: [ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh]";
+    return "can't use the IPVS proxier: Ipvs not supported by the kernel";
+  // an unknown scheduler: the dummy VS fails with ENOENT (real-outputs-modern/kube-proxy-logs/02)
   if (kp.mode === 'ipvs' && kp.scheduler && !VALID_SCHEDULERS.includes(kp.scheduler))
-    return `can't use the IPVS proxier: failed to create IPVS service: invalid scheduler "${kp.scheduler}"`;
+    return "can't use the IPVS proxier: no such file or directory";
   return null;
 }
 
@@ -290,140 +243,53 @@ export function podLogs(cluster, pod, node) {
     !kp.fatal
   )
     return undefined;
-  return [
-    `I1121 10:00:01.000001       1 server_linux.go:66] "Using ${kp.mode} proxy"`,
-    `E1121 10:00:01.000002       1 run.go:72] "command failed" err="${kp.fatal}"`,
-  ];
+  // the real ≥1.26 crash: no "Using … proxy" line (kind sets the mode), the dummy-VS error for
+  // a bad scheduler, then "Error running ProxyServer" and "command failed"
+  // (real-outputs-modern/kube-proxy-logs/02)
+  const lines = [];
+  if (kp.mode === 'ipvs' && /no such file/.test(kp.fatal))
+    lines.push(
+      `E1121 10:00:01.000001       1 proxier.go:634] "Could not create dummy VS" err="no such file or directory" scheduler="${kp.scheduler}"`,
+    );
+  lines.push(
+    `E1121 10:00:01.000002       1 server.go:558] "Error running ProxyServer" err="${kp.fatal}"`,
+    `E1121 10:00:01.000003       1 run.go:72] "command failed" err="${kp.fatal}"`,
+  );
+  return lines;
 }
 
 // ---------------------------------------------------------------------------------------
 // Rendering in the real formats.
 
-/** `iptables-save [-t TABLE]` (`ip6tables-save` for ipv6): the nat table kube-proxy programs, and an empty filter table. */
+/** `iptables-save [-t TABLE]` (`ip6tables-save` for ipv6): render/iptables.mjs over the node's tables. */
 function iptablesSave(node, family = 'ipv4', only = undefined) {
-  const nat = family === 'ipv6' ? dp(node).nat6 : dp(node).nat;
-  const now = 'Sat Nov 21 10:00:00 2026';
-  const user = Object.keys(nat)
-    .filter((c) => !BUILTIN.includes(c))
-    .sort();
-  const prog = family === 'ipv6' ? 'ip6tables-save' : 'iptables-save';
-  const lines = [
-    `# Generated by ${prog} v1.8.9 (nf_tables) on ${now}`,
-    '*nat',
-    ...BUILTIN.map((c) => `:${c} ACCEPT [0:0]`),
-    ...user.map((c) => `:${c} - [0:0]`),
-  ];
-  for (const c of [...BUILTIN, ...user]) for (const r of nat[c] ?? []) lines.push(`-A ${c} ${r}`);
-  lines.push('COMMIT', `# Completed on ${now}`);
-  if (only === 'nat') return `${lines.join('\n')}\n`;
-  if (only !== undefined && only !== 'filter') return '';
-  if (only === 'filter') lines.length = 0;
-  lines.push(
-    `# Generated by ${prog} v1.8.9 (nf_tables) on ${now}`,
-    '*filter',
-    ':INPUT ACCEPT [0:0]',
-    ':FORWARD ACCEPT [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
-    'COMMIT',
-    `# Completed on ${now}`,
-  );
-  return `${lines.join('\n')}\n`;
+  return renderSave(tablesOf(node, family), { family, only });
 }
 
-function ipvsadmList(node, numeric = true) {
-  const vs = dp(node).ipvs;
-  const out = [
-    'IP Virtual Server version 1.2.1 (size=4096)',
-    'Prot LocalAddress:Port Scheduler Flags',
-    '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
-  ];
-  for (const v of vs) {
-    out.push(
-      `${v.proto.toUpperCase()}  ${v.addr} ${v.sched}${v.persistent ? ` persistent ${v.persistent}` : ''}`,
-    );
-    for (const r of v.rs)
-      out.push(`  -> ${`${r.ip}:${r.port}`.padEnd(28)} Masq    1      0          0`);
-  }
-  void numeric;
-  return `${out.join('\n')}\n`;
-}
+const ipvsadmSave = (node) => renderIpvsSave(dp(node).ipvs);
 
-function ipvsadmSave(node) {
-  const out = [];
-  for (const v of dp(node).ipvs) {
-    const p = v.proto === 'udp' ? '-u' : '-t';
-    out.push(`-A ${p} ${v.addr} -s ${v.sched}${v.persistent ? ` -p ${v.persistent}` : ''}`);
-    for (const r of v.rs) out.push(`-a ${p} ${v.addr} -r ${r.ip}:${r.port} -m -w 1`);
-  }
-  return out.length ? `${out.join('\n')}\n` : '';
-}
-
-/** /proc/net/ip_vs: addresses and ports in hex, as the kernel prints them. */
-function procIpvs(node) {
-  const hex = (ip, port) =>
-    `${ip
-      .split('.')
-      .map((o) => Number(o).toString(16).toUpperCase().padStart(2, '0'))
-      .join('')}:${Number(port).toString(16).toUpperCase().padStart(4, '0')}`;
-  const lines = [
-    'IP Virtual Server version 1.2.1 (size=4096)',
-    'Prot LocalAddress:Port Scheduler Flags',
-    '  -> RemoteAddress:Port Forward Weight ActiveConn InActConn',
-  ];
-  for (const v of dp(node).ipvs) {
-    const [ip, port] = v.addr.split(':');
-    lines.push(`${v.proto.toUpperCase()}  ${hex(ip, port)} ${v.sched}`);
-    for (const r of v.rs) lines.push(`  -> ${hex(r.ip, r.port)}      Masq    1      0          0`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
+/** `ipset list [NAME]`: render/ipset.mjs; references counted over both families' tables. */
 function ipsetList(node, only) {
-  const sets = dp(node).ipsets;
-  const names = Object.keys(sets).filter((n) => !only || n === only);
-  return names
-    .map((n) => {
-      const s = sets[n];
-      return [
-        `Name: ${n}`,
-        `Type: ${s.type}`,
-        'Revision: 5',
-        `Header: ${s.header ?? 'family inet hashsize 1024 maxelem 65536'}`,
-        `Size in memory: ${200 + s.members.length * 64}`,
-        'References: 1',
-        `Number of entries: ${s.members.length}`,
-        'Members:',
-        ...s.members,
-        '',
-      ].join('\n');
-    })
-    .join('\n');
+  return renderIpset(dp(node).ipsets, {
+    only,
+    kernel: node.kernel,
+    seed: node.name,
+    tables: [tablesOf(node, 'ipv4'), tablesOf(node, 'ipv6')],
+  });
 }
 
-function ipAddrKubeIpvs0(node) {
+function ipAddrKubeIpvs0(node, link = false) {
   const ips = dp(node).kubeIpvs0;
   if (!ips) return null;
-  // a locally administered unicast address, as the kernel gives a new dummy interface
-  const raw = createHash('md5').update(node.name).digest();
-  raw[0] = (raw[0] & 0xfe) | 0x02;
-  const mac = [...raw.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
-  const lines = [
-    `7: kube-ipvs0: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN group default`,
-    `    link/ether ${mac} brd ff:ff:ff:ff:ff:ff`,
-  ];
-  for (const ip of ips)
-    lines.push(
-      `    inet ${ip}/32 brd ${ip} scope global kube-ipvs0`,
-      '       valid_lft forever preferred_lft forever',
-    );
-  return `${lines.join('\n')}\n`;
+  return kubeIpvs0(node.name, ips, { link });
 }
 
 // ---------------------------------------------------------------------------------------
 // Applying restore input (iptables-restore --noflush, ipvsadm -R, ipset restore).
 
 function iptablesRestore(c, node, text, family = 'ipv4') {
-  const nat = family === 'ipv6' ? dp(node).nat6 : dp(node).nat;
+  const tables = tablesOf(node, family);
+  let nat = null;
   let table = '';
   let n = 0;
   for (const line of text.split('\n')) {
@@ -434,7 +300,8 @@ function iptablesRestore(c, node, text, family = 'ipv4') {
       continue;
     }
     if (line === 'COMMIT') continue;
-    if (table !== 'nat') continue; // the fake models the nat table only
+    nat = tables[table]; // the fake models the filter and nat tables
+    if (!nat) continue;
     const m = /^-([DFX]) (\S+)(?: (.*))?$/.exec(line);
     if (!m) c.fail(2, `iptables-restore: line ${n} failed`);
     const [, op, chain, spec] = m;
@@ -483,7 +350,11 @@ function ipsetRestore(c, node, text) {
     if (!m) c.fail(1, `ipset v7.17: Error in line 1: unsupported command in the fake: ${line}`);
     if (!(m[1] in d.ipsets))
       c.fail(1, `ipset v7.17: Error in line 1: The set with the given name does not exist`);
-    const used = Object.values(d.nat).some((rules) => rules.some((r) => words(r).includes(m[1])));
+    const used = [tablesOf(node, 'ipv4'), tablesOf(node, 'ipv6')].some((t) =>
+      Object.values(t).some((chains) =>
+        Object.values(chains).some((rules) => rules.some((r) => words(r).includes(m[1]))),
+      ),
+    );
     if (used)
       c.fail(
         1,
@@ -721,7 +592,7 @@ export const handlers = [
       sync(c.cluster, c.node);
       const a = c.argv.slice(1).join(' ');
       if (/-S/.test(a)) c.out(ipvsadmSave(c.node));
-      else c.out(ipvsadmList(c.node));
+      else c.out(ipvsadmList(dp(c.node).ipvs));
       return 0;
     },
   },
@@ -748,7 +619,7 @@ export const handlers = [
     match: (c) => c.argv[0] === 'cat' && c.argv[1] === '/proc/net/ip_vs',
     run(c) {
       sync(c.cluster, c.node);
-      c.out(procIpvs(c.node));
+      c.out(renderProcIpvs(dp(c.node).ipvs));
       return 0;
     },
   },
@@ -781,17 +652,9 @@ export const handlers = [
     match: (c) => c.argv[0] === 'ip' && c.argv.includes('kube-ipvs0'),
     run(c) {
       sync(c.cluster, c.node);
-      const t = ipAddrKubeIpvs0(c.node);
+      const t = ipAddrKubeIpvs0(c.node, c.argv.includes('link'));
       if (!t) c.fail(1, 'Device "kube-ipvs0" does not exist.');
-      c.out(
-        c.argv.includes('link')
-          ? t
-              .split('\n')
-              .slice(0, 2)
-              .join('\n')
-              .replace('group default', 'mode DEFAULT group default') + '\n'
-          : t,
-      );
+      c.out(t);
       return 0;
     },
   },

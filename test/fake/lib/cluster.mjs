@@ -240,10 +240,11 @@ export function bootstrap(state, cluster) {
     });
   for (const n of cluster.nodes) putObj(state, cluster, nodeObject(cluster, n));
   const patch = kubeProxyPatch(cluster.kindConfig);
-  const mode =
-    cluster.kubeProxyMode === 'iptables' && !patch.mode
-      ? ''
-      : (patch.mode ?? cluster.kubeProxyMode);
+  // kind always writes the mode: its kubeadm template has `mode: "{{ .KubeProxyMode }}"`
+  // and KubeProxyMode defaults to iptables (kubernetes-sigs/kind v0.31.0
+  // pkg/cluster/internal/kubeadm/config.go), so a new cluster's ConfigMap says
+  // `mode: iptables`, never "" (a KubeProxyConfiguration patch can still override it)
+  const mode = patch.mode ?? cluster.kubeProxyMode;
   putObj(state, cluster, {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -635,7 +636,7 @@ export function reconcile(state, cluster, hooks = []) {
             'pod-template-generation': String(ds.metadata.generation ?? 1),
           },
         );
-        if (ds.metadata.name === 'kube-proxy') startKubeProxy(cluster, node, pod);
+        if (ds.metadata.name === 'kube-proxy') startKubeProxy(cluster, node, pod, state);
       }
     }
     const n = nodes.length;
@@ -704,7 +705,7 @@ export function reconcile(state, cluster, hooks = []) {
 }
 
 /** kube-proxy (re)starts on a node: it reads its ConfigMap now, as the real one does. */
-export function startKubeProxy(cluster, node, pod) {
+export function startKubeProxy(cluster, node, pod, state) {
   const cfg = readKubeProxyConfig(cluster);
   node.datapath.kubeProxy = {
     mode: cfg.mode,
@@ -714,7 +715,38 @@ export function startKubeProxy(cluster, node, pod) {
     startedAt: pod.status.startTime,
     healthy: true,
   };
+  // 1.35+: createProxier in IPVS mode records a Warning Event "IPVSDeprecation" (action
+  // "StartKubeProxy") on its Node with the deprecation message (cmd/kube-proxy/app/
+  // server_linux.go, s.Recorder.Eventf(s.NodeRef, ...)); Node events live in "default"
+  if (state && cfg.mode === 'ipvs' && minorOf(cluster.k8sVersion) >= 35) {
+    const at = pod.status.startTime ?? nowIso();
+    putObj(state, cluster, {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: {
+        name: `${node.name}.${pod.metadata.name}`,
+        namespace: 'default',
+        creationTimestamp: at,
+      },
+      involvedObject: { kind: 'Node', name: node.name, apiVersion: 'v1' },
+      reason: 'IPVSDeprecation',
+      action: 'StartKubeProxy',
+      type: 'Warning',
+      message: IPVS_DEPRECATION,
+      reportingComponent: 'kube-proxy',
+      reportingInstance: `kube-proxy-${node.name}`,
+      source: { component: 'kube-proxy', host: node.name },
+      firstTimestamp: null,
+      lastTimestamp: null,
+      eventTime: at,
+      count: 1,
+    });
+  }
 }
+
+/** cmd/kube-proxy/app/server_linux.go (1.35, 1.36): the IPVS deprecation message. */
+export const IPVS_DEPRECATION =
+  "The ipvs proxier is now deprecated and may be removed in a future release. Please use 'nftables' instead.";
 
 export function templateHash(template) {
   const s = JSON.stringify(template);

@@ -36,6 +36,8 @@ function readyEndpoints(cluster, svc, p) {
   if (slices.length) {
     const eps = [];
     for (const sl of slices) {
+      // the IPv4 proxier reads only IPv4 slices (this IPv4 cluster's Services are IPv4)
+      if (sl.addressType && sl.addressType !== 'IPv4') continue;
       const sp = (sl.ports ?? []).find((x) => (x.name ?? '') === (p.name ?? '')) ?? sl.ports?.[0];
       for (const e of sl.endpoints ?? []) {
         if (e.conditions?.ready === false) continue;
