@@ -33,8 +33,11 @@ export const extChain = (sp) => `external-${hash8(sp.base)}-${sp.base}`;
 export const epChain = (sp, e) =>
   `endpoint-${hash8(`${sp.base}__${e.ip}/${e.port}`)}-${sp.base}__${e.ip}/${e.port}`;
 
-/** nftablesBaseChains: name, nft's printing of type/hook/priority. */
-const BASE_CHAINS = [
+/**
+ * nftablesBaseChains up to 1.33 (search-index file id 292575): name, and nft 1.0.6's
+ * printing of its type/hook/priority (real capture nft/01; checked with the real nft here).
+ */
+const BASE_CHAINS_133 = [
   ['filter-prerouting', 'type filter hook prerouting priority dstnat - 10; policy accept;'],
   ['filter-input', 'type filter hook input priority -110; policy accept;'],
   ['filter-forward', 'type filter hook forward priority -110; policy accept;'],
@@ -45,8 +48,8 @@ const BASE_CHAINS = [
   ['nat-postrouting', 'type nat hook postrouting priority srcnat; policy accept;'],
 ];
 
-/** nftablesJumpChains: [destination, source chain, extra match]. */
-const JUMPS = [
+/** nftablesJumpChains up to 1.33: [destination, source chain, extra match]. */
+const JUMPS_133 = [
   ['nodeport-endpoints-check', 'filter-input', 'ct state new'],
   ['service-endpoints-check', 'filter-input', 'ct state new'],
   ['service-endpoints-check', 'filter-forward', 'ct state new'],
@@ -58,6 +61,41 @@ const JUMPS = [
   ['masquerading', 'nat-postrouting', ''],
   ['cluster-ips-check', 'filter-forward', 'ct state new'],
   ['cluster-ips-check', 'filter-output-post-dnat', 'ct state new'],
+];
+
+/**
+ * 1.34–1.35 (kube-proxy's own TestOverallNFTablesRules baseRules in the stored
+ * pkg/proxy/nftables/proxier_test.go with the port-less masquerade rule, file id 48108274):
+ * the firewall check before DNAT (priority -110), the other filter chains at priority 0
+ * ("filter", as nft prints it), NAT at -100/100. Printing checked with the real nft here.
+ */
+const BASE_CHAINS_134 = [
+  [
+    'filter-prerouting-pre-dnat',
+    'type filter hook prerouting priority dstnat - 10; policy accept;',
+  ],
+  ['filter-output-pre-dnat', 'type filter hook output priority -110; policy accept;'],
+  ['filter-forward', 'type filter hook forward priority filter; policy accept;'],
+  ['filter-input', 'type filter hook input priority filter; policy accept;'],
+  ['filter-output', 'type filter hook output priority filter; policy accept;'],
+  ['nat-output', 'type nat hook output priority -100; policy accept;'],
+  ['nat-postrouting', 'type nat hook postrouting priority srcnat; policy accept;'],
+  ['nat-prerouting', 'type nat hook prerouting priority dstnat; policy accept;'],
+];
+
+/** 1.34–1.35 jumps, per source chain in the order of that baseRules listing. */
+const JUMPS_134 = [
+  ['firewall-check', 'filter-prerouting-pre-dnat', 'ct state new'],
+  ['service-endpoints-check', 'filter-forward', 'ct state new'],
+  ['cluster-ips-check', 'filter-forward', 'ct state new'],
+  ['nodeport-endpoints-check', 'filter-input', 'ct state new'],
+  ['service-endpoints-check', 'filter-input', 'ct state new'],
+  ['service-endpoints-check', 'filter-output', 'ct state new'],
+  ['firewall-check', 'filter-output-pre-dnat', 'ct state new'],
+  ['cluster-ips-check', 'filter-output', 'ct state new'],
+  ['services', 'nat-output', ''],
+  ['masquerading', 'nat-postrouting', ''],
+  ['services', 'nat-prerouting', ''],
 ];
 
 /**
@@ -80,8 +118,9 @@ export function nftablesProxier({ sps, minor, nodeIP, clusterCIDR, serviceCIDR, 
     if (!chains.has(name)) chains.set(name, { kind: 'chain', name, rules: [], ...extra });
     return chains.get(name);
   };
-  for (const [name, head] of BASE_CHAINS) chain(name, { head });
-  for (const [dst, src, extra] of JUMPS) {
+  const v134 = minor >= 34;
+  for (const [name, head] of v134 ? BASE_CHAINS_134 : BASE_CHAINS_133) chain(name, { head });
+  for (const [dst, src, extra] of v134 ? JUMPS_134 : JUMPS_133) {
     chain(dst);
     chain(src).rules.push(`${extra ? `${extra} ` : ''}jump ${dst}`);
   }

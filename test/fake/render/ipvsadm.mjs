@@ -64,8 +64,16 @@ export function procIpvs(vs) {
   ];
   for (const v of vs) {
     const [ip, port] = v.addr.split(':');
-    lines.push(`${v.proto.toUpperCase()}  ${hex(ip, port)} ${v.sched}`);
-    for (const r of v.rs) lines.push(`  -> ${hex(r.ip, r.port)}      Masq    1      0          0`);
+    // the kernel's format (net/netfilter/ipvs/ip_vs_ctl.c): "%s  %08X:%04X %s %s " (scheduler,
+    // then "ops " or nothing), so two spaces after the scheduler (Debian 12 kernel 6.1 in the
+    // micro-VM, conformance-diffs.md D8); persistence as "persistent <timeout in jiffies>
+    // <netmask>" (Debian's CONFIG_HZ=250: not checked on a real node); real servers
+    // "%-7s %-6d %-10d %-10d"
+    lines.push(
+      `${v.proto.toUpperCase()}  ${hex(ip, port)} ${v.sched}  ${v.persistent ? `persistent ${v.persistent * 250} FFFFFFFF` : ''}`,
+    );
+    for (const r of v.rs)
+      lines.push(`  -> ${hex(r.ip, r.port)}      Masq    1      0          0         `);
   }
   return `${lines.join('\n')}\n`;
 }
