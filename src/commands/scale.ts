@@ -141,13 +141,16 @@ export function mergeReports(reports: ScaleReport[]): ScaleReport {
   };
 }
 
-export function writeReport(dir: string, report: ScaleReport): { json: string; svg: string } {
+export async function writeReport(
+  dir: string,
+  report: ScaleReport,
+): Promise<{ json: string; svg: string }> {
   mkdirSync(dir, { recursive: true });
   const base = report.target === 'bare' ? 'scale-bare' : 'scale-cluster';
   const json = join(dir, `${base}.json`);
   const svg = join(dir, `${base}.svg`);
   writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(svg, report.target === 'bare' ? bareChart(report) : clusterChart(report));
+  writeFileSync(svg, await (report.target === 'bare' ? bareChart(report) : clusterChart(report)));
   return { json, svg };
 }
 
@@ -310,7 +313,7 @@ Examples:
         reports.push(doc as ScaleReport);
       }
       const merged = mergeReports(reports);
-      const files = writeReport(resolve(str(args, 'out') ?? './results/scale'), merged);
+      const files = await writeReport(resolve(str(args, 'out') ?? './results/scale'), merged);
       if (ctx.json) ctx.io.out(JSON.stringify(merged, null, 2));
       else
         ctx.io.out(
@@ -369,7 +372,7 @@ Examples:
         throw e;
       }
     }
-    const files = writeReport(outDir, report);
+    const files = await writeReport(outDir, report);
     if (ctx.json) ctx.io.out(JSON.stringify(report, null, 2));
     else {
       ctx.io.out(summaryTable(report));

@@ -1,35 +1,16 @@
 /**
- * A small hand-written SVG line-chart renderer: panels side by side, log-scale x (number of
- * services), one line per proxy mode, the machine and method printed underneath.
+ * The scale chart (`proxylab scale` → scale-bare.svg / scale-cluster.svg), drawn by Vega-Lite
+ * (compiled to Vega, rendered to SVG in Node without a browser).
+ *
+ * Each panel shows one quantity in one unit; measurements on this machine's kernel and
+ * measurements inside the micro-VM (emulated CPU, wall clock) are separate rows, never on one
+ * axis. The legend sits under the panels, outside every plot. The method stays in the JSON's
+ * `method` field and labs/scale/README.md; the chart's footer is the machine and the run.
  */
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { parse, View } from 'vega';
 import { vipFor, type Mode } from './generate.js';
 import type { ScaleReport } from './results.js';
-
-export interface Point {
-  x: number;
-  y: number;
-}
-
-export interface Series {
-  name: string;
-  color: string;
-  dashed?: boolean;
-  points: Point[];
-}
-
-export interface Panel {
-  title: string;
-  yLabel: string;
-  logY?: boolean;
-  series: Series[];
-}
-
-export interface ChartSpec {
-  title: string;
-  xLabel: string;
-  panels: Panel[];
-  notes: string[];
-}
 
 export const MODE_COLORS: Record<Mode, string> = {
   iptables: '#d62728',
@@ -37,245 +18,187 @@ export const MODE_COLORS: Record<Mode, string> = {
   nftables: '#2ca02c',
 };
 
-export function escapeXml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
+const MODES: Mode[] = ['iptables', 'ipvs', 'nftables'];
+
+/** One plotted point: a mode's value at N services. */
+export interface Point {
+  mode: Mode;
+  services: number;
+  value: number;
 }
 
-/** Round numbers for axis ticks: 1, 2, 5 × 10^k. */
-function niceTicks(min: number, max: number, count = 5): number[] {
-  if (!(max > min)) return [min];
-  const raw = (max - min) / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
-  const out: number[] = [];
-  for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step)
-    out.push(+v.toPrecision(12));
-  return out;
+/** One panel: one quantity, one unit. */
+export interface Panel {
+  title: string;
+  /** The y axis title: the unit and what was measured. */
+  unit: string;
+  logY: boolean;
+  points: Point[];
+  /** Shown under the title when a mode has no point here (and why). */
+  missing?: string;
 }
 
-function logTicks(min: number, max: number): number[] {
-  const out: number[] = [];
-  for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) {
-    for (const m of [1, 2, 5]) {
-      const v = m * 10 ** e;
-      if (v >= min * 0.999 && v <= max * 1.001) out.push(+v.toPrecision(12));
-    }
-  }
-  return out;
+/** A row of panels measured the same way (this kernel, or the micro-VM). */
+export interface PanelRow {
+  title: string;
+  panels: Panel[];
 }
 
-export function formatNumber(v: number): string {
-  if (v >= 1000 && v % 1000 === 0) return `${v / 1000}k`;
-  if (v >= 100) return String(Math.round(v));
-  if (v >= 1) return String(+v.toFixed(1));
-  return String(+v.toPrecision(2));
+export interface ChartSpec {
+  title: string;
+  xTitle: string;
+  rows: PanelRow[];
+  /** At most a few lines: the machine and the run. */
+  footer: string[];
 }
 
-const W = 400;
-const H = 300;
-const M = { left: 58, right: 14, top: 36, bottom: 46 };
+const PANEL_W = 250;
+const PANEL_H = 180;
 
-function renderPanel(p: Panel, xLabel: string, ox: number, oy: number): string {
-  const pts = p.series
-    .flatMap((s) => s.points)
-    .filter((q) => Number.isFinite(q.x) && Number.isFinite(q.y) && q.x > 0);
-  const parts: string[] = [`<g transform="translate(${ox},${oy})">`];
-  parts.push(
-    `<text x="${W / 2}" y="18" text-anchor="middle" class="title">${escapeXml(p.title)}</text>`,
+function panelSpec(p: Panel, xTitle: string, modes: Mode[]): Record<string, unknown> {
+  const values = p.points.filter(
+    (q) => Number.isFinite(q.value) && q.services > 0 && (!p.logY || q.value > 0),
   );
-  const iw = W - M.left - M.right;
-  const ih = H - M.top - M.bottom;
-  parts.push(`<rect x="${M.left}" y="${M.top}" width="${iw}" height="${ih}" class="frame"/>`);
-  if (!pts.length) {
-    parts.push(
-      `<text x="${W / 2}" y="${H / 2}" text-anchor="middle" class="note">no data</text>`,
-      '</g>',
-    );
-    return parts.join('\n');
-  }
-  const xs = pts.map((q) => q.x);
-  let xMin = Math.min(...xs);
-  let xMax = Math.max(...xs);
-  if (xMin === xMax) {
-    xMin /= 2;
-    xMax *= 2;
-  }
-  // Log scale: points at or below zero cannot be drawn (they stay in the JSON).
-  const logY = p.logY === true && pts.some((q) => q.y > 0);
-  if (logY) pts.splice(0, pts.length, ...pts.filter((q) => q.y > 0));
-  const ys = pts.map((q) => q.y);
-  let yMin = logY ? Math.min(...ys) / 1.5 : 0;
-  let yMax = Math.max(...ys) * (logY ? 1.5 : 1.1);
-  if (!(yMax > yMin)) yMax = yMin + 1;
-  if (logY && yMin <= 0) yMin = yMax / 1000;
-  const lx = (v: number) =>
-    M.left + ((Math.log10(v) - Math.log10(xMin)) / (Math.log10(xMax) - Math.log10(xMin))) * iw;
-  const ly = (v: number) =>
-    M.top +
-    ih -
-    (logY
-      ? (Math.log10(v) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))
-      : (v - yMin) / (yMax - yMin)) *
-      ih;
-  for (const t of logTicks(xMin, xMax)) {
-    const x = lx(t).toFixed(1);
-    parts.push(`<line x1="${x}" y1="${M.top}" x2="${x}" y2="${M.top + ih}" class="grid"/>`);
-    parts.push(
-      `<text x="${x}" y="${M.top + ih + 16}" text-anchor="middle" class="tick">${formatNumber(t)}</text>`,
-    );
-  }
-  for (const t of logY ? logTicks(yMin, yMax) : niceTicks(yMin, yMax)) {
-    const y = ly(t).toFixed(1);
-    parts.push(`<line x1="${M.left}" y1="${y}" x2="${M.left + iw}" y2="${y}" class="grid"/>`);
-    parts.push(
-      `<text x="${M.left - 6}" y="${(+y + 4).toFixed(1)}" text-anchor="end" class="tick">${formatNumber(t)}</text>`,
-    );
-  }
-  parts.push(
-    `<text x="${M.left + iw / 2}" y="${H - 8}" text-anchor="middle" class="axis">${escapeXml(xLabel)} (log scale)</text>`,
-  );
-  parts.push(
-    `<text transform="translate(14,${M.top + ih / 2}) rotate(-90)" text-anchor="middle" class="axis">${escapeXml(p.yLabel)}${logY ? ' (log)' : ''}</text>`,
-  );
-  let legendY = M.top + 14;
-  for (const s of p.series) {
-    const sp = s.points
-      .filter((q) => Number.isFinite(q.y) && q.x > 0 && (!logY || q.y > 0))
-      .sort((a, b) => a.x - b.x);
-    if (!sp.length) continue;
-    const d = sp
-      .map((q, i) => `${i ? 'L' : 'M'}${lx(q.x).toFixed(1)},${ly(q.y).toFixed(1)}`)
-      .join(' ');
-    parts.push(
-      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} class="series" data-series="${escapeXml(s.name)}"/>`,
-    );
-    for (const q of sp) {
-      parts.push(
-        `<circle cx="${lx(q.x).toFixed(1)}" cy="${ly(q.y).toFixed(1)}" r="3" fill="${s.color}"><title>${escapeXml(`${s.name}: ${formatNumber(q.x)} services → ${+q.y.toPrecision(4)} ${p.yLabel}`)}</title></circle>`,
-      );
-    }
-    parts.push(
-      `<line x1="${M.left + 10}" y1="${legendY - 4}" x2="${M.left + 28}" y2="${legendY - 4}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
-    );
-    parts.push(
-      `<text x="${M.left + 32}" y="${legendY}" class="legend">${escapeXml(s.name)}</text>`,
-    );
-    legendY += 14;
-  }
-  parts.push('</g>');
-  return parts.join('\n');
+  return {
+    width: PANEL_W,
+    height: PANEL_H,
+    title: {
+      text: p.title,
+      ...(p.missing ? { subtitle: p.missing, subtitleColor: '#666' } : {}),
+    },
+    data: { values },
+    mark: { type: 'line', point: { filled: true, size: 36 }, strokeWidth: 2 },
+    encoding: {
+      x: {
+        field: 'services',
+        type: 'quantitative',
+        scale: { type: 'log' },
+        axis: { title: xTitle, format: '~s', values: xTicks(values) },
+      },
+      y: {
+        field: 'value',
+        type: 'quantitative',
+        scale: p.logY ? { type: 'log' } : { zero: true },
+        axis: { title: p.unit, format: p.logY ? '~s' : '~r' },
+      },
+      color: {
+        field: 'mode',
+        type: 'nominal',
+        title: 'mode',
+        scale: { domain: modes, range: modes.map((m) => MODE_COLORS[m]) },
+      },
+      tooltip: [
+        { field: 'mode', type: 'nominal' },
+        { field: 'services', type: 'quantitative' },
+        { field: 'value', type: 'quantitative', title: p.unit },
+      ],
+    },
+  };
 }
 
-/** Split a note into lines of at most `max` characters, at spaces. */
-export function wrap(text: string, max: number): string[] {
-  const out: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > max) {
-      out.push(line);
-      line = `  ${word}`;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) out.push(line);
-  return out;
+function xTicks(values: readonly Point[]): number[] {
+  return [...new Set(values.map((v) => v.services))].sort((a, b) => a - b);
 }
 
-export function renderChart(spec: ChartSpec): string {
-  const cols = Math.max(1, spec.panels.length);
-  const width = cols * W + 20;
-  const notes = spec.notes.flatMap((n) => wrap(n, Math.floor((width - 24) / 6.2)));
-  const noteTop = H + 44;
-  const height = noteTop + notes.length * 15 + 12;
-  const out = [
-    `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
-    '<style>.title{font-size:14px;font-weight:bold}.tick{font-size:10px;fill:#444}.axis{font-size:11px;fill:#222}.legend{font-size:11px}.note{font-size:11px;fill:#333}.frame{fill:none;stroke:#999}.grid{stroke:#e5e5e5}</style>',
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" style="font-size:16px;font-weight:bold">${escapeXml(spec.title)}</text>`,
-  ];
-  spec.panels.forEach((p, i) => out.push(renderPanel(p, spec.xLabel, 10 + i * W, 28)));
-  notes.forEach((n, i) =>
-    out.push(`<text x="12" y="${noteTop + i * 15}" class="note">${escapeXml(n)}</text>`),
+/** Lines of text under (or instead of) the panels, drawn as a text mark with no axes. */
+function textBlock(lines: readonly string[], name: string): Record<string, unknown> {
+  return {
+    name,
+    width: 3 * PANEL_W,
+    height: { step: 15 },
+    data: { values: lines.map((t, i) => ({ i, t })) },
+    mark: { type: 'text', align: 'left', baseline: 'middle', fontSize: 11, color: '#333' },
+    encoding: {
+      x: { value: 0 },
+      y: { field: 'i', type: 'ordinal', axis: null },
+      text: { field: 't' },
+    },
+    view: { stroke: null },
+  };
+}
+
+/** The Vega-Lite spec of a chart (pure: what `renderChart` draws). */
+export function chartSpec(spec: ChartSpec): TopLevelSpec {
+  const used = MODES.filter((m) =>
+    spec.rows.some((r) => r.panels.some((p) => p.points.some((q) => q.mode === m))),
   );
-  out.push('</svg>', '');
-  return out.join('\n');
+  const modes = used.length ? used : MODES;
+  const rows = spec.rows.filter((r) => r.panels.length);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: spec.title, anchor: 'start', fontSize: 15, offset: 14 },
+    background: 'white',
+    padding: 12,
+    vconcat: [
+      ...(rows.length
+        ? rows.map((r) => ({
+            title: { text: r.title, anchor: 'start', fontSize: 13 },
+            hconcat: r.panels.map((p) => panelSpec(p, spec.xTitle, modes)),
+          }))
+        : [textBlock(['no data'], 'nodata')]),
+      textBlock(spec.footer, 'footer'),
+    ],
+    resolve: { scale: { color: 'shared' } },
+    config: {
+      font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
+      legend: { orient: 'bottom', direction: 'horizontal', titleFontSize: 12, labelFontSize: 12 },
+      title: { fontSize: 12, subtitleFontSize: 11 },
+      axis: { labelFontSize: 10, titleFontSize: 11, grid: true, gridColor: '#eee' },
+      view: { stroke: '#bbb' },
+      concat: { spacing: 26 },
+    },
+  } as unknown as TopLevelSpec;
 }
 
-function seriesByMode<T extends { mode: Mode; services: number; backend?: string }>(
+/** Draw a chart to an SVG document. */
+export async function renderChart(spec: ChartSpec): Promise<string> {
+  const view = new View(parse(compile(chartSpec(spec)).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${svg}\n`;
+}
+
+function points<T extends { mode: Mode; services: number }>(
   rows: readonly T[],
-  modes: readonly Mode[],
   y: (r: T) => number | null | undefined,
-): Series[] {
-  const out: Series[] = [];
-  for (const backend of ['native', 'vm']) {
-    for (const m of modes) {
-      const mine = rows.filter((r) => r.mode === m && (r.backend ?? 'native') === backend);
-      if (backend === 'vm' && !mine.length) continue;
-      out.push({
-        name: backend === 'vm' ? `${m} (in VM)` : m,
-        color: MODE_COLORS[m],
-        dashed: backend === 'vm',
-        points: mine
-          .map((r) => ({ x: r.services, y: y(r) ?? NaN }))
-          .filter((q) => Number.isFinite(q.y)),
-      });
-    }
+): Point[] {
+  const out: Point[] = [];
+  for (const r of rows) {
+    const v = y(r);
+    if (typeof v === 'number' && Number.isFinite(v))
+      out.push({ mode: r.mode, services: r.services, value: v });
   }
   return out;
 }
 
-function machineNotes(r: ScaleReport): string[] {
+/** "not measured: ipvs (no ip_vs module)" for the modes of the run a panel has no point of. */
+function missing(r: ScaleReport, ps: readonly Point[]): string | undefined {
+  const absent = r.modes.filter((m) => !ps.some((p) => p.mode === m));
+  if (!absent.length) return undefined;
+  return `not measured here: ${absent.join(', ')}`;
+}
+
+/** A skip reason's first clause: the JSON keeps the whole of it. */
+function shortReason(reason: string): string {
+  const first = reason.split(/;|\s\(/)[0]!.trim();
+  return first.length > 90 ? `${first.slice(0, 89)}…` : first;
+}
+
+function footer(r: ScaleReport): string[] {
   const m = r.machine;
-  const tools = Object.values(m.tools).join('; ');
+  const load = m.loadavg
+    ? `, load ${m.loadavg.start}${m.loadavg.end !== undefined ? ` → ${m.loadavg.end}` : ''}`
+    : '';
   return [
-    `Machine: ${m.cores} cores (${m.cpu}), ${m.memGiB} GiB, kernel ${m.kernel}, backend ${m.backend}${m.loadavg ? `, load average ${m.loadavg.start}${m.loadavg.end !== undefined ? ` → ${m.loadavg.end}` : ''}` : ''}; ${tools}`,
-    ...(r.vm
+    `Machine: ${m.cores} cores (${m.cpu}), ${m.memGiB} GiB, kernel ${m.kernel}${load}. Run ${r.startedAt} → ${r.finishedAt}.`,
+    ...(r.vm ? [`Micro-VM: ${r.vm.describe}.`] : []),
+    ...(r.skipped.length
       ? [
-          `Dashed lines: measured inside ${r.vm.describe}; compare them with each other only (emulated CPU).`,
+          `Not measured: ${r.skipped.map((s) => `${s.mode} (${shortReason(s.reason)})`).join('; ')}.`,
         ]
       : []),
-    `Run ${r.startedAt} → ${r.finishedAt}.${r.skipped.length ? ` Not measured: ${r.skipped.map((s) => `${s.mode} (${s.reason})`).join('; ')}` : ''}`,
+    'How each number is measured: the "method" field of the JSON beside this chart, and labs/scale/README.md.',
   ];
-}
-
-/** Chart of a `--bare` run: programming time, one-service update, first-packet latency. */
-export function bareChart(r: ScaleReport): string {
-  const rows = r.bare ?? [];
-  // VM rows time whole nc requests (process start included): not comparable, kept out of this panel.
-  const last = (x: (typeof rows)[number]) =>
-    x.backend === 'vm'
-      ? null
-      : (x.latency.find((l) => l.target === lastTarget(x))?.connectP50Ms ??
-        x.latency[1]?.connectP50Ms ??
-        x.latency[0]?.connectP50Ms);
-  return renderChart({
-    title: 'kube-proxy datapath at scale: iptables vs IPVS vs nftables (proxylab scale --bare)',
-    xLabel: 'services (2 endpoints each)',
-    panels: [
-      {
-        title: 'Programming N services (full restore)',
-        yLabel: 'ms CPU (VM: ms wall)',
-        logY: true,
-        series: seriesByMode(rows, r.modes, (x) => x.programCpuMs ?? x.programMs),
-      },
-      {
-        title: 'Adding one service on top of N',
-        yLabel: 'ms CPU (VM: ms wall)',
-        logY: true,
-        series: seriesByMode(rows, r.modes, (x) => x.updateCpuMs ?? x.updateMs),
-      },
-      {
-        title: 'First packet to the last service (p50)',
-        yLabel: 'ms (TCP connect)',
-        series: seriesByMode(rows, r.modes, last),
-      },
-    ],
-    notes: [...machineNotes(r), ...r.method.map((l) => `· ${l}`)],
-  });
 }
 
 /** The VIP of the last of the N services (the worst case for a linear rule list). */
@@ -283,33 +206,148 @@ export function lastTarget(x: { services: number }): string {
   return `${vipFor(x.services - 1)}:80`;
 }
 
-/** Chart of a cluster run: kube-proxy sync time, what a node holds, first-request latency. */
-export function clusterChart(r: ScaleReport): string {
+type BareRow = NonNullable<ScaleReport['bare']>[number];
+
+function toLast(x: BareRow) {
+  return x.latency.find((l) => l.target === lastTarget(x)) ?? x.latency[1] ?? x.latency[0];
+}
+
+/** The panels of a `--bare` run (exported for tests). */
+export function bareRows(r: ScaleReport): PanelRow[] {
+  const rows = r.bare ?? [];
+  const native = rows.filter((x) => (x.backend ?? 'native') === 'native');
+  const vm = rows.filter((x) => x.backend === 'vm');
+  const out: PanelRow[] = [];
+  if (native.length) {
+    // CPU time where the run has it (a busy machine does not inflate it), else wall time
+    const cpu = native.some((x) => x.programCpuMs !== undefined);
+    const prog = points(native, (x) => (cpu ? x.programCpuMs : x.programMs));
+    const ucpu = native.some((x) => x.updateCpuMs !== undefined);
+    const upd = points(native, (x) => (ucpu ? x.updateCpuMs : x.updateMs));
+    const lat = points(native, (x) => toLast(x)?.connectP50Ms);
+    out.push({
+      title: `On this machine's kernel (${r.machine.kernel})`,
+      panels: [
+        {
+          title: 'Programming N services (full restore)',
+          unit: cpu ? 'CPU time, ms (log)' : 'wall time, ms (log)',
+          logY: true,
+          points: prog,
+          missing: missing(r, prog),
+        },
+        {
+          title: 'Adding one service on top of N',
+          unit: ucpu ? 'CPU time, ms (log)' : 'median wall time, ms (log)',
+          logY: true,
+          points: upd,
+          missing: missing(r, upd),
+        },
+        {
+          title: 'First packet to the last service',
+          unit: 'TCP connect p50, ms',
+          logY: false,
+          points: lat,
+          missing: missing(r, lat),
+        },
+      ],
+    });
+  }
+  if (vm.length) {
+    const prog = points(vm, (x) => x.programMs);
+    const upd = points(vm, (x) => x.updateMs);
+    const lat = points(vm, (x) => toLast(x)?.requestP50Ms);
+    out.push({
+      title: 'Inside the micro-VM (emulated CPU): compare the modes with each other only',
+      panels: [
+        {
+          title: 'Programming N services (full restore)',
+          unit: 'wall time, ms (log)',
+          logY: true,
+          points: prog,
+          missing: missing(r, prog),
+        },
+        {
+          title: 'Adding one service on top of N',
+          unit: 'median wall time, ms (log)',
+          logY: true,
+          points: upd,
+          missing: missing(r, upd),
+        },
+        {
+          title: 'Request to the last service (whole nc run)',
+          unit: 'request p50, ms',
+          logY: false,
+          points: lat,
+          missing: missing(r, lat),
+        },
+      ],
+    });
+  }
+  return out;
+}
+
+/** Chart of a `--bare` run: programming time, one-service update, first-packet latency. */
+export function bareChart(r: ScaleReport): Promise<string> {
+  return renderChart({
+    title: 'kube-proxy datapath at scale: iptables vs IPVS vs nftables (proxylab scale --bare)',
+    xTitle: 'services (2 endpoints each, log)',
+    rows: bareRows(r),
+    footer: footer(r),
+  });
+}
+
+/** The panels of a cluster run (exported for tests). */
+export function clusterRows(r: ScaleReport): PanelRow[] {
   const rows = r.cluster ?? [];
+  if (!rows.length) return [];
+  const sync = points(rows, (x) => x.syncProxyRules.meanSeconds);
+  const rules = points(
+    rows.filter((x) => x.mode !== 'ipvs'),
+    (x) => x.counts.rules,
+  );
+  const vs = points(
+    rows.filter((x) => x.mode === 'ipvs'),
+    (x) => x.counts.virtualServers,
+  );
+  const lat = points(rows, (x) => x.latency?.requestP50Ms);
+  const panels: Panel[] = [
+    {
+      title: 'kube-proxy sync time',
+      unit: 'mean seconds (log)',
+      logY: true,
+      points: sync,
+      missing: missing(r, sync),
+    },
+    {
+      title: 'Rules on a node (iptables, nftables)',
+      unit: 'rules (log)',
+      logY: true,
+      points: rules,
+    },
+  ];
+  if (vs.length)
+    panels.push({
+      title: 'IPVS virtual servers on a node',
+      unit: 'virtual servers (log)',
+      logY: true,
+      points: vs,
+    });
+  panels.push({
+    title: 'First request to a service',
+    unit: 'request p50, ms',
+    logY: false,
+    points: lat,
+    missing: missing(r, lat),
+  });
+  return [{ title: 'kube-proxy on a kind cluster', panels }];
+}
+
+/** Chart of a cluster run: kube-proxy sync time, what a node holds, first-request latency. */
+export function clusterChart(r: ScaleReport): Promise<string> {
   return renderChart({
     title: 'kube-proxy on kind at scale: iptables vs IPVS vs nftables (proxylab scale)',
-    xLabel: 'services',
-    panels: [
-      {
-        title: 'kube-proxy sync time (mean)',
-        yLabel: 's',
-        logY: true,
-        series: seriesByMode(rows, r.modes, (x) => x.syncProxyRules.meanSeconds),
-      },
-      {
-        title: 'Rules (or virtual servers) on a node',
-        yLabel: 'count',
-        logY: true,
-        series: seriesByMode(rows, r.modes, (x) =>
-          x.mode === 'ipvs' ? x.counts.virtualServers : x.counts.rules,
-        ),
-      },
-      {
-        title: 'First request to a service (p50)',
-        yLabel: 'ms',
-        series: seriesByMode(rows, r.modes, (x) => x.latency?.requestP50Ms),
-      },
-    ],
-    notes: [...machineNotes(r), ...r.method.map((l) => `· ${l}`)],
+    xTitle: 'services (log)',
+    rows: clusterRows(r),
+    footer: footer(r),
   });
 }

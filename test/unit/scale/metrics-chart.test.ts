@@ -11,7 +11,6 @@ import {
   SYNC_METRIC,
   NETWORK_PROGRAMMING_METRIC,
 } from '../../../src/scale/metrics.js';
-import { bareChart, clusterChart, renderChart, formatNumber } from '../../../src/scale/svg.js';
 import { parseModes, parseSizes, summaryTable } from '../../../src/commands/scale.js';
 import {
   countIpsetTerse,
@@ -21,7 +20,6 @@ import {
 } from '../../../src/scale/bare.js';
 import { countProcIpvs, manifests } from '../../../src/scale/cluster.js';
 import type { ScaleReport } from '../../../src/scale/results.js';
-import { parseXml, walk } from '../../helpers/xml.js';
 import { UsageError } from '../../../src/core/errors.js';
 
 // The exposition format kube-proxy serves on :10249/metrics (ExponentialBuckets(0.001, 2, 15)).
@@ -142,52 +140,7 @@ function report(): ScaleReport {
   };
 }
 
-test('bare chart: well-formed SVG, one line per measured mode in each panel, log-scale x, notes escaped', () => {
-  const svg = bareChart(report());
-  const root = parseXml(svg);
-  assert.equal(root.name, 'svg');
-  const paths = walk(root).filter((e) => e.name === 'path' && e.attrs.class === 'series');
-  // 3 panels × 2 measured modes (ipvs has no points, so no line)
-  assert.equal(paths.length, 6);
-  assert.deepEqual([...new Set(paths.map((p) => p.attrs['data-series']))].sort(), [
-    'iptables',
-    'nftables',
-  ]);
-  // log-scale x: 100 → 1000 → 10000 are equally spaced
-  const d = paths[0]!.attrs.d!;
-  const xs = [...d.matchAll(/[ML]([\d.]+),/g)].map((m) => Number(m[1]));
-  assert.equal(xs.length, 3);
-  assert.ok(Math.abs(xs[1]! - xs[0]! - (xs[2]! - xs[1]!)) < 0.2, `equal steps: ${xs.join(', ')}`);
-  assert.ok(svg.includes('&lt;&amp; &quot;quoted&quot;&gt;'));
-  assert.ok(svg.includes('Not measured: ipvs (no ip_vs module)'));
-  assert.ok(svg.includes('2 cores (Test CPU)'));
-  // iptables' programming line rises above nftables' at 10k (higher value → smaller y)
-  const lastY = (p: (typeof paths)[number]) => Number(/,([\d.]+)$/.exec(p.attrs.d!)![1]);
-  const [ipt, nft] = [
-    paths.find((p) => p.attrs['data-series'] === 'iptables')!,
-    paths.find((p) => p.attrs['data-series'] === 'nftables')!,
-  ];
-  assert.ok(lastY(ipt) < lastY(nft));
-});
-
-test('chart: empty panels say "no data"; cluster chart renders; tick labels', () => {
-  const svg = renderChart({
-    title: 't',
-    xLabel: 'x',
-    panels: [{ title: 'p', yLabel: 'ms', series: [] }],
-    notes: [],
-  });
-  parseXml(svg);
-  assert.ok(svg.includes('no data'));
-  const r = report();
-  const c: ScaleReport = { ...r, target: 'cluster', bare: undefined, cluster: [] };
-  parseXml(clusterChart(c));
-  assert.equal(formatNumber(5000), '5k');
-  assert.equal(formatNumber(0.05), '0.05');
-  assert.equal(formatNumber(250), '250');
-});
-
-test('VM rows: dashed lines of their own, kept out of the latency panel, marked in the table', () => {
+test('VM rows: marked in the table (the chart: test/unit/scale/chart.test.ts)', () => {
   const r = report();
   const base = r.bare![0]!;
   r.bare!.push(
@@ -217,17 +170,6 @@ test('VM rows: dashed lines of their own, kept out of the latency panel, marked 
     bootMs: 5000,
     describe: 'QEMU micro-VM (Debian kernel 6.1.0-56-amd64, tcg)',
   };
-  const svg = bareChart(r);
-  const paths = walk(parseXml(svg)).filter((e) => e.name === 'path' && e.attrs.class === 'series');
-  const dashed = paths.filter((p) => p.attrs['stroke-dasharray']);
-  // programming + update panels each have "iptables (in VM)" and "ipvs (in VM)"; latency panel none
-  assert.deepEqual(dashed.map((p) => p.attrs['data-series']).sort(), [
-    'iptables (in VM)',
-    'iptables (in VM)',
-    'ipvs (in VM)',
-    'ipvs (in VM)',
-  ]);
-  assert.ok(svg.includes('Dashed lines: measured inside QEMU micro-VM'));
   const t = summaryTable(r);
   assert.match(
     t,
@@ -331,10 +273,8 @@ test('CPU time: the children line of sh `times` (dash and busybox formats)', asy
   assert.equal(parseTimes('iptables-restore: line 3 failed\n'), null);
 });
 
-test('chart notes wrap at spaces; merged reports keep every row and drop a skip another run measured', async () => {
-  const { wrap } = await import('../../../src/scale/svg.js');
+test('merged reports keep every row and drop a skip another run measured', async () => {
   const { mergeReports } = await import('../../../src/commands/scale.js');
-  assert.deepEqual(wrap('aaa bbb ccc ddd', 8), ['aaa bbb', '  ccc', '  ddd']);
   const native = report();
   const vmRun: ScaleReport = {
     ...report(),
