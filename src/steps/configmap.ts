@@ -23,6 +23,8 @@ export interface Change {
   mode: ProxyMode;
   scheduler?: string;
   strictARP?: boolean;
+  /** conntrack.tcpBeLiberal: what kind writes for a cluster it creates in nftables mode. */
+  tcpBeLiberal?: boolean;
 }
 
 interface Block {
@@ -106,6 +108,14 @@ export function readSettings(cmYaml: string): ProxySettings {
   };
 }
 
+/** conntrack.tcpBeLiberal as written in the ConfigMap (kube-proxy's default: false). */
+export function readTcpBeLiberal(cmYaml: string): boolean {
+  const conf = (parse(configConf(cmYaml)) ?? {}) as {
+    conntrack?: { tcpBeLiberal?: unknown } | null;
+  };
+  return conf.conntrack?.tcpBeLiberal === true;
+}
+
 /** The mode kube-proxy runs when the ConfigMap says `mode: ""` (Linux default). */
 export function effectiveMode(s: ProxySettings): string {
   return s.mode === '' ? 'iptables' : s.mode;
@@ -182,6 +192,36 @@ function setScalar(
   return 1;
 }
 
+/** Set keys of a top-level mapping of config.conf (created, sorted, when missing). */
+function setChildren(
+  lines: string[],
+  b: Block,
+  end: number,
+  parent: string,
+  kv: [string, string][],
+): number {
+  if (!kv.length) return end;
+  let at = findKey(lines, b.start, end, b.indent, parent);
+  if (at >= 0 && /:\s*(\{\}|null|~)\s*$/.test(lines[at]!)) {
+    lines[at] = `${' '.repeat(b.indent)}${parent}:`;
+  }
+  if (at < 0) {
+    at = sortedInsertAt(lines, b.start, end, b.indent, parent);
+    lines.splice(at, 0, `${' '.repeat(b.indent)}${parent}:`);
+    end++;
+  }
+  const next = lines[at + 1];
+  const childIndent =
+    next !== undefined && at + 1 < childEnd(lines, at, end, b.indent)
+      ? indentOf(next)
+      : b.indent + 2;
+  for (const [key, value] of kv) {
+    const ce = childEnd(lines, at, end, b.indent);
+    end += setScalar(lines, at + 1, ce, childIndent, key, value);
+  }
+  return end;
+}
+
 /**
  * Return the ConfigMap YAML with the change applied to config.conf and every other byte
  * unchanged. Throws a UserError if the result would differ in anything else.
@@ -191,37 +231,12 @@ export function editConfigMap(cmYaml: string, change: Change): string {
   const b = findBlock(lines);
   let end = b.end;
   end += setScalar(lines, b.start, end, b.indent, 'mode', yamlString(change.mode));
-  if (change.scheduler !== undefined || change.strictARP !== undefined) {
-    let ipvsAt = findKey(lines, b.start, end, b.indent, 'ipvs');
-    if (ipvsAt >= 0 && /:\s*(\{\}|null|~)\s*$/.test(lines[ipvsAt]!)) {
-      lines[ipvsAt] = `${' '.repeat(b.indent)}ipvs:`;
-    }
-    if (ipvsAt < 0) {
-      ipvsAt = sortedInsertAt(lines, b.start, end, b.indent, 'ipvs');
-      lines.splice(ipvsAt, 0, `${' '.repeat(b.indent)}ipvs:`);
-      end++;
-    }
-    const childIndent = (() => {
-      const next = lines[ipvsAt + 1];
-      const ce = childEnd(lines, ipvsAt, end, b.indent);
-      return next !== undefined && ipvsAt + 1 < ce ? indentOf(next) : b.indent + 2;
-    })();
-    if (change.scheduler !== undefined) {
-      const ce = childEnd(lines, ipvsAt, end, b.indent);
-      end += setScalar(
-        lines,
-        ipvsAt + 1,
-        ce,
-        childIndent,
-        'scheduler',
-        yamlString(change.scheduler),
-      );
-    }
-    if (change.strictARP !== undefined) {
-      const ce = childEnd(lines, ipvsAt, end, b.indent);
-      end += setScalar(lines, ipvsAt + 1, ce, childIndent, 'strictARP', String(change.strictARP));
-    }
-  }
+  const ipvs: [string, string][] = [];
+  if (change.scheduler !== undefined) ipvs.push(['scheduler', yamlString(change.scheduler)]);
+  if (change.strictARP !== undefined) ipvs.push(['strictARP', String(change.strictARP)]);
+  end = setChildren(lines, b, end, 'ipvs', ipvs);
+  if (change.tcpBeLiberal !== undefined)
+    end = setChildren(lines, b, end, 'conntrack', [['tcpBeLiberal', String(change.tcpBeLiberal)]]);
   const out = lines.join('\n');
   verifyEdit(cmYaml, out, change);
   return out;
@@ -236,6 +251,11 @@ function stripKeys(conf: Record<string, unknown>): Record<string, unknown> {
     delete ipvs.strictARP;
     if (Object.keys(ipvs).length === 0) delete c.ipvs;
   } else if (ipvs === null) delete c.ipvs;
+  const ct = c.conntrack as Record<string, unknown> | null | undefined;
+  if (ct && typeof ct === 'object') {
+    delete ct.tcpBeLiberal;
+    if (Object.keys(ct).length === 0) delete c.conntrack;
+  } else if (ct === null) delete c.conntrack;
   return c;
 }
 
@@ -264,6 +284,8 @@ function verifyEdit(before: string, after: string, change: Change): void {
     throw fail('ipvs.scheduler did not take');
   if (change.strictARP !== undefined && s.strictARP !== change.strictARP)
     throw fail('ipvs.strictARP did not take');
+  if (change.tcpBeLiberal !== undefined && readTcpBeLiberal(after) !== change.tcpBeLiberal)
+    throw fail('conntrack.tcpBeLiberal did not take');
   if (JSON.stringify(stripKeys(a)) !== JSON.stringify(stripKeys(b)))
     throw fail('other settings in config.conf would change');
   const da = { ...(outerA.data as Record<string, unknown>) };

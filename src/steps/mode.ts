@@ -18,11 +18,14 @@ import {
   effectiveMode,
   forReplace,
   readSettings,
+  readTcpBeLiberal,
   type Change,
   type ProxyMode,
   type ProxySettings,
 } from './configmap.js';
 import { saveBackup } from './state.js';
+import { run } from '../core/exec.js';
+import { resolveTool } from '../cluster/tools.js';
 import { errorText, onEveryNode, type Kube } from './kube.js';
 
 export const NFTABLES_MIN_MINOR = 31;
@@ -217,6 +220,23 @@ export interface SwitchOptions {
 }
 
 /**
+ * Does the container engine run rootless? kind v0.31.0 asks `docker info --format '{{json .}}'`
+ * and looks for "name=rootless" in SecurityOptions (pkg/cluster/internal/providers/docker/
+ * provider.go, Info); a rootless node cannot set conntrack sysctls.
+ */
+async function rootlessEngine(env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<boolean> {
+  try {
+    const r = await run(
+      [resolveTool('docker', { env }), 'info', '--format', '{{json .SecurityOptions}}'],
+      { timeoutMs: 20_000, reject: false, signal },
+    );
+    return r.exitCode === 0 && /name=rootless/.test(r.stdout);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Perform the switch. Returns what happened; throws a UserError (exit 1, or 130 on Ctrl-C)
  * after restoring the backup when the switch did not complete.
  */
@@ -225,7 +245,8 @@ export async function switchMode(
   kube: Kube,
   o: SwitchOptions,
 ): Promise<SwitchReport> {
-  const { change, progress } = o;
+  const { progress } = o;
+  let change = o.change;
   const signal = ctx.signal;
   const minor = await kube.k8sMinor();
   if (change.mode === 'nftables' && minor < NFTABLES_MIN_MINOR) {
@@ -235,9 +256,25 @@ export async function switchMode(
       EXIT.usage,
     );
   }
+  // kind v0.31.0 writes `conntrack.tcpBeLiberal: true` into the KubeProxyConfiguration of a
+  // cluster it creates in nftables mode, unless the provider is rootless
+  // (pkg/cluster/internal/kubeadm/config.go, both kubeadm templates, k/k#117924): kube-proxy
+  // then sets net.netfilter.nf_conntrack_tcp_be_liberal=1 at start (cmd/kube-proxy/app,
+  // Conntrack.TCPBeLiberal → SetTCPBeLiberal). The nftables proxier installs no DROP rule for
+  // conntrack-INVALID packets (the iptables proxier does, unless that sysctl is set:
+  // pkg/proxy/iptables/proxier.go NewProxier), so on kernels before 6.1 an out-of-window
+  // packet can reset a long-lived connection. kube-proxy reads the setting only from its
+  // ConfigMap at start, and a cluster created in iptables mode has `tcpBeLiberal: false`:
+  // a switch to nftables does what kind does at creation. (Switching away leaves it: the
+  // sysctl stays set in the node's network namespace whatever the ConfigMap says.)
+  if (change.mode === 'nftables' && change.tcpBeLiberal === undefined)
+    change = { ...change, tcpBeLiberal: !(await rootlessEngine(ctx.env, signal)) };
   const original = await getConfigMap(kube, signal);
   const from = readSettings(original);
-  if (alreadyAsRequested(from, change)) {
+  if (
+    alreadyAsRequested(from, change) &&
+    (change.tcpBeLiberal === undefined || readTcpBeLiberal(original) === change.tcpBeLiberal)
+  ) {
     progress(`the ConfigMap already asks for ${describe(change)}; checking the nodes`);
     const nodes = await verifyNodes(kube, change.mode, signal);
     if (nodes.every((n) => !n.problem)) {

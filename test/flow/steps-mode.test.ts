@@ -72,3 +72,29 @@ test(
     assert.equal(readdirSync(join(l.env.PROXYLAB_STATE_DIR!, 'backups')).length, 1);
   }),
 );
+
+test(
+  'make nftables: conntrack.tcpBeLiberal true, as kind writes it for a cluster it creates in nftables mode; a re-run changes nothing',
+  withLab({}, async (l) => {
+    const before = cmYaml(l);
+    assert.match(before, /^ {6}tcpBeLiberal: false$/m);
+    const r = await l.cli(['mode', 'nftables']);
+    assert.equal(r.code, 0, r.stderr);
+    const after = cmYaml(l);
+    const diff = before
+      .split('\n')
+      .map((x, i) => [x, after.split('\n')[i]])
+      .filter(([a, b]) => a !== b && !/resourceVersion/.test(a!));
+    assert.deepEqual(diff, [
+      ['      tcpBeLiberal: false', '      tcpBeLiberal: true'],
+      [before.match(/^ {4}mode: .*$/m)![0], '    mode: nftables'],
+    ]);
+    for (const n of NODES)
+      assert.equal(nodeExec(l, n, ['curl', '-s', 'http://127.0.0.1:10249/proxyMode']), 'nftables');
+    const restarts = l.fake.callsMatching('kubectl', 'rollout', 'restart').length;
+    const again = await l.cli(['mode', 'nftables']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout + again.stderr, /already runs nftables on every node: nothing to do/);
+    assert.equal(l.fake.callsMatching('kubectl', 'rollout', 'restart').length, restarts);
+  }),
+);
