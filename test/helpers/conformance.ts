@@ -174,12 +174,20 @@ export const iptablesList: Normaliser = both((t) =>
 
 /**
  * When `real` and `fake` hold the same items in another order (an order the kernel's hash
- * decides), the fake's items are put in the real order; its separators stay its own.
+ * decides), the fake's items are put in the real order; its separators stay its own. Items
+ * are matched by their text without trailing blanks, so a difference in those still shows
+ * (the texts are compared afterwards, exactly), next to its twin rather than out of order.
  */
 function alignItems(realItems: string[], fakeItems: string[]): string[] {
-  const a = [...realItems].sort();
-  const b = [...fakeItems].sort();
-  return a.length === b.length && a.every((x, i) => x === b[i]) ? realItems : fakeItems;
+  const key = (x: string) => x.replace(/\s+$/gm, '');
+  const a = realItems.map(key).sort();
+  const b = fakeItems.map(key).sort();
+  if (a.length !== b.length || a.some((x, i) => x !== b[i])) return fakeItems;
+  const left = [...fakeItems];
+  return realItems.map((r) => {
+    const i = left.findIndex((f) => key(f) === key(r));
+    return left.splice(i, 1)[0]!;
+  });
 }
 
 /** The members of each `hash:*` set, by set name: [start, end) line ranges. */
@@ -285,7 +293,7 @@ export const procIpvs: Normaliser = (real, fake) => {
   const f = split(fake);
   // real servers first, block by block (blocks matched by their service line)
   const fb = f.blocks.map((b) => {
-    const twin = r.blocks.find((x) => x[0] === b[0]);
+    const twin = r.blocks.find((x) => x[0]!.trimEnd() === b[0]!.trimEnd());
     return twin ? [b[0]!, ...alignItems(twin.slice(1), b.slice(1))] : b;
   });
   const blocks = alignItems(
@@ -346,7 +354,10 @@ export function linkCommandsFromAddrShow(show: string): string[][] {
 // ---------------------------------------------------------------------------------------
 // Comparing.
 
-/** A line diff (longest common subsequence): `  same`, `- real only`, `+ fake only`. */
+/**
+ * A line diff (longest common subsequence): `  same`, `- real only`, `+ fake only`; runs of
+ * unchanged lines beyond `context` are shown as `…`.
+ */
 export function lineDiff(real: string, fake: string, context = 2): string {
   const a = real.split('\n');
   const b = fake.split('\n');
@@ -373,7 +384,9 @@ export function lineDiff(real: string, fake: string, context = 2): string {
   );
   const out: string[] = [];
   rows.forEach((r, k) => {
-    if (keep[k]) out.push(`${r[0]} ${r[1]}`);
+    // trailing blanks of changed lines shown as · (they are often the difference)
+    const text = r[0] === ' ' ? r[1] : r[1].replace(/ +$/, (m) => '·'.repeat(m.length));
+    if (keep[k]) out.push(`${r[0]} ${text}`);
     else if (keep[k - 1]) out.push('  …');
   });
   return out.join('\n');

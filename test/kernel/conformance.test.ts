@@ -114,7 +114,12 @@ const AFFINITY = {
   ],
 };
 const NFT_MODE = {
-  all: [['nft', 'list', 'table', 'ip', 'kube-proxy'], ['iptables-save'], ['ip6tables-save']],
+  all: [
+    ['nft', 'list', 'table', 'ip', 'kube-proxy'],
+    ['nft', 'list', 'table', 'ip6', 'kube-proxy'],
+    ['iptables-save'],
+    ['ip6tables-save'],
+  ],
   worker: [
     ['nft', 'list', 'tables'],
     ['nft', 'list', 'map', 'ip', 'kube-proxy', 'service-ips'],
@@ -297,8 +302,12 @@ async function program(
   for (const fam of ['iptables', 'ip6tables'])
     if (has([`${fam}-save`]))
       await load(`${fam}-save`, [xt.bin(`${fam}-restore`)], got(s, node, [`${fam}-save`]).stdout);
-  const table = ['nft', 'list', 'table', 'ip', 'kube-proxy'];
-  if (has(table)) await load(table.join(' '), ['nft', '-f', '-'], got(s, node, table).stdout);
+  for (const fam of ['ip', 'ip6']) {
+    const table = ['nft', 'list', 'table', fam, 'kube-proxy'];
+    // a table the fake cannot print is not programmed (the listings then tell)
+    if (has(table) && got(s, node, table).code === 0)
+      await load(table.join(' '), ['nft', '-f', '-'], got(s, node, table).stdout);
+  }
   return failed;
 }
 
