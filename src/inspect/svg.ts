@@ -291,9 +291,12 @@ function ipvsNotes(raw: NodeSnapshot): string[] {
 function groupHead(g: Group): string {
   const mode = g.mode ? `${g.mode} mode` : 'mode unknown';
   const n = g.nodes[0]!;
+  const ipvs = n.unavailable.ipvsadm
+    ? `IPVS table not readable: ${n.unavailable.ipvsadm}`
+    : `${n.ipvsServices} IPVS virtual servers`;
   const what =
     g.mode === 'ipvs'
-      ? `${mode} — ${n.ipvsServices} IPVS virtual servers, ${n.kubeIpvs0Addresses ?? 0} ClusterIPs on kube-ipvs0`
+      ? `${mode} — ${ipvs}, ${n.kubeIpvs0Addresses ?? 0} ClusterIPs on kube-ipvs0`
       : mode;
   return g.nodes.length === 1
     ? `${n.node} — ${what}`
