@@ -53,7 +53,7 @@ export interface ChartSpec {
 }
 
 const PANEL_W = 250;
-const PANEL_H = 180;
+const PANEL_H = 200;
 
 function panelSpec(p: Panel, xTitle: string, modes: Mode[]): Record<string, unknown> {
   const values = p.points.filter(
@@ -143,7 +143,13 @@ export function chartSpec(spec: ChartSpec): TopLevelSpec {
       font: 'DejaVu Sans, Helvetica, Arial, sans-serif',
       legend: { orient: 'bottom', direction: 'horizontal', titleFontSize: 12, labelFontSize: 12 },
       title: { fontSize: 12, subtitleFontSize: 11 },
-      axis: { labelFontSize: 10, titleFontSize: 11, grid: true, gridColor: '#eee' },
+      axis: {
+        labelFontSize: 10,
+        titleFontSize: 11,
+        grid: true,
+        gridColor: '#eee',
+        labelOverlap: 'greedy',
+      },
       view: { stroke: '#bbb' },
       concat: { spacing: 26 },
     },
@@ -230,14 +236,14 @@ export function bareRows(r: ScaleReport): PanelRow[] {
       panels: [
         {
           title: 'Programming N services (full restore)',
-          unit: cpu ? 'CPU time, ms (log)' : 'wall time, ms (log)',
+          unit: cpu ? 'CPU time, ms' : 'wall time, ms',
           logY: true,
           points: prog,
           missing: missing(r, prog),
         },
         {
           title: 'Adding one service on top of N',
-          unit: ucpu ? 'CPU time, ms (log)' : 'median wall time, ms (log)',
+          unit: ucpu ? 'CPU time, ms' : 'median wall time, ms',
           logY: true,
           points: upd,
           missing: missing(r, upd),
@@ -261,14 +267,14 @@ export function bareRows(r: ScaleReport): PanelRow[] {
       panels: [
         {
           title: 'Programming N services (full restore)',
-          unit: 'wall time, ms (log)',
+          unit: 'wall time, ms',
           logY: true,
           points: prog,
           missing: missing(r, prog),
         },
         {
           title: 'Adding one service on top of N',
-          unit: 'median wall time, ms (log)',
+          unit: 'median wall time, ms',
           logY: true,
           points: upd,
           missing: missing(r, upd),
@@ -313,14 +319,14 @@ export function clusterRows(r: ScaleReport): PanelRow[] {
   const panels: Panel[] = [
     {
       title: 'kube-proxy sync time',
-      unit: 'mean seconds (log)',
+      unit: 'mean sync, s',
       logY: true,
       points: sync,
       missing: missing(r, sync),
     },
     {
       title: 'Rules on a node (iptables, nftables)',
-      unit: 'rules (log)',
+      unit: 'rules',
       logY: true,
       points: rules,
     },
@@ -328,7 +334,7 @@ export function clusterRows(r: ScaleReport): PanelRow[] {
   if (vs.length)
     panels.push({
       title: 'IPVS virtual servers on a node',
-      unit: 'virtual servers (log)',
+      unit: 'virtual servers',
       logY: true,
       points: vs,
     });

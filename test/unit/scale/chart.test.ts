@@ -50,14 +50,14 @@ test('each panel holds one quantity in one unit; this kernel and the VM are sepa
       const [prog, upd, lat] = row.panels;
       // the programming panel: CPU time wherever the run measured it, never mixed with wall time
       const cpu = !inVm && src.some((x) => x.programCpuMs !== undefined);
-      assert.equal(prog!.unit, cpu ? 'CPU time, ms (log)' : 'wall time, ms (log)', dir);
+      assert.equal(prog!.unit, cpu ? 'CPU time, ms' : 'wall time, ms', dir);
       for (const p of prog!.points) {
         const x = src.find((y) => y.mode === p.mode && y.services === p.services)!;
         assert.equal(p.value, cpu ? x.programCpuMs : x.programMs, `${dir} ${p.mode} ${p.services}`);
       }
       // the update panel says CPU when it plots CPU, "median wall time" only for wall times
       const ucpu = !inVm && src.some((x) => x.updateCpuMs !== undefined);
-      assert.equal(upd!.unit, ucpu ? 'CPU time, ms (log)' : 'median wall time, ms (log)', dir);
+      assert.equal(upd!.unit, ucpu ? 'CPU time, ms' : 'median wall time, ms', dir);
       for (const p of upd!.points) {
         const x = src.find((y) => y.mode === p.mode && y.services === p.services)!;
         assert.equal(p.value, ucpu ? x.updateCpuMs : x.updateMs);
