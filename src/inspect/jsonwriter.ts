@@ -4,9 +4,23 @@
  * a second copy of the data as one 20–38 MB string.
  */
 
-/** Containers below this depth are stringified whole (a rule, a real server): small. */
-const STREAM_DEPTH = 6;
+/** A container with at most this many values inside is stringified whole (a rule, a service). */
+const SMALL = 512;
 const CHUNK = 1 << 16;
+
+/** Whether `v` holds at most `budget` values, counted until the budget runs out. */
+function small(v: object, budget: number): boolean {
+  const stack: unknown[] = [v];
+  while (stack.length) {
+    const x = stack.pop();
+    if (x === null || typeof x !== 'object') continue;
+    const vals = Array.isArray(x) ? x : Object.values(x);
+    budget -= vals.length;
+    if (budget < 0) return false;
+    for (const y of vals) if (y !== null && typeof y === 'object') stack.push(y);
+  }
+  return true;
+}
 
 export function writeJson(
   value: unknown,
@@ -28,13 +42,9 @@ export function writeJson(
     out(indent && depth && s.includes('\n') ? s.replace(/\n/g, nl(depth)) : s);
   };
   const walk = (v: unknown, depth: number): void => {
-    if (
-      v !== null &&
-      typeof v === 'object' &&
-      typeof (v as { toJSON?: unknown }).toJSON === 'function'
-    )
-      v = (v as { toJSON: () => unknown }).toJSON();
-    if (v === null || typeof v !== 'object' || depth >= STREAM_DEPTH) return whole(v, depth);
+    if (v === null || typeof v !== 'object' || small(v, SMALL)) return whole(v, depth);
+    if (typeof (v as { toJSON?: unknown }).toJSON === 'function')
+      return walk((v as { toJSON: () => unknown }).toJSON(), depth);
     if (Array.isArray(v)) {
       if (v.length === 0) return out('[]');
       out('[');

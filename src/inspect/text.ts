@@ -203,8 +203,17 @@ export function isNoise(text: string): boolean {
 
 /** Split on runs of whitespace, no empty fields. */
 export function fields(text: string): string[] {
-  const t = text.trim();
-  return t === '' ? [] : t.split(/\s+/);
+  const out: string[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && isBlank(text.charCodeAt(i))) i++;
+    if (i >= n) break;
+    const start = i;
+    while (i < n && !isBlank(text.charCodeAt(i))) i++;
+    out.push(text.slice(start, i));
+  }
+  return out;
 }
 
 /** Parse a whole decimal number, or null. */

@@ -1,0 +1,227 @@
+/**
+ * `proxylab parse` and `inspect` measured as users run them: the compiled CLI started as a
+ * process, its input a file, its stdout a file, beside `proxylab --version` in the same run.
+ * "Work" is what a command costs beyond start-up: its CPU time (user + system, from
+ * /usr/bin/time) minus that of `--version`, and the same for wall time; memory is its peak
+ * RSS minus that of `--version`, against the input's size. CPU time is the figure to read on
+ * a busy machine (wall time is inflated there).
+ * Goals (issue 14): parse of a 5,000-service iptables-save and of a 10,000-service
+ * `ipvsadm -Ln` ≤ 150 ms of work, peak memory ≤ 4× the input; `inspect` of a 3-node (fake)
+ * cluster with 5,000 Services ≤ 2 s of work.
+ *   npm run bench -- parse-cli
+ *   node --import tsx scripts/bench/parse-cli.ts     (alone)
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateIpvsadm, generateIptablesSave } from './parse.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TIME = '/usr/bin/time';
+const PARSE_GOAL_MS = 150;
+const INSPECT_GOAL_MS = 2000;
+
+/** The compiled CLI: dist/cli.js when current, else a build of the sources in .cache/. */
+function compiledCli(log: (l: string) => void): string[] {
+  if (process.env.BENCH_CLI_JS) return [process.env.BENCH_CLI_JS];
+  const out = `${ROOT}.cache/bench-dist`;
+  log('building the CLI (tsc → .cache/bench-dist) so start-up is the compiled one users run');
+  const r = spawnSync(
+    process.execPath,
+    [`${ROOT}node_modules/typescript/bin/tsc`, '-p', `${ROOT}tsconfig.json`, '--outDir', out],
+    { cwd: ROOT, encoding: 'utf8', timeout: 900_000 },
+  );
+  if (existsSync(`${out}/cli.js`) && r.status === 0) return [`${out}/cli.js`];
+  log(`  build failed (${(r.stdout || r.stderr).split('\n')[0]}): measuring through tsx instead`);
+  return ['--import', 'tsx', `${ROOT}src/cli.ts`];
+}
+
+interface Run {
+  wallMs: number;
+  cpuMs: number;
+  rssKb: number;
+  outBytes: number;
+  code: number;
+}
+
+function once(cli: string[], args: string[], env: NodeJS.ProcessEnv, dir: string): Run {
+  const out = join(dir, 'stdout');
+  const tf = join(dir, 'time');
+  const fd = openSync(out, 'w');
+  const t = performance.now();
+  const r = spawnSync(TIME, ['-f', '%U %S %M', '-o', tf, process.execPath, ...cli, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1', CI: 'true', ...env },
+    stdio: ['ignore', fd, 'pipe'],
+    timeout: 600_000,
+  });
+  const wallMs = performance.now() - t;
+  closeSync(fd);
+  const last = readFileSync(tf, 'utf8').trim().split('\n').pop() ?? '';
+  const [u, s, m] = last.split(' ').map(Number);
+  return {
+    wallMs,
+    cpuMs: ((u ?? NaN) + (s ?? NaN)) * 1000,
+    rssKb: m ?? NaN,
+    outBytes: statSync(out).size,
+    code: r.status ?? 1,
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function measure(
+  cli: string[],
+  args: string[],
+  runs: number,
+  dir: string,
+  env: NodeJS.ProcessEnv = {},
+): Run {
+  const rs: Run[] = [];
+  for (let i = 0; i < runs; i++) rs.push(once(cli, args, env, dir));
+  const bad = rs.find((r) => r.code !== 0);
+  if (bad) throw new Error(`proxylab ${args.join(' ')} exited ${bad.code}`);
+  return {
+    wallMs: median(rs.map((r) => r.wallMs)),
+    cpuMs: median(rs.map((r) => r.cpuMs)),
+    rssKb: median(rs.map((r) => r.rssKb)),
+    outBytes: rs[0]!.outBytes,
+    code: 0,
+  };
+}
+
+const MB = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+
+/** A 3-node fake cluster (iptables mode) with `n` more Services, each with one endpoint. */
+async function fakeClusterWith(n: number, log: (l: string) => void) {
+  const { createFake, createFakeCluster } = await import('../../test/helpers/fake.js');
+  const { manifests, BATCH } = await import('../../src/scale/cluster.js');
+  const f = createFake();
+  const c = createFakeCluster(f, { mode: 'iptables', workers: 2, image: 'v1.35.0' });
+  if (c.code !== 0) throw new Error(`fake cluster: ${c.stderr}`);
+  const kc = ['--kubeconfig', f.kubeconfig];
+  f.tool('kubectl', [...kc, 'create', 'namespace', 'proxylab-scale']);
+  for (let from = 0; from < n; from += BATCH) {
+    const r = f.tool(
+      'kubectl',
+      [...kc, 'apply', '-f', '-'],
+      manifests(from, Math.min(n, from + BATCH), '172.18.0.2'),
+    );
+    if (r.code !== 0) throw new Error(`fake kubectl apply: ${r.stderr}`);
+  }
+  log(`fake cluster: 3 nodes, ${n.toLocaleString('en')} Services applied`);
+  return f;
+}
+
+export async function bench(log: (line: string) => void) {
+  if (!existsSync(TIME)) {
+    log(
+      `parse-cli: skipped — needs GNU time at ${TIME} for the CPU time and peak memory of a child process`,
+    );
+    return { skipped: 'no /usr/bin/time' };
+  }
+  const runs = Number(process.env.BENCH_RUNS ?? 5);
+  const dir = mkdtempSync(join(tmpdir(), 'proxylab-bench-'));
+  try {
+    const cli = compiledCli(log);
+    const ipt = join(dir, 'iptables-save-5k.txt');
+    const ipvs = join(dir, 'ipvsadm-10k.txt');
+    writeFileSync(ipt, generateIptablesSave(5_000));
+    writeFileSync(ipvs, generateIpvsadm(10_000));
+    const size = { ipt: statSync(ipt).size, ipvs: statSync(ipvs).size };
+    const [load1] = loadavg();
+    log(
+      `load average ${load1!.toFixed(1)} on ${cpus().length} CPUs${load1! > cpus().length ? ' — busy machine: read the CPU figures' : ''}; median of ${runs} runs each`,
+    );
+    const base = measure(cli, ['--version'], runs, dir);
+    log(
+      `proxylab --version (baseline)             ${base.wallMs.toFixed(0)} ms wall, ${base.cpuMs.toFixed(0)} ms CPU, ${(base.rssKb / 1024).toFixed(0)} MB peak RSS`,
+    );
+    const cases: Array<[string, string[], number, number]> = [
+      ['parse iptables (5,000 services)', ['parse', 'iptables', ipt], size.ipt, PARSE_GOAL_MS],
+      [
+        '  --view kube-proxy',
+        ['parse', 'iptables', '--view', 'kube-proxy', ipt],
+        size.ipt,
+        PARSE_GOAL_MS,
+      ],
+      ['  --view rules', ['parse', 'iptables', '--view', 'rules', ipt], size.ipt, PARSE_GOAL_MS],
+      [
+        '  --view summary',
+        ['parse', 'iptables', '--view', 'summary', ipt],
+        size.ipt,
+        PARSE_GOAL_MS,
+      ],
+      ['parse ipvsadm (10,000 services)', ['parse', 'ipvsadm', ipvs], size.ipvs, PARSE_GOAL_MS],
+      [
+        '  --view summary',
+        ['parse', 'ipvsadm', '--view', 'summary', ipvs],
+        size.ipvs,
+        PARSE_GOAL_MS,
+      ],
+    ];
+    const results: Record<string, unknown> = {
+      loadAverage: +load1!.toFixed(1),
+      versionCpuMs: +base.cpuMs.toFixed(0),
+      versionWallMs: +base.wallMs.toFixed(0),
+      versionRssMb: +(base.rssKb / 1024).toFixed(1),
+    };
+    for (const [name, args, inBytes, goal] of cases) {
+      const m = measure(cli, args, runs, dir);
+      const cpuWork = m.cpuMs - base.cpuMs;
+      const wallWork = m.wallMs - base.wallMs;
+      const memRatio = ((m.rssKb - base.rssKb) * 1024) / inBytes;
+      log(
+        `${name.padEnd(40)} work ${cpuWork.toFixed(0)} ms CPU (${(cpuWork / goal).toFixed(2)}× the ${goal} ms goal), ${wallWork.toFixed(0)} ms wall; memory +${((m.rssKb - base.rssKb) / 1024).toFixed(0)} MB = ${memRatio.toFixed(1)}× the ${MB(inBytes)} input (goal ≤ 4×); stdout ${MB(m.outBytes)}`,
+      );
+      results[name.trim()] = {
+        cpuWorkMs: +cpuWork.toFixed(0),
+        wallWorkMs: +wallWork.toFixed(0),
+        vsGoal: +(cpuWork / goal).toFixed(2),
+        memoryVsInput: +memRatio.toFixed(1),
+        stdoutBytes: m.outBytes,
+      };
+    }
+    if (process.env.BENCH_INSPECT !== '0') {
+      const f = await fakeClusterWith(5_000, log);
+      try {
+        const env = { ...f.env, PROXYLAB_STATE_DIR: join(f.dir, 'state') };
+        const args = ['--kubeconfig', f.kubeconfig, 'inspect', '--json'];
+        const m = measure(cli, args, Math.min(runs, 3), dir, env);
+        const cpuWork = m.cpuMs - base.cpuMs;
+        log(
+          `inspect --json (3 nodes, 5,000 Services)   work ${cpuWork.toFixed(0)} ms CPU (proxylab and the fake tools it ran) (${(cpuWork / INSPECT_GOAL_MS).toFixed(2)}× the ${INSPECT_GOAL_MS} ms goal), ${(m.wallMs - base.wallMs).toFixed(0)} ms wall including the fake's kubectl/docker; stdout ${MB(m.outBytes)}`,
+        );
+        results.inspect5k = {
+          cpuWorkMs: +cpuWork.toFixed(0),
+          wallMs: +m.wallMs.toFixed(0),
+          vsGoal: +(cpuWork / INSPECT_GOAL_MS).toFixed(2),
+        };
+      } finally {
+        f.cleanup();
+      }
+    }
+    return results;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const r = await bench((l) => process.stdout.write(`${l}\n`));
+  process.stdout.write(`${JSON.stringify(r)}\n`);
+}
