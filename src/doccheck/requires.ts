@@ -6,24 +6,30 @@
  *
  * A lab declares its needs in an HTML comment, which the rendered page does not show:
  *
- *   <!-- proxylab needs: cluster -->
+ *   <!-- proxylab needs: cluster + ipvs-modules -->
  *   <!-- proxylab needs: root + ipvs-kernel | microvm -->
  *   <!-- proxylab unchecked: its figures are timings of the machine it runs on -->
  *
  * `+` joins things needed together and `|` separates alternatives, any one of which is
  * enough (`|` binds loosest: "root and IPVS in this kernel, or the micro-VM" above). A doc
  * without a `needs` line needs the cluster, as every lab did before labs said so.
+ * `ipvs-modules` is what a cluster in IPVS mode needs from this host (kind nodes use its
+ * kernel: the modules built in, loaded or loadable, as `proxylab doctor` checks them);
+ * `ipvs-kernel` is IPVS usable here and now (/proc/net/ip_vs, after modprobe), as the bare
+ * lab's native backend uses it.
  * `unchecked` marks a page that is read, not checked (its commands are plain `console`
  * blocks); the text after the colon says why.
  */
 import { existsSync } from 'node:fs';
 import { run } from '../core/exec.js';
 import { which } from '../cluster/tools.js';
+import { ipvsSupport } from '../cluster/host.js';
 import { UsageError } from '../core/errors.js';
 
 export const NEEDS = {
   cluster: 'the kind cluster',
   root: 'root',
+  'ipvs-modules': "the IPVS modules for the cluster's nodes",
   'ipvs-kernel': 'IPVS in this kernel',
   microvm: "the bare lab's micro-VM",
 } as const;
@@ -183,6 +189,16 @@ export function hostProbes(o: HostProbeOptions): Probes {
         ok: false,
         why: 'not root',
         fix: o.sudo ? 'run it as root, or give this user a password-less sudo' : 'run it as root',
+      };
+    },
+    'ipvs-modules': async () => {
+      const r = ipvsSupport(o.env);
+      if (r.ok) return { ok: true, why: 'the IPVS modules are built in, loaded or loadable' };
+      const missing = r.modules.filter((m) => m.state === 'missing').map((m) => m.module);
+      return {
+        ok: false,
+        why: `this host cannot give the cluster's nodes IPVS (${missing.join(', ')} not built in, loaded or loadable)`,
+        fix: 'install the kernel modules (Ubuntu: linux-modules-extra-$(uname -r)); `proxylab doctor` says more',
       };
     },
     'ipvs-kernel': async () => {

@@ -65,7 +65,7 @@ test('every lab in labs/ says what it needs; scale says why it is not checked', 
     assert.ok(n.declared, `labs/${lab}/README.md has no <!-- proxylab needs: … --> line`);
     found[lab] = n.alternatives;
   }
-  assert.deepEqual(found['ipvs'], [['cluster']]);
+  assert.deepEqual(found['ipvs'], [['cluster', 'ipvs-modules']]);
   assert.deepEqual(found['nftables'], [['cluster']]);
   assert.deepEqual(found['ipvs-by-hand'], [['root', 'ipvs-kernel'], ['microvm']]);
   assert.match(
@@ -88,6 +88,7 @@ function probes(ok: Partial<Record<Need, boolean>>, asked: Need[] = []): Probes 
   return {
     cluster: p('cluster'),
     root: p('root'),
+    'ipvs-modules': p('ipvs-modules'),
     'ipvs-kernel': p('ipvs-kernel'),
     microvm: p('microvm'),
   };
