@@ -97,18 +97,39 @@ function renamings(list: readonly (Renaming & { steps?: number[] })[], cls = 're
     .join('')}</ul>`;
 }
 
+/** Lines that match, far from any difference, are folded into one row (context: 2 lines). */
+const CONTEXT = 2;
+
 function diffTable(diff: readonly DiffLine[]): string {
-  const rows = diff.map((d) => {
-    const e = d.expected
-      ? `<span class="ln">${d.expected.line}</span>${escapeHtml(d.expected.text)}`
-      : '';
-    const a = d.actual
-      ? `<span class="ln">${d.actual.line}</span>${escapeHtml(d.actual.text)}`
-      : '';
-    const why = (d.why ?? []).map((w) => `<div>${escapeHtml(w)}</div>`).join('');
-    return `<tr class="op-${d.op}"><td class="op">${OPS[d.op]}</td><td class="txt">${e}</td><td class="txt">${a}</td><td class="why">${why}</td></tr>`;
-  });
+  const near = diff.map((_, i) =>
+    diff.slice(Math.max(0, i - CONTEXT), i + CONTEXT + 1).some((d) => d.op !== 'same'),
+  );
+  const rows: string[] = [];
+  for (let i = 0; i < diff.length;) {
+    if (near[i]) {
+      rows.push(diffRow(diff[i]!));
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < diff.length && !near[j]) j++;
+    if (j - i === 1) rows.push(diffRow(diff[i]!));
+    else
+      rows.push(
+        `<tr class="fold"><td class="op">⋯</td><td colspan="3">${j - i} matching lines (in the outputs below)</td></tr>`,
+      );
+    i = j;
+  }
   return `<div class="diffwrap"><table class="diff"><thead><tr><th></th><th>expected (the doc)</th><th>actual (this cluster)</th><th>why</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+}
+
+function diffRow(d: DiffLine): string {
+  const e = d.expected
+    ? `<span class="ln">${d.expected.line}</span>${escapeHtml(d.expected.text)}`
+    : '';
+  const a = d.actual ? `<span class="ln">${d.actual.line}</span>${escapeHtml(d.actual.text)}` : '';
+  const why = (d.why ?? []).map((w) => `<div>${escapeHtml(w)}</div>`).join('');
+  return `<tr class="op-${d.op}"><td class="op">${OPS[d.op]}</td><td class="txt">${e}</td><td class="txt">${a}</td><td class="why">${why}</td></tr>`;
 }
 
 const OPS: Record<DiffLine['op'], string> = {
@@ -206,7 +227,7 @@ table.diff td{padding:2px 6px;vertical-align:top;white-space:pre;border-bottom:1
 .diffwrap{overflow-x:auto}
 table.diff td.why{font-family:Helvetica,Arial,sans-serif;color:#6e4b00;white-space:normal;min-width:180px}
 td.op{width:18px;text-align:center;font-weight:700}.ln{color:#8c959f;display:inline-block;min-width:2.2em}
-tr.op-changed{background:#fff8c5}tr.op-missing{background:#ffebe9}tr.op-unexpected{background:#dafbe1}tr.op-same td.txt{color:#59636e}
+tr.fold td{color:var(--mute);font-style:italic;font-family:Helvetica,Arial,sans-serif}tr.op-changed{background:#fff8c5}tr.op-missing{background:#ffebe9}tr.op-unexpected{background:#dafbe1}tr.op-same td.txt{color:#59636e}
 ul.renamed{list-style:none;padding:0;margin:4px 0;display:flex;flex-wrap:wrap;gap:6px}
 ul.renamed li,ul.bindings li{background:#ddf4ff;border-radius:4px;padding:1px 6px}
 ul.bindings{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:6px}

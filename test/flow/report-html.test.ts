@@ -138,6 +138,13 @@ test('the report page holds every step, its mark, the diff with reasons, renamed
   );
   for (const s of r.steps) assert.ok(html.includes(`id="step-${s.index}"`), `step ${s.index}`);
   assert.match(html, /scheduler rr ≠ sh/);
+  // the diff shows the differing line with 2 lines of context; runs of matching lines fold
+  const step2 = html.slice(html.indexOf('id="step-2"'), html.indexOf('id="step-3"'));
+  const same = r.steps[1]!.diff!.filter((d) => d.op === 'same').length;
+  assert.ok(same > 6, `${same} matching lines in the sample`);
+  assert.match(step2, /<tr class="fold"><td class="op">⋯<\/td><td colspan="3">\d+ matching lines/);
+  assert.ok((step2.match(/<tr class="op-same">/g) ?? []).length <= 4, 'context only');
+  assert.match(step2, /<tr class="op-changed">/);
   assert.match(html, /<code>10\.244\.0\.2<\/code> → <code>10\.244\.1\.7<\/code>/);
   // headings: the doc's own section number once, inline code as code, no raw backticks
   assert.doesNotMatch(html, /\d+\. \d+\./, 'no doubled section numbers');
