@@ -2,6 +2,7 @@
  * proxylab's command line: global options, dispatch to one command, and the one place
  * where errors become a sentence, a hint and an exit code.
  */
+import { interruptedBy, statesInPlace } from './core/interrupt.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { registry, findEntry, type Group } from './commands/registry.js';
 import type { Command, OptionSpec, ParsedArgs } from './core/command.js';
@@ -210,10 +211,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const g = defaultGlobals(env);
     const quiet = values.quiet === true;
     const ac = new AbortController();
-    const onSigint = () => {
-      if (ac.signal.aborted) process.exit(EXIT.interrupted);
-      errOut('\n⚠ interrupted: finishing cleanly (press Ctrl-C again to quit at once)');
-      ac.abort(new UserError('interrupted by Ctrl-C', undefined, EXIT.interrupted));
+    const onSigint = (sig: NodeJS.Signals) => {
+      if (ac.signal.aborted) {
+        // a second Ctrl-C: out at once, but say what is in place
+        const states = statesInPlace();
+        errOut(
+          `\n✘ ${interruptedBy(sig)} again: stopped at once.${states.length ? `\n  ${states.join('\n  ')}` : ''}`,
+        );
+        process.exit(EXIT.interrupted);
+      }
+      errOut(`\n⚠ ${interruptedBy(sig)}: finishing cleanly (press Ctrl-C again to quit at once)`);
+      ac.abort(new UserError(interruptedBy(sig), undefined, EXIT.interrupted));
     };
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigint);
@@ -230,6 +238,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     };
     try {
       return await cmd.run(ctx, { values, positionals: parsed.positionals });
+    } catch (e) {
+      // Ctrl-C ends whatever program was running: say so, and what is in place, not how
+      // the program died
+      if (ac.signal.aborted && !(e instanceof UserError && e.exitCode === EXIT.interrupted))
+        throw new UserError(
+          `${(ac.signal.reason as Error).message} during \`proxylab ${name}\`${cmd.interrupted ? `: ${cmd.interrupted}` : ''}`,
+          `run \`proxylab ${name}\` again: each of its steps is idempotent`,
+          EXIT.interrupted,
+          { cause: e },
+        );
+      throw e;
     } finally {
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigint);

@@ -48,6 +48,8 @@ export default defineCommand({
   name: 'down',
   summary: 'delete the cluster and its kubeconfig',
   usage: 'proxylab down [--all]',
+  interrupted:
+    'the cluster may be deleted only in part (`kind get clusters` lists what is left); its kubeconfig and records are kept until a `proxylab down` completes',
   details: `Deletes the kind cluster (--cluster, default proxylab) and removes its kubeconfig
 (--kubeconfig, default ./kubeconfig). Safe to run again: nothing there, nothing done.
 

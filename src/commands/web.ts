@@ -9,6 +9,8 @@ export default defineCommand({
   name: 'web',
   summary: 'deploy the nginx web sample (ClusterIP + NodePort services)',
   usage: 'proxylab web [--replicas N] [--affinity ClientIP [--affinity-timeout S]]',
+  interrupted:
+    'the web sample may be applied only in part (kube-proxy mode and everything else unchanged); `proxylab status` shows what is there',
   details: `
 Applies configs/manifests/web.yaml: the nginx Deployment "web" (2 replicas by default) whose
 pods answer with their own name, a ClusterIP Service on port 80 and a NodePort Service, then

@@ -27,6 +27,8 @@ export interface Command {
   positionals?: { min: number; max: number };
   /** Whether --json applies (shown in help). */
   json?: boolean;
+  /** What is in place when Ctrl-C stops this command half-way (one sentence). */
+  interrupted?: string;
   run(ctx: Context, args: ParsedArgs): Promise<number>;
 }
 

@@ -98,6 +98,7 @@ export class CommandError extends Error implements CommandFailure {
     if (f.spawnError) return `could not run \`${cmd}\`: ${f.spawnError}`;
     if (f.timedOut)
       return `\`${cmd}\` timed out after ${((f.timeoutMs ?? f.durationMs) / 1000).toFixed(0)} s`;
+    if (f.signal === 'abort') return `\`${cmd}\` was stopped: proxylab was interrupted`;
     if (f.signal) return `\`${cmd}\` was killed by ${f.signal} after ${secs} s`;
     const why = tail(f.stderr, 1) || tail(f.stdout, 1);
     return `\`${cmd}\` exited with code ${f.exitCode} after ${secs} s${why ? `: ${why}` : ''}`;

@@ -73,7 +73,7 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
   const failure = {
     argv,
     exitCode: r.exitCode ?? null,
-    signal: r.signal ?? (r.isCanceled ? 'abort' : null),
+    signal: r.isCanceled ? 'abort' : (r.signal ?? null),
     stdout,
     stderr,
     durationMs,

@@ -5,6 +5,7 @@
  * (crash-loop, timeout, wrong mode, Ctrl-C) put the backup back byte-identical and restart
  * again. The caller holds the cluster lock.
  */
+import { inPlace } from '../core/interrupt.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError, EXIT } from '../core/errors.js';
 import { describeWait, waitFor } from '../core/wait.js';
@@ -291,6 +292,10 @@ export async function switchMode(
   const edited = editConfigMap(original, change);
   const backup = saveBackup(ctx.env, ctx.cluster, original);
   progress(`backed up the kube-proxy ConfigMap to ${backup}`);
+  // what a second Ctrl-C (exit at once) can still say truthfully
+  const noLongerInPlace = inPlace(
+    `the kube-proxy ConfigMap may be switched to ${describe(change)} half-way; the ${effectiveMode(from)} one is backed up in ${backup}: ${restoreByHand(ctx.kubeconfig, backup)}`,
+  );
 
   let applied = false;
   try {
@@ -358,15 +363,24 @@ export async function switchMode(
         ? interrupted
           ? `nothing changed; run the same command again when you are ready`
           : hintFor(change, what)
-        : `restore it by hand: kubectl -n kube-system replace -f ${backup} && kubectl -n kube-system rollout restart daemonset/kube-proxy`,
+        : restoreByHand(ctx.kubeconfig, backup),
       interrupted ? EXIT.interrupted : EXIT.failed,
       { cause: e },
     );
+  } finally {
+    noLongerInPlace();
   }
 }
 
+/** The restore recipe, on this cluster's kubeconfig (not whatever ~/.kube/config points at). */
+function restoreByHand(kubeconfig: string, backup: string): string {
+  const k = `kubectl --kubeconfig ${kubeconfig} -n kube-system`;
+  return `restore it by hand: ${k} replace -f ${backup} && ${k} rollout restart daemonset/kube-proxy`;
+}
+
 function hintFor(change: Change, what: string): string {
-  if (change.mode === 'ipvs' && /IPVS|ip_vs|module/i.test(what))
+  // the modules, not any mention of ipvs ("kube-proxy reports mode …, not ipvs" is no module problem)
+  if (change.mode === 'ipvs' && /ip_vs|kernel module|modprobe|IPVS proxier/i.test(what))
     return 'load the IPVS modules on the host with `proxylab modules`, then try again';
   return 'look at `kubectl -n kube-system logs -l k8s-app=kube-proxy --tail 20` and `proxylab doctor`';
 }
