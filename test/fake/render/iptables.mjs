@@ -99,6 +99,11 @@ export function listRule(spec, family = 'ipv4') {
         extras.push(`mark match ${neg ? '! ' : ''}${v}`);
         i++;
         break;
+      case '--nfacct-name':
+        // printed with two spaces, as iptables-save does (H2's run, conformance-diffs.md D10)
+        extras.push(`nfacct-name  ${v}`);
+        i++;
+        break;
       case '--ctstate':
         extras.push(`ctstate ${v}`);
         i++;
