@@ -74,6 +74,8 @@ const IPTABLES_MODE = {
   worker: [
     ['iptables-save', '-t', 'nat'],
     ['ip6tables-save', '-t', 'nat'],
+    // the filter table kube-proxy's iptables mode writes (KUBE-FORWARD, KUBE-FIREWALL, …)
+    ['iptables', '-nvL'],
   ],
 };
 const LAB_CHAINS = [
