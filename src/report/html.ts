@@ -116,11 +116,11 @@ function diffTable(diff: readonly DiffLine[]): string {
     if (j - i === 1) rows.push(diffRow(diff[i]!));
     else
       rows.push(
-        `<tr class="fold"><td class="op">⋯</td><td colspan="3">${j - i} matching lines (in the outputs below)</td></tr>`,
+        `<tr class="fold"><td class="op">⋯</td><td colspan="2">${j - i} matching lines (in the outputs below)</td></tr>`,
       );
     i = j;
   }
-  return `<div class="diffwrap"><table class="diff"><thead><tr><th></th><th>expected (the doc)</th><th>actual (this cluster)</th><th>why</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+  return `<div class="diffwrap"><table class="diff"><thead><tr><th></th><th>expected (the doc)</th><th>actual (this cluster)</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 function diffRow(d: DiffLine): string {
@@ -128,8 +128,12 @@ function diffRow(d: DiffLine): string {
     ? `<span class="ln">${d.expected.line}</span>${escapeHtml(d.expected.text)}`
     : '';
   const a = d.actual ? `<span class="ln">${d.actual.line}</span>${escapeHtml(d.actual.text)}` : '';
-  const why = (d.why ?? []).map((w) => `<div>${escapeHtml(w)}</div>`).join('');
-  return `<tr class="op-${d.op}"><td class="op">${OPS[d.op]}</td><td class="txt">${e}</td><td class="txt">${a}</td><td class="why">${why}</td></tr>`;
+  const row = `<tr class="op-${d.op}"><td class="op">${OPS[d.op]}</td><td class="txt">${e}</td><td class="txt">${a}</td></tr>`;
+  // why a line differs goes under it, across both columns, so the outputs keep their width
+  const why = (d.why ?? []).map((w) => `<div>↑ ${escapeHtml(w)}</div>`).join('');
+  return why
+    ? `${row}<tr class="why-row"><td></td><td colspan="2" class="why">${why}</td></tr>`
+    : row;
 }
 
 const OPS: Record<DiffLine['op'], string> = {
@@ -223,9 +227,9 @@ pre{background:#f6f8fa;border:1px solid #eef1f4;border-radius:4px;padding:8px;ov
 .sub{font-size:12px;color:var(--mute);margin-top:8px}
 table.diff{border-collapse:collapse;width:100%;font:12px/1.4 'DejaVu Sans Mono',Menlo,Consolas,monospace;margin:6px 0}
 table.diff th{text-align:left;font:600 12px Helvetica,Arial,sans-serif;color:var(--mute);border-bottom:1px solid var(--line);padding:3px 6px}
-table.diff td{padding:2px 6px;vertical-align:top;white-space:pre;border-bottom:1px solid #f0f2f4}
+table.diff td{padding:2px 6px;vertical-align:top;white-space:pre-wrap;overflow-wrap:anywhere;border-bottom:1px solid #f0f2f4}table.diff td.txt{width:50%}
 .diffwrap{overflow-x:auto}
-table.diff td.why{font-family:Helvetica,Arial,sans-serif;color:#6e4b00;white-space:normal;min-width:180px}
+table.diff td.why{font-family:Helvetica,Arial,sans-serif;color:#6e4b00;white-space:normal;background:#fffbe0}
 td.op{width:18px;text-align:center;font-weight:700}.ln{color:#8c959f;display:inline-block;min-width:2.2em}
 tr.fold td{color:var(--mute);font-style:italic;font-family:Helvetica,Arial,sans-serif}tr.op-changed{background:#fff8c5}tr.op-missing{background:#ffebe9}tr.op-unexpected{background:#dafbe1}tr.op-same td.txt{color:#59636e}
 ul.renamed{list-style:none;padding:0;margin:4px 0;display:flex;flex-wrap:wrap;gap:6px}
