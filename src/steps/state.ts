@@ -3,15 +3,15 @@
  * The state folder is `.proxylab/` in the checkout; PROXYLAB_STATE_DIR moves it (tests).
  */
 import {
-  closeSync,
+  linkSync,
   mkdirSync,
-  openSync,
   readFileSync,
   readdirSync,
   rmSync,
+  statSync,
   writeFileSync,
-  writeSync,
 } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { paths } from '../core/paths.js';
@@ -126,11 +126,9 @@ export function acquireLock(
     command,
     since: new Date().toISOString(),
   };
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(file, 'wx');
-      writeSync(fd, `${JSON.stringify(me)}\n`);
-      closeSync(fd);
+  const mine = `${JSON.stringify(me)}\n`;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if (publish(file, mine)) {
       heldHere.set(file, 1);
       let released = false;
       return {
@@ -140,22 +138,24 @@ export function acquireLock(
           released = true;
           heldHere.delete(file);
           try {
-            const cur = JSON.parse(readFileSync(file, 'utf8')) as LockInfo;
-            if (cur.pid === me.pid && cur.host === me.host) rmSync(file, { force: true });
+            if (readFileSync(file, 'utf8') === mine) rmSync(file, { force: true });
           } catch {
             /* already gone */
           }
         },
       };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
+    let text: string | undefined;
     let held: LockInfo | undefined;
     try {
-      held = JSON.parse(readFileSync(file, 'utf8')) as LockInfo;
+      text = readFileSync(file, 'utf8');
+      held = JSON.parse(text) as LockInfo;
     } catch {
-      held = undefined; // unreadable or half-written: treat as stale
+      // gone since (try again), or not a lock proxylab wrote: only complete files are
+      // ever visible under the lock's name (see publish), so this one is stale
+      held = undefined;
     }
+    if (text === undefined) continue;
     if (held && held.host === me.host && alive(held.pid) && held.pid !== process.pid) {
       throw new UserError(
         `another proxylab run (pid ${held.pid}, \`proxylab ${held.command}\`, since ${held.since}) is changing cluster "${cluster}"`,
@@ -168,13 +168,74 @@ export function acquireLock(
         `if that run is over, remove ${file}`,
       );
     }
-    note?.(`removing a stale lock left by pid ${held?.pid ?? '?'} (no longer running)`);
-    rmSync(file, { force: true });
+    const removed = removeStale(file, text);
+    if (removed === true)
+      note?.(`removed a stale lock left by pid ${held?.pid ?? '?'} (no longer running)`);
+    else if (removed === 'busy') pause(10); // another run is taking it over: see who won
   }
   throw new UserError(
     `could not take the lock ${file}`,
     'remove it if no other proxylab run is active',
   );
+}
+
+/** Wait without giving the event loop a turn (the lock is taken synchronously). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Make `text` appear under `file` only if nothing is there, complete or not at all: it is
+ * written to a file of its own first, then hard-linked to the lock's name (link(2) fails
+ * when the name exists, atomically). Nobody can ever read a half-written lock.
+ */
+function publish(file: string, text: string): boolean {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, text, { flag: 'wx' });
+  try {
+    linkSync(tmp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return false;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Remove a stale lock, but only the one judged stale: several runs may judge it at once,
+ * and the first to take over must not have its fresh lock removed by the second. The
+ * takeover is serialised by a directory (mkdir is atomic); inside it, the lock is removed
+ * only if it still holds the text that was judged stale. A takeover directory older than
+ * 10 s was left by a run that died inside it.
+ */
+function removeStale(file: string, staleText: string): boolean | 'busy' {
+  const gate = `${file}.takeover`;
+  try {
+    mkdirSync(gate);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    try {
+      if (Date.now() - statSync(gate).mtimeMs > 10_000) rmSync(gate, { recursive: true });
+    } catch {
+      /* gone meanwhile */
+    }
+    return 'busy';
+  }
+  try {
+    let now: string | undefined;
+    try {
+      now = readFileSync(file, 'utf8');
+    } catch {
+      now = undefined;
+    }
+    if (now !== staleText) return false;
+    rmSync(file, { force: true });
+    return true;
+  } finally {
+    rmSync(gate, { recursive: true, force: true });
+  }
 }
 
 /** Run fn while holding the cluster lock; always released. */
