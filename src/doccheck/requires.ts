@@ -120,8 +120,8 @@ export function describeNeeds(alternatives: Need[][]): string {
 
 /**
  * The first alternative whose needs are all met, or why none is. Each need is probed at
- * most once; a lab that needs only the cluster gets the cluster's own message
- * (`no cluster "proxylab" (…): run make up`).
+ * most once; a lab that needs the cluster in every alternative, without one, gets the
+ * cluster's own message (`no cluster "proxylab" (…): run make up`).
  */
 export async function evaluateNeeds(
   needs: LabNeeds,
@@ -140,10 +140,16 @@ export async function evaluateNeeds(
     if (!missing.length) return { ok: true, via: alt };
     for (const m of missing) if (!unmet.some((u) => u.need === m.need)) unmet.push(m);
   }
+  // without the cluster nothing else matters: its message alone, the first thing to fix
+  const cluster = needs.alternatives.every((a) => a.includes('cluster'))
+    ? unmet.find((u) => u.need === 'cluster')
+    : undefined;
   const only = needs.alternatives.length === 1 && needs.alternatives[0]!.length === 1;
-  const message = only
-    ? unmet[0]!.probe.why
-    : `${what} needs ${describeNeeds(needs.alternatives)}: ${unmet.map((u) => u.probe.why).join('; ')}`;
+  const message = cluster
+    ? cluster.probe.why
+    : only
+      ? unmet[0]!.probe.why
+      : `${what} needs ${describeNeeds(needs.alternatives)}: ${unmet.map((u) => u.probe.why).join('; ')}`;
   const fix = unmet
     .map((u) => u.probe.fix)
     .filter(Boolean)

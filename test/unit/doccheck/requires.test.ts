@@ -116,4 +116,14 @@ test('the first alternative met wins; each need is probed once; the cluster-only
   assert.deepEqual(asked.sort(), ['ipvs-kernel', 'microvm', 'root']);
   const none = await evaluateNeeds(readNeeds('# no declaration'), probes({ root: true }));
   assert.ok(!none.ok && none.message === 'no cluster "proxylab" (x): run make up');
+  // no cluster: its message alone, even when something else is missing too
+  const ipvs = readNeeds('<!-- proxylab needs: cluster + ipvs-modules -->');
+  const both = await evaluateNeeds(ipvs, probes({}), 'labs/ipvs');
+  assert.ok(!both.ok && both.message === 'no cluster "proxylab" (x): run make up');
+  const mods = await evaluateNeeds(ipvs, probes({ cluster: true }), 'labs/ipvs');
+  assert.ok(
+    !mods.ok &&
+      mods.message ===
+        "labs/ipvs needs the kind cluster + the IPVS modules for the cluster's nodes: no ipvs-modules",
+  );
 });
