@@ -2,7 +2,7 @@
  * `proxylab parse <kind> [FILE|-]`: read one command's output (a file, or stdin) and print
  * it as JSON. Input that is not that kind of output exits 2 with a one-line reason.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { bool, defineCommand, str } from '../core/command.js';
 import { EXIT, UsageError } from '../core/errors.js';
 import type { Context } from '../core/context.js';
@@ -53,8 +53,17 @@ async function readInput(file: string | undefined, ctx: Context): Promise<string
     return readStdin(ctx.signal);
   }
   try {
+    // A device (/dev/zero, /dev/urandom) never ends: refuse it before reading. Pipes
+    // and sockets stay allowed: `proxylab parse ipvsadm <(docker exec … ipvsadm -Ln)` is one.
+    const st = await stat(file);
+    if (st.isCharacterDevice() || st.isBlockDevice())
+      throw new UsageError(
+        `cannot read ${file}: it is a device, not a file of command output`,
+        'give the file the output was saved in, or pipe the output in',
+      );
     return await readFile(file, 'utf8');
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT'

@@ -68,3 +68,10 @@ test('a view the kind does not have, or no such view: exit 2 with the views it h
   assert.match(u.stderr, /unknown view "everything"/);
   assert.equal(u.stdout, '');
 });
+
+test('a device is refused before reading (it would never end)', async () => {
+  const r = await runCli(['parse', 'ipvsadm', '/dev/zero'], { timeoutMs: 30_000 });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /it is a device/);
+  assert.equal(r.stdout, '');
+});
