@@ -5,14 +5,19 @@ import { validateScheduler } from '../steps/schedulers.js';
 
 export default defineCommand({
   name: 'modules',
-  summary: 'load the IPVS kernel modules on the host',
+  summary: "load the IPVS kernel modules into the Docker engine's kernel (through a kind node)",
   usage: 'proxylab modules [--scheduler S] [--persist]',
   details: `
-kind nodes share this machine's kernel, so kube-proxy's IPVS mode needs these modules loaded
-here: ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh, the scheduler's ip_vs_<S>, and nf_conntrack
-(nf_conntrack_ipv4 before kernel 4.19). Built-in modules count as present. Loading runs
-modprobe as root, or \`sudo -n modprobe\`; when neither works it prints the exact commands.
---persist also writes /etc/modules-load.d/proxylab-ipvs.conf so they load at boot.`,
+kube-proxy's IPVS mode needs ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh, the scheduler's ip_vs_<S> and
+nf_conntrack (nf_conntrack_ipv4 before kernel 4.19) in the kernel the kind nodes run on: the
+Docker engine's, which is not this machine's under Docker Desktop or a remote DOCKER_HOST.
+kind nodes are privileged and see the engine's /lib/modules, so proxylab checks
+/proc/modules and modules.builtin in a node and loads what is missing there
+(\`docker exec NODE modprobe -a\`). Only when that fails and this machine is the engine does it
+run this machine's modprobe (as root, or \`sudo -n\`, which never waits for a password); when
+nothing works it prints the exact commands. Without a cluster yet it checks this machine.
+iptables and nftables modes need none of this. --persist also writes
+/etc/modules-load.d/proxylab-ipvs.conf (when this machine is the engine) so they load at boot.`,
   options: {
     scheduler: {
       type: 'string',

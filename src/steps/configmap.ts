@@ -236,7 +236,7 @@ export function editConfigMap(cmYaml: string, change: Change): string {
   if (change.strictARP !== undefined) ipvs.push(['strictARP', String(change.strictARP)]);
   end = setChildren(lines, b, end, 'ipvs', ipvs);
   if (change.tcpBeLiberal !== undefined)
-    end = setChildren(lines, b, end, 'conntrack', [['tcpBeLiberal', String(change.tcpBeLiberal)]]);
+    setChildren(lines, b, end, 'conntrack', [['tcpBeLiberal', String(change.tcpBeLiberal)]]);
   const out = lines.join('\n');
   verifyEdit(cmYaml, out, change);
   return out;

@@ -8,10 +8,17 @@ import type { Context } from '../core/context.js';
 import { run } from '../core/exec.js';
 import { UserError, UsageError, EXIT } from '../core/errors.js';
 import type { Task } from '../ui/tasks.js';
-import { connect, type Kube } from './kube.js';
+import { connect, errorText, type Kube } from './kube.js';
 import {
+  engineIsThisHost,
+  engineStatuses,
   ensureModules,
   kernelRoots,
+  loadedFromProc,
+  manualCommands,
+  notFoundIn,
+  readEngineKernel,
+  type EngineKernel,
   persistContent,
   persistPath,
   requiredModules,
@@ -27,7 +34,7 @@ import { failIfAny, flushNodes, summarize, type NodeFlush } from './flush.js';
 /** What the tasks found, for the summary printed after the task tree. */
 export interface StepState {
   kube?: Kube;
-  modules?: { statuses: ModuleStatus[]; loaded: string[]; persisted?: string };
+  modules?: { statuses: ModuleStatus[]; loaded: string[]; persisted?: string; via: string };
   nodeTools?: NodeToolsResult[];
   switch?: SwitchReport;
   flush?: NodeFlush[];
@@ -52,11 +59,16 @@ export async function kubeFor(ctx: Context, st: StepState): Promise<Kube> {
   return st.kube;
 }
 
-export function isRoot(): boolean {
-  return process.getuid?.() === 0;
+/** Root? PROXYLAB_ASSUME_NOT_ROOT=1 (tests) takes the non-root path, `sudo -n`, as root too. */
+export function isRoot(env: NodeJS.ProcessEnv = process.env): boolean {
+  return process.getuid?.() === 0 && env.PROXYLAB_ASSUME_NOT_ROOT !== '1';
 }
 
-/** modules: the IPVS modules on the host (kind nodes share its kernel). */
+/**
+ * modules: the IPVS modules in the engine's kernel, checked and loaded through a node
+ * (`docker exec NODE modprobe -a`), this machine's modprobe (root, or `sudo -n`) last and only
+ * when this machine is the engine's; with no cluster yet, this machine's kernel.
+ */
 export function modulesTask(
   ctx: Context,
   st: StepState,
@@ -64,37 +76,118 @@ export function modulesTask(
   persist: boolean,
 ): Task<object> {
   return {
-    title: `IPVS kernel modules on this host${scheduler ? ` (scheduler ${scheduler})` : ''}`,
+    title: `IPVS kernel modules${scheduler ? ` (scheduler ${scheduler})` : ''}`,
     task: async (_c, task) => {
       const roots = kernelRoots(ctx.env);
-      const names = requiredModules('ipvs', scheduler, roots.release);
-      const r = await ensureModules(
-        names,
-        ctx.env,
-        async (argv) => {
-          task.output = `running ${argv.join(' ')}`;
-          await run(argv, { timeoutMs: 30_000, signal: ctx.signal });
-        },
-        isRoot(),
-      );
-      st.modules = { statuses: r.report.modules, loaded: r.loaded };
-      if (persist) {
-        try {
-          const changed = writePersist(roots, names);
-          st.modules.persisted = persistPath(roots);
-          st.summary.push(
-            changed
-              ? `wrote ${persistPath(roots)} (loaded at every boot)`
-              : `${persistPath(roots)} already lists them`,
-          );
-        } catch (e) {
-          throw new UserError(
-            `could not write ${persistPath(roots)}: ${(e as Error).message}`,
-            `run as root, or by hand:\nprintf '${persistContent(names).split('\n').slice(1).join('\\n')}' | sudo tee ${persistPath(roots)}`,
+      const hostRunner = async (argv: string[]) => {
+        task.output = `running ${argv.join(' ')}`;
+        await run(argv, { timeoutMs: 30_000, signal: ctx.signal });
+      };
+      let engine: EngineKernel | undefined;
+      let kube: Kube | undefined;
+      try {
+        kube = await kubeFor(ctx, st);
+        const nodes = await kube.nodes(ctx.signal);
+        const node = nodes.find((n) => n.role === 'control-plane') ?? nodes[0]!;
+        engine = await readEngineKernel(node.name, (argv) =>
+          kube!.exec(node.name, argv, { reject: false, signal: ctx.signal, timeoutMs: 30_000 }),
+        );
+      } catch (e) {
+        if (ctx.signal.aborted) throw e;
+        task.output = `no cluster node to look through (${errorText(e)}): this machine's kernel`;
+      }
+      let statuses: ModuleStatus[];
+      const loaded: string[] = [];
+      let local = true;
+      let names: string[];
+      if (!engine || !kube) {
+        names = requiredModules('ipvs', scheduler, roots.release);
+        const r = await ensureModules(names, ctx.env, hostRunner, isRoot(ctx.env));
+        statuses = r.report.modules;
+        loaded.push(...r.loaded);
+        st.modules = { statuses, loaded, via: 'this machine (no cluster yet)' };
+      } else {
+        const k = kube;
+        const e = engine;
+        names = requiredModules('ipvs', scheduler, e.release);
+        const exec = (argv: string[], timeoutMs = 30_000) =>
+          k.exec(e.node, argv, { reject: false, signal: ctx.signal, timeoutMs });
+        statuses = engineStatuses(e, names);
+        const toLoad = statuses.filter((s) => s.state === 'loadable').map((s) => s.name);
+        let missing: string[] = [];
+        let failure = '';
+        if (toLoad.length) {
+          task.output = `modprobe -a ${toLoad.join(' ')} in ${e.node} (the engine's kernel ${e.release})`;
+          const r = await exec(['modprobe', '-a', '--', ...toLoad], 60_000);
+          if (r.exitCode !== 0)
+            failure = r.stderr.trim().split('\n').pop() || `modprobe exited ${r.exitCode}`;
+          missing = notFoundIn(r.stderr).filter((m) => toLoad.includes(m));
+          const now = loadedFromProc((await exec(['cat', '/proc/modules'])).stdout);
+          loaded.push(...toLoad.filter((m) => now.has(m)));
+          statuses = statuses.map((s) =>
+            s.state !== 'loadable'
+              ? s
+              : { name: s.name, state: now.has(s.name) ? 'loaded' : s.state },
           );
         }
+        const still = statuses.filter((s) => s.state === 'loadable').map((s) => s.name);
+        const host = engineIsThisHost(ctx.env, e.release, roots.release);
+        local = host.local;
+        if (still.length && !host.local) {
+          const absent = still.filter((m) => missing.includes(m));
+          throw new UserError(
+            absent.length
+              ? `the Docker engine's kernel (${e.release}) has no ${absent.join(', ')} module${absent.length > 1 ? 's' : ''}: kube-proxy's IPVS mode cannot run on this engine (${host.why})`
+              : `could not load ${still.join(', ')} into the Docker engine's kernel (${e.release}) through ${e.node}: ${failure}`,
+            absent.length
+              ? "kube-proxy's nftables and iptables modes need no IPVS module: `proxylab mode nftables`; or use an engine whose kernel has IPVS (a Linux host with linux-modules-extra)"
+              : `load them on the machine that runs the Docker engine (${host.why}), then try again:\n${manualCommands(still).join('\n')}`,
+          );
+        }
+        if (still.length) {
+          // last: this machine is the engine's; its own modprobe (root, or sudo -n)
+          task.output = `${e.node} could not load ${still.join(', ')} (${failure}): trying this machine's modprobe`;
+          const r = await ensureModules(still, ctx.env, hostRunner, isRoot(ctx.env));
+          const now = loadedFromProc((await exec(['cat', '/proc/modules'])).stdout);
+          loaded.push(...r.loaded);
+          statuses = statuses.map((s) =>
+            s.state !== 'loadable'
+              ? s
+              : {
+                  name: s.name,
+                  state: now.has(s.name) || r.loaded.includes(s.name) ? 'loaded' : s.state,
+                },
+          );
+        }
+        st.modules = {
+          statuses,
+          loaded,
+          via: `${e.node} (the Docker engine's kernel ${e.release}${host.local ? ', this machine' : `; ${host.why}`})`,
+        };
       }
-      task.title = `IPVS kernel modules: ${r.loaded.length ? `loaded ${r.loaded.join(', ')}` : 'all present'}`;
+      if (persist) {
+        if (!local) {
+          st.summary.push(
+            `--persist: the Docker engine is not this machine; list ${names.join(' ')} in /etc/modules-load.d/ on the engine's machine`,
+          );
+        } else {
+          try {
+            const changed = writePersist(roots, names);
+            st.modules.persisted = persistPath(roots);
+            st.summary.push(
+              changed
+                ? `wrote ${persistPath(roots)} (loaded at every boot)`
+                : `${persistPath(roots)} already lists them`,
+            );
+          } catch (e) {
+            throw new UserError(
+              `could not write ${persistPath(roots)}: ${(e as Error).message}`,
+              `run as root, or by hand:\nprintf '${persistContent(names).split('\n').slice(1).join('\\n')}' | sudo tee ${persistPath(roots)}`,
+            );
+          }
+        }
+      }
+      task.title = `IPVS kernel modules via ${st.modules.via}: ${loaded.length ? `loaded ${loaded.join(', ')}` : 'all present'}`;
     },
   };
 }

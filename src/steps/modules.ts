@@ -1,6 +1,8 @@
 /**
- * The host kernel modules kube-proxy's IPVS mode needs. kind nodes share the host's kernel
- * (and mount /lib/modules read-only), so the modules are loaded on the host.
+ * The kernel modules kube-proxy's IPVS mode needs, in the kernel the kind nodes run on: the
+ * Docker engine's. They are checked and loaded through a node (readEngineKernel below); this
+ * machine's own modprobe is the last resort, and only when this machine is the engine's.
+ * Without a cluster yet, this machine's kernel is checked as the likely engine.
  *
  * A module counts as present when it is built in (modules.builtin), loaded (/proc/modules)
  * or loadable (a .ko file under /lib/modules/<release>). For tests the roots move with
@@ -9,7 +11,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { checkModules, hostRoots, type ModuleReport } from '../cluster/host.js';
+import { checkModules, hostRoots, type ModuleReport, type ModuleStatus } from '../cluster/host.js';
 import type { Scheduler } from './schedulers.js';
 
 export interface KernelRoots {
@@ -153,4 +155,94 @@ export async function ensureModules(
   }
   if (loaded.length) report = checkModules(names, roots);
   return { report, loaded, manual: [] };
+}
+
+/** Module names from /proc/modules text (first word of each line). */
+export function loadedFromProc(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const l of text.split('\n')) {
+    const name = l.trim().split(/\s+/)[0];
+    if (name) out.add(name.replace(/-/g, '_'));
+  }
+  return out;
+}
+
+/** Module names from modules.builtin text (`kernel/net/netfilter/ipvs/ip_vs.ko` lines). */
+export function builtinFromList(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const l of text.split('\n')) {
+    const m = /([^/\s]+)\.ko(\.(xz|gz|zst))?\s*$/.exec(l);
+    if (m) out.add(m[1]!.replace(/-/g, '_'));
+  }
+  return out;
+}
+
+/**
+ * What a kind node sees of the engine's kernel. kind nodes are privileged containers that
+ * mount the engine host's /lib/modules read-only (kind v0.31.0
+ * pkg/cluster/internal/providers/docker/provision.go: `--volume /lib/modules:/lib/modules:ro`
+ * with `--privileged`) and its image ships kmod (images/base/Dockerfile), so `modprobe` in a
+ * node loads a module into the kernel every node and kube-proxy share: the engine's, which is
+ * not this machine's under Docker Desktop or a remote DOCKER_HOST.
+ */
+export interface EngineKernel {
+  node: string;
+  release: string;
+  loaded: Set<string>;
+  /** undefined: modules.builtin could not be read. */
+  builtin: Set<string> | undefined;
+}
+
+export type NodeExec = (
+  argv: readonly string[],
+) => Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
+
+export async function readEngineKernel(node: string, exec: NodeExec): Promise<EngineKernel> {
+  const rel = await exec(['uname', '-r']);
+  const release = rel.stdout.trim();
+  if (rel.exitCode !== 0 || !/^[\w.+~-]+$/.test(release))
+    throw new Error(`\`uname -r\` in ${node} said "${(rel.stderr || rel.stdout).trim()}"`);
+  const proc = await exec(['cat', '/proc/modules']);
+  if (proc.exitCode !== 0)
+    throw new Error(`could not read /proc/modules in ${node}: ${proc.stderr.trim()}`);
+  const b = await exec(['cat', `/lib/modules/${release}/modules.builtin`]);
+  return {
+    node,
+    release,
+    loaded: loadedFromProc(proc.stdout),
+    builtin: b.exitCode === 0 ? builtinFromList(b.stdout) : undefined,
+  };
+}
+
+export function engineStatuses(k: EngineKernel, names: readonly string[]): ModuleStatus[] {
+  return names.map((name) => ({
+    name,
+    state: k.builtin?.has(name) ? 'builtin' : k.loaded.has(name) ? 'loaded' : 'loadable',
+  }));
+}
+
+/** Names modprobe reported as absent ("Module X not found in directory ..."). */
+export function notFoundIn(stderr: string): string[] {
+  return [...stderr.matchAll(/Module (\S+) not found/g)].map((m) => m[1]!);
+}
+
+/**
+ * Is this machine the engine's kernel? Only then can the host's modprobe help. The engine is
+ * elsewhere when DOCKER_HOST names a remote daemon (tcp://, ssh://), or when the kernel the
+ * nodes run differs from this one (Docker Desktop's VM, a remote context).
+ */
+export function engineIsThisHost(
+  env: NodeJS.ProcessEnv,
+  engineRelease: string,
+  hostRelease: string,
+): { local: boolean; why: string } {
+  const dh = env.DOCKER_HOST ?? '';
+  if (dh !== '' && !dh.startsWith('unix://'))
+    return { local: false, why: `the Docker engine is remote (DOCKER_HOST=${dh})` };
+  if (engineRelease !== hostRelease)
+    return {
+      local: false,
+      why: `the Docker engine runs kernel ${engineRelease}, this machine ${hostRelease} (Docker Desktop or another machine's engine)`,
+    };
+  return { local: true, why: '' };
 }

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ROOT } from '../helpers/cli.js';
@@ -129,57 +129,7 @@ test(
   }),
 );
 
-test(
-  'module missing / modprobe denied: exit 1 with the exact commands; cluster untouched',
-  withLab(
-    {
-      kernel: {
-        loaded: ['ip_vs', 'nf_conntrack'],
-        loadable: ['ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh'],
-      },
-      modprobe: 'denied',
-    },
-    async (l) => {
-      const before = cmYaml(l);
-      const r = await l.cli(['mode', 'ipvs', '--scheduler', 'rr']);
-      assert.equal(r.code, 1);
-      assert.match(r.stderr, /✘ could not load ip_vs_rr, ip_vs_wrr, ip_vs_sh/);
-      assert.match(
-        r.stderr,
-        /sudo modprobe -- ip_vs_rr\n\s+sudo modprobe -- ip_vs_wrr\n\s+sudo modprobe -- ip_vs_sh/,
-      );
-      // a module this kernel does not have at all
-      const m = await l.cli(['modules', '--scheduler', 'mh']);
-      assert.equal(m.code, 1);
-      assert.match(m.stderr, /this kernel \(6\.1\.0-27-amd64\) has no ip_vs_mh module/);
-      assert.equal(cmYaml(l), before);
-      assert.equal(l.fake.callsMatching('kubectl', 'replace').length, 0);
-    },
-  ),
-);
-
-test(
-  'modules: loadable ones are loaded with modprobe; --persist writes modules-load.d; a re-run has nothing to load',
-  withLab(
-    {
-      kernel: {
-        loaded: ['ip_vs', 'nf_conntrack'],
-        loadable: ['ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'ip_vs_lc'],
-      },
-      modprobe: 'ok',
-    },
-    async (l) => {
-      const r = await l.cli(['modules', '--scheduler', 'lc', '--persist']);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(
-        readFileSync(l.modprobeLog, 'utf8'),
-        '-- ip_vs_rr\n-- ip_vs_wrr\n-- ip_vs_sh\n-- ip_vs_lc\n',
-      );
-      const conf = readFileSync(join(l.env.PROXYLAB_MODULES_LOAD_D!, 'proxylab-ipvs.conf'), 'utf8');
-      assert.match(conf, /^ip_vs\nip_vs_rr\nip_vs_wrr\nip_vs_sh\nip_vs_lc\nnf_conntrack\n$/m);
-    },
-  ),
-);
+// the module step's faults (module missing, sudo wanting a password, remote engine): steps-modules.test.ts
 
 test(
   'apt failing inside one node: the others get the tools, exit 1 naming that node; the re-run installs it from the cache',
