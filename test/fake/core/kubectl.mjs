@@ -18,6 +18,7 @@ import {
   matchesSelector,
 } from '../lib/cluster.mjs';
 import { nowIso, sleepSync } from '../lib/state.mjs';
+import { kubeProxyLogFacts, kubectlSkewWarning } from '../model/k8s-versions.mjs';
 
 export function kubectlVersion(env) {
   return env.FAKE_KUBECTL_VERSION ?? 'v1.35.0';
@@ -664,10 +665,7 @@ export const handlers = [
           ? `${JSON.stringify({ clientVersion: client, kustomizeVersion: 'v5.7.1', serverVersion: server }, null, 2)}\n`
           : `Client Version: ${v}\nKustomize Version: v5.7.1\nServer Version: ${sv}\n`,
       );
-      if (!json && Math.abs(minorOf(v) - minorOf(sv)) > 1)
-        c.err(
-          `WARNING: version difference between client (${minorOf(v)}) and server (${minorOf(sv)}) exceeds the supported minor version skew of +/-1\n`,
-        );
+      if (!json) c.err(kubectlSkewWarning(v, sv));
       return 0;
     },
   },
@@ -1086,52 +1084,29 @@ function klogTime(iso, addMicros) {
 export function kubeProxyLogs(cluster, pod) {
   const node = cluster.nodes.find((n) => n.name === pod.spec.nodeName);
   const kp = node?.datapath.kubeProxy ?? { mode: 'iptables' };
-  const minor = minorOf(cluster.k8sVersion);
+  // per-version file:line and wording: model/k8s-versions.mjs (sources there)
+  const f = kubeProxyLogFacts(cluster.k8sVersion);
   const t0 = pod.status.startTime ?? nowIso();
   let us = 1234;
   const L = (sev, src, msg) => `${sev}${klogTime(t0, (us += 4321))}       1 ${src}] ${msg}`;
   const ip = node?.ip ?? '172.18.0.2';
-  const modern = minor >= 33;
   const lines = [];
   if (!kp.configuredMode) lines.push(L('I', 'server_linux.go:53', '"Using iptables proxy"'));
-  if (modern)
-    lines.push(
-      L(
-        'I',
-        'shared_informer.go:349',
-        '"Waiting for caches to sync" controller="node informer cache"',
-      ),
-      L('I', 'shared_informer.go:356', '"Caches are synced" controller="node informer cache"'),
-      L('I', 'server.go:219', `"Successfully retrieved NodeIPs" NodeIPs=["${ip}"]`),
-    );
-  else lines.push(L('I', 'server.go:698', `"Successfully retrieved node IP(s)" IPs=["${ip}"]`));
+  lines.push(...f.nodeIPs(ip).map(([sev, src, msg]) => L(sev, src, msg)));
   if (kp.mode !== 'nftables')
     lines.push(
       L(
         'E',
-        modern ? 'server.go:256' : 'server.go:234',
+        f.configIncomplete,
         '"Kube-proxy configuration may be incomplete or incorrect" err="nodePortAddresses is unset; NodePort connections will be accepted on all local IPs. Consider using `--nodeport-addresses primary`"',
       ),
     );
   lines.push(
-    L(
-      'I',
-      modern ? 'server.go:265' : 'server.go:243',
-      '"kube-proxy running in dual-stack mode" primary ipFamily="IPv4"',
-    ),
+    L('I', f.dualStack, '"kube-proxy running in dual-stack mode" primary ipFamily="IPv4"'),
   );
   if (kp.mode === 'ipvs') {
-    lines.push(
-      L('I', modern ? 'server_linux.go:194' : 'server_linux.go:263', '"Using ipvs Proxier"'),
-    );
-    if (minor >= 35)
-      lines.push(
-        L(
-          'E',
-          'server_linux.go:196',
-          `"The ipvs proxier is now deprecated and may be removed in a future release. Please use 'nftables' instead."`,
-        ),
-      );
+    lines.push(L('I', f.proxier.ipvs, '"Using ipvs Proxier"'));
+    if (f.ipvsDeprecation) lines.push(L('E', f.ipvsDeprecation.src, `"${f.ipvsDeprecation.msg}"`));
     if (!kp.scheduler)
       for (const fam of ['IPv4', 'IPv6'])
         lines.push(
@@ -1154,24 +1129,11 @@ export function kubeProxyLogs(cluster, pod) {
       ),
     );
   } else if (kp.mode === 'nftables')
-    lines.push(
-      L('I', modern ? 'server_linux.go:246' : 'server_linux.go:292', '"Using nftables Proxier"'),
-    );
-  else
-    lines.push(
-      L('I', modern ? 'server_linux.go:136' : 'server_linux.go:175', '"Using iptables Proxier"'),
-    );
+    lines.push(L('I', f.proxier.nftables, '"Using nftables Proxier"'));
+  else lines.push(L('I', f.proxier.iptables, '"Using iptables Proxier"'));
   lines.push(
-    L(
-      'I',
-      modern ? 'server.go:527' : 'server.go:511',
-      `"Version info" version="${cluster.k8sVersion}"`,
-    ),
-    L(
-      'I',
-      modern ? 'server.go:529' : 'server.go:513',
-      '"Golang settings" GOGC="" GOMAXPROCS="" GOTRACEBACK=""',
-    ),
+    L('I', f.versionInfo, `"Version info" version="${cluster.k8sVersion}"`),
+    L('I', f.golang, '"Golang settings" GOGC="" GOMAXPROCS="" GOTRACEBACK=""'),
     L('I', 'config.go:200', '"Starting service config controller"'),
     L('I', 'shared_informer.go:349', '"Waiting for caches to sync" controller="service config"'),
     L('I', 'config.go:106', '"Starting endpoint slice config controller"'),

@@ -1,6 +1,7 @@
 // The simulated kind cluster: nodes (containers), Kubernetes objects, and the little
 // controllers that keep pods, endpoints and kube-proxy in line with them.
 import { next, suffix, hex, nowIso } from './state.mjs';
+import { IPVS_DEPRECATION, NODE_BASE, kubeProxyLogFacts } from '../model/k8s-versions.mjs';
 
 export const DEFAULT_IMAGE = 'kindest/node:v1.35.0';
 
@@ -425,11 +426,11 @@ export function nodeObject(cluster, n) {
       ],
       nodeInfo: {
         architecture: 'amd64',
-        containerRuntimeVersion: 'containerd://2.1.1',
+        containerRuntimeVersion: NODE_BASE.containerRuntimeVersion,
         kernelVersion: n.kernel,
         kubeletVersion: cluster.k8sVersion,
         operatingSystem: 'linux',
-        osImage: 'Debian GNU/Linux 12 (bookworm)',
+        osImage: NODE_BASE.osImage,
       },
     },
   };
@@ -718,7 +719,7 @@ export function startKubeProxy(cluster, node, pod, state) {
   // 1.35+: createProxier in IPVS mode records a Warning Event "IPVSDeprecation" (action
   // "StartKubeProxy") on its Node with the deprecation message (cmd/kube-proxy/app/
   // server_linux.go, s.Recorder.Eventf(s.NodeRef, ...)); Node events live in "default"
-  if (state && cfg.mode === 'ipvs' && minorOf(cluster.k8sVersion) >= 35) {
+  if (state && cfg.mode === 'ipvs' && kubeProxyLogFacts(cluster.k8sVersion).ipvsDeprecation) {
     const at = pod.status.startTime ?? nowIso();
     putObj(state, cluster, {
       apiVersion: 'v1',
@@ -744,9 +745,7 @@ export function startKubeProxy(cluster, node, pod, state) {
   }
 }
 
-/** cmd/kube-proxy/app/server_linux.go (1.35, 1.36): the IPVS deprecation message. */
-export const IPVS_DEPRECATION =
-  "The ipvs proxier is now deprecated and may be removed in a future release. Please use 'nftables' instead.";
+export { IPVS_DEPRECATION };
 
 export function templateHash(template) {
   const s = JSON.stringify(template);
