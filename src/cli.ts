@@ -3,6 +3,7 @@
  * where errors become a sentence, a hint and an exit code.
  */
 import { interruptedBy, statesInPlace } from './core/interrupt.js';
+import { checkClusterName, checkNamespace, checkOutputPath, checkSeconds } from './core/inputs.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { registry, findEntry, type Group } from './commands/registry.js';
 import type { Command, OptionSpec, ParsedArgs } from './core/command.js';
@@ -209,6 +210,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       if (values[k] === undefined && o.default !== undefined) values[k] = o.default;
     }
     const g = defaultGlobals(env);
+    checkInputs(name, cmd, values, g);
     const quiet = values.quiet === true;
     const ac = new AbortController();
     const onSigint = (sig: NodeJS.Signals) => {
@@ -255,6 +257,39 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     }
   } catch (e) {
     return reportError(e, debug, errOut);
+  }
+}
+
+/** Files proxylab writes, by option name (a folder for --out). */
+const OUTPUT_OPTIONS: Record<string, { dir?: boolean }> = {
+  junit: {},
+  html: {},
+  svg: {},
+  out: { dir: true },
+};
+
+/**
+ * Bad input the commands share, refused before any work (exit 2): the cluster name, the
+ * files and folders to write, durations, namespaces.
+ */
+function checkInputs(
+  name: string,
+  cmd: Command,
+  values: ParsedArgs['values'],
+  g: ReturnType<typeof defaultGlobals>,
+): void {
+  if (typeof values.cluster === 'string') checkClusterName(values.cluster, '--cluster');
+  else checkClusterName(g.cluster, 'PROXYLAB_CLUSTER');
+  const kc = typeof values.kubeconfig === 'string' ? values.kubeconfig : undefined;
+  // `up` writes the kubeconfig; the other commands read it
+  if (kc !== undefined) checkOutputPath('--kubeconfig', kc, { write: name === 'up' });
+  for (const [k, o] of Object.entries(cmd.options ?? {})) {
+    const v = values[k];
+    if (typeof v !== 'string') continue;
+    const out = OUTPUT_OPTIONS[k];
+    if (out && o.type === 'string') checkOutputPath(`--${k}`, v, out);
+    else if (o.arg === 'SECONDS') checkSeconds(`--${k}`, v);
+    else if (o.arg === 'NS') checkNamespace(`--${k}`, v);
   }
 }
 

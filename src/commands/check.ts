@@ -167,6 +167,19 @@ failed, 2 bad arguments or doc.`,
   async run(ctx, args) {
     const { file, lab } = resolveLab(args.positionals[0]!);
     let text: string;
+    // a FIFO would block and /dev/zero read without end: only regular files are lab docs
+    let kind: string | undefined;
+    try {
+      const st = statSync(file);
+      kind = st.isFile() ? undefined : st.isDirectory() ? 'a folder' : 'not a regular file';
+    } catch {
+      kind = undefined; // reported by the read below
+    }
+    if (kind)
+      throw new UsageError(
+        `${file} is ${kind}: a lab doc is a Markdown file`,
+        'give the path of a README.md, e.g. `proxylab check labs/ipvs`',
+      );
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
@@ -175,7 +188,8 @@ failed, 2 bad arguments or doc.`,
         'check the path and its permissions',
       );
     }
-    const relFile = relative(paths.root, file).startsWith('..') ? file : relative(paths.root, file);
+    const outside = relative(paths.root, file).startsWith('..');
+    const relFile = outside ? file : relative(paths.root, file);
     const doc = parseLab(text, relFile);
     if (!doc.steps.length)
       throw new UsageError(
@@ -198,6 +212,10 @@ failed, 2 bad arguments or doc.`,
           );
       return EXIT.ok;
     }
+    if (outside && !ctx.json)
+      ctx.io.warn(
+        `⚠ ${relFile} is not one of this project's labs: check runs each of its commands in a shell, as if you pasted them; see them first with \`proxylab check ${relFile} --list\``,
+      );
     // what the doc says it needs (a cluster, root, IPVS…), checked before any step runs
     const needs = await evaluateNeeds(labNeeds(text, relFile), hostProbes(ctx), lab);
     if (!needs.ok) throw new UserError(needs.message, needs.fix);

@@ -51,6 +51,18 @@ export interface ResolveContext {
   defaultMode?: ProxyMode;
 }
 
+/** The patch number a version names (1.33.7 → 7), if it names one. */
+function patchOf(v: string): number | undefined {
+  const m = /^v?1\.\d+\.(\d+)$/.exec(v.trim());
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The patch of the node image pinned for a minor (kindest/node:v1.33.7@… → 7). */
+function pinnedPatch(table: VersionsTable, minor: number): number | undefined {
+  const m = /:v1\.\d+\.(\d+)/.exec(table.images[`1.${minor}`] ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
 /** Returns the options and warnings; throws ConfigError (exit 2) listing every problem. */
 export function resolveOptions(
   raw: RawOptions,
@@ -71,6 +83,12 @@ export function resolveOptions(
       problems.push({
         at: '--k8s',
         message: `no kind node image is pinned for 1.${m}; pinned: ${pinned.join(', ')}`,
+      });
+    else if (patchOf(raw.k8s) !== undefined && patchOf(raw.k8s) !== pinnedPatch(rc.table, m))
+      // one node image per minor is pinned: a different patch would be silently ignored
+      problems.push({
+        at: '--k8s',
+        message: `${raw.k8s.trim()}: proxylab runs one pinned patch per minor, and for 1.${m} it is ${pinnedPatch(rc.table, m) !== undefined ? `1.${m}.${pinnedPatch(rc.table, m)}` : 'whatever image is pinned'}; ask for --k8s 1.${m}`,
       });
     else if (m < CONFIG_MINORS.min || m > CONFIG_MINORS.max)
       problems.push({
