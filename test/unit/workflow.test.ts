@@ -2,8 +2,11 @@
  * .github/workflows/labs.yml is run by GitHub, never here: these checks keep it honest.
  * It must parse, run on push / pull request / a schedule, name only `make` targets and
  * variables the Makefile has, only Kubernetes minors configs/versions.yaml pins, pin every
- * action to a full version, leave out the combinations that cannot work, and run the
- * steps a CI job needs (modules, pinned kind, smoke, JUnit, logs on failure, always down).
+ * action to a commit (its version in a comment, Node 24 for upload-artifact), leave out the
+ * combinations that cannot work, keep pushes and the nightly run apart, and run the steps a
+ * CI job needs (modules where the mode needs them, the kubectl of its minor, smoke, JUnit,
+ * reports uploaded always, logs on failure, always down, step limits below the job's), and
+ * actionlint and shellcheck must find nothing. test/flow/rehearsal.test.ts runs it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
