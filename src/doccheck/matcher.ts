@@ -35,6 +35,7 @@ import {
   type TokenClass,
 } from './tokens.js';
 
+import { canonicalLine } from './forms.js';
 export type { OutputKind } from './layout.js';
 export { OUTPUT_KINDS, detectKind } from './layout.js';
 
@@ -82,7 +83,8 @@ export function splitLines(text: string): string[] {
 function prepare(text: string, kind: OutputKind, wildcards: boolean): Prepared {
   const lines = splitLines(text);
   const tree = layout(lines, kind);
-  const segs = lines.map((l) => lexLine(l, { wildcards }));
+  // a tool's other printing of the same thing (forms.ts) is compared in one canonical form
+  const segs = lines.map((l) => lexLine(canonicalLine(kind, l), { wildcards }));
   // nft map elements are compared one by one, without their list punctuation
   const visit = (n: LNode) => {
     if (n.t !== 'group') return;
