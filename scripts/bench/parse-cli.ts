@@ -5,6 +5,8 @@
  * /usr/bin/time) minus that of `--version`, and the same for wall time; memory is its peak
  * RSS minus that of `--version`, against the input's size. CPU time is the figure to read on
  * a busy machine (wall time is inflated there).
+ * BENCH_BASELINE_JS=<other build's cli.js> adds a before/after ratio; BENCH_INSPECT=0 skips
+ * the inspect case (it builds a 5,000-Service fake cluster first); BENCH_RUNS (default 5).
  * Goals (issue 14): parse of a 5,000-service iptables-save and of a 10,000-service
  * `ipvsadm -Ln` ≤ 150 ms of work, peak memory ≤ 4× the input; `inspect` of a 3-node (fake)
  * cluster with 5,000 Services ≤ 2 s of work.
@@ -195,6 +197,25 @@ export async function bench(log: (line: string) => void) {
         memoryVsInput: +memRatio.toFixed(1),
         stdoutBytes: m.outBytes,
       };
+    }
+    // Another build (e.g. an older commit compiled elsewhere) measured the same way, for a
+    // before/after ratio in the same run: BENCH_BASELINE_JS=path/to/cli.js
+    const before = process.env.BENCH_BASELINE_JS;
+    if (before && existsSync(before)) {
+      for (const [name, args] of [cases[0]!, cases[4]!]) {
+        const now = results[name.trim()] as { cpuWorkMs: number };
+        const old = measure([before], args, runs, dir);
+        const oldWork = old.cpuMs - base.cpuMs;
+        log(
+          `${`${name} — baseline build`.padEnd(40)} work ${oldWork.toFixed(0)} ms CPU, peak ${(old.rssKb / 1024).toFixed(0)} MB, stdout ${MB(old.outBytes)} → this build does it in ${(now.cpuWorkMs / oldWork).toFixed(2)}× the CPU`,
+        );
+        results[`${name.trim()} (baseline build)`] = {
+          cpuWorkMs: +oldWork.toFixed(0),
+          rssMb: +(old.rssKb / 1024).toFixed(0),
+          stdoutBytes: old.outBytes,
+          thisBuildVsBaseline: +(now.cpuWorkMs / oldWork).toFixed(2),
+        };
+      }
     }
     if (process.env.BENCH_INSPECT !== '0') {
       const f = await fakeClusterWith(5_000, log);
