@@ -2,7 +2,7 @@
  * The kind + Docker provider: clusters and nodes are kind's, node commands are `docker exec`.
  * Every program runs through src/core/exec.ts with argv arrays.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { run, type RunResult } from '../core/exec.js';
 import { CommandError, UserError } from '../core/errors.js';
@@ -175,6 +175,7 @@ export class KindProvider implements Provider {
     }
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, text, { mode: 0o600 });
+    chmodSync(file, 0o600); // the mode above applies only to a new file
   }
 
   async exportLogs(cluster: string, dir: string): Promise<void> {

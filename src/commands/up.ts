@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 import { stringify } from 'yaml';
@@ -292,6 +292,10 @@ async function createOrReuse(
                 if (line) task.output = line;
               },
             });
+            // kind writes it 0600 only when it creates the file (os.WriteFile keeps an
+            // existing file's mode: pkg/cluster/internal/kubeconfig/internal/kubeconfig/
+            // write.go, v0.31.0): it holds the cluster's admin key, so 0600 every time
+            if (existsSync(ctx.kubeconfig)) chmodSync(ctx.kubeconfig, 0o600);
             saveRecord(ctx.env, {
               name: ctx.cluster,
               kubeconfig: ctx.kubeconfig,

@@ -86,7 +86,7 @@ export function findings(s: Snapshot): Finding[] {
         severity: 'warning',
         node: n.node,
         service: null,
-        message: `kube-proxy on ${n.node} runs in ${n.mode} mode but its ConfigMap says ${cfg.effectiveMode} (restart it: kubectl -n kube-system rollout restart ds/kube-proxy)`,
+        message: `kube-proxy on ${n.node} runs in ${n.mode} mode but its ConfigMap says ${cfg.effectiveMode} (restart it on this cluster: proxylab --cluster ${s.cluster} mode ${cfg.effectiveMode})`,
         evidence: [
           `/proxyMode on ${n.node}: ${n.mode}`,
           `ConfigMap kube-proxy config.conf: mode: "${cfg.mode}"`,

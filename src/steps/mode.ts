@@ -289,7 +289,20 @@ export async function switchMode(
     }
     progress('some nodes do not run it yet: restarting kube-proxy');
   }
-  const edited = editConfigMap(original, change);
+  let edited: string;
+  try {
+    edited = editConfigMap(original, change);
+  } catch (e) {
+    // its hint edits by hand: on this cluster's kubeconfig, not ~/.kube/config's cluster
+    if (e instanceof UserError && e.hint)
+      throw new UserError(
+        e.message,
+        e.hint.replace(/`kubectl /g, `\`kubectl --kubeconfig ${ctx.kubeconfig} `),
+        e.exitCode,
+        { cause: e },
+      );
+    throw e;
+  }
   const backup = saveBackup(ctx.env, ctx.cluster, original);
   progress(`backed up the kube-proxy ConfigMap to ${backup}`);
   // what a second Ctrl-C (exit at once) can still say truthfully

@@ -38,6 +38,7 @@ export function saveBackup(env: NodeJS.ProcessEnv, cluster: string, text: string
   for (let n = 1; ; n++) {
     try {
       writeFileSync(file, text, { flag: 'wx' });
+      pruneBackups(env, cluster);
       return file;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -46,8 +47,23 @@ export function saveBackup(env: NodeJS.ProcessEnv, cluster: string, text: string
   }
 }
 
+/** How many ConfigMap backups to keep per cluster (the newest). */
+export const KEEP_BACKUPS = 10;
+
+/** Remove all but the newest KEEP_BACKUPS backups of a cluster. */
+function pruneBackups(env: NodeJS.ProcessEnv, cluster: string): void {
+  const all = listBackups(env, cluster);
+  for (const f of all.slice(0, Math.max(0, all.length - KEEP_BACKUPS))) rmSync(f, { force: true });
+}
+
 export function readBackup(file: string): string {
   return readFileSync(file, 'utf8');
+}
+
+/** A backup's name as a sortable key: its time stamp, then the -N of a same-millisecond one. */
+function order(name: string): string {
+  const m = /^(.*?Z)(?:-(\d+))?\.yaml$/.exec(name);
+  return m ? `${m[1]}#${(m[2] ?? '0').padStart(6, '0')}` : name;
 }
 
 /** Backups of one cluster, oldest first. */
@@ -60,7 +76,7 @@ export function listBackups(env: NodeJS.ProcessEnv, cluster: string): string[] {
         (f) =>
           f.startsWith(prefix) && f.endsWith('.yaml') && /^\d{4}-/.test(f.slice(prefix.length)),
       )
-      .sort()
+      .sort((x, y) => order(x).localeCompare(order(y)))
       .map((f) => join(dir, f));
   } catch {
     return [];
