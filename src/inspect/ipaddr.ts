@@ -33,6 +33,8 @@ export interface IpInterface {
   /** `10.96.0.10/32` strings (the contract field). */
   addresses: string[];
   addressDetails: IpAddress[];
+  /** `altname enp0s6` lines (iproute2 ≥ 5.5), when the listing shows any. */
+  altNames?: string[];
 }
 
 export interface IpAddrList {
@@ -207,7 +209,12 @@ export function parseIpAddr(input: string): IpAddrList {
       });
       continue;
     }
-    if (/^(?:valid_lft|altname|alias|RX|TX|\d+\s+\d+)/.test(t)) continue;
+    const alt = /^altname (\S+)$/.exec(t);
+    if (alt) {
+      (cur.altNames ??= []).push(alt[1]!);
+      continue;
+    }
+    if (/^(?:valid_lft|alias|RX|TX|\d+\s+\d+)/.test(t)) continue;
     const kind = /^(dummy|veth|bridge|vxlan|ipip|bond|macvlan|ipvlan|tun|wireguard|geneve)\b/.exec(
       t,
     );

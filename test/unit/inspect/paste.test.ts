@@ -95,3 +95,12 @@ test("real output's own indentation is kept", () => {
   // a line without the prefix: nothing is stripped
   assert.deepEqual(stripCommonPrefix(['  a', 'b']), ['  a', 'b']);
 });
+
+test('ip addr: altname lines are kept with their interface, not dropped', () => {
+  const r = PARSERS['ip-addr'](
+    modern('kube-ipvs0/02-ack-cilium-ip-a-kube-ipvs0-and-nodelocaldns.txt').body,
+  );
+  const eth0 = r.interfaces.find((i) => i.name === 'eth0')!;
+  assert.deepEqual(eth0.altNames, ['enp0s6', 'ens6']);
+  assert.equal(r.interfaces.find((i) => i.name === 'kube-ipvs0')!.altNames, undefined);
+});
