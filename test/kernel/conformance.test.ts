@@ -227,7 +227,7 @@ before(
       sceneError = e as Error;
     }
   },
-  { timeout: 300_000 },
+  { timeout: 600_000 },
 );
 
 after(() => {
@@ -445,7 +445,7 @@ if (vmWhy)
   console.log(`# kernel tier: conformance (IPVS, kube-ipvs0 in the micro-VM) skipped: ${vmWhy}`);
 
 test(
-  'ipvs mode: ipvsadm -Ln/-ln/-Sn (also with session affinity) and ip addr/link show kube-ipvs0 as the real programs print them in the micro-VM',
+  'ipvs mode: ipvsadm -Ln/-ln/-Sn (also with session affinity), /proc/net/ip_vs and ip addr/link show kube-ipvs0 as the real programs print them in the micro-VM; a changed weight is caught',
   { skip: vmWhy, timeout: 900_000 },
   async () => {
     const s = await need();
@@ -453,6 +453,7 @@ test(
     assert.ok(d.vm.ok, `vm backend possible: ${d.vm.why}`);
     let vm: VmBackend | undefined;
     const diffs: Difference[] = [];
+    let realLn: Out | undefined;
     try {
       await awaitImageBuildElsewhere((l) => console.log(`# ${l}`));
       vm = await openVmBackend({ log: (l) => console.log(`# ${l}`) });
@@ -510,11 +511,31 @@ test(
             argv[0] === 'ip' ? ipLink : argv[0] === 'cat' ? procIpvs : exact,
           );
           if (x) diffs.push(x);
+          if (snap === s.ipvs && node === WORKER && argv.join(' ') === 'ipvsadm -ln') realLn = real;
         });
       }
     } finally {
       await vm?.close();
     }
+    // the comparison can fail here too: the worker's `ipvsadm -ln` with one weight changed
+    // (FAKE_LAB_BREAK) against what the real ipvsadm printed
+    assert.ok(realLn, 'the real ipvsadm -ln of the worker was listed');
+    const ln = ['ipvsadm', '-ln'];
+    const broken = await fakeExec(s.ipvsLab.fake, WORKER, ln, {
+      FAKE_LAB_BREAK: `${WORKER} ${ln.join(' ')}=Masq    1=>Masq    2`,
+    });
+    assert.notEqual(
+      broken.stdout,
+      got(s.ipvs, WORKER, ln).stdout,
+      'FAKE_LAB_BREAK changed the answer',
+    );
+    const hit = compare(
+      { where: 'micro-VM', node: WORKER, command: 'ipvsadm -ln' },
+      realLn,
+      broken,
+      exact,
+    );
+    assert.match(hit?.diff ?? '', /^\+ {3}-> \S+ +Masq {4}2 /m);
     assertNone(diffs);
   },
 );
