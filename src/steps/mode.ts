@@ -7,7 +7,7 @@
  */
 import { inPlace } from '../core/interrupt.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UserError, EXIT } from '../core/errors.js';
+import { CommandError, UserError, EXIT } from '../core/errors.js';
 import { describeWait, waitFor } from '../core/wait.js';
 import type { Context } from '../core/context.js';
 import { parseKubeProxyLog } from '../inspect/kubeproxylog.js';
@@ -314,8 +314,17 @@ export async function switchMode(
   try {
     if (signal.aborted) throw signal.reason;
     if (edited !== original) {
-      applied = true; // from here on a failure restores (a replace cut short may have landed)
-      await kube.kubectl([...KP, 'replace', '-f', '-'], { input: edited, signal });
+      try {
+        await kube.kubectl([...KP, 'replace', '-f', '-'], { input: edited, signal });
+      } catch (e) {
+        // refused by the API server: nothing changed, nothing to restore. Cut short (Ctrl-C,
+        // timeout): it may have landed, so from here on a failure restores.
+        const refused =
+          e instanceof CommandError && e.exitCode !== null && !e.timedOut && e.signal === null;
+        if (!refused) applied = true;
+        throw e;
+      }
+      applied = true;
       progress(`ConfigMap: mode ${effectiveMode(from)} → ${describe(change)}`);
     }
     applied = true;
@@ -361,7 +370,14 @@ export async function switchMode(
             undefined,
             EXIT.interrupted,
           )
-        : e;
+        : e instanceof CommandError
+          ? new UserError(
+              `the cluster refused the edited kube-proxy ConfigMap (${errorText(e)}); nothing changed: kube-proxy stays in ${effectiveMode(from)} mode`,
+              'look at the refusal above; `proxylab doctor` checks the cluster',
+              EXIT.failed,
+              { cause: e },
+            )
+          : e;
     }
     progress(`switch failed (${what}): restoring the ConfigMap from ${backup}`);
     const restored = await restore(kube, backup, original, o.timeoutS, progress);
@@ -419,7 +435,17 @@ export async function restore(
     if (configConf(now) !== configConf(original) || comparable(now) !== comparable(original)) {
       return { ok: false, detail: 'the ConfigMap read back differs from the backup', lagging: [] };
     }
-    await rollKubeProxy(kube, timeoutS, progress, signal);
+    // the ConfigMap is back, byte-identical: from here on the restore itself succeeded,
+    // and what is slow or stuck is kube-proxy's restart (said as such, not "restore failed")
+    try {
+      await rollKubeProxy(kube, timeoutS, progress, signal);
+    } catch (e) {
+      return {
+        ok: true,
+        detail: '',
+        lagging: [`kube-proxy's restart did not finish (${errorText(e)})`],
+      };
+    }
     progress(`restored ${backupFile}; kube-proxy restarted`);
     const mode = effectiveMode(readSettings(original));
     let last: NodeVerdict[] = [];
