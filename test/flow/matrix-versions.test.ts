@@ -101,3 +101,36 @@ test('every version: the same Debian 12 base (kind v0.31.0 base image), kubelet 
     }
   }
 });
+
+test('the node tools answer --version as Debian 12 packages print them; ipset and ipvsadm only once installed', () => {
+  const { fake } = cluster('1.35', 'iptables');
+  try {
+    const v = (t: string) => fake.tool('docker', ['exec', 'proxylab-worker', t, '--version']);
+    // kind's node image: iptables and nft (run here, Debian 12: the same packages)
+    assert.equal(v('iptables').stdout, 'iptables v1.8.9 (nf_tables)\n');
+    assert.equal(v('nft').stdout, 'nftables v1.0.6 (Lester Gooch #5)\n');
+    for (const t of ['ipset', 'ipvsadm']) {
+      const r = v(t);
+      assert.equal(r.code, 127);
+      assert.match(r.stderr, new RegExp(`exec: "${t}": executable file not found`));
+    }
+    fake.tool('docker', [
+      'exec',
+      'proxylab-worker',
+      'sh',
+      '-c',
+      'apt-get install -y "$@"',
+      'sh',
+      'ipvsadm',
+      'ipset',
+    ]);
+    assert.equal(v('ipset').stdout, 'ipset v7.17, protocol version: 7\n');
+    // bookworm's ipvsadm 1.31-1+b1: its binary's format string with the kernel's IPVS 1.2.1
+    assert.equal(
+      v('ipvsadm').stdout,
+      'ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)\n',
+    );
+  } finally {
+    fake.cleanup();
+  }
+});

@@ -120,3 +120,21 @@ export function kubeProxyLogFacts(version) {
     golang: modern ? 'server.go:529' : 'server.go:513',
   };
 }
+
+/**
+ * `--version` of the node's network tools: the same on every node image of kind v0.31.0
+ * (Debian 12 bookworm packages, see above). Run here, on Debian 12: `iptables --version`
+ * (kind's node selects the nf_tables backend: images/base/files/usr/local/bin/iptables-wrapper
+ * → "(nf_tables)"), `ipset --version`, `nft --version`; ipvsadm 1.31-1+b1 (bookworm's
+ * package, what `proxylab node-tools` installs) prints its version line only with IPVS in the
+ * kernel: the format string in the binary is "ipvsadm v1.31 2019/12/24 (compiled with popt and
+ * IPVS v%d.%d.%d)" and the kernel's IPVS is 1.2.1 ("IP Virtual Server version 1.2.1" in
+ * every real `ipvsadm -Ln`). ipset and ipvsadm are not in kind's image (installed by node-tools).
+ */
+export const NODE_TOOL_VERSIONS = {
+  iptables: 'iptables v1.8.9 (nf_tables)',
+  ip6tables: 'ip6tables v1.8.9 (nf_tables)',
+  ipset: 'ipset v7.17, protocol version: 7',
+  nft: 'nftables v1.0.6 (Lester Gooch #5)',
+  ipvsadm: 'ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)',
+};
