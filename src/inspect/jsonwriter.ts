@@ -8,18 +8,26 @@
 const SMALL = 512;
 const CHUNK = 1 << 16;
 
-/** Whether `v` holds at most `budget` values, counted until the budget runs out. */
+/** Whether `v` holds at most `budget` values (counted without allocating, until it runs out). */
 function small(v: object, budget: number): boolean {
-  const stack: unknown[] = [v];
-  while (stack.length) {
-    const x = stack.pop();
-    if (x === null || typeof x !== 'object') continue;
-    const vals = Array.isArray(x) ? x : Object.values(x);
-    budget -= vals.length;
-    if (budget < 0) return false;
-    for (const y of vals) if (y !== null && typeof y === 'object') stack.push(y);
+  return left(v, budget) >= 0;
+}
+
+function left(x: object, budget: number): number {
+  if (Array.isArray(x)) {
+    budget -= x.length;
+    for (let i = 0; i < x.length && budget >= 0; i++) {
+      const y: unknown = x[i];
+      if (y !== null && typeof y === 'object') budget = left(y, budget);
+    }
+    return budget;
   }
-  return true;
+  for (const k in x) {
+    if (--budget < 0) return budget;
+    const y: unknown = (x as Record<string, unknown>)[k];
+    if (y !== null && typeof y === 'object') budget = left(y, budget);
+  }
+  return budget;
 }
 
 export function writeJson(
