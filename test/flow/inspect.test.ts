@@ -99,7 +99,8 @@ test(
     );
     assert.match(
       r.stdout,
-      /^proxylab-worker2 +ipvs +7 IPVS virtual servers, 4 ClusterIPs on kube-ipvs0$/m,
+      // 6 ClusterIP ports + the NodePort on the node's address and on kindnet's ptp gateway
+      /^proxylab-worker2 +ipvs +8 IPVS virtual servers, 4 ClusterIPs on kube-ipvs0$/m,
     );
     assert.match(
       r.stdout,
