@@ -44,7 +44,8 @@ function iptablesForm(line: string): string {
 function ipsetForm(line: string): string {
   if (/^Revision:\s+\d+\s*$/.test(line)) return 'Revision: (kernel)';
   if (line.startsWith('Header:'))
-    return line.replace(/\s+bucketsize\s+\d+/, '').replace(/\s+initval\s+0x[0-9a-fA-F]+/, '');
+    // the doc may write the seed as `initval 0x[..]`: whatever follows the word goes too
+    return line.replace(/\s+bucketsize\s+\S+/, '').replace(/\s+initval\s+\S+/, '');
   return line;
 }
 
