@@ -27,6 +27,7 @@ import {
 } from './layout.js';
 import {
   CLASS_LABEL,
+  hasMarkers,
   isBound,
   lexLine,
   shape,
@@ -123,7 +124,7 @@ function looseKey(n: LNode, s: Side, cache: Map<LNode, string | null>): string |
   if (n.t === 'ellipsis') key = null;
   else if (n.t === 'line') {
     const segs = s.p.segs[n.i]!;
-    key = segs.some((x) => x.kind === 'any') ? null : shape(segs);
+    key = segs.some((x) => x.kind === 'any' || x.kind === 'num') ? null : shape(segs);
   } else {
     const head = n.head !== undefined ? looseKey({ t: 'line', i: n.head }, s, cache) : '';
     const kids = n.children.map((c) => looseKey(c, s, cache));
@@ -273,6 +274,9 @@ function words(segs: Segment[]): Word[] {
     if (s.kind === 'any') {
       word().masked += '[..]';
       word().text += '[..]';
+    } else if (s.kind === 'num') {
+      word().masked += s.text;
+      word().text += s.text;
     } else if (s.kind === 'var') {
       const w = word();
       w.masked += `<${s.cls}>`;
@@ -366,6 +370,17 @@ export function whyLinesDiffer(
     const ap = /^(.*):(\d+)$/.exec(y.masked);
     if (ep && ap && ep[1] === ap[1] && ep[2] !== ap[2]) {
       reasons.push(`port ${ep[2]} ≠ ${ap[2]}`);
+      continue;
+    }
+    const marked = /^\[([=<>])(\d+)\]$/.exec(x.text);
+    if (marked) {
+      const want =
+        marked[1] === '='
+          ? marked[2]
+          : `${marked[1] === '>' ? 'more than' : 'less than'} ${marked[2]}`;
+      reasons.push(
+        `${name ? `${name}: ` : ''}the doc says this value matters: ${want}, found ${y.text}`,
+      );
       continue;
     }
     const xc = x.values[0] ?? x.free[0];
@@ -636,7 +651,7 @@ class Explainer {
       if (es[i] === as[j]) return true;
       const e = E[i]!;
       const a = A[j]!;
-      if (!es[i]?.includes('[..]') || e.t !== 'line' || a.t !== 'line') return false;
+      if (!hasMarkers(es[i] ?? '') || e.t !== 'line' || a.t !== 'line') return false;
       const key = i * (m + 1) + j;
       const hit = memo.get(key);
       if (hit !== undefined) return hit;

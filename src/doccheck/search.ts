@@ -16,7 +16,9 @@
  */
 import { Bindings, isConflict } from './bindings.js';
 import type { Group, LNode } from './layout.js';
-import { isBound, type Segment } from './tokens.js';
+import { isBound, valueHolds, type Segment } from './tokens.js';
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
 
 // ---------------------------------------------------------------- one line
 
@@ -87,6 +89,21 @@ export class LineSearch {
       }
       const a = A[ai];
       if (!a) continue;
+      if (e.kind === 'num') {
+        // a value the doc marks as mattering: the whole number here must satisfy it
+        if (a.kind === 'any' || a.kind === 'num') continue;
+        if (off > 0 && isDigit(a.text.charCodeAt(off - 1))) continue;
+        const m = /^\d+[KMGT]?/.exec(a.text.slice(off));
+        if (!m || !valueHolds(e.op, e.value, m[0])) continue;
+        const end = off + m[0].length;
+        if (end < a.text.length && isDigit(a.text.charCodeAt(end))) continue;
+        stack.push(
+          end === a.text.length
+            ? { ei: ei + 1, ai: ai + 1, off: 0, b }
+            : { ei: ei + 1, ai, off: end, b },
+        );
+        continue;
+      }
       if (e.kind === 'lit') {
         // The doc's text is read along the output's segments. Where the doc wrote plain text
         // and the output has a value there, the value is compared as text: this is how

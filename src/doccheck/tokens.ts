@@ -46,7 +46,31 @@ export const CLASS_LABEL: Record<TokenClass, string> = {
 };
 
 export type Segment =
-  { kind: 'lit'; text: string } | { kind: 'var'; cls: TokenClass; text: string } | { kind: 'any' };
+  | { kind: 'lit'; text: string }
+  | { kind: 'var'; cls: TokenClass; text: string }
+  | { kind: 'any' }
+  | { kind: 'num'; op: ValueOp; value: number; text: string };
+
+/**
+ * "This value matters": a number the lesson depends on, written in the doc as `[=0]`
+ * (exactly 0), `[>0]` (more than 0) or `[<5]` (less than 5). Counters are otherwise free
+ * (any value matches); a marked one is compared. ipvsadm's K/M/G/T suffixes count 1000s.
+ */
+export type ValueOp = '=' | '<' | '>';
+export const VALUE_MARKER = /\[([=<>])(\d+)\]/g;
+
+/** Whether a doc line holds a `[..]` or a value marker (it is kept as written by --update). */
+export function hasMarkers(line: string): boolean {
+  return line.includes(INLINE_WILDCARD) || new RegExp(VALUE_MARKER.source).test(line);
+}
+
+/** Whether `actual` (digits, maybe with a K/M/G/T suffix) satisfies `op value`. */
+export function valueHolds(op: ValueOp, value: number, actual: string): boolean {
+  const m = /^(\d+)([KMGT]?)$/.exec(actual);
+  if (!m) return false;
+  const n = Number(m[1]) * 1000 ** ' KMGT'.indexOf(m[2] || ' ');
+  return op === '=' ? n === value : op === '<' ? n < value : n > value;
+}
 
 /** The explicit inline wildcard: matches any text within the line (possibly none). */
 export const INLINE_WILDCARD = '[..]';
@@ -87,7 +111,8 @@ function contextSpans(line: string): Span[] {
     if (!m || m.indices === undefined) return;
     for (const g of groups) {
       const r = m.indices[g];
-      if (r) spans.push({ start: r[0], end: r[1], cls });
+      // a value marker ([=0]) in a counter's place is the marker, not a counter
+      if (r && line[r[0]] !== '[') spans.push({ start: r[0], end: r[1], cls });
     }
   };
   // klog header: I1031 00:39:54.832710       1 server_others.go:170]
@@ -98,14 +123,15 @@ function contextSpans(line: string): Span[] {
   add(/^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+(\d+) /d, 'time', [1]);
   add(/^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ ([\w.-]+\.go:\d+)\]/d, 'time', [1]);
   // ipvsadm real server: -> 10.244.1.6:80   Masq    1      0          0   (ActiveConn, InActConn)
+  // (a doc may put a value marker, [=0] [>0] [<5], in a counter's place)
   add(
-    /^\s*->\s+\S+\s+(?:Masq|Route|Tunnel|Local|FullNat|Bypass)\s+\d+\s+(\d+)\s+(\d+)\s*$/d,
+    /^\s*->\s+\S+\s+(?:Masq|Route|Tunnel|Local|FullNat|Bypass)\s+\d+\s+(\d+|\[[=<>]\d+\])\s+(\d+|\[[=<>]\d+\])\s*$/d,
     'counter',
     [1, 2],
   );
   // ipvsadm --stats / --rate rows: five numbers after the address
   add(
-    /^\s*(?:(?:TCP|UDP|SCTP|FWM)\s+|->\s+)\S+\s+(\d+[KMGT]?)\s+(\d+[KMGT]?)\s+(\d+[KMGT]?)\s+(\d+[KMGT]?)\s+(\d+[KMGT]?)\s*$/d,
+    /^\s*(?:(?:TCP|UDP|SCTP|FWM)\s+|->\s+)\S+\s+(\d+[KMGT]?|\[[=<>]\d+\])\s+(\d+[KMGT]?|\[[=<>]\d+\])\s+(\d+[KMGT]?|\[[=<>]\d+\])\s+(\d+[KMGT]?|\[[=<>]\d+\])\s+(\d+[KMGT]?|\[[=<>]\d+\])\s*$/d,
     'counter',
     [1, 2, 3, 4, 5],
   );
@@ -245,6 +271,15 @@ export function lexLine(raw: string, opts: { wildcards?: boolean } = {}): Segmen
   }
   const wildcardAt = new Set<number>();
   if (opts.wildcards) for (const s of spans) if (s.cls === 'lit') wildcardAt.add(s.start);
+  // value markers: [=0], [>0], [<5]
+  const markerAt = new Map<number, { op: ValueOp; value: number; text: string }>();
+  if (opts.wildcards)
+    for (const m of line.matchAll(VALUE_MARKER)) {
+      const start = m.index;
+      if (spans.some((x) => start < x.end && x.start < start + m[0].length)) continue;
+      spans.push({ start, end: start + m[0].length, cls: 'lit' });
+      markerAt.set(start, { op: m[1] as ValueOp, value: Number(m[2]), text: m[0] });
+    }
   // Characters the context rules and wildcards already took. Tokens found by the scan
   // below never reach back before its cursor, so this is all `covered` needs to know
   // (one look per character: lexing stays linear in the line's length).
@@ -304,7 +339,9 @@ export function lexLine(raw: string, opts: { wildcards?: boolean } = {}): Segmen
     if (s.start < pos) continue;
     pushLit(line.slice(pos, s.start));
     if (s.cls === 'lit') {
+      const marker = markerAt.get(s.start);
       if (wildcardAt.has(s.start)) segs.push({ kind: 'any' });
+      else if (marker) segs.push({ kind: 'num', ...marker });
       else pushLit(line.slice(s.start, s.end));
     } else segs.push({ kind: 'var', cls: s.cls, text: line.slice(s.start, s.end) });
     pos = s.end;
@@ -326,6 +363,14 @@ export function volatileTokens(line: string): Array<{ cls: TokenClass; text: str
 /** A line's shape: its literal text with each token replaced by its class, e.g. "TCP <ip>:80 rr". */
 export function shape(segs: Segment[]): string {
   return segs
-    .map((s) => (s.kind === 'lit' ? s.text : s.kind === 'any' ? '[..]' : `<${s.cls}>`))
+    .map((s) =>
+      s.kind === 'lit'
+        ? s.text
+        : s.kind === 'any'
+          ? '[..]'
+          : s.kind === 'num'
+            ? s.text
+            : `<${s.cls}>`,
+    )
     .join('');
 }

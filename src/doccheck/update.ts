@@ -10,7 +10,7 @@
  * written instead. So an updated doc always passes against the run that wrote it.
  */
 import { matchOutput, splitLines, type MatchOptions } from './matcher.js';
-import { INLINE_WILDCARD, isEllipsis } from './tokens.js';
+import { hasMarkers, isEllipsis } from './tokens.js';
 import type { Bindings } from './bindings.js';
 import type { OutputKind } from './layout.js';
 
@@ -31,14 +31,14 @@ function lineMatches(doc: string, out: string): boolean {
   return matchOutput(doc, out, { kind: 'text' }).ok;
 }
 
-/** Put back the doc's `[..]` lines where they match the new output, in order. */
+/** Put back the doc's `[..]` and `[=N]` lines where they match the new output, in order. */
 export function keepInlineWildcards(expected: string[], proposed: string[]): string[] {
   const out = [...proposed];
   let from = 0;
   for (let p = 0; p < out.length; p++) {
     for (let j = from; j < expected.length; j++) {
       const e = expected[j]!;
-      if (!e.includes(INLINE_WILDCARD) || isEllipsis(e)) continue;
+      if (!hasMarkers(e) || isEllipsis(e)) continue;
       if (lineMatches(e, out[p]!)) {
         out[p] = e;
         from = j + 1;
