@@ -22,7 +22,7 @@
 // (its outputs are recorded all the same), 2 on bad options or when there is no cluster.
 import { $, fs, path } from 'zx';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const USAGE = `usage: node scripts/record.mjs [--cluster NAME] [--kubeconfig FILE] [--out DIR] [--lab NAME]...`;
@@ -69,15 +69,32 @@ const proxylab = [
   kubeconfig,
 ];
 
-/** The labs that run on the cluster: `<!-- proxylab needs: cluster … -->` in their README. */
+/**
+ * proxylab's own module that reads a lab's needs: the sources through tsx when it is
+ * installed (always current), else the build in dist/ (as scripts/smoke.mjs does).
+ */
+async function proxylabModule(rel) {
+  try {
+    const { register } = await import('tsx/esm/api');
+    register();
+    return await import(pathToFileURL(path.join(root, 'src', `${rel}.ts`)).href);
+  } catch (e) {
+    const built = path.join(root, 'dist', `${rel}.js`);
+    if (!fs.existsSync(built)) throw e;
+    return import(pathToFileURL(built).href);
+  }
+}
+const { readNeeds } = await proxylabModule('doccheck/requires');
+
+/** The labs checked on the cluster: `<!-- proxylab needs: … cluster … -->`, not unchecked. */
 function clusterLabs() {
   return fs
     .readdirSync(labsDir)
     .filter((n) => {
       const f = path.join(labsDir, n, 'README.md');
       if (!fs.existsSync(f)) return false;
-      const needs = /<!--\s*proxylab needs:([^>]*)-->/.exec(fs.readFileSync(f, 'utf8'));
-      return !!needs && /\bcluster\b/.test(needs[1]);
+      const needs = readNeeds(fs.readFileSync(f, 'utf8'));
+      return !needs.unchecked && needs.alternatives.some((a) => a.includes('cluster'));
     })
     .sort();
 }
