@@ -115,7 +115,7 @@ const MB = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
  * kubectl returns. (The fake toolchain's kubectl takes minutes per 500 Services applied, so
  * the cluster side is generated here rather than applied to a fake cluster.)
  */
-function inspectInputs(n: number, dir: string): { nodes: string[]; k8s: string } {
+export function inspectInputs(n: number, dir: string): { nodes: string[]; k8s: string } {
   const sec = (name: string, out: string, code = 0) =>
     `\n@@proxylab-inspect begin ${name}@@\n${out}\n@@proxylab-inspect end ${name} ${code}@@\n`;
   const node =
