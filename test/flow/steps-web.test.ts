@@ -143,8 +143,10 @@ test(
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stderr,
-      // KUBE-NODE-PORT once per family
-      /proxylab-worker: removed \d+ rules?, 2 chains, 3 ipsets, \d+ IPVS virtual servers/,
+      // per family: nat KUBE-NODE-PORT and KUBE-LOAD-BALANCER, filter KUBE-NODE-PORT,
+      // KUBE-SOURCE-RANGES-FIREWALL, KUBE-IPVS-FILTER, KUBE-IPVS-OUT-FILTER; all 17 sets of
+      // IPVS mode per family (kube-proxy creates every set, empty or not)
+      /proxylab-worker: removed \d+ rules?, 12 chains, 34 ipsets, \d+ IPVS virtual servers/,
     );
     // the flush used ONE docker exec on the node to look and ONE to apply
     assert.deepEqual([looks() - looks0, applies() - applies0], [1, 1]);
