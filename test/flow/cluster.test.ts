@@ -355,9 +355,11 @@ test(
       );
       let stderr = '';
       child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-      // wait until kind create is running, then press Ctrl-C
-      for (let i = 0; i < 100 && !/Create cluster "proxylab"/.test(stderr); i++)
+      // wait until kind create is running, then press Ctrl-C (up to 90 s: on a loaded
+      // machine the engine check before it takes seconds, and an early Ctrl-C tests another path)
+      for (let i = 0; i < 900 && !/Create cluster "proxylab"/.test(stderr); i++)
         await new Promise((r) => setTimeout(r, 100));
+      assert.match(stderr, /Create cluster "proxylab"/, 'kind create never started');
       await new Promise((r) => setTimeout(r, 500));
       child.kill('SIGINT');
       const code = await new Promise<number | null>((r) => child.on('close', r));
