@@ -122,6 +122,8 @@ test('record.mjs: no cluster → exit 2, says so and what to do, writes nothing'
     const bad = await record(['--lab', 'nosuchlab', '--out', out], r.env);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /no lab "nosuchlab"/);
+    // the labs it records by default: those that need the cluster and are checked
+    assert.match(bad.stderr, /→ labs here: ipvs, nftables\n/);
     const opt = await record(['--bogus'], r.env);
     assert.equal(opt.code, 2);
     assert.match(opt.stderr, /usage: node scripts\/record\.mjs/);
