@@ -43,7 +43,7 @@ lab: $(BUILD) ## everything: cluster, kube-proxy in MODE, web sample, every chec
 	$(PROXYLAB) lab --mode $(MODE) $(K8S_FLAG) $(ARGS)
 
 ##@ Lab steps
-modules: $(BUILD) ## load the IPVS kernel modules on this host
+modules: $(BUILD) ## load the IPVS kernel modules into the Docker engine's kernel (through a node)
 	$(PROXYLAB) modules $(ARGS)
 
 node-tools: $(BUILD) ## install ipvsadm, ipset and conntrack in every node
