@@ -56,8 +56,16 @@ export interface Progress {
 
 const KP = ['-n', 'kube-system'];
 
-export async function getConfigMap(kube: Kube, signal?: AbortSignal): Promise<string> {
-  const r = await kube.kubectl([...KP, 'get', 'configmap', 'kube-proxy', '-o', 'yaml'], { signal });
+export async function getConfigMap(
+  kube: Kube,
+  signal?: AbortSignal,
+  timeoutS?: number,
+): Promise<string> {
+  const r = await kube.kubectl([...KP, 'get', 'configmap', 'kube-proxy', '-o', 'yaml'], {
+    signal,
+    // the command's --timeout, when it has one (kube.kubectl's default otherwise)
+    ...(timeoutS !== undefined ? { timeoutMs: timeoutS * 1000 } : {}),
+  });
   return r.stdout;
 }
 
@@ -270,7 +278,7 @@ export async function switchMode(
   // sysctl stays set in the node's network namespace whatever the ConfigMap says.)
   if (change.mode === 'nftables' && change.tcpBeLiberal === undefined)
     change = { ...change, tcpBeLiberal: !(await rootlessEngine(ctx.env, signal)) };
-  const original = await getConfigMap(kube, signal);
+  const original = await getConfigMap(kube, signal, o.timeoutS);
   const from = readSettings(original);
   if (
     alreadyAsRequested(from, change) &&
