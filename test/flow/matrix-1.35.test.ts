@@ -1,0 +1,4 @@
+/** Issue 17: `proxylab lab --mode M --k8s 1.35` then `check`, M ∈ {iptables, ipvs, nftables} (see matrix-helpers.ts). */
+import { labMatrix } from './matrix-helpers.js';
+
+labMatrix('1.35');
