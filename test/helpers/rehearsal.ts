@@ -309,9 +309,6 @@ export async function createRunner(): Promise<Runner> {
     { mode: 0o440 },
   );
   const site = await downloadSite();
-  const state = join(base, 'fake-state');
-  mkdirSync(state);
-  chownSync(state, uid, gid);
   chownSync(home, uid, gid);
   return {
     user,
@@ -320,7 +317,6 @@ export async function createRunner(): Promise<Runner> {
     base,
     path,
     env: {
-      FAKE_STATE: state,
       FAKE_HANG_MAX_MS: '3000',
       // the fake cluster settles at once: a step's retries need no real waiting
       PROXYLAB_CHECK_BACKOFF_MS: '20',
@@ -521,6 +517,8 @@ export interface JobOptions {
   extraLabs?: Record<string, string>;
 }
 
+let jobCount = 0;
+
 /** Run one job of the workflow for one matrix combination. */
 export async function rehearseJob(runner: Runner, o: JobOptions): Promise<JobRecord> {
   const jobName = o.job ?? Object.keys(o.workflow.jobs)[0]!;
@@ -528,11 +526,13 @@ export async function rehearseJob(runner: Runner, o: JobOptions): Promise<JobRec
   const tag = Object.values(o.matrix)
     .join('-')
     .replace(/[^\w.-]/g, '_');
-  const jobDir = join(runner.base, 'jobs', `${jobName}-${tag}`);
+  // a fresh folder per job, as each GitHub job gets a fresh machine
+  const jobDir = join(runner.base, 'jobs', `${++jobCount}-${jobName}-${tag}`);
   const ws = join(jobDir, 'work');
   const temp = join(jobDir, 'temp');
   const artifactsDir = join(jobDir, 'artifacts');
-  for (const d of [jobDir, temp, artifactsDir]) mkdirSync(d, { recursive: true });
+  const fakeState = join(jobDir, 'fake-state');
+  for (const d of [jobDir, temp, artifactsDir, fakeState]) mkdirSync(d, { recursive: true });
   const ipvs = o.ipvsKernel ?? true;
   writeFileSync(join(runner.base, 'kernel-has-ipvs'), ipvs ? 'yes\n' : 'no\n');
   const kernelEnv = fakeKernel(join(jobDir, 'kernel'), {
@@ -569,6 +569,8 @@ export async function rehearseJob(runner: Runner, o: JobOptions): Promise<JobRec
     RUNNER_OS: 'Linux',
     RUNNER_TEMP: temp,
     ...runner.env,
+    // a fresh Docker engine (the fake's state) per job, as each job gets a fresh machine
+    FAKE_STATE: fakeState,
     ...kernelEnv,
     ...o.env,
   };
