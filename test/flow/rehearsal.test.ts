@@ -96,7 +96,7 @@ node/proxylab-worker2
 \`\`\`console proxylab
 $ make help | grep -v '^$' | head -2
 Setup
-  make help         list the targets (this text)
+  make help[..]
 \`\`\`
 `;
 const narrow = (
