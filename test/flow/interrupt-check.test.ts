@@ -6,45 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '../helpers/cli.js';
 import { labRun, type LabRun } from './check-helpers.js';
 import { cmYaml } from './steps-helpers.js';
 import type { CheckResult } from '../../src/doccheck/result.js';
-
-/** Start the CLI as a user would and press Ctrl-C once `ready(output)` holds. */
-function interruptWhen(
-  r: LabRun,
-  args: string[],
-  ready: (out: string) => boolean,
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; signal: string | null; out: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', `${ROOT}src/cli.ts`, '--kubeconfig', r.lab.fake.kubeconfig, ...args],
-    {
-      cwd: ROOT,
-      env: { ...r.env, NO_COLOR: '1', CI: 'true', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  return new Promise((resolve) => {
-    const tick = setInterval(() => {
-      if (!ready(out)) return;
-      clearInterval(tick);
-      child.kill('SIGINT');
-    }, 50);
-    child.on('close', (code, signal) => {
-      clearInterval(tick);
-      resolve({ code, signal, out });
-    });
-  });
-}
+import { interruptWhen } from '../helpers/interrupt.js';
 
 /** A lab doc in the fake's folder: one block per command. */
 function writeDoc(r: LabRun, name: string, blocks: Array<[string, string]>): string {
@@ -71,7 +38,11 @@ test('Ctrl-C with steps left: exit 130, a message, and last-check.json with the 
       ['echo four', 'four'],
       ['echo five', 'five'],
     ]);
-    const { code, signal, out } = await interruptWhen(r, ['check', file], () => existsSync(mark));
+    const { code, signal, out } = await interruptWhen(
+      { kubeconfig: r.lab.fake.kubeconfig, env: r.env },
+      ['check', file],
+      () => existsSync(mark),
+    );
     assert.equal(signal, null, out);
     assert.equal(code, 130, out);
     assert.match(out, /interrupted by Ctrl-C/);
@@ -102,7 +73,7 @@ test('Ctrl-C while a step runs `make ipvs`: the nested run restores the ConfigMa
       ['echo later', 'later'],
     ]);
     const { code, out } = await interruptWhen(
-      r,
+      { kubeconfig: r.lab.fake.kubeconfig, env: r.env },
       ['check', file],
       () => r.lab.fake.callsMatching('kubectl', 'rollout', 'status').length >= 1,
     );

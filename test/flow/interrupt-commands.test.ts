@@ -7,38 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { ROOT } from '../helpers/cli.js';
-import { newLab, type Lab } from './steps-helpers.js';
-
-function interruptWhen(
-  l: Lab,
-  args: string[],
-  ready: (out: string) => boolean,
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; out: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', `${ROOT}src/cli.ts`, '--kubeconfig', l.fake.kubeconfig, ...args],
-    {
-      cwd: ROOT,
-      env: { ...l.env, NO_COLOR: '1', CI: 'true', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  return new Promise((resolve) => {
-    const tick = setInterval(() => {
-      if (!ready(out)) return;
-      clearInterval(tick);
-      setTimeout(() => child.kill('SIGINT'), 300);
-    }, 50);
-    child.on('close', (code) => {
-      clearInterval(tick);
-      resolve({ code, out });
-    });
-  });
-}
+import { newLab } from './steps-helpers.js';
+import { interruptWhen } from '../helpers/interrupt.js';
 
 const cases: Array<{ name: string; args: string[]; delay: string; ready: RegExp }> = [
   {
@@ -55,7 +25,14 @@ for (const c of cases)
   test(`Ctrl-C in ${c.name}: exit 130 and a sentence, not "killed by SIGINT"`, async () => {
     const l = newLab({ env: { FAKE_DELAY: c.delay } });
     try {
-      const { code, out } = await interruptWhen(l, c.args, (o) => c.ready.test(o));
+      const { code, out } = await interruptWhen(
+        { kubeconfig: l.fake.kubeconfig, env: l.env },
+        c.args,
+        (o) => c.ready.test(o),
+        {
+          delayMs: 300,
+        },
+      );
       assert.equal(code, 130, out);
       assert.doesNotMatch(out, /killed by/);
       assert.match(out, /interrupted by Ctrl-C/);

@@ -6,12 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { ROOT } from '../helpers/cli.js';
 import { newLab, cmYaml, nodeExec, type Lab } from './steps-helpers.js';
+import { interruptWhen } from '../helpers/interrupt.js';
 
 function withLab(opts: Parameters<typeof newLab>[0], fn: (l: Lab) => Promise<void>) {
   return async () => {
@@ -150,43 +149,12 @@ test(
   }),
 );
 
-/**
- * Run the CLI as a user would (CI on, no colour) and press Ctrl-C once `ready(output)` holds
- * (plus `delayMs`); returns the exit code and everything it printed.
- */
-function interruptWhen(
-  l: Lab,
-  args: string[],
-  ready: (out: string) => boolean,
-  delayMs = 0,
-): Promise<{ code: number; out: string }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', `${ROOT}src/cli.ts`, '--kubeconfig', l.fake.kubeconfig, ...args],
-    { cwd: ROOT, env: { ...l.env, NO_COLOR: '1', CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  return new Promise((resolve) => {
-    const tick = setInterval(() => {
-      if (!ready(out)) return;
-      clearInterval(tick);
-      setTimeout(() => child.kill('SIGINT'), delayMs);
-    }, 50);
-    child.on('close', (c) => {
-      clearInterval(tick);
-      resolve({ code: c ?? -1, out });
-    });
-  });
-}
-
 test(
   'Ctrl-C during the rollout: the old mode stays fully in place (backup restored) and the command says so, exit 130',
   withLab({ env: { FAKE_DELAY: 'kubectl rollout status=2500' } }, async (l) => {
     const before = cmYaml(l);
     const { code, out } = await interruptWhen(
-      l,
+      { kubeconfig: l.fake.kubeconfig, env: l.env },
       ['mode', 'nftables', '--keep-rules'],
       (text) =>
         l.fake.callsMatching('kubectl', 'rollout', 'restart').length >= 1 &&
@@ -208,16 +176,16 @@ test(
 
 test(
   'Ctrl-C during the leftover cleanup: the switch stands and the command says kube-proxy runs the new mode, exit 130',
-  withLab({ env: { FAKE_DELAY: 'docker exec -i sh=2500' } }, async (l) => {
+  withLab({ env: { FAKE_DELAY: 'docker exec -i sh=6000' } }, async (l) => {
     const { code, out } = await interruptWhen(
-      l,
+      { kubeconfig: l.fake.kubeconfig, env: l.env },
       ['mode', 'nftables'],
       (text) =>
         /looking for iptables- and ipvs-mode leftovers/.test(text) &&
         l.fake
           .callsMatching('docker', 'exec', 'sh')
           .some((c) => c.argv.some((a) => a.includes('### proxylab:iptables-save'))),
-      300,
+      { delayMs: 300 },
     );
     assert.equal(code, 130, out);
     assert.match(
