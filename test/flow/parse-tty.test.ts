@@ -67,13 +67,14 @@ function pane(script: string) {
       )
         .trim()
         .split(' ');
-      return dead === '1' ? Number(code) : null;
+      // tmux can flag the pane dead a moment before it has the status: wait for both
+      return dead === '1' && code !== undefined && /^\d+$/.test(code) ? Number(code) : null;
     },
     close: () => spawnSync('tmux', ['-L', socket, 'kill-server']),
   };
 }
 
-async function until(what: string, ok: () => boolean, ms = 60_000): Promise<void> {
+async function until(what: string, ok: () => boolean, ms = 120_000): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (ok()) return;
@@ -96,7 +97,7 @@ test(
       p.type(body);
       p.keys('C-d');
       await until('the exit', () => p.status() !== null);
-      assert.equal(p.status(), 0, p.screen());
+      assert.equal(p.status(), 0, `exit ${p.status()}: ${p.screen()}`);
       const j = JSON.parse(readFileSync(out, 'utf8')) as { services: { realServers: unknown[] }[] };
       assert.equal(j.services.length, 4);
       assert.equal(j.services[3]!.realServers.length, 2);
@@ -118,7 +119,7 @@ test(
       await until('the paste prompt', () => p.screen().includes('paste the output, then Ctrl-D'));
       p.keys('C-c');
       await until('the exit', () => p.status() !== null);
-      assert.equal(p.status(), 130, p.screen());
+      assert.equal(p.status(), 130, `exit ${p.status()}: ${p.screen()}`);
       assert.match(p.screen(), /interrupted/);
     } finally {
       p.close();
