@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile, rename } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { run, output } from '../../core/exec.js';
-import { UserError } from '../../core/errors.js';
+import { EXIT, UserError } from '../../core/errors.js';
 import { paths } from '../../core/paths.js';
 import { gzipCpio, type CpioEntry } from './cpio.js';
 import { guestInit } from './guest-init.js';
@@ -399,6 +399,57 @@ async function unpackKernel(bzImagePath: string, root: string, dest: string): Pr
   });
 }
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One image build at a time in this project: two runs (say `make bare` and a test) would
+ * empty each other's scratch folder. The build lock is a folder made exclusively, holding
+ * the builder's pid; a lock whose process is gone is taken over. Waits while another build
+ * runs (it usually leaves the image this run wants).
+ */
+export async function buildLock(
+  log: BuildLog,
+  signal?: AbortSignal,
+  dir = join(paths.cache, 'bare', 'build.lock'),
+): Promise<() => Promise<void>> {
+  await mkdir(dirname(dir), { recursive: true });
+  let said = false;
+  for (;;) {
+    try {
+      await mkdir(dir);
+      await writeFile(join(dir, 'pid'), String(process.pid));
+      return () => rm(dir, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const pid = Number(await readFile(join(dir, 'pid'), 'utf8').catch(() => ''));
+    const age = Date.now() - (await stat(dir).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+    // no pid yet: the holder is between mkdir and writeFile (give it a few seconds)
+    if ((pid > 0 && !pidAlive(pid)) || (!(pid > 0) && age > 10_000)) {
+      await rm(dir, { recursive: true, force: true });
+      continue;
+    }
+    if (!said) {
+      log(`waiting for another VM image build (pid ${pid || '?'}) to finish`);
+      said = true;
+    }
+    if (signal?.aborted)
+      throw new UserError(
+        'interrupted while waiting for the VM image build: nothing was built',
+        undefined,
+        EXIT.interrupted,
+      );
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 /** Build (or reuse) the image. `log` receives one line per thing done. */
 export async function ensureImage(opts: {
   log: BuildLog;
@@ -406,15 +457,29 @@ export async function ensureImage(opts: {
   force?: boolean;
 }): Promise<VmImage> {
   const { log, signal } = opts;
-  if (!opts.force) {
+  const cached = async () => {
     const hit = await cachedImage();
-    if (hit) {
+    if (hit)
       log(
         `using the cached VM image ${relative(paths.root, hit.dir)} (kernel ${hit.kernelRelease})`,
       );
-      return hit;
-    }
+    return hit;
+  };
+  if (!opts.force) {
+    const hit = await cached();
+    if (hit) return hit;
   }
+  const release = await buildLock(log, signal);
+  try {
+    // another run may have built it while this one waited
+    const hit = opts.force ? undefined : await cached();
+    return hit ?? (await buildImage(log, signal));
+  } finally {
+    await release();
+  }
+}
+
+async function buildImage(log: BuildLog, signal?: AbortSignal): Promise<VmImage> {
   const pre = await buildPrerequisites();
   if (pre.missing.length)
     throw new UserError(
