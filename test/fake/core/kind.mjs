@@ -1,7 +1,7 @@
 // Core fake `kind`: create/delete/get clusters, nodes, kubeconfig; export logs; version.
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import YAML from 'yaml';
+import YAML from '../lib/yaml.mjs';
 import { engineDown, ENGINE_DOWN } from './docker.mjs';
 import {
   newCluster,

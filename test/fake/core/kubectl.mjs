@@ -2,7 +2,7 @@
 // Every call must name its kubeconfig (--kubeconfig or KUBECONFIG): proxylab never relies
 // on ~/.kube/config.
 import { readFileSync, existsSync } from 'node:fs';
-import YAML from 'yaml';
+import YAML from '../lib/yaml.mjs';
 import { engineDown } from './docker.mjs';
 import {
   list,
