@@ -90,7 +90,7 @@ check: $(BUILD) ## run labs/ipvs and compare every output with the doc
 smoke: $(BUILD) ## exactly what a CI job runs (lab + every check + JUnit)
 	node scripts/smoke.mjs --cluster $(CLUSTER) --mode $(MODE) $(K8S_FLAG) $(ARGS)
 
-test: $(NODE_MODULES) ## install what the tests need, then run every test tier
+test: $(BUILD) ## install and build what the tests need, then run every test tier
 	bash scripts/test-deps.sh
 	npm test
 

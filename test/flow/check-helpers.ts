@@ -42,7 +42,7 @@ for (const t of targets.length ? targets : ['help']) {
     else argv.push(w);
   }
   process.stdout.write('node bin/proxylab.js --cluster ' + (vars.CLUSTER ?? 'proxylab') + ' ' + argv.slice(3).join(' ') + '\\n');
-  const r = spawnSync(process.execPath, argv, { stdio: 'inherit', env: { ...process.env, PROXYLAB_DEV: '1' } });
+  const r = spawnSync(process.execPath, argv, { stdio: 'inherit', env: process.env });
   code = r.status ?? 1;
   if (code !== 0) {
     process.stderr.write('make: *** [Makefile: ' + t + '] Error ' + code + '\\n');
@@ -70,8 +70,6 @@ export function labRun(opts: Parameters<typeof newLab>[0] = {}): LabRun {
     PATH: `${shimDir}:${lab.env.PATH ?? ''}`,
     PROXYLAB_MAKE_ROOT: ROOT.replace(/\/$/, ''),
     PROXYLAB_CHECK_BACKOFF_MS: '20',
-    // ./bin/proxylab.js in a lab runs the sources, never a stale dist/ of this checkout
-    PROXYLAB_DEV: '1',
   };
   return {
     lab,

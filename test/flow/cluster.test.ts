@@ -344,15 +344,11 @@ test(
     { env: { FAKE_HANG: 'kind create cluster', FAKE_HANG_MAX_MS: '20000' } },
     async ({ fake, state }) => {
       const { spawn } = await import('node:child_process');
-      const { ROOT } = await import('../helpers/cli.js');
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', `${ROOT}src/cli.ts`, '--kubeconfig', fake.kubeconfig, 'up'],
-        {
-          cwd: ROOT,
-          env: { ...fake.env, PROXYLAB_STATE_DIR: state, CI: 'true', NO_COLOR: '1' },
-        },
-      );
+      const { ROOT, CLI } = await import('../helpers/cli.js');
+      const child = spawn(process.execPath, [...CLI, '--kubeconfig', fake.kubeconfig, 'up'], {
+        cwd: ROOT,
+        env: { ...fake.env, PROXYLAB_STATE_DIR: state, CI: 'true', NO_COLOR: '1' },
+      });
       let stderr = '';
       child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
       // wait until kind create is running, then press Ctrl-C (up to 90 s: on a loaded

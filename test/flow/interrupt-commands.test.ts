@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { ROOT } from '../helpers/cli.js';
+import { CLI, ROOT } from '../helpers/cli.js';
 import { newLab } from './steps-helpers.js';
 import { interruptWhen } from '../helpers/interrupt.js';
 
@@ -48,16 +48,7 @@ test('a second Ctrl-C during a mode switch exits at once and says what is in pla
   try {
     const child = spawn(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        `${ROOT}src/cli.ts`,
-        '--kubeconfig',
-        l.fake.kubeconfig,
-        'mode',
-        'nftables',
-        '--keep-rules',
-      ],
+      [...CLI, '--kubeconfig', l.fake.kubeconfig, 'mode', 'nftables', '--keep-rules'],
       {
         cwd: ROOT,
         env: { ...l.env, NO_COLOR: '1', CI: 'true' },

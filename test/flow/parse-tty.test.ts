@@ -89,7 +89,7 @@ test(
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'proxylab-tty-'));
     const out = join(dir, 'out.json');
-    const cli = `${process.execPath} --import tsx ${ROOT}src/cli.ts`;
+    const cli = `${process.execPath} ${ROOT}bin/proxylab.js`;
     const p = pane(`cd ${ROOT} && NO_COLOR=1 exec ${cli} parse ipvsadm > ${out}`);
     try {
       await until('the paste prompt', () => p.screen().includes('paste the output, then Ctrl-D'));
@@ -113,7 +113,7 @@ test(
   { skip: !haveTmux && 'tmux not installed' },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'proxylab-tty-'));
-    const cli = `${process.execPath} --import tsx ${ROOT}src/cli.ts`;
+    const cli = `${process.execPath} ${ROOT}bin/proxylab.js`;
     const p = pane(`cd ${ROOT} && NO_COLOR=1 exec ${cli} parse nft > /dev/null`);
     try {
       await until('the paste prompt', () => p.screen().includes('paste the output, then Ctrl-D'));

@@ -56,7 +56,6 @@ function smoke(f: Fake, args: string[]): Promise<{ code: number; out: string }> 
   const env = {
     ...f.env,
     PATH: `${f.env.PATH}:${hostbin}:/usr/bin:/bin`,
-    PROXYLAB_DEV: '1',
     PROXYLAB_KUBECONFIG: f.kubeconfig,
     PROXYLAB_STATE_DIR: join(f.dir, 'state'),
     PROXYLAB_DEB_CACHE: join(f.dir, 'debs'),

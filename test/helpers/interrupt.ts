@@ -4,7 +4,7 @@
  * that ended it (if any) and everything it printed, stdout and stderr in arrival order.
  */
 import { spawn } from 'node:child_process';
-import { ROOT } from './cli.js';
+import { CLI, ROOT } from './cli.js';
 
 export interface Interrupted {
   code: number | null;
@@ -18,15 +18,11 @@ export function interruptWhen(
   ready: (out: string) => boolean,
   opts: { delayMs?: number; env?: Record<string, string> } = {},
 ): Promise<Interrupted> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', `${ROOT}src/cli.ts`, '--kubeconfig', run.kubeconfig, ...args],
-    {
-      cwd: ROOT,
-      env: { ...run.env, NO_COLOR: '1', CI: 'true', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [...CLI, '--kubeconfig', run.kubeconfig, ...args], {
+    cwd: ROOT,
+    env: { ...run.env, NO_COLOR: '1', CI: 'true', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr.on('data', (b: Buffer) => (out += b.toString()));

@@ -18,7 +18,7 @@ const VERSION = (
 const NODE_DIR = dirname(process.execPath);
 
 function run(cmd: string, args: string[], o: { cwd: string; path: string }) {
-  const env = { ...process.env, PATH: o.path };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: o.path };
   delete env.PROXYLAB_ROOT; // the launcher must find the checkout by itself
   return spawnSync(cmd, args, { cwd: o.cwd, env, encoding: 'utf8' });
 }
