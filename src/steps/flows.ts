@@ -162,7 +162,7 @@ export function modulesTask(
         st.modules = {
           statuses,
           loaded,
-          via: `${e.node} (the Docker engine's kernel ${e.release}${host.local ? ', this machine' : `; ${host.why}`})`,
+          via: `${e.node} (the Docker engine's kernel ${e.release}${host.local ? ', this machine' : ", not this machine's"})`,
         };
       }
       if (persist) {

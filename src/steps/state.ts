@@ -34,7 +34,10 @@ function stamp(d = new Date()): string {
 export function saveBackup(env: NodeJS.ProcessEnv, cluster: string, text: string): string {
   const dir = join(stateDir(env), 'backups');
   mkdirSync(dir, { recursive: true });
-  let file = join(dir, `${safeName(cluster)}-${stamp()}.yaml`);
+  // one time stamp for every try: a -N retry must sort right after the file it collided
+  // with, not after a backup taken in the next millisecond
+  const at = stamp();
+  let file = join(dir, `${safeName(cluster)}-${at}.yaml`);
   for (let n = 1; ; n++) {
     try {
       writeFileSync(file, text, { flag: 'wx' });
@@ -42,7 +45,7 @@ export function saveBackup(env: NodeJS.ProcessEnv, cluster: string, text: string
       return file;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      file = join(dir, `${safeName(cluster)}-${stamp()}-${n}.yaml`);
+      file = join(dir, `${safeName(cluster)}-${at}-${n}.yaml`);
     }
   }
 }

@@ -79,7 +79,8 @@ test('backups are written exactly, never overwritten, and listed per cluster', (
     saveBackup(env, 'lab2', 'c');
     assert.notEqual(f1, f2);
     assert.equal(readBackup(f1), 'a: 1\n  trailing  \n');
-    assert.deepEqual(listBackups(env, 'lab'), [f1, f2].sort());
+    // oldest first, also when both fell in one millisecond (f2 is then f1's name + -1)
+    assert.deepEqual(listBackups(env, 'lab'), [f1, f2]);
     assert.equal(readdirSync(join(dir, 'backups')).length, 3);
   } finally {
     rmSync(dir, { recursive: true, force: true });
