@@ -20,9 +20,13 @@ function sleep(ms: number) {
 }
 
 /**
- * A tmux server of its own running `sh -c script` in one pane (the script `exec`s the CLI,
- * so the CLI is the pane's process and gets the terminal's Ctrl-C); the pane stays after
- * it exits so its exit status can be read. Killed by `close()`.
+ * A tmux server of its own running `bash -c script` in one pane; the script runs the CLI in
+ * the terminal's foreground process group (so it gets the terminal's Ctrl-C) and then prints
+ * `EXIT=<status>`. tmux's own #{pane_dead_status} is not used: tmux 3.3a leaves it empty when
+ * the pane's process read the terminal to EOF before exiting (reproduced with a bare
+ * `node -e` reading stdin), which made the paste test time out. bash, unlike a plain sh, waits
+ * out a Ctrl-C its child handles and goes on, so the line is printed after a 130 too.
+ * Killed by `close()`.
  */
 function pane(script: string) {
   const socket = `proxylab-test-${process.pid}-${Date.now()}`;
@@ -42,9 +46,9 @@ function pane(script: string) {
     '200',
     '-y',
     '50',
-    'sh',
+    'bash',
     '-c',
-    script,
+    `${script}; echo "EXIT=$?"`,
   );
   return {
     screen: () => tmux('capture-pane', '-p', '-J', '-S', '-200'),
@@ -56,19 +60,10 @@ function pane(script: string) {
         tmux('send-keys', '-t', '0', 'Enter');
       }
     },
-    /** The CLI's exit status once it has exited, else null. */
+    /** The CLI's exit status once it has exited (the `EXIT=` line), else null. */
     status: (): number | null => {
-      const [dead, code] = tmux(
-        'display-message',
-        '-p',
-        '-t',
-        '0',
-        '#{pane_dead} #{pane_dead_status}',
-      )
-        .trim()
-        .split(' ');
-      // tmux can flag the pane dead a moment before it has the status: wait for both
-      return dead === '1' && code !== undefined && /^\d+$/.test(code) ? Number(code) : null;
+      const m = /^EXIT=(\d+)$/m.exec(tmux('capture-pane', '-p', '-J', '-S', '-200'));
+      return m ? Number(m[1]) : null;
     },
     close: () => spawnSync('tmux', ['-L', socket, 'kill-server']),
   };
@@ -90,7 +85,7 @@ test(
     const dir = mkdtempSync(join(tmpdir(), 'proxylab-tty-'));
     const out = join(dir, 'out.json');
     const cli = `${process.execPath} ${ROOT}bin/proxylab.js`;
-    const p = pane(`cd ${ROOT} && NO_COLOR=1 exec ${cli} parse ipvsadm > ${out}`);
+    const p = pane(`cd ${ROOT} && NO_COLOR=1 ${cli} parse ipvsadm > ${out}`);
     try {
       await until('the paste prompt', () => p.screen().includes('paste the output, then Ctrl-D'));
       const body = real('ipvsadm/20-hwchiu-fresh-kubeadm-ipvs.txt').body.trimEnd();
@@ -123,7 +118,7 @@ test(
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'proxylab-tty-'));
     const cli = `${process.execPath} ${ROOT}bin/proxylab.js`;
-    const p = pane(`cd ${ROOT} && NO_COLOR=1 exec ${cli} parse nft > /dev/null`);
+    const p = pane(`cd ${ROOT} && NO_COLOR=1 ${cli} parse nft > /dev/null`);
     try {
       await until('the paste prompt', () => p.screen().includes('paste the output, then Ctrl-D'));
       p.keys('C-c');
