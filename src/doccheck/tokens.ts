@@ -199,9 +199,12 @@ const RULES: Rule[] = [
       return groupSpans([[1, 'ip']])(m);
     },
   },
-  // IPv4 addresses, optional /prefix kept literal
+  // IPv4 addresses, optional /prefix kept literal; also right after "__", where kube-proxy's
+  // nftables endpoint chains put the pod IP (endpoint-<hash>-default/web/tcp/http__10.244.1.3/80,
+  // pkg/proxy/nftables/proxier.go servicePortEndpointChainNameBase): a pod on another IP is
+  // the same chain renamed, not a different line
   {
-    re: /(?<![\w.])(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?![\w]|\.\d)/dy,
+    re: /(?:(?<=__)|(?<![\w.]))(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?![\w]|\.\d)/dy,
     spans: (m) => {
       const v = m[1] ?? '';
       if (FIXED_VALUES.has(v) || v.split('.').some((o) => Number(o) > 255)) return null;

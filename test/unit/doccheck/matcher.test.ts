@@ -4,7 +4,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { real, realFiles, seed, seedFiles } from '../../helpers/fixtures.js';
+import { modern, real, realFiles, seed, seedFiles } from '../../helpers/fixtures.js';
 import { formatDiff, matchOutput, type MatchResult } from '../../../src/doccheck/matcher.js';
 import { Bindings } from '../../../src/doccheck/bindings.js';
 import { detectKind } from '../../../src/doccheck/layout.js';
@@ -460,4 +460,29 @@ test('[..] inside a value the output lexes as one token (a klog source location)
   // what the doc still spells out must be there
   assert.ok(!open(line.replace('server_others.go:152]', 'server_linux.go:[..]')));
   assert.ok(!open(line.replace('server_others.go:152]', '[..]').replace('iptables', 'ipvs')));
+});
+
+test('nftables endpoint chains: a pod IP after "__" renames with the rest (real k3s table, every endpoint moved)', () => {
+  // kube-proxy names endpoint chains endpoint-<hash>-<ns>/<svc>/<proto>/<port>__<ip>/<port>
+  // (pkg/proxy/nftables/proxier.go, servicePortEndpointChainNameBase): a pod on another IP
+  // gets another hash *and* another IP in the name. Before the fix the IP after "__" was
+  // literal (the "_" before it was a word character), so every real re-run failed here.
+  const exp = modern('nft/01-k3s-nftables-mode-nft-list-table-ip-kube-proxy.txt').body;
+  const hashes = new Map<string, string>();
+  const act = exp
+    .replace(/10\.42\.4\.(\d+)/g, (_m, d: string) => `10.42.7.${Number(d) - 100}`)
+    .replace(/endpoint-([A-Z0-9]{8})-/g, (_m, h: string) => {
+      if (!hashes.has(h)) hashes.set(h, String(hashes.size).padStart(8, 'Q'));
+      return `endpoint-${hashes.get(h)}-`;
+    });
+  assert.notEqual(act, exp);
+  const r = matchOutput(exp, act);
+  ok(r, 'pod IPs and endpoint hashes renamed');
+  assert.ok(
+    r.renamed.some((x) => x.cls === 'ip' && x.doc === '10.42.4.201' && x.actual === '10.42.7.101'),
+  );
+  // negative control: the same IP in the name but the dnat to another one is still a difference
+  const wrong = act.replace('dnat to 10.42.7.101:8080', 'dnat to 10.42.7.199:8080');
+  assert.notEqual(wrong, act);
+  assert.equal(matchOutput(exp, wrong).ok, false);
 });
