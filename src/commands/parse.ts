@@ -6,9 +6,15 @@ import { readFile, stat } from 'node:fs/promises';
 import { bool, defineCommand, str } from '../core/command.js';
 import { EXIT, UsageError } from '../core/errors.js';
 import type { Context } from '../core/context.js';
-import { PARSE_KINDS, isParseError, type ParseKind } from '../inspect/index.js';
-import { writeJson } from '../inspect/jsonwriter.js';
-import { VIEWS, parseView, viewsOf, type ParseView } from '../inspect/views.js';
+import { isParseError } from '../inspect/errors.js';
+import type { ParseKind } from '../inspect/index.js';
+import {
+  PARSE_KIND_NAMES as PARSE_KINDS,
+  VIEWS,
+  viewsOf,
+  writeView,
+  type ParseView,
+} from '../inspect/views.js';
 
 /**
  * Everything on stdin until EOF. Ctrl-C while waiting rejects with the interrupt (exit 130)
@@ -166,16 +172,21 @@ Examples:
         `use one of: ${views.join(', ')}`,
       );
     const text = await readInput(args.positionals[1], ctx);
-    let data: unknown;
+    const indent = bool(args, 'pretty') || process.stdout.isTTY ? 2 : 0;
     try {
-      data = parseView(kind as ParseKind, text, view, table ? { table } : {});
+      // Written in chunks straight to stdout (ctx.io.out ends every write with a newline).
+      await writeView(
+        kind as ParseKind,
+        text,
+        view,
+        table ? { table } : {},
+        (chunk) => process.stdout.write(chunk),
+        indent,
+      );
     } catch (e) {
       if (isParseError(e)) throw new UsageError(e.message);
       throw e;
     }
-    const indent = bool(args, 'pretty') || process.stdout.isTTY ? 2 : 0;
-    // Written in chunks straight to stdout (ctx.io.out ends every write with a newline).
-    writeJson(data, (chunk) => process.stdout.write(chunk), indent);
     process.stdout.write('\n');
     return EXIT.ok;
   },

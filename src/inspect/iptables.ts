@@ -358,7 +358,7 @@ const cursor = new WordCursor();
 
 /** Whitespace other than spaces: text without it can be split into words with indexOf(' '). */
 const NOT_PLAIN = ['\t', '\v', '\f', '\r'];
-const isPlain = (text: string) => NOT_PLAIN.every((c) => text.indexOf(c) < 0);
+export const isPlain = (text: string) => NOT_PLAIN.every((c) => text.indexOf(c) < 0);
 
 const COUNTERS = /^\[(\d+):(\d+)\]$/;
 
@@ -429,7 +429,11 @@ const scratchMatches: string[] = [];
  * `[packets:bytes]` prefix of `iptables-save -c`. Returns [chain, rule], or null when the
  * line is not a rule (or leaves a quote open).
  */
-function saveRule(raw: string, line: number, plain = isPlain(raw)): [string, IptablesRule] | null {
+export function saveRule(
+  raw: string,
+  line: number,
+  plain = isPlain(raw),
+): [string, IptablesRule] | null {
   const cur = cursor.reset(raw, plain);
   let op = cur.next();
   let counters: Counters | null = null;
@@ -982,169 +986,212 @@ function stripMask(a: string | null): string | null {
   return a.replace(/\/(?:32|128)$/, '');
 }
 
+/** What the service chains' rules say about endpoints: the few fields step 3 reads, kept per rule. */
+interface SvcRule {
+  target: string | null;
+  comment: string | null;
+  probability: number | null;
+  recent: boolean;
+}
+
+const SVC_OR_SVL = /^KUBE-(?:SVC|SVL)-([A-Z0-9]+)$/;
+
+/** `ip:port` / `[v6]:port` / `ip` of a DNAT destination or an `-> ip:port` comment. */
+function endpointAddr(s: string): { address: string; port: number | null } {
+  const i = s.lastIndexOf(':');
+  if (s.startsWith('[')) {
+    const e = s.indexOf(']');
+    return { address: s.slice(1, e), port: int(s.slice(e + 2)) };
+  }
+  return i > 0 ? { address: s.slice(0, i), port: int(s.slice(i + 1)) } : { address: s, port: null };
+}
+
+/**
+ * kube-proxy's view built as the chains go by: `chain(name)` for each chain in table and
+ * chain order, then `rule(r)` for each of its rules, then `view()`. Nothing of a rule is kept
+ * but what the view needs, so a caller can read 40,000 rules without holding them
+ * (`kubeProxyView` feeds it a parsed dump; the streaming JSON writer feeds it line by line).
+ * Three steps, as kube-proxy lays the chains out: (1) every chain and jump names the
+ * service and endpoint chains, and KUBE-SEP DNAT rules give the endpoints' addresses;
+ * (2) KUBE-SERVICES, KUBE-NODEPORTS and KUBE-EXTERNAL-SERVICES give each service's cluster
+ * IP, port, node ports and external IPs, in their order; (3) at the end, KUBE-SVC/SVL chains
+ * give each service its endpoints (which needs every KUBE-SEP address from step 1).
+ */
+export class KubeProxyCollector {
+  private readonly byHash = new Map<string, KubeProxyServicePort>();
+  private readonly services: KubeProxyServicePort[] = [];
+  private readonly serviceChains = new Set<string>();
+  private readonly endpointChains = new Set<string>();
+  private readonly matchSets = new Set<string>();
+  private readonly sepAddr = new Map<string, { address: string; port: number | null }>();
+  /** Step 3's input: each KUBE-SVC/SVL chain (in order), with its hash and rules. */
+  private readonly svc: Array<{ name: string; hash: string; rules: SvcRule[] }> = [];
+  private name = '';
+  private isSep = false;
+  /** The chain is KUBE-SERVICES, KUBE-NODEPORTS or KUBE-EXTERNAL-SERVICES. */
+  private isEntry = false;
+  private svcRules: SvcRule[] | null = null;
+
+  chain(name: string): void {
+    this.name = name;
+    if (isSvcChain(name)) this.serviceChains.add(name);
+    this.isSep = name.startsWith('KUBE-SEP-');
+    if (this.isSep) this.endpointChains.add(name);
+    this.isEntry =
+      name === 'KUBE-SERVICES' || name === 'KUBE-NODEPORTS' || name === 'KUBE-EXTERNAL-SERVICES';
+    this.svcRules = null;
+    if (name.startsWith('KUBE-SV')) {
+      const m = SVC_OR_SVL.exec(name);
+      if (m) {
+        this.svcRules = [];
+        this.svc.push({ name, hash: m[1]!, rules: this.svcRules });
+      }
+    }
+  }
+
+  rule(r: IptablesRule): void {
+    const name = this.name;
+    if (this.isSep && r.dnatTo && !this.sepAddr.has(name))
+      this.sepAddr.set(name, endpointAddr(r.dnatTo));
+    for (const ms of r.matchSets) this.matchSets.add(ms.name);
+    const t = r.target;
+    if (t !== null && t.startsWith('KUBE-')) {
+      if (t.startsWith('KUBE-SEP-')) this.endpointChains.add(t);
+      else if (isSvcChain(t)) this.serviceChains.add(t);
+    }
+    if (this.isEntry) this.entryRule(name, r);
+    if (this.svcRules !== null)
+      this.svcRules.push({
+        target: r.target,
+        comment: r.comment,
+        probability: r.probability,
+        recent: r.matches.includes('recent'),
+      });
+  }
+
+  private newPort(): KubeProxyServicePort {
+    return {
+      name: null,
+      portName: null,
+      clusterIP: null,
+      port: null,
+      protocol: null,
+      chain: null,
+      nodePorts: [],
+      externalIPs: [],
+      endpoints: [],
+      noEndpoints: false,
+    };
+  }
+
+  private forHash(hash: string): KubeProxyServicePort {
+    let s = this.byHash.get(hash);
+    if (!s) {
+      s = this.newPort();
+      this.byHash.set(hash, s);
+      this.services.push(s);
+    }
+    return s;
+  }
+
+  /** Step 2: a rule of KUBE-SERVICES, KUBE-NODEPORTS or KUBE-EXTERNAL-SERVICES. */
+  private entryRule(name: string, r: IptablesRule): void {
+    const cs = commentService(r.comment);
+    const m = r.target ? SVC_CHAIN.exec(r.target) : null;
+    if (m) {
+      const s = this.forHash(m[1]!);
+      if (cs) {
+        s.name ??= cs.name;
+        s.portName ??= cs.portName;
+      }
+      const ip = stripMask(r.destination);
+      const isClusterRule = r.target!.startsWith('KUBE-SVC-') || r.target!.startsWith('KUBE-SVL-');
+      if (name === 'KUBE-NODEPORTS') {
+        const np = int(r.dport ?? undefined);
+        if (np !== null && !s.nodePorts.includes(np)) s.nodePorts.push(np);
+      } else if (/\b(?:external|loadbalancer) IP\b/.test(r.comment ?? '') || !isClusterRule) {
+        if (ip && !s.externalIPs.includes(ip)) s.externalIPs.push(ip);
+      } else if (s.clusterIP === null || /\bcluster IP\b/.test(r.comment ?? '')) {
+        s.chain ??= r.target!;
+        s.clusterIP = ip;
+        s.port = int(r.dport ?? undefined);
+        s.protocol = r.protocol;
+      }
+    } else if (
+      (r.target === 'REJECT' || r.target === 'DROP') &&
+      cs &&
+      /has no endpoints/.test(r.comment ?? '')
+    ) {
+      const key = `noep:${cs.name}:${cs.portName ?? ''}`;
+      let s = this.byHash.get(key);
+      if (!s) {
+        s = this.newPort();
+        s.name = cs.name;
+        s.portName = cs.portName;
+        this.byHash.set(key, s);
+        this.services.push(s);
+      }
+      s.noEndpoints = true;
+      if (name === 'KUBE-SERVICES') {
+        s.clusterIP ??= stripMask(r.destination);
+        s.port ??= int(r.dport ?? undefined);
+        s.protocol ??= r.protocol;
+      }
+    }
+  }
+
+  /** Step 3 (service chains → endpoints) and the view. */
+  view(): KubeProxyIptablesView {
+    for (const { name, hash, rules } of this.svc) {
+      const s = this.forHash(hash);
+      s.chain ??= name;
+      if (s.chain !== name) continue;
+      let remaining = 1;
+      const seen = new Set<string>();
+      for (const r of rules) {
+        const cs = s.name === null || s.portName === null ? commentService(r.comment) : null;
+        if (cs) {
+          s.name ??= cs.name;
+          if (!/->/.test(r.comment ?? '')) s.portName ??= cs.portName;
+        }
+        if (!r.target?.startsWith('KUBE-SEP-') || r.recent || seen.has(r.target)) continue;
+        seen.add(r.target);
+        const fromComment = /->\s*(\S+)$/.exec(r.comment ?? '');
+        const a =
+          this.sepAddr.get(r.target) ?? (fromComment ? endpointAddr(fromComment[1]!) : null);
+        const share = remaining * (r.probability ?? 1);
+        remaining -= share;
+        s.endpoints.push({
+          chain: r.target,
+          address: a?.address ?? null,
+          port: a?.port ?? null,
+          probability: r.probability,
+          share: Math.round(share * 1e6) / 1e6,
+        });
+      }
+    }
+    return {
+      services: this.services,
+      // In the order the input shows them (sorting 10,000 names costs more than the rest).
+      serviceChains: [...this.serviceChains],
+      endpointChains: [...this.endpointChains],
+      matchSets: [...this.matchSets].sort(),
+    };
+  }
+}
+
+/** KUBE-SEP-… and KUBE-SERVICES are the most common names: no regex for them. */
+const isSvcChain = (n: string) =>
+  n.startsWith('KUBE-') && !n.startsWith('KUBE-SE') && SVC_CHAIN.test(n);
+
 export function kubeProxyView(dump: IptablesDump): KubeProxyIptablesView {
-  const byHash = new Map<string, KubeProxyServicePort>();
-  const services: KubeProxyServicePort[] = [];
-  const serviceChains = new Set<string>();
-  const endpointChains = new Set<string>();
-  const matchSets = new Set<string>();
-  const sepAddr = new Map<string, { address: string; port: number | null }>();
-  // Chain names and chains side by side (no pair per chain: 15,000 chains at 5,000 Services).
-  const names: string[] = [];
-  const lists: IptablesChain[] = [];
+  const v = new KubeProxyCollector();
   for (const tn in dump.tables) {
     const cs = dump.tables[tn]!.chains;
     for (const n in cs) {
-      names.push(n);
-      lists.push(cs[n]!);
+      v.chain(n);
+      for (const r of cs[n]!.rules) v.rule(r);
     }
   }
-  // KUBE-SEP-… and KUBE-SERVICES are the most common names: no regex for them.
-  const isSvcChain = (n: string) =>
-    n.startsWith('KUBE-') && !n.startsWith('KUBE-SE') && SVC_CHAIN.test(n);
-
-  const newPort = (): KubeProxyServicePort => ({
-    name: null,
-    portName: null,
-    clusterIP: null,
-    port: null,
-    protocol: null,
-    chain: null,
-    nodePorts: [],
-    externalIPs: [],
-    endpoints: [],
-    noEndpoints: false,
-  });
-  const forHash = (hash: string): KubeProxyServicePort => {
-    let s = byHash.get(hash);
-    if (!s) {
-      s = newPort();
-      byHash.set(hash, s);
-      services.push(s);
-    }
-    return s;
-  };
-  const addr = (s: string) => {
-    const i = s.lastIndexOf(':');
-    if (s.startsWith('[')) {
-      const e = s.indexOf(']');
-      return { address: s.slice(1, e), port: int(s.slice(e + 2)) };
-    }
-    return i > 0
-      ? { address: s.slice(0, i), port: int(s.slice(i + 1)) }
-      : { address: s, port: null };
-  };
-
-  for (let ci = 0; ci < names.length; ci++) {
-    const name = names[ci]!;
-    const c = lists[ci]!;
-    if (isSvcChain(name)) serviceChains.add(name);
-    if (name.startsWith('KUBE-SEP-')) {
-      endpointChains.add(name);
-      for (const r of c.rules)
-        if (r.dnatTo && !sepAddr.has(name)) sepAddr.set(name, addr(r.dnatTo));
-    }
-    for (const r of c.rules) {
-      for (const ms of r.matchSets) matchSets.add(ms.name);
-      const t = r.target;
-      if (t === null || !t.startsWith('KUBE-')) continue;
-      if (t.startsWith('KUBE-SEP-')) endpointChains.add(t);
-      else if (isSvcChain(t)) serviceChains.add(t);
-    }
-  }
-
-  // KUBE-SERVICES: cluster IPs (and external IPs), or "has no endpoints" rejects.
-  for (let ci = 0; ci < names.length; ci++) {
-    const name = names[ci]!;
-    const c = lists[ci]!;
-    if (name !== 'KUBE-SERVICES' && name !== 'KUBE-NODEPORTS' && name !== 'KUBE-EXTERNAL-SERVICES')
-      continue;
-    for (const r of c.rules) {
-      const cs = commentService(r.comment);
-      const m = r.target ? SVC_CHAIN.exec(r.target) : null;
-      if (m) {
-        const s = forHash(m[1]!);
-        if (cs) {
-          s.name ??= cs.name;
-          s.portName ??= cs.portName;
-        }
-        const ip = stripMask(r.destination);
-        const isClusterRule =
-          r.target!.startsWith('KUBE-SVC-') || r.target!.startsWith('KUBE-SVL-');
-        if (name === 'KUBE-NODEPORTS') {
-          const np = int(r.dport ?? undefined);
-          if (np !== null && !s.nodePorts.includes(np)) s.nodePorts.push(np);
-        } else if (/\b(?:external|loadbalancer) IP\b/.test(r.comment ?? '') || !isClusterRule) {
-          if (ip && !s.externalIPs.includes(ip)) s.externalIPs.push(ip);
-        } else if (s.clusterIP === null || /\bcluster IP\b/.test(r.comment ?? '')) {
-          s.chain ??= r.target!;
-          s.clusterIP = ip;
-          s.port = int(r.dport ?? undefined);
-          s.protocol = r.protocol;
-        }
-      } else if (
-        (r.target === 'REJECT' || r.target === 'DROP') &&
-        cs &&
-        /has no endpoints/.test(r.comment ?? '')
-      ) {
-        const key = `noep:${cs.name}:${cs.portName ?? ''}`;
-        let s = byHash.get(key);
-        if (!s) {
-          s = newPort();
-          s.name = cs.name;
-          s.portName = cs.portName;
-          byHash.set(key, s);
-          services.push(s);
-        }
-        s.noEndpoints = true;
-        if (name === 'KUBE-SERVICES') {
-          s.clusterIP ??= stripMask(r.destination);
-          s.port ??= int(r.dport ?? undefined);
-          s.protocol ??= r.protocol;
-        }
-      }
-    }
-  }
-
-  // Service chains → endpoints.
-  for (let ci = 0; ci < names.length; ci++) {
-    const name = names[ci]!;
-    if (!name.startsWith('KUBE-SV')) continue;
-    const c = lists[ci]!;
-    const m = /^KUBE-(?:SVC|SVL)-([A-Z0-9]+)$/.exec(name);
-    if (!m) continue;
-    const s = forHash(m[1]!);
-    s.chain ??= name;
-    if (s.chain !== name) continue;
-    let remaining = 1;
-    const seen = new Set<string>();
-    for (const r of c.rules) {
-      const cs = s.name === null || s.portName === null ? commentService(r.comment) : null;
-      if (cs) {
-        s.name ??= cs.name;
-        if (!/->/.test(r.comment ?? '')) s.portName ??= cs.portName;
-      }
-      if (!r.target?.startsWith('KUBE-SEP-') || r.matches.includes('recent') || seen.has(r.target))
-        continue;
-      seen.add(r.target);
-      const fromComment = /->\s*(\S+)$/.exec(r.comment ?? '');
-      const a = sepAddr.get(r.target) ?? (fromComment ? addr(fromComment[1]!) : null);
-      const share = remaining * (r.probability ?? 1);
-      remaining -= share;
-      s.endpoints.push({
-        chain: r.target,
-        address: a?.address ?? null,
-        port: a?.port ?? null,
-        probability: r.probability,
-        share: Math.round(share * 1e6) / 1e6,
-      });
-    }
-  }
-  return {
-    services,
-    // In the order the input shows them (sorting 10,000 names costs more than the rest).
-    serviceChains: [...serviceChains],
-    endpointChains: [...endpointChains],
-    matchSets: [...matchSets].sort(),
-  };
+  return v.view();
 }

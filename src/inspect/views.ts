@@ -6,10 +6,25 @@
  *   kube-proxy  iptables/nft: only kube-proxy's services → endpoints, with skipped and notes
  *   summary     counts: tables, chains, rules, services, endpoints, skipped lines
  */
-import { kubeProxyView, parseIptables, type IptablesDump } from './iptables.js';
-import { kubeProxyNftView, parseNft, type NftRuleset } from './nft.js';
-import { parseIpvsadm, type IpvsTable } from './ipvsadm.js';
-import { PARSERS, type ParseKind } from './index.js';
+import type { IptablesDump, KubeProxyIptablesView } from './iptables.js';
+import type { KubeProxyNftView, NftRuleset } from './nft.js';
+import type { IpvsTable } from './ipvsadm.js';
+import type { ParseKind } from './index.js';
+import { writeJson } from './jsonwriter.js';
+
+/**
+ * The kinds `proxylab parse` reads, as index.ts's PARSERS names them (a unit test keeps the
+ * two equal). Listed here so that the command loads only the parser it runs, not all seven.
+ */
+export const PARSE_KIND_NAMES: readonly ParseKind[] = [
+  'ipvsadm',
+  'iptables',
+  'ipset',
+  'ip-addr',
+  'kube-proxy-log',
+  'proxy-mode',
+  'nft',
+];
 
 export const VIEWS = ['full', 'rules', 'kube-proxy', 'summary'] as const;
 export type ParseView = (typeof VIEWS)[number];
@@ -25,8 +40,7 @@ export function viewsOf(kind: ParseKind): ParseView[] {
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-function iptablesSummary(d: IptablesDump, withView: boolean) {
-  const v = withView ? kubeProxyView(d) : null;
+function iptablesSummary(d: IptablesDump, v: KubeProxyIptablesView | null) {
   return {
     formats: d.formats,
     tables: Object.fromEntries(
@@ -48,8 +62,7 @@ function iptablesSummary(d: IptablesDump, withView: boolean) {
   };
 }
 
-function nftSummary(r: NftRuleset) {
-  const v = kubeProxyNftView(r);
+function nftSummary(r: NftRuleset, v: KubeProxyNftView | null) {
   return {
     tables: r.tables.map((t) => ({
       family: t.family,
@@ -81,31 +94,61 @@ function ipvsSummary(t: IpvsTable) {
   };
 }
 
-/** Parse `text` as `kind` and return what `view` shows. Throws ParseError like the parsers. */
-export function parseView(
+/**
+ * Parse `text` as `kind` and return what `view` shows. Throws ParseError like the parsers.
+ * Loads only the parser of that kind.
+ */
+export async function parseView(
   kind: ParseKind,
   text: string,
   view: ParseView,
   opts: { table?: string } = {},
-): unknown {
+): Promise<unknown> {
   if (kind === 'iptables') {
+    const { parseIptables, kubeProxyView } = await import('./iptables.js');
     const d = parseIptables(text, opts);
     if (view === 'rules') return d;
     if (view === 'kube-proxy')
       return { kubeProxy: kubeProxyView(d), skipped: d.skipped, notes: d.notes };
-    if (view === 'summary') return iptablesSummary(d, true);
+    if (view === 'summary') return iptablesSummary(d, kubeProxyView(d));
     return { ...d, kubeProxy: kubeProxyView(d) };
   }
   if (kind === 'nft') {
+    const { parseNft, kubeProxyNftView } = await import('./nft.js');
     const r = parseNft(text);
     if (view === 'rules') return r;
     if (view === 'kube-proxy') return { kubeProxy: kubeProxyNftView(r), skipped: r.skipped };
-    if (view === 'summary') return nftSummary(r);
+    if (view === 'summary') return nftSummary(r, kubeProxyNftView(r));
     return { ...r, kubeProxy: kubeProxyNftView(r) };
   }
   if (kind === 'ipvsadm') {
+    const { parseIpvsadm } = await import('./ipvsadm.js');
     const t = parseIpvsadm(text);
     return view === 'summary' ? ipvsSummary(t) : t;
   }
-  return PARSERS[kind](text);
+  if (kind === 'ipset') return (await import('./ipset.js')).parseIpset(text);
+  if (kind === 'ip-addr') return (await import('./ipaddr.js')).parseIpAddr(text);
+  const log = await import('./kubeproxylog.js');
+  return kind === 'proxy-mode' ? log.parseProxyMode(text) : log.parseKubeProxyLog(text);
+}
+
+/**
+ * Parse `text` as `kind` and write what `view` shows as JSON through `write` (indented by
+ * `indent`, compact when 0): the same text as JSON.stringify of parseView's result. A plain
+ * iptables-save written compact is printed while it is read (iptables-json.ts), without
+ * holding its rules.
+ */
+export async function writeView(
+  kind: ParseKind,
+  text: string,
+  view: ParseView,
+  opts: { table?: string },
+  write: (chunk: string) => void,
+  indent: number,
+): Promise<void> {
+  if (kind === 'iptables' && indent === 0) {
+    const { writePlainSave } = await import('./iptables-json.js');
+    if (writePlainSave(text, view, write)) return;
+  }
+  writeJson(await parseView(kind, text, view, opts), write, indent);
 }
