@@ -23,8 +23,17 @@ export function describeWait(o: Pick<WaitOptions, 'what' | 'timeoutMs'>): string
 }
 
 /**
+ * Thrown by a probe that knows what it awaits will not happen (no point waiting out the
+ * limit): waitFor rethrows it at once.
+ */
+export class WaitGiveUp extends Error {
+  override name = 'WaitGiveUp';
+}
+
+/**
  * Call `probe` until it returns a value that is not undefined. Returns that value. A probe
- * that throws is retried; the last error is reported if time runs out.
+ * that throws is retried (a WaitGiveUp ends the wait at once); the last error is reported
+ * if time runs out.
  */
 export async function waitFor<T>(probe: () => Promise<T | undefined>, o: WaitOptions): Promise<T> {
   const deadline = Date.now() + o.timeoutMs;
@@ -38,6 +47,7 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, o: WaitOpt
       if (v !== undefined) return v;
       lastError = undefined;
     } catch (e) {
+      if (e instanceof WaitGiveUp) throw e;
       lastError = e;
     }
     const left = deadline - Date.now();

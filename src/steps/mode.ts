@@ -8,7 +8,7 @@
 import { inPlace } from '../core/interrupt.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandError, UserError, EXIT } from '../core/errors.js';
-import { describeWait, waitFor } from '../core/wait.js';
+import { describeWait, waitFor, WaitGiveUp } from '../core/wait.js';
 import type { Context } from '../core/context.js';
 import { parseKubeProxyLog } from '../inspect/kubeproxylog.js';
 import {
@@ -37,6 +37,9 @@ export interface NodeVerdict {
   proxyMode?: string;
   /** The mode the pod's logs announce. */
   logMode?: string;
+  /** The node's kube-proxy pod and when it started (status.startTime). */
+  pod?: string;
+  podStartedAt?: string;
   warnings: string[];
   problem?: string;
 }
@@ -143,33 +146,49 @@ async function crashingPods(kube: Kube, signal?: AbortSignal): Promise<string[]>
   return out;
 }
 
+interface PodLog {
+  pod: string;
+  startedAt?: string;
+  mode?: string;
+  deprecation: boolean;
+  fatal: string | null;
+}
+
 /** The kube-proxy logs of every pod, in ONE kubectl call, split per node. */
-async function logsPerNode(
-  kube: Kube,
-  signal?: AbortSignal,
-): Promise<Map<string, { mode?: string; deprecation: boolean; fatal: string | null }>> {
+async function logsPerNode(kube: Kube, signal?: AbortSignal): Promise<Map<string, PodLog>> {
   const pods = await kube.kubectl(
     [...KP, 'get', 'pods', '-l', 'k8s-app=kube-proxy', '-o', 'json'],
     { signal },
   );
-  const podNode = new Map<string, string>();
+  const podNode = new Map<string, { node: string; startedAt?: string }>();
   for (const p of (
     JSON.parse(pods.stdout) as {
-      items: { metadata: { name: string }; spec?: { nodeName?: string } }[];
+      items: {
+        metadata: { name: string; deletionTimestamp?: string };
+        spec?: { nodeName?: string };
+        status?: { startTime?: string };
+      }[];
     }
   ).items) {
-    if (p.spec?.nodeName) podNode.set(p.metadata.name, p.spec.nodeName);
+    // a pod on its way out is not the one that will answer
+    if (p.spec?.nodeName && !p.metadata.deletionTimestamp)
+      podNode.set(p.metadata.name, {
+        node: p.spec.nodeName,
+        ...(p.status?.startTime ? { startedAt: p.status.startTime } : {}),
+      });
   }
   const r = await kube.kubectl(
     [...KP, 'logs', '-l', 'k8s-app=kube-proxy', '--prefix', '--tail=200'],
     { signal, reject: false },
   );
   const parsed = parseKubeProxyLog(r.stdout);
-  const out = new Map<string, { mode?: string; deprecation: boolean; fatal: string | null }>();
+  const out = new Map<string, PodLog>();
   for (const s of parsed.sources) {
-    const node = podNode.get(s.source);
-    if (!node) continue;
-    out.set(node, {
+    const at = podNode.get(s.source);
+    if (!at) continue;
+    out.set(at.node, {
+      pod: s.source,
+      ...(at.startedAt ? { startedAt: at.startedAt } : {}),
       ...(s.mode ? { mode: s.mode } : {}),
       deprecation: s.deprecationWarning,
       fatal: s.fatal,
@@ -192,11 +211,13 @@ export async function verifyNodes(
       timeoutMs: 20_000,
     }),
   );
-  const logs = await logsPerNode(kube, signal).catch(() => new Map());
+  const logs = await logsPerNode(kube, signal).catch(() => new Map<string, PodLog>());
   return answers.map(({ node, value, error }) => {
     const v: NodeVerdict = { node: node.name, warnings: [] };
     const log = logs.get(node.name);
     if (log?.mode) v.logMode = log.mode;
+    if (log?.pod) v.pod = log.pod;
+    if (log?.startedAt) v.podStartedAt = log.startedAt;
     if (log?.deprecation)
       v.warnings.push(
         'kube-proxy logs that the ipvs proxier is deprecated since Kubernetes 1.35 (use nftables for new work)',
@@ -219,6 +240,109 @@ export async function verifyNodes(
     }
     return v;
   });
+}
+
+/**
+ * How long a node's kube-proxy may keep answering another mode than the one asked for
+ * before that counts as final, when nothing else says so sooner. A pod restarting slowly
+ * on a loaded machine does not answer at all (curl fails) until it has read its
+ * configuration, so this only ever times a pod that is up and answering the old mode.
+ */
+export const STALE_AFTER_MS = 30_000;
+/** A pod whose own start-up log contradicts its answer: seen twice this far apart. */
+const CONTRADICTED_AFTER_MS = 2_000;
+
+/** kube-proxy on a node keeps answering a mode that will not change by waiting. */
+export class StaleModeError extends WaitGiveUp {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
+}
+
+function clock(iso: string | number): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso) : d.toISOString().slice(11, 19);
+}
+
+/**
+ * Ask every node's kube-proxy for its mode until all answer `want` (or the limit passes),
+ * but stop at once when a node's answer is settled: kube-proxy reads its mode once, at
+ * start (cmd/kube-proxy/app/server.go, v1.35: the config file is loaded before the proxier
+ * is built and a projected ConfigMap update does not restart it), so a pod that is up and
+ * answers another mode — while its own log says which proxier it started, or for
+ * STALE_AFTER_MS — keeps answering it until it is restarted.
+ */
+export async function waitForMode(
+  kube: Kube,
+  want: string,
+  o: {
+    what: string;
+    timeoutMs: number;
+    signal: AbortSignal;
+    progress?: Progress;
+    kubeconfig: string;
+    /** What makes it right (e.g. "run `proxylab mode ipvs` again"). */
+    retry: string;
+  },
+  onTry?: (last: NodeVerdict[]) => void,
+): Promise<NodeVerdict[]> {
+  const t0 = Date.now();
+  const seen = new Map<string, { answer: string; pod?: string; since: number }>();
+  const grace = Math.min(STALE_AFTER_MS, o.timeoutMs / 2);
+  return waitFor(
+    async () => {
+      const last = await verifyNodes(kube, want, o.signal);
+      onTry?.(last);
+      if (last.every((n) => !n.problem)) return last;
+      const now = Date.now();
+      const settled: string[] = [];
+      const pods: string[] = [];
+      for (const n of last) {
+        if (!n.proxyMode || n.proxyMode === want) {
+          seen.delete(n.node);
+          continue;
+        }
+        const prev = seen.get(n.node);
+        const cur =
+          prev && prev.answer === n.proxyMode && prev.pod === n.pod
+            ? prev
+            : { answer: n.proxyMode, ...(n.pod ? { pod: n.pod } : {}), since: now };
+        seen.set(n.node, cur);
+        const contradicted = n.logMode !== undefined && now - cur.since >= CONTRADICTED_AFTER_MS;
+        if (!contradicted && now - cur.since < grace) continue;
+        const pod = n.pod
+          ? `pod ${n.pod}${n.podStartedAt ? `, started ${clock(n.podStartedAt)}` : ''}`
+          : 'its pod';
+        const log =
+          n.logMode === undefined
+            ? 'its log names no proxier'
+            : n.logMode === n.proxyMode
+              ? `its log says it started the ${n.logMode} proxier: it read a ConfigMap still asking for ${n.proxyMode}`
+              : `its log says it started the ${n.logMode} proxier: something else answers on 127.0.0.1:10249 there`;
+        settled.push(
+          `${n.node}: kube-proxy reports mode "${n.proxyMode}", not ${want}, since ${clock(cur.since)} (${pod}; ${Math.round((now - cur.since) / 1000)} s after its restart finished; ${log})`,
+        );
+        if (n.pod) pods.push(`${n.node} ${n.pod}`);
+      }
+      if (!settled.length) return undefined;
+      const k = `kubectl --kubeconfig ${o.kubeconfig} -n kube-system`;
+      const [node, pod] = (pods[0] ?? '').split(' ');
+      throw new StaleModeError(
+        `${settled.join('; ')} — stopped waiting after ${Math.round((now - t0) / 1000)} s of ≤ ${Math.round(o.timeoutMs / 1000)}: kube-proxy reads its mode only when it starts, so this answer will not change by waiting`,
+        `see which proxier it started and what answers on its metrics port: ${pod ? `${k} logs ${pod} | grep Proxier` : `${k} logs -l k8s-app=kube-proxy --prefix | grep Proxier`}${node ? ` and docker exec ${node} ss -ltnp 'sport = :10249'` : ''}; ${o.retry}`,
+      );
+    },
+    {
+      what: o.what,
+      timeoutMs: o.timeoutMs,
+      intervalMs: 1000,
+      signal: o.signal,
+      ...(o.progress ? { onWait: o.progress } : {}),
+    },
+  );
 }
 
 export interface SwitchOptions {
@@ -338,20 +462,21 @@ export async function switchMode(
     applied = true;
     await rollKubeProxy(kube, o.timeoutS, progress, signal);
     let last: NodeVerdict[] = [];
-    const nodes = await waitFor(
-      async () => {
-        last = await verifyNodes(kube, change.mode, signal);
-        return last.every((n) => !n.problem) ? last : undefined;
-      },
+    const nodes = await waitForMode(
+      kube,
+      change.mode,
       {
         what: `kube-proxy on every node to report ${change.mode} on /proxyMode`,
         timeoutMs: o.timeoutS * 1000,
-        intervalMs: 1000,
         signal,
-        onWait: progress,
+        progress,
+        kubeconfig: ctx.kubeconfig,
+        retry: `then run \`proxylab mode ${change.mode}\` again (it restarts kube-proxy)`,
       },
+      (l) => (last = l),
     ).catch((e: unknown) => {
       if (signal.aborted) throw signal.reason;
+      if (e instanceof StaleModeError) throw e;
       const bad = last.filter((n) => n.problem).map((n) => `${n.node}: ${n.problem}`);
       throw new UserError(
         bad.length ? bad.join('; ') : (e as Error).message,
@@ -392,14 +517,16 @@ export async function switchMode(
     const tail = !restored.ok
       ? `restoring also failed (${restored.detail}); the backup is ${backup}`
       : restored.lagging.length
-        ? `the ConfigMap was restored byte-identical from ${backup} and kube-proxy restarted, but not every node reports ${effectiveMode(from)} again within ${o.timeoutS}s (${restored.lagging.join('; ')}); check with \`proxylab status\``
+        ? `the ConfigMap was restored byte-identical from ${backup} and kube-proxy restarted, but not every node reports ${effectiveMode(from)} again${restored.settled ? '' : ` within ${o.timeoutS}s`} (${restored.lagging.join('; ')}); check with \`proxylab status\``
         : `the ConfigMap was restored byte-identical from ${backup} and kube-proxy runs ${effectiveMode(from)} again on every node`;
     throw new UserError(
       `switching kube-proxy to ${change.mode} failed: ${what}; ${tail}`,
       restored.ok
         ? interrupted
           ? `nothing changed; run the same command again when you are ready`
-          : hintFor(change, what)
+          : e instanceof StaleModeError
+            ? e.hint
+            : hintFor(change, what)
         : restoreByHand(ctx.kubeconfig, backup),
       interrupted ? EXIT.interrupted : EXIT.failed,
       { cause: e },
@@ -434,7 +561,7 @@ export async function restore(
   original: string,
   timeoutS: number,
   progress: Progress,
-): Promise<{ ok: boolean; detail: string; lagging: string[] }> {
+): Promise<{ ok: boolean; detail: string; lagging: string[]; settled?: boolean }> {
   // Ctrl-C may have aborted the command's signal: the restore must still run to the end.
   const signal = new AbortController().signal;
   try {
@@ -457,25 +584,31 @@ export async function restore(
     progress(`restored ${backupFile}; kube-proxy restarted`);
     const mode = effectiveMode(readSettings(original));
     let last: NodeVerdict[] = [];
-    const back = await waitFor(
-      async () => {
-        last = await verifyNodes(kube, mode, signal);
-        return last.every((n) => !n.problem) ? last : undefined;
-      },
+    let settled: string | undefined;
+    const back = await waitForMode(
+      kube,
+      mode,
       {
         what: `kube-proxy on every node to report ${mode} again`,
         timeoutMs: timeoutS * 1000,
-        intervalMs: 1000,
         signal,
-        onWait: progress,
+        progress,
+        kubeconfig: kube.kubeconfig,
+        retry: 'then restart kube-proxy on that node',
       },
-    ).catch(() => undefined);
+      (l) => (last = l),
+    ).catch((e: unknown) => {
+      if (e instanceof StaleModeError) settled = e.message;
+      return undefined;
+    });
     const lagging = back
       ? []
-      : last.length
-        ? last.filter((n) => n.problem).map((n) => `${n.node}: ${n.problem}`)
-        : ['no node could be asked'];
-    return { ok: true, detail: '', lagging };
+      : settled
+        ? [settled]
+        : last.length
+          ? last.filter((n) => n.problem).map((n) => `${n.node}: ${n.problem}`)
+          : ['no node could be asked'];
+    return { ok: true, detail: '', lagging, ...(settled ? { settled: true } : {}) };
   } catch (e) {
     return { ok: false, detail: errorText(e), lagging: [] };
   }

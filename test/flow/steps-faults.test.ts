@@ -82,7 +82,7 @@ test(
     // After the rollback /proxyMode answers the interrupted pods' mode: proxylab says so.
     assert.match(
       r.stderr,
-      /kube-proxy restarted, but not every node reports iptables again within 5s \(proxylab-control-plane: kube-proxy reports mode "nftables", not iptables;.*\); check with `proxylab status`/,
+      /kube-proxy restarted, but not every node reports iptables again \(proxylab-control-plane: kube-proxy reports mode "nftables", not iptables\b.*\); check with `proxylab status`/,
     );
     assert.doesNotMatch(r.stderr, /runs iptables again/);
     assert.equal(withoutRv(cmYaml(l)), withoutRv(before));
