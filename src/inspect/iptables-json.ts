@@ -59,6 +59,7 @@ export function plainSaveLayout(text: string): SaveTable[] | null {
   let table: SaveTable | null = null;
   /** Declaration index of the chain the last rule went to (-1: no rule yet in this table). */
   let ruleChain = -1;
+  let lastChain = '';
   // The next `"` and `#` at or after the line being read (text.length: none): found once
   // and kept, so lines without either are not searched to the end of the input each time.
   let quote = -1;
@@ -80,7 +81,10 @@ export function plainSaveLayout(text: string): SaveTable[] | null {
       if (c3 === 36 || c3 === 32 || c3 === 34 || c3 === 45 || Number.isNaN(c3)) return null;
       let sp = text.indexOf(' ', a + 3);
       if (sp < 0 || sp > end) sp = end;
-      const ci = table.index.get(text.slice(a + 3, sp));
+      // the chain of the rule before, most of the time: compared in place
+      const same =
+        ruleChain >= 0 && sp - a - 3 === lastChain.length && text.startsWith(lastChain, a + 3);
+      const ci = same ? ruleChain : table.index.get((lastChain = text.slice(a + 3, sp)));
       if (ci === undefined || ci < ruleChain) return null;
       ruleChain = ci;
       // `#`: an annotation or a prompt; an odd number of quotes: one left open
@@ -124,8 +128,11 @@ export function plainSaveLayout(text: string): SaveTable[] | null {
   return tables.length ? tables : null;
 }
 
-/** Output is handed on in pieces of about this many characters. */
-const CHUNK = 1 << 17;
+/**
+ * Output is handed on in pieces of about this many characters: small, because the piece being
+ * built is alive at every young-generation GC, which copies it.
+ */
+const CHUNK = 1 << 14;
 
 /**
  * Write `view` of a plain iptables-save as compact JSON through `write`. False (nothing
