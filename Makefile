@@ -94,6 +94,10 @@ test: $(BUILD) ## install and build what the tests need, then run every test tie
 	bash scripts/test-deps.sh
 	npm test
 
+interrupt-session: $(BUILD) ## Ctrl-C at every step of make lab on the fake toolchain: a table (ARGS=--steps 9-12)
+	npm run --silent interrupt-session -- $(ARGS)
+.PHONY: interrupt-session
+
 bench: $(NODE_MODULES) ## the benchmarks (parsers, process overhead, VM, lab)
 	npm run --silent bench
 

@@ -22,3 +22,15 @@ export function statesInPlace(): string[] {
 export function interruptedBy(sig: NodeJS.Signals | undefined): string {
   return sig === 'SIGTERM' ? 'interrupted by SIGTERM' : 'interrupted by Ctrl-C';
 }
+
+let step: string | undefined;
+
+/** A step (a task of the progress tree) has started: the one an interrupt lands in. */
+export function stepStarted(title: string): void {
+  step = title;
+}
+
+/** The title of the step started last, for the sentence saying where Ctrl-C landed. */
+export function currentStep(): string | undefined {
+  return step;
+}

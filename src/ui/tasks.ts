@@ -11,6 +11,7 @@ import {
   type ListrTask,
 } from 'listr2';
 import type { Context } from '../core/context.js';
+import { stepStarted } from '../core/interrupt.js';
 
 export type Task<T = unknown> = ListrTask<T>;
 
@@ -27,7 +28,19 @@ export function taskList<T extends object>(
   opts: { concurrent?: boolean | number; exitOnError?: boolean } = {},
 ): Listr<T, 'default' | 'verbose' | 'silent'> {
   const renderer = rendererFor(ctx);
-  return new Listr<T, 'default' | 'verbose' | 'silent'>(tasks, {
+  // each task says it started, so an interrupt can name the step it landed in
+  const named = tasks.map((t) =>
+    typeof t.title === 'string' && typeof t.task === 'function'
+      ? {
+          ...t,
+          task: (c: T, x: Parameters<typeof t.task>[1]) => (
+            stepStarted(t.title as string),
+            t.task(c, x)
+          ),
+        }
+      : t,
+  );
+  return new Listr<T, 'default' | 'verbose' | 'silent'>(named, {
     concurrent: opts.concurrent ?? false,
     exitOnError: opts.exitOnError ?? true,
     renderer,
