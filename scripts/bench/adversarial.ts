@@ -72,7 +72,7 @@ function nftMap(n: number): string {
   ].join('\n');
 }
 
-function adversarialCases(): Case[] {
+export function adversarialCases(): Case[] {
   return [
     // ------------------------------------------------------------ the matcher
     {

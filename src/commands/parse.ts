@@ -133,15 +133,20 @@ as the output itself.
   nft             nft list ruleset|table|chain|map|tables (-a too; blocks from several
                   nodes kept apart) plus kube-proxy's nftables view
 
-Output: JSON indented on a terminal, compact (one line) when stdout is a pipe or a file,
-so scripts read it fast; --pretty indents it anyway. It is written as it is produced, so
-memory stays near the size of the parsed data, not of the text printed.
+Output: one JSON document, the same shape whatever the size. Indented on a terminal;
+compact (one line) when stdout is a pipe or a file, so scripts read it fast; --pretty
+indents it anyway. It is written as it is produced: a plain iptables-save (as
+iptables-save or iptables-nft-save print it) is printed rule by rule while it is read,
+without holding its rules, so a 5,000-Service one (40,000 rules, 6 MB) is ~20 MB of
+JSON for \`jq\` but never ~20 MB in proxylab's memory. One document rather than
+one line per rule (NDJSON): \`jq\` and JSON.parse read it as is, and a script that needs
+only part of a large output asks for that part:
 
-Views (--view), for scripts that need part of a large output (a 5,000-service
-iptables-save is 40,000 rules):
+Views (--view), for scripts that need part of a large output:
   full        everything (default)
   rules       iptables, nft: the parsed rules, without the kube-proxy view
   kube-proxy  iptables, nft: only kube-proxy's services and endpoints (+ skipped, notes)
+              (2.5 MB instead of 22 MB for 5,000 Services)
   summary     iptables, nft, ipvsadm: counts of tables, chains, rules, services and
               endpoints, and the skipped lines
 
