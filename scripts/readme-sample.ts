@@ -7,13 +7,14 @@
  *   node --import tsx scripts/readme-sample.ts           print the sample
  *   node --import tsx scripts/readme-sample.ts --write   rewrite the README block
  *
- * test/flow/readme-sample.test.ts runs the lab the same way and checks the README block
- * equals what it printed, timings and clock times aside.
+ * test/flow/matrix-1.35.test.ts runs its ipvs lab this same way (sampleLab, on its own
+ * fake toolchain) and checks the README block equals the excerpt of what it printed, clock
+ * times and durations aside (test/unit/readme-sample.test.ts: excerpt and normalize).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { labRun } from '../test/flow/check-helpers.js';
+import { labRun, type LabRun } from '../test/flow/check-helpers.js';
 import { spawn } from 'node:child_process';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -39,9 +40,8 @@ function cliMerged(args: string[], env: NodeJS.ProcessEnv): Promise<SampleRun> {
         '-c',
         'exec "$0" "$@" 2>&1',
         process.execPath,
-        '--import',
-        'tsx',
-        join(ROOT, 'src', 'cli.ts'),
+        // the entry point a user runs: dist/ when it is current, else the sources via tsx
+        join(ROOT, 'bin', 'proxylab.js'),
         ...args,
       ],
       {
@@ -61,23 +61,30 @@ function cliMerged(args: string[], env: NodeJS.ProcessEnv): Promise<SampleRun> {
   });
 }
 
-/** Run `proxylab lab --mode ipvs` on a fresh fake toolchain, from no cluster. */
+/**
+ * `proxylab lab --mode ipvs` (what `make lab` runs) on the fake toolchain `r`, from no
+ * cluster: the cluster labRun made is deleted first, as a newcomer has none.
+ */
+export async function sampleLab(r: LabRun): Promise<SampleRun> {
+  r.lab.fake.tool('kind', ['delete', 'cluster', '--name', 'proxylab']);
+  const res = await cliMerged(
+    ['--kubeconfig', r.lab.fake.kubeconfig, 'lab', '--mode', 'ipvs'],
+    r.env,
+  );
+  // paths as a user sees them: the state folder .proxylab/ and ./kubeconfig in the checkout
+  const output = res.output
+    .split(r.env.PROXYLAB_STATE_DIR!)
+    .join('.proxylab')
+    .split(r.lab.fake.kubeconfig)
+    .join('./kubeconfig');
+  return { code: res.code, output };
+}
+
+/** sampleLab on a fresh fake toolchain, removed afterwards. */
 export async function runSample(): Promise<SampleRun> {
   const r = labRun();
   try {
-    // labRun starts from a cluster; a newcomer's `make lab` starts from none
-    r.lab.fake.tool('kind', ['delete', 'cluster', '--name', 'proxylab']);
-    const res = await cliMerged(
-      ['--kubeconfig', r.lab.fake.kubeconfig, 'lab', '--mode', 'ipvs'],
-      r.env,
-    );
-    // paths as a user sees them: the state folder .proxylab/ and ./kubeconfig in the checkout
-    const output = res.output
-      .split(r.env.PROXYLAB_STATE_DIR!)
-      .join('.proxylab')
-      .split(r.lab.fake.kubeconfig)
-      .join('./kubeconfig');
-    return { code: res.code, output };
+    return await sampleLab(r);
   } finally {
     r.lab.fake.cleanup();
   }

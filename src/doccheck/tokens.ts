@@ -322,8 +322,9 @@ export function lexLine(raw: string, opts: { wildcards?: boolean } = {}): Segmen
       spans.push(...hit);
       i = Math.max(end, i + 1);
     } else {
-      // skip the rest of this word-ish run so tokens are not found mid-word
-      const w = /[\w]+/y;
+      // skip the rest of this word-ish run so tokens are not found mid-word; a "__" ends
+      // the run (kube-proxy's nftables endpoint chains: …/tcp/http__10.244.1.3/80)
+      const w = /(?:[A-Za-z0-9]|_(?!_))+/y;
       w.lastIndex = i;
       const m = w.exec(line);
       i += m && m[0].length > 0 ? m[0].length : 1;

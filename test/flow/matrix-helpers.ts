@@ -13,6 +13,10 @@
  * Sharing the cluster keeps the run inside `make test`'s budget (one lab on a fresh cluster
  * each took 87 s here under load); every combination still runs lab and check.
  * One test file per version (matrix-1.31/1.33/1.35.test.ts), so the runner spreads them.
+ * For the default version (1.35) the ipvs lab goes first and is the README's sample run
+ * (issue 15): `proxylab lab --mode ipvs` from no cluster, exactly as
+ * scripts/readme-sample.ts runs it, and the README block must equal the excerpt of what it
+ * printed, clock times and durations aside — the sample costs no lab run of its own.
  * Measured here (one version, on a machine at load 20+): 150 s of CPU (user+sys), most of it
  * labs/ipvs; each fake tool call costs ~0.27 s of CPU, each proxylab run through tsx ~0.6 s.
  */
@@ -24,6 +28,7 @@ import { labRun } from './check-helpers.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { parseLab } from '../../src/doccheck/markdown.js';
 import type { CheckResult } from '../../src/doccheck/result.js';
+import { README, excerpt, normalize, readmeBlock, sampleLab } from '../../scripts/readme-sample.js';
 
 export const IMAGES = { '1.31': 'v1.31.14', '1.33': 'v1.33.7', '1.35': 'v1.35.0' } as const;
 const NODES = ['proxylab-control-plane', 'proxylab-worker', 'proxylab-worker2'];
@@ -41,7 +46,10 @@ function failures(last: CheckResult): string[] {
     );
 }
 
-export function labMatrix(v: keyof typeof IMAGES & string): void {
+export function labMatrix(
+  v: keyof typeof IMAGES & string,
+  opts: { readmeSample?: boolean } = {},
+): void {
   test(`Kubernetes ${v}: lab then check is green for iptables, ipvs and nftables`, async (t) => {
     assert.ok(iptablesPart > 0, 'labs/ipvs has a `make ipvs` step after its iptables part');
     const r = labRun({ k8s: IMAGES[v] });
@@ -67,6 +75,25 @@ export function labMatrix(v: keyof typeof IMAGES & string): void {
       );
     };
     try {
+      if (opts.readmeSample)
+        await t.test(
+          'ipvs: `make lab` from no cluster, its output is the README sample',
+          async () => {
+            const block = readmeBlock(readFileSync(README, 'utf8'));
+            assert.ok(block, 'README.md has the sample block between its markers');
+            const run = await sampleLab(r);
+            assert.equal(run.code, 0, run.output.slice(-3000));
+            const last = lastCheck();
+            assert.deepEqual(failures(last), []);
+            assert.equal(last.counts.passed, ipvsSteps.length);
+            await modes('ipvs');
+            assert.equal(
+              normalize(block),
+              normalize(excerpt(run.output)),
+              'README sample is stale: run `node --import tsx scripts/readme-sample.ts --write` and review the diff',
+            );
+          },
+        );
       await t.test('iptables: lab, then the iptables part of labs/ipvs', async () => {
         const lab = await cli(['lab', '--mode', 'iptables', '--k8s', v]);
         assert.equal(lab.code, 0, lab.stderr.slice(-3000));
@@ -77,7 +104,9 @@ export function labMatrix(v: keyof typeof IMAGES & string): void {
         assert.equal(last.counts.passed, iptablesPart);
         assert.equal(check.code, 0, check.stderr.slice(-3000));
       });
-      for (const mode of ['ipvs', 'nftables'] as const)
+      for (const mode of opts.readmeSample
+        ? (['nftables'] as const)
+        : (['ipvs', 'nftables'] as const))
         await t.test(`${mode}: lab checks labs/${mode}`, async () => {
           const lab = await cli(['lab', '--mode', mode, '--k8s', v]);
           const last = lastCheck();

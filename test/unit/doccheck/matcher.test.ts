@@ -486,3 +486,19 @@ test('nftables endpoint chains: a pod IP after "__" renames with the rest (real 
   assert.notEqual(wrong, act);
   assert.equal(matchOutput(exp, wrong).ok, false);
 });
+
+test("nftables endpoint chains of a named port (http__IP): the lab doc's own line, pods on other IPs", () => {
+  // the k3s table above has an unnamed port (tcp/__IP); the web sample's port is named "http",
+  // so the IP follows a word: "http__10.244.1.3" (a word run used to swallow the IP)
+  const lab = parseLab(readFileSync(join(ROOT, 'labs', 'nftables', 'README.md'), 'utf8'));
+  const exp = lab.steps.find((s) => /grep -A4 'chain service-/.test(s.command))!.expected;
+  assert.match(exp, /http__10\.244\.1\.3\/80/);
+  const act = exp
+    .replaceAll('IVINOOCY', 'WZUVD3EN')
+    .replaceAll('10.244.1.3', '10.244.1.2')
+    .replaceAll('KLDTO2PW', '5W4O24VW')
+    .replaceAll('10.244.2.2', '10.244.2.4');
+  ok(matchOutput(exp, act), 'endpoints on other pod IPs');
+  // negative control: both endpoints on one pod IP (the doc has two pods: renaming is one to one)
+  assert.equal(matchOutput(exp, act.replaceAll('10.244.2.4', '10.244.1.2')).ok, false);
+});
