@@ -19,7 +19,10 @@
  *      rerun     does the next `proxylab lab` go green?
  *
  *   node --import tsx scripts/interrupt-session.ts [--mode ipvs] [--steps all|1,4,9-12]
- *        [--rerun each|chain] [--delay-ms 150] [--skip-check] [--json FILE]
+ *        [--rerun each|chain] [--delay-ms 150] [--skip-check] [--json FILE] [--plan FILE]
+ *
+ * --plan FILE: the plan of an earlier session's --json (skips the uninterrupted first run,
+ * e.g. to run parts of the session side by side).
  *
  * --rerun each: after every interrupt an uninterrupted `proxylab lab` must exit 0 (a full
  * lab each time). --rerun chain: the next interrupted run is the rerun — it must pass every
@@ -28,7 +31,7 @@
  * whole session; test/flow/interrupt-session.test.ts runs a few steps of it.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labRun, type LabRun } from '../test/flow/check-helpers.js';
@@ -405,6 +408,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     rerun,
     delayMs: Number(opt('delay-ms', '150')),
     log: (l) => process.stdout.write(`${l}\n`),
+    ...(opt('plan', '')
+      ? { plan: (JSON.parse(readFileSync(opt('plan', ''), 'utf8')) as { plan: Step[] }).plan }
+      : {}),
   });
   process.stdout.write(`\n${HEADER}\n${res.outcomes.map(row).join('\n')}\n`);
   const json = opt('json', '');

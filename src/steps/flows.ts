@@ -295,7 +295,7 @@ export function sayWhereOnInterrupt(
       } catch (e) {
         if (ctx.signal.aborted && !(e instanceof UserError && e.exitCode === EXIT.interrupted)) {
           throw new UserError(
-            `interrupted by Ctrl-C at "${String(t.title)}": ${where()}`,
+            `interrupted by Ctrl-C: ${where()} (it came during "${String(t.title)}")`,
             'run the same command again to finish; every step is idempotent',
             EXIT.interrupted,
             { cause: e },
