@@ -3,7 +3,9 @@
 import { readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { stateDir, withState, logCall, sleepSync } from './lib/state.mjs';
+import { stateDir, withState, logCall, sleepSync, serving, Fallback } from './lib/state.mjs';
+
+export { Fallback };
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -13,6 +15,19 @@ export class Exit extends Error {
     this.code = code;
     this.stderr = stderr;
   }
+}
+
+/** Thrown while serving when a handler reads stdin the client has not sent yet. */
+export class NeedStdin extends Error {
+  constructor() {
+    super('fake toolchain: this call reads its stdin');
+  }
+}
+
+let loaded;
+/** The handler modules, loaded once per process. */
+export function modules() {
+  return (loaded ??= loadModules());
 }
 
 /** Load core handlers, then every test/fake/handlers/*.mjs (extensions take precedence). */
@@ -81,12 +96,27 @@ function write(fd, text) {
   if (text) writeSync(fd, text);
 }
 
-export async function main(tool, argv, env = process.env) {
+/**
+ * One invocation of `tool argv`, answered from the state in env.FAKE_STATE: { code, stdout,
+ * stderr }. Synchronous once the modules are loaded. opts.stdin is the invocation's stdin
+ * when the caller has it; without it stdin is read from fd 0 when a handler asks (a process of
+ * its own), or, while serving (test/fake/server.mjs), NeedStdin is thrown. Hangs, delays and
+ * handler sleeps throw Fallback while serving. Neither leaves a trace in the state.
+ */
+export function simulate(tool, argv, env, mods, opts = {}) {
   const dir = stateDir(env);
-  const started = Date.now();
-  let code = 0;
-  let stdout = '';
-  let stderr = '';
+  let stdinText = opts.stdin;
+  const stdin = () => {
+    if (stdinText === undefined) {
+      if (serving.on) throw new NeedStdin();
+      try {
+        stdinText = readFileSync(0, 'utf8');
+      } catch {
+        stdinText = '';
+      }
+    }
+    return stdinText;
+  };
   try {
     // Hangs happen before any lock is taken, and are bounded.
     for (const h of hangSpecs(env.FAKE_HANG)) {
@@ -103,8 +133,7 @@ export async function main(tool, argv, env = process.env) {
       if (m && m[1] === tool && subsequence(argv, m[2].trim().split(/\s+/).filter(Boolean)))
         sleepSync(Number(m[3]));
     }
-    const mods = await loadModules();
-    const result = withState(dir, (state) => {
+    return withState(dir, (state) => {
       state.faults ??= {};
       for (const f of parseFailSpecs(env.FAKE_FAIL)) {
         if (f.tool !== tool || !subsequence(argv, f.tokens)) continue;
@@ -117,7 +146,7 @@ export async function main(tool, argv, env = process.env) {
           stderr: f.stderr ? `${f.stderr.replace(/\n?$/, '\n')}` : '',
         };
       }
-      const ctx = makeCtx(tool, argv, env, state, mods, dir);
+      const ctx = makeCtx(tool, argv, env, state, mods, dir, stdin);
       try {
         const r = dispatch(ctx, tool, argv);
         return { code: r ?? 0, stdout: ctx.stdout, stderr: ctx.stderr };
@@ -127,16 +156,22 @@ export async function main(tool, argv, env = process.env) {
         throw e;
       }
     });
-    ({ code, stdout, stderr } = result);
   } catch (e) {
-    if (e instanceof Exit) {
-      code = e.code;
-      stderr += e.stderr;
-    } else {
-      code = 99;
-      stderr += `fake toolchain internal error in ${tool} ${argv.join(' ')}: ${e?.stack ?? e}\n`;
-    }
+    if (e instanceof NeedStdin || e instanceof Fallback) throw e;
+    if (e instanceof Exit) return { code: e.code, stdout: '', stderr: e.stderr };
+    return {
+      code: 99,
+      stdout: '',
+      stderr: `fake toolchain internal error in ${tool} ${argv.join(' ')}: ${e?.stack ?? e}\n`,
+    };
   }
+}
+
+/** A fake tool as a process of its own (test/fake/run.mjs): answer, log the call, exit. */
+export async function main(tool, argv, env = process.env) {
+  const dir = stateDir(env);
+  const started = Date.now();
+  const { code, stdout, stderr } = simulate(tool, argv, env, await modules());
   write(1, stdout);
   write(2, stderr);
   try {
@@ -147,8 +182,7 @@ export async function main(tool, argv, env = process.env) {
   process.exitCode = code;
 }
 
-let stdinCache;
-function makeCtx(tool, argv, env, state, mods, dir) {
+function makeCtx(tool, argv, env, state, mods, dir, stdin) {
   const ctx = {
     tool,
     argv,
@@ -169,14 +203,7 @@ function makeCtx(tool, argv, env, state, mods, dir) {
       throw new Exit(code, message.endsWith('\n') ? message : `${message}\n`);
     },
     get stdin() {
-      if (stdinCache === undefined) {
-        try {
-          stdinCache = readFileSync(0, 'utf8');
-        } catch {
-          stdinCache = '';
-        }
-      }
-      return stdinCache;
+      return stdin();
     },
     /** Run the reconcile() hooks of every module (after a change to objects). */
     hooks() {

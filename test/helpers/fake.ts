@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, delimiter } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { ROOT } from './cli.js';
 
 export const FAKE_BIN = join(ROOT, 'test', 'fake', 'bin');
@@ -40,6 +40,11 @@ export interface FakeOptions {
    * tools and node, so a real docker/kind/kubectl can never be reached).
    */
   systemPath?: boolean;
+  /**
+   * Start the fake's server for this state dir (default true). false: every call runs in a
+   * node process of its own, as a test of the client's fallback would want.
+   */
+  server?: boolean;
 }
 
 export interface Fake {
@@ -59,6 +64,8 @@ export interface Fake {
     args: string[],
     input?: string,
   ): { code: number; stdout: string; stderr: string };
+  /** The pid of the fake's server (test/fake/server.mjs), when one was started. */
+  serverPid?: number;
   cleanup(): void;
 }
 
@@ -124,6 +131,10 @@ export function createFake(opts: FakeOptions = {}): Fake {
     ...opts.env,
   };
   delete env.KUBECONFIG;
+  // The fake's server for this state dir (test/fake/server.mjs): the tools' calls are answered
+  // there from modules loaded once (a perl client each) instead of a node process each. Until
+  // it listens, and for calls that sleep, a tool runs in a node process of its own.
+  const server = opts.server === false ? undefined : startServer(dir);
   const readCalls = (): FakeCall[] => {
     const f = join(dir, 'calls.jsonl');
     if (!existsSync(f)) return [];
@@ -153,8 +164,22 @@ export function createFake(opts: FakeOptions = {}): Fake {
       });
       return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
     },
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    serverPid: server?.pid,
+    cleanup: () => {
+      server?.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
+}
+
+const SERVER = join(ROOT, 'test', 'fake', 'server.mjs');
+
+function startServer(dir: string) {
+  const child = spawn(process.execPath, [SERVER, dir], { stdio: 'ignore' });
+  child.on('error', () => {});
+  // never keeps a test process alive; it also exits on its own once dir is removed
+  child.unref();
+  return child;
 }
 
 export interface FakeClusterOptions {

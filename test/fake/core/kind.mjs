@@ -107,14 +107,16 @@ export const handlers = [
       let config = {};
       if (o.config) {
         let text;
-        try {
-          text = o.config === '-' ? c.stdin : readFileSync(o.config, 'utf8');
-        } catch {
-          c.fail(
-            1,
-            `ERROR: failed to create cluster: error reading file: open ${o.config}: no such file or directory`,
-          );
-        }
+        if (o.config === '-') text = c.stdin;
+        else
+          try {
+            text = readFileSync(o.config, 'utf8');
+          } catch {
+            c.fail(
+              1,
+              `ERROR: failed to create cluster: error reading file: open ${o.config}: no such file or directory`,
+            );
+          }
         try {
           config = YAML.parse(text) ?? {};
         } catch (e) {

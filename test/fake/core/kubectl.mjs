@@ -577,11 +577,13 @@ function parseDocs(c, p) {
   const file = p.f('-f', '--filename');
   if (!file) c.fail(1, 'error: must specify one of -f and -k');
   let text;
-  try {
-    text = file === '-' ? c.stdin : readFileSync(file, 'utf8');
-  } catch {
-    c.fail(1, `error: the path "${file}" does not exist`);
-  }
+  if (file === '-') text = c.stdin;
+  else
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      c.fail(1, `error: the path "${file}" does not exist`);
+    }
   let docs;
   try {
     docs = YAML.parseAllDocuments(text)

@@ -40,9 +40,27 @@ export function emptyState() {
   };
 }
 
+/**
+ * Set while test/fake/server.mjs answers a call: a handler that would sleep (a hang, a delay,
+ * a `kubectl wait` that times out) must not stall every other call the server answers, so
+ * sleepSync throws Fallback instead and the call is run again by a node process of its own.
+ */
+export const serving = { on: false };
+
+/** Thrown by sleepSync while serving: "run this call in a process of its own". */
+export class Fallback extends Error {
+  constructor() {
+    super('fake toolchain: this call sleeps; it runs in a process of its own');
+  }
+}
+
 const sab = new Int32Array(new SharedArrayBuffer(4));
-export function sleepSync(ms) {
+function pause(ms) {
   if (ms > 0) Atomics.wait(sab, 0, 0, ms);
+}
+export function sleepSync(ms) {
+  if (ms > 0 && serving.on) throw new Fallback();
+  pause(ms);
 }
 
 /** Run fn(state) holding the lock; write the state back if fn returns without throwing. */
@@ -63,7 +81,7 @@ export function withState(dir, fn, { write = true } = {}) {
         /* gone meanwhile */
       }
       if (Date.now() > deadline) throw new Error(`fake toolchain: could not lock ${lock}`);
-      sleepSync(3 + Math.floor(Math.random() * 7));
+      pause(3 + Math.floor(Math.random() * 7));
     }
   }
   try {
