@@ -10,6 +10,7 @@ import { bool, defineCommand, str } from '../core/command.js';
 import { EXIT, UsageError } from '../core/errors.js';
 import type { Context } from '../core/context.js';
 import { isParseError } from '../inspect/errors.js';
+import type { JsonSink } from '../inspect/jsonwriter.js';
 import type { ParseKind } from '../inspect/index.js';
 import {
   PARSE_KIND_NAMES as PARSE_KINDS,
@@ -69,6 +70,36 @@ function readStdin(signal: AbortSignal): Promise<string> {
     stdin.once('error', onError);
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * stdout as a JSON sink. A pipe takes 64 KiB before its reader (`jq`, `less`) catches up;
+ * what Node cannot write at once it keeps in memory, so without waiting, a 20 MB JSON
+ * would sit there whole. A piece the stream could not take returns a promise of its
+ * 'drain' (rejected when stdout fails or closes, or on Ctrl-C), which the writer awaits.
+ */
+function stdoutSink(signal: AbortSignal): JsonSink {
+  const out = process.stdout;
+  return (chunk) => {
+    if (out.write(chunk)) return;
+    return new Promise<void>((resolve, reject) => {
+      const done = (e?: unknown) => {
+        out.off('drain', onDrain);
+        out.off('error', done);
+        out.off('close', onClose);
+        signal.removeEventListener('abort', onAbort);
+        if (e === undefined) resolve();
+        else reject(e instanceof Error ? e : new Error(String(e)));
+      };
+      const onDrain = () => done();
+      const onClose = () => done(new Error('stdout was closed'));
+      const onAbort = () => done(signal.reason);
+      out.once('drain', onDrain);
+      out.once('error', done);
+      out.once('close', onClose);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  };
 }
 
 async function readInput(file: string | undefined, ctx: Context): Promise<string> {
@@ -206,7 +237,7 @@ Examples:
         text,
         view,
         table ? { table } : {},
-        (chunk) => process.stdout.write(chunk),
+        stdoutSink(ctx.signal),
         indent,
       );
     } catch (e) {

@@ -13,7 +13,7 @@
  * anything is written, and the caller parses it whole.
  */
 import { KubeProxyCollector, isPlain, saveRule, type IptablesRule } from './iptables.js';
-import { writeJson } from './jsonwriter.js';
+import { writeJsonTo, type JsonSink } from './jsonwriter.js';
 import type { ParseView } from './views.js';
 
 interface SaveChain {
@@ -138,21 +138,25 @@ const CHUNK = 1 << 14;
  * Write `view` of a plain iptables-save as compact JSON through `write`. False (nothing
  * written) when the input is not a plain iptables-save: parse it with parseIptables then.
  */
-export function writePlainSave(
+export async function writePlainSave(
   text: string,
   view: ParseView,
-  write: (chunk: string) => void,
-): boolean {
+  write: JsonSink,
+): Promise<boolean> {
   const tables = plainSaveLayout(text);
   if (tables === null) return false;
   const rulesOut = view === 'full' || view === 'rules';
   const kp = view === 'rules' ? null : new KubeProxyCollector();
   let buf = '';
+  /** What the sink asked to wait for (its reader is behind), awaited before going on. */
+  let wait = null as Promise<void> | null;
   const out = (s: string) => {
     buf += s;
     if (buf.length >= CHUNK) {
-      write(buf);
+      const w = write(buf);
       buf = '';
+      // (one line can fill more than one piece: keep waiting for all of them)
+      if (w) wait = wait ? Promise.all([wait, w]).then(() => undefined) : w;
     }
   };
   if (rulesOut) out('{"formats":["save"],"tables":{');
@@ -190,6 +194,10 @@ export function writePlainSave(
   const n = text.length;
   let no = 0;
   for (let pos = 0; pos <= n;) {
+    if (wait) {
+      await wait;
+      wait = null;
+    }
     let end = text.indexOf('\n', pos);
     if (end < 0) end = n;
     const a = pos;
@@ -216,27 +224,30 @@ export function writePlainSave(
     } else if (c === 67 /* COMMIT */) endTable();
   }
   endTable();
-  const flush = () => {
-    if (buf) write(buf);
+  const flush = async () => {
+    if (wait) await wait;
+    wait = null;
+    const w = buf ? write(buf) : undefined;
     buf = '';
+    if (w) await w;
   };
   if (rulesOut) {
     out(`},"ruleCount":${ruleCount},"skipped":[],"notes":[]`);
     if (kp) {
       out(',"kubeProxy":');
-      flush();
-      writeJson(kp.view(), write);
+      await flush();
+      await writeJsonTo(kp.view(), write);
     }
     out('}');
-    flush();
+    await flush();
     return true;
   }
   const v = kp!.view();
-  if (view === 'kube-proxy') writeJson({ kubeProxy: v, skipped: [], notes: [] }, write);
+  if (view === 'kube-proxy') await writeJsonTo({ kubeProxy: v, skipped: [], notes: [] }, write);
   else {
     let endpoints = 0;
     for (const s of v.services) endpoints += s.endpoints.length;
-    writeJson(
+    await writeJsonTo(
       {
         formats: ['save'],
         tables: Object.fromEntries(

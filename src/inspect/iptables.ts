@@ -994,7 +994,8 @@ interface SvcRule {
   recent: boolean;
 }
 
-const SVC_OR_SVL = /^KUBE-(?:SVC|SVL)-([A-Z0-9]+)$/;
+/** KUBE-SVC-<hash> / KUBE-SVL-<hash>: the hash starts at 9. */
+const SVC_OR_SVL = /^KUBE-(?:SVC|SVL)-[A-Z0-9]+$/;
 
 /** `ip:port` / `[v6]:port` / `ip` of a DNAT destination or an `-> ip:port` comment. */
 function endpointAddr(s: string): { address: string; port: number | null } {
@@ -1040,12 +1041,9 @@ export class KubeProxyCollector {
     this.isEntry =
       name === 'KUBE-SERVICES' || name === 'KUBE-NODEPORTS' || name === 'KUBE-EXTERNAL-SERVICES';
     this.svcRules = null;
-    if (name.startsWith('KUBE-SV')) {
-      const m = SVC_OR_SVL.exec(name);
-      if (m) {
-        this.svcRules = [];
-        this.svc.push({ name, hash: m[1]!, rules: this.svcRules });
-      }
+    if (name.startsWith('KUBE-SV') && SVC_OR_SVL.test(name)) {
+      this.svcRules = [];
+      this.svc.push({ name, hash: name.slice(9), rules: this.svcRules });
     }
   }
 
@@ -1140,6 +1138,12 @@ export class KubeProxyCollector {
     }
   }
 
+  /** The `-> ip:port` of a KUBE-SVC rule's comment, for an endpoint without its KUBE-SEP chain. */
+  private commentAddr(comment: string | null): { address: string; port: number | null } | null {
+    const m = /->\s*(\S+)$/.exec(comment ?? '');
+    return m ? endpointAddr(m[1]!) : null;
+  }
+
   /** Step 3 (service chains → endpoints) and the view. */
   view(): KubeProxyIptablesView {
     for (const { name, hash, rules } of this.svc) {
@@ -1156,9 +1160,7 @@ export class KubeProxyCollector {
         }
         if (!r.target?.startsWith('KUBE-SEP-') || r.recent || seen.has(r.target)) continue;
         seen.add(r.target);
-        const fromComment = /->\s*(\S+)$/.exec(r.comment ?? '');
-        const a =
-          this.sepAddr.get(r.target) ?? (fromComment ? endpointAddr(fromComment[1]!) : null);
+        const a = this.sepAddr.get(r.target) ?? this.commentAddr(r.comment);
         const share = remaining * (r.probability ?? 1);
         remaining -= share;
         s.endpoints.push({
@@ -1180,9 +1182,18 @@ export class KubeProxyCollector {
   }
 }
 
-/** KUBE-SEP-… and KUBE-SERVICES are the most common names: no regex for them. */
-const isSvcChain = (n: string) =>
-  n.startsWith('KUBE-') && !n.startsWith('KUBE-SE') && SVC_CHAIN.test(n);
+/**
+ * KUBE-SVC/SVL/EXT/FW/XLB-…: the letter after `KUBE-` rules out the most common other names
+ * (KUBE-SEP-…, KUBE-SERVICES, KUBE-MARK-MASQ, KUBE-NODEPORTS…) before any regex.
+ */
+function isSvcChain(n: string): boolean {
+  if (!n.startsWith('KUBE-')) return false;
+  const c = n.charCodeAt(5);
+  return (
+    (c === 83 /* S */ ? n.charCodeAt(6) === 86 /* V */ : c === 69 || c === 70 || c === 88) &&
+    SVC_CHAIN.test(n)
+  );
+}
 
 export function kubeProxyView(dump: IptablesDump): KubeProxyIptablesView {
   const v = new KubeProxyCollector();

@@ -199,8 +199,12 @@ export function parseIpvsadm(input: string): IpvsTable {
       continue;
     }
     const t = text.trimStart();
-    // Banner and headers.
-    let m = /^IP Virtual Server version (\S+) \(size=(\d+)\)$/.exec(t);
+    // Banner and headers start with I, P, p, T or `->`: the rows of a 10,000-service
+    // listing (`TCP …`, `UDP …`, `-> addr …`) skip the patterns below by that letter.
+    const c0 = t.charCodeAt(0);
+    const headerLike =
+      c0 === 73 || c0 === 80 || c0 === 112 || c0 === 84 || (c0 === 45 && t.includes('Remote'));
+    let m = headerLike ? /^IP Virtual Server version (\S+) \(size=(\d+)\)$/.exec(t) : null;
     if (m) {
       out.version = m[1]!;
       out.tableSize = int(m[2]);
@@ -208,7 +212,7 @@ export function parseIpvsadm(input: string): IpvsTable {
       recognized++;
       continue;
     }
-    if (/^(?:Prot|Port) LocalAddress:Port\b/.test(t)) {
+    if (headerLike && /^(?:Prot|Port) LocalAddress:Port\b/.test(t)) {
       // ipvsadm.c print_title: --persistent-conn and --thresholds name their real-server
       // columns on this line (the `  -> RemoteAddress:Port` line under it is bare).
       rowLayout = /\bConns\b/.test(t)
@@ -223,7 +227,7 @@ export function parseIpvsadm(input: string): IpvsTable {
       recognized++;
       continue;
     }
-    if (/^->\s*RemoteAddress:Port\b/.test(t)) {
+    if (headerLike && /^->\s*RemoteAddress:Port\b/.test(t)) {
       if (/PersistConn/.test(t)) rowLayout = 'persistent-conn';
       else if (/Uthreshold/.test(t)) rowLayout = 'thresholds';
       else if (/Forward/.test(t) && rowLayout !== 'stats' && rowLayout !== 'rate')
@@ -232,14 +236,15 @@ export function parseIpvsadm(input: string): IpvsTable {
       continue;
     }
     if (
-      /^IPVS connection entries$/.test(t) ||
-      /^pro\s+expire\s+state\s+source\s+virtual\s+destination/.test(t)
+      headerLike &&
+      (/^IPVS connection entries$/.test(t) ||
+        /^pro\s+expire\s+state\s+source\s+virtual\s+destination/.test(t))
     ) {
       note('connections');
       recognized++;
       continue;
     }
-    m = /^Timeout \(tcp tcpfin udp\):\s+(\d+)\s+(\d+)\s+(\d+)$/.exec(t);
+    m = c0 === 84 ? /^Timeout \(tcp tcpfin udp\):\s+(\d+)\s+(\d+)\s+(\d+)$/.exec(t) : null;
     if (m) {
       out.timeout = { tcp: Number(m[1]), tcpfin: Number(m[2]), udp: Number(m[3]) };
       note('timeout');

@@ -30,55 +30,90 @@ function left(x: object, budget: number): number {
   return budget;
 }
 
+/**
+ * The pieces of `JSON.stringify(value, null, indent)`, about CHUNK characters each. A
+ * generator, so that a writer can stop between pieces until its stream drains.
+ */
+export function* jsonChunks(value: unknown, indent: number = 0): Generator<string> {
+  let buf = '';
+  const nl = (depth: number) => (indent ? `\n${' '.repeat(indent * depth)}` : '');
+  const whole = (v: unknown, depth: number): string => {
+    const s = JSON.stringify(v, null, indent || undefined);
+    // re-indent a nested block to where it sits
+    return indent && depth && s.includes('\n') ? s.replace(/\n/g, nl(depth)) : s;
+  };
+  // Small values are written whole; only containers too large for that are walked, so the
+  // generator frames are one per large container, not one per value.
+  function* walk(v: unknown, depth: number): Generator<string> {
+    if (v === null || typeof v !== 'object' || small(v, SMALL)) {
+      buf += whole(v, depth);
+    } else if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+      yield* walk((v as { toJSON: () => unknown }).toJSON(), depth);
+    } else if (Array.isArray(v)) {
+      if (v.length === 0) {
+        buf += '[]';
+        return;
+      }
+      buf += '[';
+      for (let i = 0; i < v.length; i++) {
+        if (i) buf += ',';
+        buf += nl(depth + 1);
+        const x: unknown = v[i];
+        // JSON.stringify writes null for what JSON cannot hold, inside arrays
+        if (x === undefined || typeof x === 'function' || typeof x === 'symbol') buf += 'null';
+        else yield* walk(x, depth + 1);
+        if (buf.length >= CHUNK) {
+          yield buf;
+          buf = '';
+        }
+      }
+      buf += `${nl(depth)}]`;
+    } else {
+      let first = true;
+      buf += '{';
+      for (const k of Object.keys(v)) {
+        const x: unknown = (v as Record<string, unknown>)[k];
+        if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+        if (!first) buf += ',';
+        first = false;
+        buf += `${nl(depth + 1)}${JSON.stringify(k)}:${indent ? ' ' : ''}`;
+        yield* walk(x, depth + 1);
+        if (buf.length >= CHUNK) {
+          yield buf;
+          buf = '';
+        }
+      }
+      buf += first ? '}' : `${nl(depth)}}`;
+    }
+  }
+  yield* walk(value, 0);
+  if (buf) yield buf;
+}
+
+/** Write `value` as JSON through `write`, piece by piece (see jsonChunks). */
 export function writeJson(
   value: unknown,
   write: (chunk: string) => void,
   indent: number = 0,
 ): void {
-  let buf = '';
-  const out = (s: string) => {
-    buf += s;
-    if (buf.length >= CHUNK) {
-      write(buf);
-      buf = '';
-    }
-  };
-  const nl = (depth: number) => (indent ? `\n${' '.repeat(indent * depth)}` : '');
-  const whole = (v: unknown, depth: number) => {
-    const s = JSON.stringify(v, null, indent || undefined);
-    // re-indent a nested block to where it sits
-    out(indent && depth && s.includes('\n') ? s.replace(/\n/g, nl(depth)) : s);
-  };
-  const walk = (v: unknown, depth: number): void => {
-    if (v === null || typeof v !== 'object' || small(v, SMALL)) return whole(v, depth);
-    if (typeof (v as { toJSON?: unknown }).toJSON === 'function')
-      return walk((v as { toJSON: () => unknown }).toJSON(), depth);
-    if (Array.isArray(v)) {
-      if (v.length === 0) return out('[]');
-      out('[');
-      for (let i = 0; i < v.length; i++) {
-        if (i) out(',');
-        out(nl(depth + 1));
-        const x: unknown = v[i];
-        // JSON.stringify writes null for what JSON cannot hold, inside arrays
-        if (x === undefined || typeof x === 'function' || typeof x === 'symbol') out('null');
-        else walk(x, depth + 1);
-      }
-      out(`${nl(depth)}]`);
-      return;
-    }
-    let first = true;
-    out('{');
-    for (const k of Object.keys(v)) {
-      const x: unknown = (v as Record<string, unknown>)[k];
-      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
-      out(first ? '' : ',');
-      first = false;
-      out(`${nl(depth + 1)}${JSON.stringify(k)}:${indent ? ' ' : ''}`);
-      walk(x, depth + 1);
-    }
-    out(first ? '}' : `${nl(depth)}}`);
-  };
-  walk(value, 0);
-  if (buf) write(buf);
+  for (const c of jsonChunks(value, indent)) write(c);
+}
+
+/**
+ * Where JSON goes: a function that takes a piece and returns nothing, or a promise when
+ * the reader is behind (a pipe into `jq` or `less`): the writer waits for it before the
+ * next piece, so the text never piles up in memory.
+ */
+export type JsonSink = (chunk: string) => void | Promise<void>;
+
+/** writeJson for a sink that can ask to wait. */
+export async function writeJsonTo(
+  value: unknown,
+  sink: JsonSink,
+  indent: number = 0,
+): Promise<void> {
+  for (const c of jsonChunks(value, indent)) {
+    const wait = sink(c);
+    if (wait) await wait;
+  }
 }

@@ -10,7 +10,7 @@ import type { IptablesDump, KubeProxyIptablesView } from './iptables.js';
 import type { KubeProxyNftView, NftRuleset } from './nft.js';
 import type { IpvsTable } from './ipvsadm.js';
 import type { ParseKind } from './index.js';
-import { writeJson } from './jsonwriter.js';
+import { writeJsonTo, type JsonSink } from './jsonwriter.js';
 
 /**
  * The kinds `proxylab parse` reads, as index.ts's PARSERS names them (a unit test keeps the
@@ -134,7 +134,8 @@ export async function parseView(
 
 /**
  * Parse `text` as `kind` and write what `view` shows as JSON through `write` (indented by
- * `indent`, compact when 0): the same text as JSON.stringify of parseView's result. A plain
+ * `indent`, compact when 0): the same text as JSON.stringify of parseView's result, at the
+ * pace the sink takes it (see JsonSink). A plain
  * iptables-save written compact is printed while it is read (iptables-json.ts), without
  * holding its rules.
  */
@@ -143,12 +144,12 @@ export async function writeView(
   text: string,
   view: ParseView,
   opts: { table?: string },
-  write: (chunk: string) => void,
+  write: JsonSink,
   indent: number,
 ): Promise<void> {
   if (kind === 'iptables' && indent === 0) {
     const { writePlainSave } = await import('./iptables-json.js');
-    if (writePlainSave(text, view, write)) return;
+    if (await writePlainSave(text, view, write)) return;
   }
-  writeJson(await parseView(kind, text, view, opts), write, indent);
+  await writeJsonTo(await parseView(kind, text, view, opts), write, indent);
 }

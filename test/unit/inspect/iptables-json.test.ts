@@ -18,7 +18,7 @@ import { generateIptablesSave } from '../../../scripts/bench/parse.js';
 
 async function written(text: string, view: (typeof VIEWS)[number], indent = 0): Promise<string> {
   const chunks: string[] = [];
-  await writeView('iptables', text, view, {}, (c) => chunks.push(c), indent);
+  await writeView('iptables', text, view, {}, (c) => void chunks.push(c), indent);
   return chunks.join('');
 }
 
@@ -156,13 +156,41 @@ test('--pretty output is the indented whole parse (the streaming path is compact
   );
 });
 
-test('writePlainSave writes nothing for input it does not take', () => {
+test('writePlainSave writes nothing for input it does not take', async () => {
   const chunks: string[] = [];
   assert.equal(
-    writePlainSave('Chain INPUT (policy ACCEPT)\n', 'full', (c) => chunks.push(c)),
+    await writePlainSave('Chain INPUT (policy ACCEPT)\n', 'full', (c) => void chunks.push(c)),
     false,
   );
   assert.deepEqual(chunks, []);
+});
+
+test('a reader that is behind: the writer waits for it, piece by piece, and the text is whole', async () => {
+  const s = generateIptablesSave(300);
+  for (const view of VIEWS) {
+    const chunks: string[] = [];
+    let pending = 0;
+    let most = 0;
+    let waits = 0;
+    // a pipe whose reader takes every piece a moment later
+    const slow = (c: string) => {
+      chunks.push(c);
+      pending++;
+      most = Math.max(most, pending);
+      waits++;
+      return new Promise<void>((resolve) =>
+        setImmediate(() => {
+          pending--;
+          resolve();
+        }),
+      );
+    };
+    assert.equal(await writePlainSave(s, view, slow), true);
+    assert.equal(chunks.join(''), await expected(s, view), view);
+    assert.ok(waits >= 1, view);
+    // never more than the pieces of one input line ahead of the reader
+    assert.ok(most <= 2, `${view}: ${most} pieces outstanding`);
+  }
 });
 
 test("the parse command's kind list is index.ts's", () => {
