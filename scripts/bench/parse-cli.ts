@@ -57,7 +57,14 @@ interface Run {
   code: number;
 }
 
-function once(cli: string[], args: string[], env: NodeJS.ProcessEnv, dir: string): Run {
+/** `pipe`: stdout is a pipe this process reads (as `| jq` would), not a file. */
+function once(
+  cli: string[],
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  dir: string,
+  pipe = false,
+): Run {
   const out = join(dir, 'stdout');
   const tf = join(dir, 'time');
   const fd = openSync(out, 'w');
@@ -65,10 +72,12 @@ function once(cli: string[], args: string[], env: NodeJS.ProcessEnv, dir: string
   const r = spawnSync(TIME, ['-f', '%U %S %M', '-o', tf, process.execPath, ...cli, ...args], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: '1', CI: 'true', ...env },
-    stdio: ['ignore', fd, 'pipe'],
+    stdio: ['ignore', pipe ? 'pipe' : fd, 'pipe'],
+    maxBuffer: 1 << 30,
     timeout: 600_000,
   });
   const wallMs = performance.now() - t;
+  if (pipe && r.stdout) writeFileSync(fd, r.stdout);
   closeSync(fd);
   const last = readFileSync(tf, 'utf8').trim().split('\n').pop() ?? '';
   const [u, s, m] = last.split(' ').map(Number);
@@ -92,9 +101,10 @@ function measure(
   runs: number,
   dir: string,
   env: NodeJS.ProcessEnv = {},
+  pipe = false,
 ): Run {
   const rs: Run[] = [];
-  for (let i = 0; i < runs; i++) rs.push(once(cli, args, env, dir));
+  for (let i = 0; i < runs; i++) rs.push(once(cli, args, env, dir, pipe));
   const bad = rs.find((r) => r.code !== 0);
   if (bad) throw new Error(`proxylab ${args.join(' ')} exited ${bad.code}`);
   return {
@@ -237,8 +247,10 @@ export async function bench(log: (line: string) => void) {
     log(
       `proxylab --version (baseline)             ${base.wallMs.toFixed(0)} ms wall, ${base.cpuMs.toFixed(0)} ms CPU, ${(base.rssKb / 1024).toFixed(0)} MB peak RSS`,
     );
-    const cases: Array<[string, string[], number, number]> = [
+    // [name, args, input bytes, goal, stdout a pipe read as it is written (| jq) rather than a file]
+    const cases: Array<[string, string[], number, number, boolean?]> = [
       ['parse iptables (5,000 services)', ['parse', 'iptables', ipt], size.ipt, PARSE_GOAL_MS],
+      ['  … | reader (stdout a pipe)', ['parse', 'iptables', ipt], size.ipt, PARSE_GOAL_MS, true],
       [
         '  --view kube-proxy',
         ['parse', 'iptables', '--view', 'kube-proxy', ipt],
@@ -266,8 +278,8 @@ export async function bench(log: (line: string) => void) {
       versionWallMs: +base.wallMs.toFixed(0),
       versionRssMb: +(base.rssKb / 1024).toFixed(1),
     };
-    for (const [name, args, inBytes, goal] of cases) {
-      const m = measure(cli, args, runs, dir);
+    for (const [name, args, inBytes, goal, pipe] of cases) {
+      const m = measure(cli, args, runs, dir, {}, pipe);
       const cpuWork = m.cpuMs - base.cpuMs;
       const wallWork = m.wallMs - base.wallMs;
       const memRatio = ((m.rssKb - base.rssKb) * 1024) / inBytes;
@@ -286,7 +298,7 @@ export async function bench(log: (line: string) => void) {
     // before/after ratio in the same run: BENCH_BASELINE_JS=path/to/cli.js
     const before = process.env.BENCH_BASELINE_JS;
     if (before && existsSync(before)) {
-      for (const [name, args] of [cases[0]!, cases[4]!]) {
+      for (const [name, args] of [cases[0]!, cases[5]!]) {
         const now = results[name.trim()] as { cpuWorkMs: number };
         const old = measure([before], args, runs, dir);
         const oldWork = old.cpuMs - base.cpuMs;

@@ -983,7 +983,15 @@ export function commentService(
 
 function stripMask(a: string | null): string | null {
   if (a === null || a.startsWith('!')) return null;
-  return a.replace(/\/(?:32|128)$/, '');
+  return a.endsWith('/32') ? a.slice(0, -3) : a.endsWith('/128') ? a.slice(0, -4) : a;
+}
+
+const EXTERNAL_IP = /\b(?:external|loadbalancer) IP\b/;
+const CLUSTER_IP = /\bcluster IP\b/;
+
+/** `re` matches the comment; `hint` is a part of every match, looked for first. */
+function hasWords(comment: string | null, hint: string, re: RegExp): boolean {
+  return comment !== null && comment.includes(hint) && re.test(comment);
 }
 
 /** What the service chains' rules say about endpoints: the few fields step 3 reads, kept per rule. */
@@ -1053,11 +1061,16 @@ export class KubeProxyCollector {
       this.sepAddr.set(name, endpointAddr(r.dnatTo));
     for (const ms of r.matchSets) this.matchSets.add(ms.name);
     const t = r.target;
+    /** The hash of the service chain the rule jumps to (KUBE-SVC-<hash>, KUBE-EXT-<hash>…). */
+    let svcHash: string | null = null;
     if (t !== null && t.startsWith('KUBE-')) {
       if (t.startsWith('KUBE-SEP-')) this.endpointChains.add(t);
-      else if (isSvcChain(t)) this.serviceChains.add(t);
+      else if (isSvcChain(t)) {
+        this.serviceChains.add(t);
+        svcHash = t.slice(t.indexOf('-', 5) + 1);
+      }
     }
-    if (this.isEntry) this.entryRule(name, r);
+    if (this.isEntry) this.entryRule(name, r, svcHash);
     if (this.svcRules !== null)
       this.svcRules.push({
         target: r.target,
@@ -1093,11 +1106,10 @@ export class KubeProxyCollector {
   }
 
   /** Step 2: a rule of KUBE-SERVICES, KUBE-NODEPORTS or KUBE-EXTERNAL-SERVICES. */
-  private entryRule(name: string, r: IptablesRule): void {
+  private entryRule(name: string, r: IptablesRule, svcHash: string | null): void {
     const cs = commentService(r.comment);
-    const m = r.target ? SVC_CHAIN.exec(r.target) : null;
-    if (m) {
-      const s = this.forHash(m[1]!);
+    if (svcHash !== null) {
+      const s = this.forHash(svcHash);
       if (cs) {
         s.name ??= cs.name;
         s.portName ??= cs.portName;
@@ -1107,9 +1119,9 @@ export class KubeProxyCollector {
       if (name === 'KUBE-NODEPORTS') {
         const np = int(r.dport ?? undefined);
         if (np !== null && !s.nodePorts.includes(np)) s.nodePorts.push(np);
-      } else if (/\b(?:external|loadbalancer) IP\b/.test(r.comment ?? '') || !isClusterRule) {
+      } else if (!isClusterRule || hasWords(r.comment, ' IP', EXTERNAL_IP)) {
         if (ip && !s.externalIPs.includes(ip)) s.externalIPs.push(ip);
-      } else if (s.clusterIP === null || /\bcluster IP\b/.test(r.comment ?? '')) {
+      } else if (s.clusterIP === null || hasWords(r.comment, 'cluster IP', CLUSTER_IP)) {
         s.chain ??= r.target!;
         s.clusterIP = ip;
         s.port = int(r.dport ?? undefined);
