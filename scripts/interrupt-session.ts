@@ -54,6 +54,8 @@ export interface RunResult {
   output: string;
   /** The step was seen starting and Ctrl-C was sent. */
   interrupted: boolean;
+  /** The step started last before the CLI said it was interrupted (a step that ends at once is past by then). */
+  landed?: string;
   seconds: number;
 }
 
@@ -71,6 +73,8 @@ export interface ClusterState {
 
 export interface Outcome {
   step: Step;
+  /** The step Ctrl-C came in, when not `step` (which had ended already). */
+  landed?: string;
   exit: number | null;
   /** The closing message (the ✘ line and its hint). */
   message: string;
@@ -167,7 +171,17 @@ export function runLab(
     child.on('close', (code) => {
       clearInterval(tick);
       clearTimeout(limit);
-      resolve({ code, output, interrupted, seconds: (Date.now() - t0) / 1000 });
+      // the step started last before the CLI said it was interrupted (one pipe: in order)
+      const cut = output.search(/^⚠ interrupted by/m);
+      const landed =
+        interrupted && cut >= 0 ? startedTitles(output.slice(0, cut)).pop() : undefined;
+      resolve({
+        code,
+        output,
+        interrupted,
+        ...(landed ? { landed: landed.title } : {}),
+        seconds: (Date.now() - t0) / 1000,
+      });
     });
   });
 }
@@ -231,10 +245,11 @@ function lockLeft(r: LabRun): boolean {
   return existsSync(d) && readdirSync(d).some((f) => f.endsWith('.lock'));
 }
 
-export function namesStep(message: string, step: Step): boolean {
-  const m = /^step (\d+) · /.exec(step.title);
+/** The message names the step (a doc step by its number, a task by its title). */
+export function namesStep(message: string, title: string): boolean {
+  const m = /^step (\d+) · /.exec(title);
   if (m) return new RegExp(`\\bstep ${m[1]}\\b`).test(message);
-  return message.includes(step.title);
+  return message.includes(title);
 }
 
 export interface SessionOptions {
@@ -303,7 +318,8 @@ export async function session(o: SessionOptions): Promise<{
         step,
         exit: run.interrupted ? run.code : null,
         message,
-        namesStep: namesStep(message, step),
+        ...(run.landed && run.landed !== step.title ? { landed: run.landed } : {}),
+        namesStep: namesStep(message, run.landed ?? step.title),
         claimed,
         ...(backup ? { namesRestore: /replace -f \S+/.test(message) } : {}),
         lockLeft: lockLeft(r),
@@ -349,10 +365,15 @@ function stateText(s: ClusterState): string {
   return `cm ${s.configMap ?? '?'}, nodes ${modes.length === 1 ? `all ${modes[0]}` : s.nodes.map((n) => `${n.node.replace(/^proxylab-/, '')}=${n.mode}`).join(' ')}`;
 }
 
+function cut(t: string, n: number): string {
+  return (t.length > n ? `${t.slice(0, n - 1)}…` : t).padEnd(n);
+}
+
 export function row(o: Outcome): string {
   return [
     String(o.step.n).padStart(3),
-    (o.step.title.length > 44 ? `${o.step.title.slice(0, 43)}…` : o.step.title).padEnd(44),
+    cut(o.step.title, o.landed ? 30 : 44) +
+      (o.landed ? ` → ${cut(o.landed, 11)}` : '').padEnd(o.landed ? 14 : 0),
     String(o.exit ?? '–').padStart(4),
     yes(o.namesStep).padEnd(5),
     (o.claimed.join('+') || '–').padEnd(14),
