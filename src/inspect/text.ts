@@ -218,7 +218,12 @@ export function fields(text: string): string[] {
 
 /** Parse a whole decimal number, or null. */
 export function int(s: string | undefined): number | null {
-  if (s === undefined || !/^\d+$/.test(s)) return null;
+  if (s === undefined || s.length === 0) return null;
+  // digits only (a loop: called for every number of every row of a large listing)
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return null;
+  }
   const n = Number(s);
   return Number.isSafeInteger(n) ? n : null;
 }
