@@ -1,7 +1,7 @@
 /** The streaming JSON writer prints exactly what JSON.stringify prints, compact and indented. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeJson } from '../../../src/inspect/jsonwriter.js';
+import { writeJson, writeJsonTo } from '../../../src/inspect/jsonwriter.js';
 import { PARSERS, PARSE_KINDS, ParseError } from '../../../src/inspect/index.js';
 import { modern, modernFiles, real, realFiles } from '../../helpers/fixtures.js';
 
@@ -60,4 +60,34 @@ test('a large value is written in chunks, none of them the whole text', () => {
   assert.equal(text, JSON.stringify(big));
   assert.ok(chunks.length > 5);
   assert.ok(Math.max(...chunks.map((c) => c.length)) < text.length / 4);
+});
+
+test('writeJsonTo waits for a sink that is behind before the next piece, and writes the same text', async () => {
+  const body = real('iptables/17-hwchiu-2018-save-grep-nodeport.txt').body;
+  const big = {
+    parses: Array.from({ length: 200 }, () => PARSERS.iptables(body)),
+    rules: Array.from({ length: 20_000 }, (_, i) => ({ i, raw: `-A X -j Y${i}` })),
+  };
+  for (const indent of [0, 2]) {
+    const chunks: string[] = [];
+    let pending = 0;
+    let most = 0;
+    await writeJsonTo(
+      big,
+      (c) => {
+        chunks.push(c);
+        most = Math.max(most, ++pending);
+        return new Promise<void>((resolve) =>
+          setImmediate(() => {
+            pending--;
+            resolve();
+          }),
+        );
+      },
+      indent,
+    );
+    assert.equal(chunks.join(''), JSON.stringify(big, null, indent || undefined));
+    assert.ok(chunks.length > 5);
+    assert.equal(most, 1, 'one piece at a time');
+  }
 });
