@@ -279,12 +279,21 @@ export async function bench(log: (line: string) => void) {
       versionRssMb: +(base.rssKb / 1024).toFixed(1),
     };
     for (const [name, args, inBytes, goal, pipe] of cases) {
-      const m = measure(cli, args, runs, dir, {}, pipe);
-      const cpuWork = m.cpuMs - base.cpuMs;
-      const wallWork = m.wallMs - base.wallMs;
-      const memRatio = ((m.rssKb - base.rssKb) * 1024) / inBytes;
+      // each run beside a `--version` run just before it: work is the median of the
+      // differences, so a load that comes and goes during the bench weighs on both
+      const pairs = Array.from({ length: runs }, () => {
+        const v = once(cli, ['--version'], {}, dir);
+        const r = once(cli, args, {}, dir, pipe);
+        if (r.code !== 0) throw new Error(`proxylab ${args.join(' ')} exited ${r.code}`);
+        return { v, r };
+      });
+      const m = { outBytes: pairs[0]!.r.outBytes };
+      const cpuWork = median(pairs.map((p) => p.r.cpuMs - p.v.cpuMs));
+      const wallWork = median(pairs.map((p) => p.r.wallMs - p.v.wallMs));
+      const memKb = median(pairs.map((p) => p.r.rssKb - p.v.rssKb));
+      const memRatio = (memKb * 1024) / inBytes;
       log(
-        `${name.padEnd(40)} work ${cpuWork.toFixed(0)} ms CPU (${(cpuWork / goal).toFixed(2)}× the ${goal} ms goal), ${wallWork.toFixed(0)} ms wall; memory +${((m.rssKb - base.rssKb) / 1024).toFixed(0)} MB = ${memRatio.toFixed(1)}× the ${MB(inBytes)} input (goal ≤ 4×); stdout ${MB(m.outBytes)}`,
+        `${name.padEnd(40)} work ${cpuWork.toFixed(0)} ms CPU (${(cpuWork / goal).toFixed(2)}× the ${goal} ms goal), ${wallWork.toFixed(0)} ms wall; memory +${(memKb / 1024).toFixed(0)} MB = ${memRatio.toFixed(1)}× the ${MB(inBytes)} input (goal ≤ 4×); stdout ${MB(m.outBytes)}`,
       );
       results[name.trim()] = {
         cpuWorkMs: +cpuWork.toFixed(0),
@@ -294,22 +303,38 @@ export async function bench(log: (line: string) => void) {
         stdoutBytes: m.outBytes,
       };
     }
-    // Another build (e.g. an older commit compiled elsewhere) measured the same way, for a
-    // before/after ratio in the same run: BENCH_BASELINE_JS=path/to/cli.js
+    // Another build (e.g. an older commit compiled elsewhere) against this one, for a
+    // before/after ratio: BENCH_BASELINE_JS=path/to/cli.js. The two run in turns with a
+    // `--version` of this build before each pair, so a load that changes during the run
+    // weighs on both alike; the ratio is the median of the pairs' ratios of work.
     const before = process.env.BENCH_BASELINE_JS;
     if (before && existsSync(before)) {
-      for (const [name, args] of [cases[0]!, cases[5]!]) {
-        const now = results[name.trim()] as { cpuWorkMs: number };
-        const old = measure([before], args, runs, dir);
-        const oldWork = old.cpuMs - base.cpuMs;
-        log(
-          `${`${name} — baseline build`.padEnd(40)} work ${oldWork.toFixed(0)} ms CPU, peak ${(old.rssKb / 1024).toFixed(0)} MB, stdout ${MB(old.outBytes)} → this build does it in ${(now.cpuWorkMs / oldWork).toFixed(2)}× the CPU`,
+      for (const [name, args, inBytes, , pipe] of [cases[0]!, cases[1]!, cases[5]!]) {
+        const pairs = Array.from({ length: runs }, () => {
+          const v = once(cli, ['--version'], {}, dir);
+          const now = once(cli, args, {}, dir, pipe);
+          const old = once([before], args, {}, dir, pipe);
+          if (now.code !== 0 || old.code !== 0)
+            throw new Error(`proxylab ${args.join(' ')} failed`);
+          return { v, now, old };
+        });
+        const nowWork = median(pairs.map((p) => p.now.cpuMs - p.v.cpuMs));
+        const oldWork = median(pairs.map((p) => p.old.cpuMs - p.v.cpuMs));
+        const ratio = median(
+          pairs.map((p) => (p.now.cpuMs - p.v.cpuMs) / (p.old.cpuMs - p.v.cpuMs)),
         );
-        results[`${name.trim()} (baseline build)`] = {
-          cpuWorkMs: +oldWork.toFixed(0),
-          rssMb: +(old.rssKb / 1024).toFixed(0),
-          stdoutBytes: old.outBytes,
-          thisBuildVsBaseline: +(now.cpuWorkMs / oldWork).toFixed(2),
+        const mem = (r: Run, v: Run) => ((r.rssKb - v.rssKb) * 1024) / inBytes;
+        const nowMem = median(pairs.map((p) => mem(p.now, p.v)));
+        const oldMem = median(pairs.map((p) => mem(p.old, p.v)));
+        log(
+          `${`${name.trim()} — this build vs baseline build, in turns`.padEnd(40)} work ${nowWork.toFixed(0)} vs ${oldWork.toFixed(0)} ms CPU (×${ratio.toFixed(2)}); memory ${nowMem.toFixed(1)}× vs ${oldMem.toFixed(1)}× the input`,
+        );
+        results[`${name.trim()} (vs baseline build)`] = {
+          cpuWorkMs: +nowWork.toFixed(0),
+          baselineCpuWorkMs: +oldWork.toFixed(0),
+          thisBuildVsBaseline: +ratio.toFixed(2),
+          memoryVsInput: +nowMem.toFixed(1),
+          baselineMemoryVsInput: +oldMem.toFixed(1),
         };
       }
     }
