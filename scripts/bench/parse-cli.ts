@@ -2,9 +2,11 @@
  * `proxylab parse` and `inspect` measured as users run them: the compiled CLI started as a
  * process, its input a file, its stdout a file, beside `proxylab --version` in the same run.
  * "Work" is what a command costs beyond start-up: its CPU time (user + system, from
- * /usr/bin/time) minus that of `--version`, and the same for wall time; memory is its peak
- * RSS minus that of `--version`, against the input's size. CPU time is the figure to read on
- * a busy machine (wall time is inflated there).
+ * /usr/bin/time) minus that of a `--version` run just before it (median over the runs), and
+ * the same for wall time; memory is its peak RSS minus that of `--version`, against the
+ * input's size. CPU time is the figure to read on a busy machine (wall time is inflated
+ * there). The default parse is measured twice: stdout a file, and stdout a pipe this process
+ * reads as the child writes (as `| jq` would).
  * BENCH_BASELINE_JS=<other build's cli.js> adds a before/after ratio; BENCH_INSPECT=0 skips
  * the inspect case; BENCH_RUNS (default 5).
  * Goals (issue 14): parse of a 5,000-service iptables-save and of a 10,000-service
