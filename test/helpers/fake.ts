@@ -174,8 +174,13 @@ export function createFake(opts: FakeOptions = {}): Fake {
 
 const SERVER = join(ROOT, 'test', 'fake', 'server.mjs');
 
-function startServer(dir: string) {
-  const child = spawn(process.execPath, [SERVER, dir], { stdio: 'ignore' });
+/**
+ * Start the fake's server for the state dir `dir` (createFake does it; a test that makes its
+ * own state dir calls this). `as`: the user the tools run as, so the files it writes (state,
+ * kubeconfigs) are theirs. Kill it, or remove `dir`, when done.
+ */
+export function startServer(dir: string, as: { uid?: number; gid?: number } = {}) {
+  const child = spawn(process.execPath, [SERVER, dir], { stdio: 'ignore', ...as });
   child.on('error', () => {});
   // never keeps a test process alive; it also exits on its own once dir is removed
   child.unref();

@@ -51,7 +51,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { ROOT } from './cli.js';
-import { FAKE_BIN } from './fake.js';
+import { FAKE_BIN, startServer } from './fake.js';
 import { parseXml, walk } from './xml.js';
 import { fakeKernel } from '../flow/steps-helpers.js';
 
@@ -540,6 +540,8 @@ export async function rehearseJob(runner: Runner, o: JobOptions): Promise<JobRec
     ...(ipvs ? {} : { loaded: ['nf_conntrack'] }),
   });
   spawnSync('chown', ['-R', `${runner.uid}:${runner.gid}`, jobDir]);
+  // the fake's server for this job's engine, as the runner user (the tools run as that user)
+  const fakeServer = startServer(fakeState, { uid: runner.uid, gid: runner.gid });
   const github = {
     event_name: o.event ?? 'push',
     ref: 'refs/heads/main',
@@ -655,6 +657,7 @@ export async function rehearseJob(runner: Runner, o: JobOptions): Promise<JobRec
       `\n===== ${name}: ${ok ? 'success' : 'failure'}\n${r.output}`,
     );
   }
+  fakeServer.kill();
   return rec;
 }
 
