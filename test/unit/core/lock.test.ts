@@ -25,23 +25,36 @@ async function race(stale: boolean): Promise<{ results: string[]; state: string 
       `${JSON.stringify({ pid: 2 ** 22 + 7, host: hostname(), command: 'mode ipvs', since: '2026-01-01T00:00:00Z' })}\n`,
     );
   }
+  const ready = join(state, 'ready');
+  const done = join(state, 'done');
   const kids = Array.from({ length: N }, () =>
-    spawn(process.execPath, ['--import', 'tsx', RACER, go, '2500'], {
+    spawn(process.execPath, ['--import', 'tsx', RACER, ready, go, done], {
       env: { ...process.env, PROXYLAB_STATE_DIR: state },
       stdio: ['ignore', 'pipe', 'inherit'],
     }),
   );
+  let finished = 0;
   const results = kids.map(
     (k) =>
       new Promise<string>((resolve) => {
         let out = '';
         k.stdout.on('data', (b: Buffer) => (out += b.toString()));
-        k.on('close', () => resolve(out.trim()));
+        k.on('close', () => {
+          finished++;
+          resolve(out.trim());
+        });
       }),
   );
-  // every contender is up and polling for the start signal: give it, all at once
-  await new Promise((r) => setTimeout(r, 4000));
+  // every contender is up and polling for the start signal (however loaded the machine is):
+  // give it, all at once
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const up = () => readdirSync(state).filter((f) => f.startsWith('ready.')).length;
+  for (let t = 0; t < 90_000 && up() < N; t += 50) await sleep(50);
+  assert.equal(up(), N, 'every contender started');
   writeFileSync(go, '');
+  // the winner holds the lock until every loser has answered (or 30 s: then two won)
+  for (let t = 0; t < 30_000 && finished < N - 1; t += 50) await sleep(50);
+  writeFileSync(done, '');
   return { results: await Promise.all(results), state };
 }
 
