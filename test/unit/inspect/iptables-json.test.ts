@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { plainSaveLayout, writePlainSave } from '../../../src/inspect/iptables-json.js';
+import { parseIptables } from '../../../src/inspect/iptables.js';
 import { parseView, writeView, VIEWS, PARSE_KIND_NAMES } from '../../../src/inspect/views.js';
 import { PARSE_KINDS } from '../../../src/inspect/index.js';
 import { FIXTURES_DIR, modern, modernFiles, real, realFiles } from '../../helpers/fixtures.js';
@@ -195,4 +196,23 @@ test('a reader that is behind: the writer waits for it, piece by piece, and the 
 
 test("the parse command's kind list is index.ts's", () => {
   assert.deepEqual([...PARSE_KIND_NAMES], PARSE_KINDS);
+});
+
+test('rules share their list of match modules only when it is the same list', () => {
+  const d = parseIptables(
+    [
+      '*filter',
+      ':X - [0:0]',
+      '-A X -m "a b" -j RETURN',
+      '-A X -m a -m b -j RETURN',
+      '-A X -m comment --comment "x" -m tcp -p tcp --dport 80 -j RETURN',
+      '-A X -m comment --comment "y" -m tcp -p tcp --dport 81 -j RETURN',
+      'COMMIT',
+    ].join('\n'),
+  );
+  const [quoted, two, c1, c2] = d.tables.filter!.chains.X!.rules;
+  assert.deepEqual(quoted!.matches, ['a b']);
+  assert.deepEqual(two!.matches, ['a', 'b']);
+  assert.deepEqual(c1!.matches, ['comment', 'tcp']);
+  assert.equal(c1!.matches, c2!.matches);
 });
