@@ -20,6 +20,7 @@
  *
  *   node --import tsx scripts/interrupt-session.ts [--mode ipvs] [--steps all|1,4,9-12]
  *        [--rerun each|chain] [--delay-ms 150] [--skip-check] [--json FILE] [--plan FILE]
+ *        [--logs DIR]
  *
  * --plan FILE: the plan of an earlier session's --json (skips the uninterrupted first run,
  * e.g. to run parts of the session side by side).
@@ -264,6 +265,8 @@ export interface SessionOptions {
   plan?: Step[];
   /** The fake lab to run in (default: a new one, removed at the end). */
   lab?: LabRun;
+  /** A folder to keep every run's output in (NN-step.log, NN-final.log). */
+  logs?: string;
 }
 
 export async function session(o: SessionOptions): Promise<{
@@ -303,6 +306,8 @@ export async function session(o: SessionOptions): Promise<{
         hasStarted(step),
         o.delayMs,
       );
+      if (o.logs)
+        writeFileSync(join(o.logs, `${String(step.n).padStart(2, '0')}-step.log`), run.output);
       if (pending) {
         // chain: this run is the previous interrupt's rerun, up to where it is cut
         const g = greenUntilInterrupted(run.output);
@@ -342,6 +347,7 @@ export async function session(o: SessionOptions): Promise<{
     let finalOk = true;
     if (pending || o.rerun === 'chain') {
       const last = await runLab(r, args);
+      if (o.logs) writeFileSync(join(o.logs, 'final.log'), last.output);
       finalOk = last.code === 0;
       if (pending) {
         pending.rerunOk = finalOk;
@@ -429,6 +435,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     rerun,
     delayMs: Number(opt('delay-ms', '150')),
     log: (l) => process.stdout.write(`${l}\n`),
+    ...(opt('logs', '') ? { logs: opt('logs', '') } : {}),
     ...(opt('plan', '')
       ? { plan: (JSON.parse(readFileSync(opt('plan', ''), 'utf8')) as { plan: Step[] }).plan }
       : {}),
