@@ -10,7 +10,7 @@ import { kubeFor, modeArgs, modeTasks, newState, summaryLines } from '../steps/f
 import { listBackups, readBackup, withLock } from '../steps/state.js';
 import { effectiveMode, readSettings } from '../steps/configmap.js';
 import { applyWeb } from '../steps/web.js';
-import { currentStep } from '../core/interrupt.js';
+import { currentStep, settleInterrupt } from '../core/interrupt.js';
 import { EXIT } from '../core/errors.js';
 import { errorText } from '../steps/kube.js';
 import { backupsSince, modeInPlace, restoreSentence } from '../steps/inplace.js';
@@ -79,7 +79,7 @@ Runs, in order (each step is idempotent, so a re-run picks up where it stopped):
     try {
       return await labSteps(ctx, args, mode);
     } catch (e) {
-      if (!ctx.signal.aborted) throw e;
+      if (!(await settleInterrupt(ctx.signal, e))) throw e;
       throw await interrupted(ctx, e, mode, before, at);
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);

@@ -34,3 +34,24 @@ export function stepStarted(title: string): void {
 export function currentStep(): string | undefined {
   return step;
 }
+
+/** A program in the chain of causes died of SIGINT or SIGTERM. */
+function killedByInterrupt(e: unknown): boolean {
+  for (let c = e, i = 0; c && i < 10; c = (c as { cause?: unknown }).cause, i++) {
+    const sig = (c as { signal?: unknown }).signal;
+    if (sig === 'SIGINT' || sig === 'SIGTERM') return true;
+  }
+  return false;
+}
+
+/**
+ * Was the command interrupted? A terminal's Ctrl-C reaches the whole process group at once:
+ * a program proxylab runs can die of it, and its failure reach a `catch`, before proxylab's
+ * own handler has had its turn. When `e` is such a death, give that handler a moment.
+ */
+export async function settleInterrupt(signal: AbortSignal, e: unknown): Promise<boolean> {
+  if (signal.aborted || !killedByInterrupt(e)) return signal.aborted;
+  for (let i = 0; i < 20 && !signal.aborted; i++)
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  return signal.aborted;
+}

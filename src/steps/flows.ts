@@ -8,6 +8,7 @@ import type { Context } from '../core/context.js';
 import { run } from '../core/exec.js';
 import { UserError, UsageError, EXIT } from '../core/errors.js';
 import type { Task } from '../ui/tasks.js';
+import { settleInterrupt } from '../core/interrupt.js';
 import { connect, errorText, type Kube } from './kube.js';
 import {
   engineIsThisHost,
@@ -293,7 +294,10 @@ export function sayWhereOnInterrupt(
       try {
         return await (inner as (c: object, task: unknown) => Promise<unknown>)(c, task);
       } catch (e) {
-        if (ctx.signal.aborted && !(e instanceof UserError && e.exitCode === EXIT.interrupted)) {
+        if (
+          (await settleInterrupt(ctx.signal, e)) &&
+          !(e instanceof UserError && e.exitCode === EXIT.interrupted)
+        ) {
           throw new UserError(
             `interrupted by Ctrl-C: ${where()} (it came during "${String(t.title)}")`,
             'run the same command again to finish; every step is idempotent',
