@@ -427,10 +427,13 @@ const scratchMatches: string[] = [];
 /**
  * Rules repeat a few lists of match modules (`comment, tcp`; `comment, statistic`…): each
  * list is kept once, frozen, and shared by the rules that have it, so 40,000 rules do not
- * keep 40,000 small arrays. At most MAX_SHARED lists are kept; others get their own copy.
+ * keep 40,000 small arrays. At most MAX_SHARED lists of up to MAX_SHARED_LENGTH modules are
+ * kept; others get their own copy.
  */
 const shared = new Map<string, readonly string[]>();
 const MAX_SHARED = 256;
+/** Longer lists (a hostile rule of thousands of `-m`) are not worth a key. */
+const MAX_SHARED_LENGTH = 8;
 
 function sharedMatches(n: number): readonly string[] {
   let key = scratchMatches[0]!;
@@ -563,7 +566,12 @@ export function saveRule(
     destination,
     inInterface,
     outInterface,
-    matches: nMatches === 0 ? NONE : sharedMatches(nMatches),
+    matches:
+      nMatches === 0
+        ? NONE
+        : nMatches <= MAX_SHARED_LENGTH
+          ? sharedMatches(nMatches)
+          : scratchMatches.slice(0, nMatches),
     comment,
     matchSets: matchSets ?? NONE,
     dnatTo,
