@@ -51,6 +51,11 @@ function killedByInterrupt(e: unknown): boolean {
  */
 export async function settleInterrupt(signal: AbortSignal, e: unknown): Promise<boolean> {
   if (signal.aborted || !killedByInterrupt(e)) return signal.aborted;
+  return awaitInterrupt(signal);
+}
+
+/** A program died of SIGINT or SIGTERM: is that proxylab's own interrupt (up to 0.5 s)? */
+export async function awaitInterrupt(signal: AbortSignal): Promise<boolean> {
   for (let i = 0; i < 20 && !signal.aborted; i++)
     await new Promise((resolve) => setTimeout(resolve, 25));
   return signal.aborted;

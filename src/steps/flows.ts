@@ -8,7 +8,7 @@ import type { Context } from '../core/context.js';
 import { run } from '../core/exec.js';
 import { UserError, UsageError, EXIT } from '../core/errors.js';
 import type { Task } from '../ui/tasks.js';
-import { settleInterrupt } from '../core/interrupt.js';
+import { awaitInterrupt, settleInterrupt } from '../core/interrupt.js';
 import { connect, errorText, type Kube } from './kube.js';
 import {
   engineIsThisHost,
@@ -204,6 +204,14 @@ export function nodeToolsTask(ctx: Context, st: StepState): Task<object> {
       });
       st.nodeTools = res;
       const bad = res.filter((r) => r.status === 'failed');
+      // Ctrl-C from a terminal kills the nodes' programs too, maybe before proxylab hears it
+      if (
+        bad.some((b) => /killed by SIG(INT|TERM)\b/.test(b.error ?? '')) &&
+        (await awaitInterrupt(ctx.signal))
+      )
+        throw new Error(
+          `installing the node tools was cut short on ${bad.map((b) => b.node).join(', ')}`,
+        );
       if (bad.length) {
         throw new UserError(
           `installing the node tools failed on ${bad.map((b) => `${b.node} (${b.error})`).join(', ')}`,

@@ -10,7 +10,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { session, row, HEADER, type Step } from '../../scripts/interrupt-session.js';
+import {
+  closingMessage,
+  session,
+  row,
+  runLab,
+  HEADER,
+  type Step,
+} from '../../scripts/interrupt-session.js';
+import { labRun } from './check-helpers.js';
 
 test('Ctrl-C at sampled steps of lab: exit 130, the step and the mode in place named truly, no lock, the next lab green', async () => {
   const picked = (plan: Step[]): Step[] => {
@@ -65,4 +73,26 @@ test('Ctrl-C at sampled steps of lab: exit 130, the step and the mode in place n
     /replace -f \S+\.yaml && kubectl --kubeconfig \S+ -n kube-system rollout restart daemonset\/kube-proxy/,
   );
   assert.ok(res.finalOk, 'the last lab run is green');
+});
+
+test('Ctrl-C from a terminal while the node tools are checked: exit 130 and what is in place, not "installing the node tools failed"', async () => {
+  // the terminal's SIGINT reaches the fake docker (dpkg-query, slowed) as well as proxylab
+  const r = labRun({ env: { FAKE_DELAY: 'docker exec dpkg-query=3000' } });
+  try {
+    const run = await runLab(
+      r,
+      ['mode', 'ipvs'],
+      (out) => /\[STARTED\] .*ipvsadm, ipset and conntrack in every node/.test(out),
+      1000,
+    );
+    assert.ok(run.interrupted, run.output);
+    assert.equal(run.code, 130, run.output);
+    assert.doesNotMatch(closingMessage(run.output), /installing the node tools failed/);
+    assert.match(
+      closingMessage(run.output),
+      /interrupted by Ctrl-C: the switch had not started; kube-proxy still runs its previous mode/,
+    );
+  } finally {
+    r.lab.fake.cleanup();
+  }
 });
