@@ -12,8 +12,8 @@
  * indents or annotations, `-S`, `-L`, counters, quotes left open…) returns false before
  * anything is written, and the caller parses it whole.
  */
-import { KubeProxyCollector, isPlain, saveRule, type IptablesRule } from './iptables.js';
-import { writeJsonTo, type JsonSink } from './jsonwriter.js';
+import { KubeProxyCollector, emptyRule, isPlain, saveRule, type IptablesRule } from './iptables.js';
+import { PieceWriter, writeJsonTo, type JsonSink } from './jsonwriter.js';
 import type { ParseView } from './views.js';
 
 interface SaveChain {
@@ -129,12 +129,6 @@ export function plainSaveLayout(text: string): SaveTable[] | null {
 }
 
 /**
- * Output is handed on in pieces of about this many characters: small, because the piece being
- * built is alive at every young-generation GC, which copies it.
- */
-const CHUNK = 1 << 14;
-
-/**
  * Write `view` of a plain iptables-save as compact JSON through `write`. False (nothing
  * written) when the input is not a plain iptables-save: parse it with parseIptables then.
  */
@@ -147,18 +141,10 @@ export async function writePlainSave(
   if (tables === null) return false;
   const rulesOut = view === 'full' || view === 'rules';
   const kp = view === 'rules' ? null : new KubeProxyCollector();
-  let buf = '';
-  /** What the sink asked to wait for (its reader is behind), awaited before going on. */
-  let wait = null as Promise<void> | null;
-  const out = (s: string) => {
-    buf += s;
-    if (buf.length >= CHUNK) {
-      const w = write(buf);
-      buf = '';
-      // (one line can fill more than one piece: keep waiting for all of them)
-      if (w) wait = wait ? Promise.all([wait, w]).then(() => undefined) : w;
-    }
-  };
+  const w = new PieceWriter(write);
+  const out = (s: string) => w.write(s);
+  /** One rule object, overwritten by each line: printed and read by the view, never kept. */
+  const rule: IptablesRule = emptyRule('', 0);
   if (rulesOut) out('{"formats":["save"],"tables":{');
   let ruleCount = 0;
   let ti = -1;
@@ -194,10 +180,7 @@ export async function writePlainSave(
   const n = text.length;
   let no = 0;
   for (let pos = 0; pos <= n;) {
-    if (wait) {
-      await wait;
-      wait = null;
-    }
+    if (w.pending) await w.settle();
     let end = text.indexOf('\n', pos);
     if (end < 0) end = n;
     const a = pos;
@@ -205,13 +188,15 @@ export async function writePlainSave(
     no++;
     const c = text.charCodeAt(a);
     if (c === 45) {
-      const sr = saveRule(text.slice(a, end), no, plain);
+      const sr = saveRule(text.slice(a, end), no, plain, rule);
       // plainSaveLayout vouched for the line; anything else is a bug, never dropped silently
       if (sr === null) throw new Error(`iptables-save line ${no} read as plain but not parsed`);
       const ci = open >= 0 && table!.chains[open]!.name === sr[0] ? open : table!.index.get(sr[0])!;
       if (ci !== open) advanceTo(ci);
-      const rule: IptablesRule = sr[1];
-      if (rulesOut) out(table!.perChain[ci]! ? `,${JSON.stringify(rule)}` : JSON.stringify(rule));
+      if (rulesOut) {
+        if (table!.perChain[ci]!) out(',');
+        out(JSON.stringify(rule));
+      }
       table!.perChain[ci]!++;
       table!.rules++;
       ruleCount++;
@@ -224,13 +209,7 @@ export async function writePlainSave(
     } else if (c === 67 /* COMMIT */) endTable();
   }
   endTable();
-  const flush = async () => {
-    if (wait) await wait;
-    wait = null;
-    const w = buf ? write(buf) : undefined;
-    buf = '';
-    if (w) await w;
-  };
+  const flush = () => w.flush();
   if (rulesOut) {
     out(`},"ruleCount":${ruleCount},"skipped":[],"notes":[]`);
     if (kp) {

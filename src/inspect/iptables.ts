@@ -143,7 +143,7 @@ export function saveWords(line: string): string[] | null {
 
 const QUOTED_PART = /"((?:[^"\\]|\\.)*)"/g;
 
-function emptyRule(raw: string, line: number): IptablesRule {
+export function emptyRule(raw: string, line: number): IptablesRule {
   return {
     target: null,
     goto: false,
@@ -457,6 +457,7 @@ export function saveRule(
   raw: string,
   line: number,
   plain = isPlain(raw),
+  into?: IptablesRule,
 ): [string, IptablesRule] | null {
   const cur = cursor.reset(raw, plain);
   let op = cur.next();
@@ -558,6 +559,33 @@ export function saveRule(
     neg = false;
   }
   if (cur.open) return null;
+  const matches =
+    nMatches === 0
+      ? NONE
+      : nMatches <= MAX_SHARED_LENGTH
+        ? sharedMatches(nMatches)
+        : scratchMatches.slice(0, nMatches);
+  if (into !== undefined) {
+    // The caller's rule, overwritten field by field (same keys, same order: its JSON is the
+    // same text as a new rule's): a streaming reader prints it and reads the next line.
+    into.target = target;
+    into.goto = goto;
+    into.protocol = protocol;
+    into.source = source;
+    into.destination = destination;
+    into.inInterface = inInterface;
+    into.outInterface = outInterface;
+    into.matches = matches;
+    into.comment = comment;
+    into.matchSets = matchSets ?? NONE;
+    into.dnatTo = dnatTo;
+    into.probability = probability;
+    into.dport = dport;
+    into.counters = counters;
+    into.raw = raw;
+    into.line = line;
+    return [chain, into];
+  }
   const rule: IptablesRule = {
     target,
     goto,
@@ -566,12 +594,7 @@ export function saveRule(
     destination,
     inInterface,
     outInterface,
-    matches:
-      nMatches === 0
-        ? NONE
-        : nMatches <= MAX_SHARED_LENGTH
-          ? sharedMatches(nMatches)
-          : scratchMatches.slice(0, nMatches),
+    matches,
     comment,
     matchSets: matchSets ?? NONE,
     dnatTo,
@@ -1027,14 +1050,6 @@ function hasWords(comment: string | null, hint: string, re: RegExp): boolean {
   return comment !== null && comment.includes(hint) && re.test(comment);
 }
 
-/** What the service chains' rules say about endpoints: the few fields step 3 reads, kept per rule. */
-interface SvcRule {
-  target: string | null;
-  comment: string | null;
-  probability: number | null;
-  recent: boolean;
-}
-
 /** KUBE-SVC-<hash> / KUBE-SVL-<hash>: the hash starts at 9. */
 const SVC_OR_SVL = /^KUBE-(?:SVC|SVL)-[A-Z0-9]+$/;
 
@@ -1065,14 +1080,27 @@ export class KubeProxyCollector {
   private readonly serviceChains = new Set<string>();
   private readonly endpointChains = new Set<string>();
   private readonly matchSets = new Set<string>();
-  private readonly sepAddr = new Map<string, { address: string; port: number | null }>();
-  /** Step 3's input: each KUBE-SVC/SVL chain (in order), with its hash and rules. */
-  private readonly svc: Array<{ name: string; hash: string; rules: SvcRule[] }> = [];
+  /** KUBE-SEP chain → its DNAT destination as written (read into an address in step 3). */
+  private readonly sepDnat = new Map<string, string>();
+  /**
+   * Step 3's input, kept flat (no object per rule or chain: 5,000 Services are 15,000 such
+   * rules, which would all live until the end): each KUBE-SVC/SVL chain's name and the
+   * index of its first rule in the rule columns, which hold the few fields step 3 reads.
+   */
+  private readonly svcNames: string[] = [];
+  private readonly svcFirst: number[] = [];
+  private readonly ruleTarget: Array<string | null> = [];
+  private readonly ruleComment: Array<string | null> = [];
+  /** The rule's probability, NaN when it has none. */
+  private readonly ruleProbability: number[] = [];
+  /** 1 when the rule uses `-m recent` (kube-proxy's session affinity). */
+  private readonly ruleRecent: number[] = [];
   private name = '';
   private isSep = false;
   /** The chain is KUBE-SERVICES, KUBE-NODEPORTS or KUBE-EXTERNAL-SERVICES. */
   private isEntry = false;
-  private svcRules: SvcRule[] | null = null;
+  /** The chain is a KUBE-SVC/SVL chain: its rules go to the rule columns. */
+  private inSvc = false;
 
   chain(name: string): void {
     this.name = name;
@@ -1081,17 +1109,16 @@ export class KubeProxyCollector {
     if (this.isSep) this.endpointChains.add(name);
     this.isEntry =
       name === 'KUBE-SERVICES' || name === 'KUBE-NODEPORTS' || name === 'KUBE-EXTERNAL-SERVICES';
-    this.svcRules = null;
-    if (name.startsWith('KUBE-SV') && SVC_OR_SVL.test(name)) {
-      this.svcRules = [];
-      this.svc.push({ name, hash: name.slice(9), rules: this.svcRules });
+    this.inSvc = name.startsWith('KUBE-SV') && SVC_OR_SVL.test(name);
+    if (this.inSvc) {
+      this.svcNames.push(name);
+      this.svcFirst.push(this.ruleTarget.length);
     }
   }
 
   rule(r: IptablesRule): void {
     const name = this.name;
-    if (this.isSep && r.dnatTo && !this.sepAddr.has(name))
-      this.sepAddr.set(name, endpointAddr(r.dnatTo));
+    if (this.isSep && r.dnatTo && !this.sepDnat.has(name)) this.sepDnat.set(name, r.dnatTo);
     for (const ms of r.matchSets) this.matchSets.add(ms.name);
     const t = r.target;
     /** The hash of the service chain the rule jumps to (KUBE-SVC-<hash>, KUBE-EXT-<hash>…). */
@@ -1104,13 +1131,12 @@ export class KubeProxyCollector {
       }
     }
     if (this.isEntry) this.entryRule(name, r, svcHash);
-    if (this.svcRules !== null)
-      this.svcRules.push({
-        target: r.target,
-        comment: r.comment,
-        probability: r.probability,
-        recent: r.matches.includes('recent'),
-      });
+    if (this.inSvc) {
+      this.ruleTarget.push(r.target);
+      this.ruleComment.push(r.comment);
+      this.ruleProbability.push(r.probability ?? NaN);
+      this.ruleRecent.push(r.matches.includes('recent') ? 1 : 0);
+    }
   }
 
   private newPort(): KubeProxyServicePort {
@@ -1195,28 +1221,48 @@ export class KubeProxyCollector {
 
   /** Step 3 (service chains → endpoints) and the view. */
   view(): KubeProxyIptablesView {
-    for (const { name, hash, rules } of this.svc) {
-      const s = this.forHash(hash);
+    const { svcNames, svcFirst, ruleTarget, ruleComment, ruleProbability, ruleRecent } = this;
+    for (let c = 0; c < svcNames.length; c++) {
+      const name = svcNames[c]!;
+      const s = this.forHash(name.slice(9));
       s.chain ??= name;
       if (s.chain !== name) continue;
       let remaining = 1;
-      const seen = new Set<string>();
-      for (const r of rules) {
-        const cs = s.name === null || s.portName === null ? commentService(r.comment) : null;
+      const eps = s.endpoints;
+      const first = eps.length;
+      /** The endpoint chains taken (a Set only once there are many: most services have 1–3). */
+      let seen: Set<string> | null = null;
+      const end = c + 1 < svcNames.length ? svcFirst[c + 1]! : ruleTarget.length;
+      for (let i = svcFirst[c]!; i < end; i++) {
+        const comment = ruleComment[i]!;
+        const cs = s.name === null || s.portName === null ? commentService(comment) : null;
         if (cs) {
           s.name ??= cs.name;
-          if (!/->/.test(r.comment ?? '')) s.portName ??= cs.portName;
+          if (!/->/.test(comment ?? '')) s.portName ??= cs.portName;
         }
-        if (!r.target?.startsWith('KUBE-SEP-') || r.recent || seen.has(r.target)) continue;
-        seen.add(r.target);
-        const a = this.sepAddr.get(r.target) ?? this.commentAddr(r.comment);
-        const share = remaining * (r.probability ?? 1);
+        const target = ruleTarget[i]!;
+        if (target === null || !target.startsWith('KUBE-SEP-') || ruleRecent[i]) continue;
+        if (seen !== null) {
+          if (seen.has(target)) continue;
+          seen.add(target);
+        } else {
+          let dup = false;
+          for (let k = first; k < eps.length && !dup; k++) dup = eps[k]!.chain === target;
+          if (dup) continue;
+          if (eps.length - first >= 16) seen = new Set(eps.slice(first).map((e) => e.chain));
+          seen?.add(target);
+        }
+        const dnat = this.sepDnat.get(target);
+        const a = dnat !== undefined ? endpointAddr(dnat) : this.commentAddr(comment);
+        const p = ruleProbability[i]!;
+        const probability = Number.isNaN(p) ? null : p;
+        const share = remaining * (probability ?? 1);
         remaining -= share;
-        s.endpoints.push({
-          chain: r.target,
+        eps.push({
+          chain: target,
           address: a?.address ?? null,
           port: a?.port ?? null,
-          probability: r.probability,
+          probability,
           share: Math.round(share * 1e6) / 1e6,
         });
       }

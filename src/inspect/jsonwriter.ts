@@ -104,7 +104,66 @@ export function writeJson(
  * the reader is behind (a pipe into `jq` or `less`): the writer waits for it before the
  * next piece, so the text never piles up in memory.
  */
-export type JsonSink = (chunk: string) => void | Promise<void>;
+export type JsonSink = (chunk: string | Uint8Array) => void | Promise<void>;
+
+/** Size of the byte pieces a PieceWriter hands on. */
+const PIECE = 1 << 16;
+
+/**
+ * Text appended piece by piece into bytes (UTF-8) and handed to a sink in pieces of 64 KiB:
+ * a writer that prints 20 MB of JSON in small strings builds no string of a piece (a string
+ * made by `+=` is a tree of small strings until it is written, alive at every young-generation
+ * GC), and each piece is a buffer outside the JavaScript heap, written as is. `pending` is
+ * what the sink asked to wait for (its reader is behind): the caller awaits it between pieces.
+ */
+export class PieceWriter {
+  private buf = Buffer.allocUnsafe(PIECE);
+  private off = 0;
+  pending: Promise<void> | null = null;
+
+  constructor(private readonly sink: JsonSink) {}
+
+  private hand(piece: string | Uint8Array): void {
+    const w = this.sink(piece);
+    // (one call can fill more than one piece: keep waiting for all of them)
+    if (w) this.pending = this.pending ? Promise.all([this.pending, w]).then(() => undefined) : w;
+  }
+
+  write(s: string): void {
+    // A UTF-16 unit is at most 3 bytes of UTF-8.
+    if (this.off + s.length * 3 > PIECE) {
+      if (this.off > 0) {
+        this.hand(this.buf.subarray(0, this.off));
+        this.buf = Buffer.allocUnsafe(PIECE);
+        this.off = 0;
+      }
+      if (s.length * 3 > PIECE) {
+        this.hand(s);
+        return;
+      }
+    }
+    this.off += this.buf.write(s, this.off, 'utf8');
+  }
+
+  /** Hand on what is buffered, and wait for the sink. */
+  async flush(): Promise<void> {
+    if (this.off > 0) {
+      this.hand(this.buf.subarray(0, this.off));
+      this.buf = Buffer.allocUnsafe(PIECE);
+      this.off = 0;
+    }
+    await this.settle();
+  }
+
+  /** Wait for what the sink asked to wait for, if anything. */
+  async settle(): Promise<void> {
+    while (this.pending) {
+      const p = this.pending;
+      this.pending = null;
+      await p;
+    }
+  }
+}
 
 /** writeJson for a sink that can ask to wait. */
 export async function writeJsonTo(

@@ -17,9 +17,13 @@ import { PARSE_KINDS } from '../../../src/inspect/index.js';
 import { FIXTURES_DIR, modern, modernFiles, real, realFiles } from '../../helpers/fixtures.js';
 import { generateIptablesSave } from '../../../scripts/bench/parse.js';
 
+/** A piece a JsonSink gets, as text. */
+const pieceText = (c: string | Uint8Array) =>
+  typeof c === 'string' ? c : Buffer.from(c).toString();
+
 async function written(text: string, view: (typeof VIEWS)[number], indent = 0): Promise<string> {
   const chunks: string[] = [];
-  await writeView('iptables', text, view, {}, (c) => void chunks.push(c), indent);
+  await writeView('iptables', text, view, {}, (c) => void chunks.push(pieceText(c)), indent);
   return chunks.join('');
 }
 
@@ -160,7 +164,11 @@ test('--pretty output is the indented whole parse (the streaming path is compact
 test('writePlainSave writes nothing for input it does not take', async () => {
   const chunks: string[] = [];
   assert.equal(
-    await writePlainSave('Chain INPUT (policy ACCEPT)\n', 'full', (c) => void chunks.push(c)),
+    await writePlainSave(
+      'Chain INPUT (policy ACCEPT)\n',
+      'full',
+      (c) => void chunks.push(pieceText(c)),
+    ),
     false,
   );
   assert.deepEqual(chunks, []);
@@ -174,8 +182,8 @@ test('a reader that is behind: the writer waits for it, piece by piece, and the 
     let most = 0;
     let waits = 0;
     // a pipe whose reader takes every piece a moment later
-    const slow = (c: string) => {
-      chunks.push(c);
+    const slow = (c: string | Uint8Array) => {
+      chunks.push(pieceText(c));
       pending++;
       most = Math.max(most, pending);
       waits++;

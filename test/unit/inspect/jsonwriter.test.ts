@@ -1,7 +1,7 @@
 /** The streaming JSON writer prints exactly what JSON.stringify prints, compact and indented. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeJson, writeJsonTo } from '../../../src/inspect/jsonwriter.js';
+import { PieceWriter, writeJson, writeJsonTo } from '../../../src/inspect/jsonwriter.js';
 import { PARSERS, PARSE_KINDS, ParseError } from '../../../src/inspect/index.js';
 import { modern, modernFiles, real, realFiles } from '../../helpers/fixtures.js';
 
@@ -75,7 +75,7 @@ test('writeJsonTo waits for a sink that is behind before the next piece, and wri
     await writeJsonTo(
       big,
       (c) => {
-        chunks.push(c);
+        chunks.push(typeof c === 'string' ? c : Buffer.from(c).toString());
         most = Math.max(most, ++pending);
         return new Promise<void>((resolve) =>
           setImmediate(() => {
@@ -90,4 +90,32 @@ test('writeJsonTo waits for a sink that is behind before the next piece, and wri
     assert.ok(chunks.length > 5);
     assert.equal(most, 1, 'one piece at a time');
   }
+});
+
+test('PieceWriter: UTF-8 pieces of at most 64 KiB, whole characters, a long string whole, in order', async () => {
+  // real text: a rule with a non-ASCII comment as a paste may carry, many times, and one
+  // string longer than a piece
+  const line = `${real('iptables/17-hwchiu-2018-save-grep-nodeport.txt').body.split('\n')[0]} « naïve — 東京 » 😀`;
+  const parts = [
+    ...Array.from({ length: 3_000 }, (_, i) => `${line} ${i}\n`),
+    'x'.repeat(100_000),
+    'end',
+  ];
+  const pieces: Uint8Array[] = [];
+  let waits = 0;
+  const w = new PieceWriter((c) => {
+    pieces.push(typeof c === 'string' ? Buffer.from(c) : c);
+    return new Promise<void>((resolve) => setImmediate(() => (waits++, resolve())));
+  });
+  for (const p of parts) {
+    w.write(p);
+    if (w.pending) await w.settle();
+  }
+  await w.flush();
+  assert.equal(Buffer.concat(pieces).toString(), parts.join(''));
+  // every piece decodes on its own: no character is cut between two pieces
+  assert.equal(pieces.map((p) => Buffer.from(p).toString()).join(''), parts.join(''));
+  assert.ok(pieces.length > 3);
+  assert.ok(pieces.every((p) => p.length <= 1 << 16 || p.length === 100_000));
+  assert.equal(waits, pieces.length);
 });
