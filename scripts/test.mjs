@@ -46,7 +46,9 @@ const r = spawnSync(
     '--import',
     'tsx',
     '--test',
-    '--test-concurrency=2',
+    // three files at a time on two cores: many flow tests wait (a fake hang, a timeout, a
+    // VM boot) as much as they compute, and a third file fills that time
+    `--test-concurrency=${process.env.PROXYLAB_TEST_CONCURRENCY || 3}`,
     '--test-reporter=spec',
     ...extra,
     ...files.map((f) => relative(root, f)),
