@@ -6,6 +6,7 @@
  * IPv4 and IPv6 (`[addr]:port`, returned without brackets).
  */
 import { ParseError } from './errors.js';
+import { PieceWriter, type JsonSink } from './jsonwriter.js';
 import {
   fields,
   int,
@@ -656,4 +657,168 @@ function serviceFromSave(
   if (typeof sf === 'string') svc.flags.push(...sf.split(','));
   if (fwmark !== undefined) svc.fwmark = fwmark;
   return svc;
+}
+
+// ---------------------------------------------------------------------------------------
+// `proxylab parse ipvsadm` of a plain `ipvsadm -Ln`, written while it is read
+
+const PLAIN_BANNER = /^IP Virtual Server version (\S+) \(size=(\d+)\)$/;
+const PLAIN_TITLE = 'Prot LocalAddress:Port Scheduler Flags';
+const PLAIN_RS_TITLE = /^ {2}-> RemoteAddress:Port +Forward Weight ActiveConn InActConn$/;
+/** Characters that make parseIpvsadm look for a prompt, an annotation or a section marker. */
+const NOT_PLAIN_LIST = ['\t', '\r', '\v', '\f', '\x1b', '#', '$', '%', '❯', '>>', '==>'];
+/** `mm:ss` in a row's second word: a connection-table row (-Lnc), not a service. */
+const EXPIRE = /^\d+:\d\d$/;
+
+/** Line [a, end) of `text` without the trailing spaces toLines removes. */
+function trimmedEnd(text: string, a: number, end: number): number {
+  while (end > a && text.charCodeAt(end - 1) === 32) end--;
+  return end;
+}
+
+/**
+ * Whether `text` is a plain `ipvsadm -Ln` (as ipvsadm.c print_title and
+ * print_service_entry write it): the banner, the two title lines of the list layout, then
+ * only service rows (`TCP  ip:port sched …`, `UDP`, `SCTP`, `FWM`), real-server rows
+ * (`  -> ip:port Masq 1 0 0`) and blank lines. On such input every row parseIpvsadm reads is
+ * a list-layout service, a real server or a skipped line, so what comes before the services
+ * in its result (layouts, version, table size) is known before the rows are read.
+ */
+export function isPlainIpvsList(text: string): boolean {
+  for (const c of NOT_PLAIN_LIST) if (text.indexOf(c) >= 0) return false;
+  const n = text.length;
+  let no = 0;
+  /** Position of the next `Remote` at or after the line being read (n: none). */
+  let remote = -1;
+  for (let pos = 0; pos <= n;) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = n;
+    const a = pos;
+    pos = end + 1;
+    no++;
+    end = trimmedEnd(text, a, end);
+    if (no <= 3) {
+      const line = text.slice(a, end);
+      const ok =
+        no === 1
+          ? PLAIN_BANNER.test(line)
+          : no === 2
+            ? line === PLAIN_TITLE
+            : PLAIN_RS_TITLE.test(line);
+      if (!ok) return false;
+      continue;
+    }
+    if (end === a) continue; // blank
+    if (text.startsWith('  -> ', a)) {
+      // (a row naming `Remote…` is read against the title patterns first; the next one is
+      // found once and kept, not searched for to the end of the input on every row)
+      if (remote < a) {
+        remote = text.indexOf('Remote', a);
+        if (remote < 0) remote = n;
+      }
+      if (remote < end) return false;
+      continue;
+    }
+    // a service row: its protocol, then two spaces or one (SCTP), then the address
+    const c = text.charCodeAt(a);
+    const word =
+      c === 84 ? 'TCP ' : c === 85 ? 'UDP ' : c === 83 ? 'SCTP ' : c === 70 ? 'FWM ' : null;
+    if (word === null || !text.startsWith(word, a)) return false;
+    // the word after the address is a scheduler (lowercase), never five counters (the
+    // --stats/--rate layouts); the address is never `mm:ss` (-Lnc connection rows)
+    let p = a + word.length;
+    while (p < end && text.charCodeAt(p) === 32) p++;
+    let q = text.indexOf(' ', p);
+    if (q < 0 || q > end) q = end;
+    if (EXPIRE.test(text.slice(p, q))) return false;
+    while (q < end && text.charCodeAt(q) === 32) q++;
+    const s = text.charCodeAt(q);
+    if (!(s >= 97 && s <= 122)) return false;
+  }
+  return no >= 3;
+}
+
+/**
+ * Write `view` (full or summary) of a plain `ipvsadm -Ln` as compact JSON through `write`,
+ * while it is read: each service is parsed with its real servers, printed and dropped. The
+ * same text, byte for byte, as JSON.stringify of what parseIpvsadm (or its summary view)
+ * gives. False (nothing written) when the input is not a plain -Ln (see isPlainIpvsList).
+ */
+export async function writePlainIpvsList(
+  text: string,
+  view: 'full' | 'summary',
+  write: JsonSink,
+): Promise<boolean> {
+  if (!isPlainIpvsList(text)) return false;
+  const w = new PieceWriter(write);
+  const full = view === 'full';
+  const n = text.length;
+  let version = '';
+  let tableSize: number | null = null;
+  let current: IpvsService | null = null;
+  let services = 0;
+  let realServers = 0;
+  const skipped: number[] = [];
+  const orphans: IpvsRealServer[] = [];
+  const layouts = () => (services ? '["list"]' : '[]');
+  const head = () =>
+    `{"layouts":${layouts()},"version":${JSON.stringify(version)},"tableSize":${tableSize}`;
+  /** Print the service before the next one (its real servers are all read by then). */
+  const done = (svc: IpvsService) => {
+    if (!full) return;
+    w.write(services === 1 ? `${head()},"services":[` : ',');
+    w.write(JSON.stringify(svc));
+  };
+  let no = 0;
+  for (let pos = 0; pos <= n;) {
+    if (w.pending) await w.settle();
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = n;
+    const a = pos;
+    pos = end + 1;
+    no++;
+    end = trimmedEnd(text, a, end);
+    if (end === a) continue;
+    if (no === 1) {
+      const m = PLAIN_BANNER.exec(text.slice(a, end))!;
+      version = m[1]!;
+      tableSize = int(m[2]);
+      continue;
+    }
+    if (no <= 3) continue; // the title lines
+    const f = fields(text.slice(a, end));
+    if (f[0] === '->') {
+      const ep = f[1] ? endpoint(f[1]) : null;
+      const rs = ep ? realServerRow(ep, f.slice(2), 'list', no) : null;
+      if (!rs) skipped.push(no);
+      else if (current) {
+        current.realServers.push(rs);
+        realServers++;
+      } else orphans.push(rs);
+      continue;
+    }
+    const svc = f.length >= 2 ? serviceRow(f, 'list', no) : null;
+    if (svc) {
+      if (current) done(current);
+      current = svc;
+      services++;
+      continue;
+    }
+    // isPlainIpvsList vouched that no row is a connection; anything else is a bug
+    if (f.length >= 2 && connectionRow(f, no))
+      throw new Error(`ipvsadm line ${no} read as a plain -Ln row but is a connection`);
+    skipped.push(no);
+  }
+  if (current) done(current);
+  if (full) {
+    w.write(services ? ']' : `${head()},"services":[]`);
+    w.write(
+      `,"connections":[],"timeout":null,"skipped":${JSON.stringify(skipped)},"orphanRealServers":${JSON.stringify(orphans)}}`,
+    );
+  } else
+    w.write(
+      `{"layouts":${layouts()},"version":${JSON.stringify(version)},"services":${services},"realServers":${realServers},"orphanRealServers":${orphans.length},"connections":0,"skipped":${JSON.stringify(skipped)}}`,
+    );
+  await w.flush();
+  return true;
 }

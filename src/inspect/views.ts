@@ -151,5 +151,9 @@ export async function writeView(
     const { writePlainSave } = await import('./iptables-json.js');
     if (await writePlainSave(text, view, write)) return;
   }
+  if (kind === 'ipvsadm' && indent === 0 && (view === 'full' || view === 'summary')) {
+    const { writePlainIpvsList } = await import('./ipvsadm.js');
+    if (await writePlainIpvsList(text, view, write)) return;
+  }
   await writeJsonTo(await parseView(kind, text, view, opts), write, indent);
 }
