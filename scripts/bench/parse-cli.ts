@@ -280,7 +280,10 @@ export async function bench(log: (line: string) => void) {
       versionWallMs: +base.wallMs.toFixed(0),
       versionRssMb: +(base.rssKb / 1024).toFixed(1),
     };
+    /** The case a `  --view …` line belongs to, for its key in the results. */
+    let parent = '';
     for (const [name, args, inBytes, goal, pipe] of cases) {
+      if (!name.startsWith(' ')) parent = name;
       // each run beside a `--version` run just before it: work is the median of the
       // differences, so a load that comes and goes during the bench weighs on both
       const pairs = Array.from({ length: runs }, () => {
@@ -297,7 +300,8 @@ export async function bench(log: (line: string) => void) {
       log(
         `${name.padEnd(40)} work ${cpuWork.toFixed(0)} ms CPU (${(cpuWork / goal).toFixed(2)}× the ${goal} ms goal), ${wallWork.toFixed(0)} ms wall; memory +${(memKb / 1024).toFixed(0)} MB = ${memRatio.toFixed(1)}× the ${MB(inBytes)} input (goal ≤ 4×); stdout ${MB(m.outBytes)}`,
       );
-      results[name.trim()] = {
+      // (`--view summary` is a case of iptables and of ipvsadm: keyed under its parse)
+      results[name.startsWith(' ') ? `${parent} ${name.trim()}` : name] = {
         cpuWorkMs: +cpuWork.toFixed(0),
         wallWorkMs: +wallWork.toFixed(0),
         vsGoal: +(cpuWork / goal).toFixed(2),
