@@ -239,7 +239,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       signal: ac.signal,
     };
     try {
-      return await cmd.run(ctx, { values, positionals: parsed.positionals });
+      const code = await cmd.run(ctx, { values, positionals: parsed.positionals });
+      // Ctrl-C came while the command finished its work (between two programs, or after the
+      // last): it is still an interrupt (exit 130), and what the command printed is in place
+      if (ac.signal.aborted)
+        throw new UserError(
+          `${(ac.signal.reason as Error).message} during \`proxylab ${name}\`, after it had done its work: what it printed above is in place`,
+          undefined,
+          EXIT.interrupted,
+        );
+      return code;
     } catch (e) {
       // Ctrl-C ends whatever program was running: say so, and what is in place, not how
       // the program died
