@@ -233,11 +233,17 @@ export function agrees(claimed: string[], s: ClusterState): boolean {
   return claimed.every((m) => modes.has(m)) && [...modes].every((m) => claimed.includes(m));
 }
 
-/** The run printed no failed step before the point it was interrupted. */
+/**
+ * The run printed no failed step before the point it was interrupted. The terminal's Ctrl-C
+ * reaches the programs proxylab runs too, and one can die of it (and its step be marked
+ * failed) before proxylab prints that it was interrupted: that step is the cut, not a failure.
+ */
 export function greenUntilInterrupted(output: string): { ok: boolean; note?: string } {
   const cut = output.search(/\n⚠ interrupted by/);
   const before = cut < 0 ? output : output.slice(0, cut);
-  const failed = before.split('\n').find((l) => /^\[FAILED\]|^✘ /.test(l));
+  const failed = before
+    .split('\n')
+    .find((l) => /^\[FAILED\]|^✘ /.test(l) && !/killed by SIG(?:INT|TERM)\b/.test(l));
   return failed ? { ok: false, note: failed.slice(0, 160) } : { ok: true };
 }
 

@@ -43,7 +43,11 @@ test('Ctrl-C at sampled steps of lab: exit 130, the step and the mode in place n
     ];
   };
   // kind create slowed a little, so Ctrl-C lands in it on a fast machine too
-  const lab = labRun({ env: { FAKE_DELAY: 'kind create=1500' } });
+  // kind create and the web sample's rollout slowed, so a Ctrl-C 100 ms after they start
+  // lands in them on a fast machine (the fake answers a call in milliseconds)
+  const lab = labRun({
+    env: { FAKE_DELAY: 'kind create=1500 ;; kubectl -n default rollout status=1500' },
+  });
   let res: Awaited<ReturnType<typeof session>>;
   try {
     res = await session({
