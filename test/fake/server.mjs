@@ -87,6 +87,7 @@ function answer(conn, req, stdin) {
       ms: Date.now() - started,
       exit: r.code,
       t: started,
+      via: 'server',
     });
   } catch {
     /* dir removed meanwhile */

@@ -82,9 +82,15 @@ test('the server answers what a process of its own answers (stdin, errors, state
     assert.match(a[4]!.stdout, /namespace\/lab/);
     assert.notEqual(a[5]!.code, 0);
     assert.equal(a[7]!.code, 127);
-    // both logged every call
-    assert.equal(served.calls().length, SCENE.length);
-    assert.equal(alone.calls().length, SCENE.length);
+    // both logged every call; the server answered every one of its fake's, none of the other's
+    assert.deepEqual(
+      served.calls().map((c) => c.via),
+      SCENE.map(() => 'server'),
+    );
+    assert.deepEqual(
+      alone.calls().map((c) => c.via),
+      SCENE.map(() => undefined),
+    );
     assert.ok(!existsSync(join(alone.dir, 'fake.sock')));
   } finally {
     alone.cleanup();
@@ -106,11 +112,21 @@ test('faults through the server: FAKE_FAIL counts its uses, FAKE_HANG still hang
     assert.deepEqual([first.code, first.stderr], [3, 'boom\n']);
     const second = f.tool('kind', ['get', 'clusters']);
     assert.equal(second.code, 0, 'the fault was used up');
+    assert.deepEqual(
+      f.calls().map((c) => c.via),
+      ['server', 'server'],
+      'the server answered, fault and all',
+    );
     const t = Date.now();
     const hung = f.tool('kubectl', ['version']);
     assert.equal(hung.code, 124);
     assert.match(hung.stderr, /hung \(FAKE_HANG\)/);
     assert.ok(Date.now() - t >= 1400, 'the hang lasted its FAKE_HANG_MAX_MS');
+    assert.equal(
+      f.calls().at(-1)!.via,
+      undefined,
+      'the hang was handed back to a process of its own',
+    );
   } finally {
     f.cleanup();
   }
@@ -136,7 +152,11 @@ test('with the server killed the tools still answer (alone); a server leaves wit
     assert.ok(existsSync(join(f.dir, 'fake.sock')));
     const r = f.tool('kind', ['get', 'clusters']);
     assert.deepEqual([r.code, r.stderr], [0, 'No kind clusters found.\n']);
-    assert.equal(f.calls().length, 1);
+    assert.deepEqual(
+      f.calls().map((c) => c.via),
+      [undefined],
+      'answered by a process of its own',
+    );
   } finally {
     f.cleanup();
   }

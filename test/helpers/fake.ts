@@ -28,6 +28,8 @@ export interface FakeCall {
   exit: number;
   /** Start time, ms since the epoch. */
   t: number;
+  /** 'server' when the fake's server answered; absent for a tool in a process of its own. */
+  via?: 'server';
 }
 
 export interface FakeOptions {
