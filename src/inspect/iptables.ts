@@ -1074,6 +1074,22 @@ function endpointAddr(s: string): { address: string; port: number | null } {
  * IP, port, node ports and external IPs, in their order; (3) at the end, KUBE-SVC/SVL chains
  * give each service its endpoints (which needs every KUBE-SEP address from step 1).
  */
+/**
+ * What KubeProxyCollector.rule reads of a rule, by the chain it is in (`needs()`): a caller
+ * that builds rules only for the view (the streaming writer) may leave the rest empty.
+ * Always read: `matchSets`, and `target` when it names a KUBE- chain.
+ */
+export const NEEDS = {
+  /** `target` whatever it is (REJECT/DROP of a service without endpoints). */
+  target: 1,
+  /** `dnatTo` (a KUBE-SEP chain). */
+  dnatTo: 2,
+  /** `comment`, `destination`, `dport`, `protocol` (KUBE-SERVICES, -NODEPORTS, -EXTERNAL-SERVICES). */
+  entry: 4,
+  /** `comment`, `probability`, and whether `matches` has `recent` (a KUBE-SVC/SVL chain). */
+  svc: 8,
+} as const;
+
 export class KubeProxyCollector {
   private readonly byHash = new Map<string, KubeProxyServicePort>();
   private readonly services: KubeProxyServicePort[] = [];
@@ -1114,6 +1130,13 @@ export class KubeProxyCollector {
       this.svcNames.push(name);
       this.svcFirst.push(this.ruleTarget.length);
     }
+  }
+
+  /** The NEEDS bits of the chain named last. */
+  needs(): number {
+    if (this.isEntry) return NEEDS.target | NEEDS.entry;
+    if (this.inSvc) return NEEDS.svc;
+    return this.isSep ? NEEDS.dnatTo : 0;
   }
 
   rule(r: IptablesRule): void {

@@ -102,7 +102,9 @@ export function writeJson(
 /**
  * Where JSON goes: a function that takes a piece and returns nothing, or a promise when
  * the reader is behind (a pipe into `jq` or `less`): the writer waits for it before the
- * next piece, so the text never piles up in memory.
+ * next piece, so the text never piles up in memory. A piece of bytes is the writer's again
+ * once the call returns nothing, or once its promise resolves: a sink that keeps the bytes
+ * longer copies them. (The writer fills the same buffer again: no new buffer per piece.)
  */
 export type JsonSink = (chunk: string | Uint8Array) => void | Promise<void>;
 
@@ -117,8 +119,11 @@ const PIECE = 1 << 16;
  * what the sink asked to wait for (its reader is behind): the caller awaits it between pieces.
  */
 export class PieceWriter {
-  private buf = Buffer.allocUnsafe(PIECE);
+  private buf: Buffer = Buffer.allocUnsafe(PIECE);
   private off = 0;
+  /** Buffers the sink has handed back (see JsonSink), and the ones it still holds. */
+  private readonly free: Buffer[] = [];
+  private held: Buffer[] = [];
   pending: Promise<void> | null = null;
 
   constructor(private readonly sink: JsonSink) {}
@@ -129,14 +134,22 @@ export class PieceWriter {
     if (w) this.pending = this.pending ? Promise.all([this.pending, w]).then(() => undefined) : w;
   }
 
+  /** Hand the buffered bytes on; write on into the same buffer if the sink is done with it. */
+  private handBuffer(): void {
+    const b = this.buf;
+    const before = this.pending;
+    this.hand(b.subarray(0, this.off));
+    this.off = 0;
+    if (this.pending !== before) {
+      this.held.push(b);
+      this.buf = this.free.pop() ?? Buffer.allocUnsafe(PIECE);
+    }
+  }
+
   write(s: string): void {
     // A UTF-16 unit is at most 3 bytes of UTF-8.
     if (this.off + s.length * 3 > PIECE) {
-      if (this.off > 0) {
-        this.hand(this.buf.subarray(0, this.off));
-        this.buf = Buffer.allocUnsafe(PIECE);
-        this.off = 0;
-      }
+      if (this.off > 0) this.handBuffer();
       if (s.length * 3 > PIECE) {
         this.hand(s);
         return;
@@ -147,21 +160,19 @@ export class PieceWriter {
 
   /** Hand on what is buffered, and wait for the sink. */
   async flush(): Promise<void> {
-    if (this.off > 0) {
-      this.hand(this.buf.subarray(0, this.off));
-      this.buf = Buffer.allocUnsafe(PIECE);
-      this.off = 0;
-    }
+    if (this.off > 0) this.handBuffer();
     await this.settle();
   }
 
-  /** Wait for what the sink asked to wait for, if anything. */
+  /** Wait for what the sink asked to wait for, if anything: its buffers are free again then. */
   async settle(): Promise<void> {
     while (this.pending) {
       const p = this.pending;
       this.pending = null;
       await p;
     }
+    this.free.push(...this.held);
+    this.held = [];
   }
 }
 

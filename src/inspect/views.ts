@@ -6,11 +6,13 @@
  *   kube-proxy  iptables/nft: only kube-proxy's services → endpoints, with skipped and notes
  *   summary     counts: tables, chains, rules, services, endpoints, skipped lines
  */
+import { isAscii } from 'node:buffer';
 import type { IptablesDump, KubeProxyIptablesView } from './iptables.js';
 import type { KubeProxyNftView, NftRuleset } from './nft.js';
 import type { IpvsTable } from './ipvsadm.js';
 import type { ParseKind } from './index.js';
 import { writeJsonTo, type JsonSink } from './jsonwriter.js';
+import type { ByteSource } from './source.js';
 
 /**
  * The kinds `proxylab parse` reads, as index.ts's PARSERS names them (a unit test keeps the
@@ -133,7 +135,15 @@ export async function parseView(
 }
 
 /**
- * Parse `text` as `kind` and write what `view` shows as JSON through `write` (indented by
+ * Bytes as text. ASCII (what the tools print) is copied as one-byte text, which V8 keeps at
+ * one byte a character, without a UTF-8 decode; anything else is decoded as UTF-8.
+ */
+export function asText(bytes: Buffer): string {
+  return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+}
+
+/**
+ * Parse `input` (text, or the bytes to read) as `kind` and write what `view` shows as JSON through `write` (indented by
  * `indent`, compact when 0): the same text as JSON.stringify of parseView's result, at the
  * pace the sink takes it (see JsonSink). A plain
  * iptables-save written compact is printed while it is read (iptables-json.ts), without
@@ -141,7 +151,7 @@ export async function parseView(
  */
 export async function writeView(
   kind: ParseKind,
-  text: string,
+  input: string | ByteSource,
   view: ParseView,
   opts: { table?: string },
   write: JsonSink,
@@ -149,8 +159,9 @@ export async function writeView(
 ): Promise<void> {
   if (kind === 'iptables' && indent === 0) {
     const { writePlainSave } = await import('./iptables-json.js');
-    if (await writePlainSave(text, view, write)) return;
+    if (await writePlainSave(input, view, write)) return;
   }
+  const text = typeof input === 'string' ? input : asText(input.whole());
   if (kind === 'ipvsadm' && indent === 0 && (view === 'full' || view === 'summary')) {
     const { writePlainIpvsList } = await import('./ipvsadm.js');
     if (await writePlainIpvsList(text, view, write)) return;

@@ -102,9 +102,12 @@ test('PieceWriter: UTF-8 pieces of at most 64 KiB, whole characters, a long stri
     'end',
   ];
   const pieces: Uint8Array[] = [];
+  const memories = new Set<ArrayBufferLike>();
   let waits = 0;
   const w = new PieceWriter((c) => {
-    pieces.push(typeof c === 'string' ? Buffer.from(c) : c);
+    // a piece is the writer's again once the promise resolves (JsonSink): kept as a copy
+    pieces.push(Buffer.from(c));
+    if (typeof c !== 'string') memories.add(c.buffer);
     return new Promise<void>((resolve) => setImmediate(() => (waits++, resolve())));
   });
   for (const p of parts) {
@@ -118,4 +121,20 @@ test('PieceWriter: UTF-8 pieces of at most 64 KiB, whole characters, a long stri
   assert.ok(pieces.length > 3);
   assert.ok(pieces.every((p) => p.length <= 1 << 16 || p.length === 100_000));
   assert.equal(waits, pieces.length);
+  // the buffers handed back are filled again: two of them, not one per piece
+  assert.ok(memories.size <= 2, `${memories.size} buffers for ${pieces.length} pieces`);
+});
+
+test('PieceWriter: a sink done with a piece when its call returns gets the same buffer again', () => {
+  const memories = new Set<ArrayBufferLike>();
+  let text = '';
+  const w = new PieceWriter((c) => {
+    if (typeof c !== 'string') memories.add(c.buffer);
+    text += Buffer.from(c).toString();
+  });
+  const parts = Array.from({ length: 5_000 }, (_, i) => `{"rule":${i},"raw":"-A X -j RETURN"},`);
+  for (const p of parts) w.write(p);
+  void w.flush();
+  assert.equal(text, parts.join(''));
+  assert.equal(memories.size, 1);
 });
