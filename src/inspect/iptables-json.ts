@@ -19,7 +19,7 @@
 import { isUtf8 } from 'node:buffer';
 import { ParseError } from './errors.js';
 import { KubeProxyCollector, NEEDS, emptyRule, type IptablesRule } from './iptables.js';
-import { jsonChunks, type JsonSink } from './jsonwriter.js';
+import { jsonPieces, type JsonSink } from './jsonwriter.js';
 import { LineReader, bufferSource, type ByteSource } from './source.js';
 import type { ParseView } from './views.js';
 
@@ -33,6 +33,13 @@ interface SaveTable {
   bytes: number[];
   /** Rules in the table (filled by the writing pass). */
   rules: number;
+  /** Chain names as strings, made once each when kube-proxy's view needs them. */
+  strings: Array<string | undefined>;
+}
+
+/** Chain `ci` of `t` as a string, the same string each time. */
+function chainName(t: SaveTable, ci: number): string {
+  return (t.strings[ci] ??= t.arena.name(ci));
 }
 
 /**
@@ -45,13 +52,14 @@ class NameArena {
   /** Where name i starts; name i ends where i + 1 starts. */
   private at = new Int32Array(1 << 10);
   count = 0;
-  /** Open addressing: name index + 1 per slot (0: free). */
-  private slots = new Int32Array(1 << 11);
+  /** Open addressing: name index + 1 per slot (0: free); each name's hash, kept for a rehash. */
+  private slots = new Int32Array(1 << 12);
+  private hashes = new Int32Array(1 << 10);
 
   private static hash(b: Uint8Array, a: number, e: number): number {
     let h = 0x811c9dc5;
     for (let i = a; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-    return h >>> 0;
+    return h & 0x7fffffff;
   }
 
   start(i: number): number {
@@ -79,6 +87,9 @@ class NameArena {
       const at = new Int32Array(this.at.length * 2);
       at.set(this.at);
       this.at = at;
+      const hashes = new Int32Array(this.at.length);
+      hashes.set(this.hashes);
+      this.hashes = hashes;
     }
     const from = this.at[i]!;
     if (from + (e - a) > this.buf.length) {
@@ -88,6 +99,7 @@ class NameArena {
     }
     for (let k = a; k < e; k++) this.buf[from + k - a] = b[k]!;
     this.at[i + 1] = from + (e - a);
+    this.hashes[i] = NameArena.hash(b, a, e);
     this.count = i + 1;
     if (this.count * 2 > this.slots.length) this.rehash();
     else this.slot(i);
@@ -95,13 +107,13 @@ class NameArena {
 
   private slot(i: number): void {
     const mask = this.slots.length - 1;
-    let k = NameArena.hash(this.buf, this.at[i]!, this.at[i + 1]!) & mask;
+    let k = this.hashes[i]! & mask;
     while (this.slots[k] !== 0) k = (k + 1) & mask;
     this.slots[k] = i + 1;
   }
 
   private rehash(): void {
-    this.slots = new Int32Array(this.slots.length * 2);
+    this.slots = new Int32Array(this.slots.length * 4);
     for (let i = 0; i < this.count; i++) this.slot(i);
   }
 
@@ -153,21 +165,22 @@ function wordEnd(b: Uint8Array, a: number, end: number): number {
   return p;
 }
 
+/** Where the digits from `p` end. */
+function digitsEnd(b: Uint8Array, p: number, end: number): number {
+  while (p < end && b[p]! >= 48 && b[p]! <= 57) p++;
+  return p;
+}
+
 /** An ASCII line `:NAME POLICY [digits:digits]` (DECLARATION, without a regex): NAME's end, or -1. */
 function declarationShape(b: Uint8Array, a: number, end: number): number {
   const nameEnd = wordEnd(b, a + 1, end);
   if (nameEnd === a + 1 || nameEnd >= end) return -1;
   const polEnd = wordEnd(b, nameEnd + 1, end);
   if (polEnd === nameEnd + 1 || polEnd + 1 >= end || b[polEnd + 1] !== 91 /* [ */) return -1;
-  let p = polEnd + 2;
-  const digits = () => {
-    const s = p;
-    while (p < end && b[p]! >= 48 && b[p]! <= 57) p++;
-    return p > s;
-  };
-  if (!digits() || b[p] !== 58 /* : */) return -1;
-  p++;
-  if (!digits() || b[p] !== 93 /* ] */ || p + 1 !== end) return -1;
+  const p = digitsEnd(b, polEnd + 2, end);
+  if (p === polEnd + 2 || b[p] !== 58 /* : */) return -1;
+  const q = digitsEnd(b, p + 1, end);
+  if (q === p + 1 || b[q] !== 93 /* ] */ || q + 1 !== end) return -1;
   return nameEnd;
 }
 
@@ -329,6 +342,7 @@ class Layout {
       packets: [],
       bytes: [],
       rules: 0,
+      strings: [],
     };
     this.tableNames.add(name);
     this.tables.push(this.table);
@@ -413,12 +427,20 @@ class ByteOut {
 
   /** A non-negative integer's digits. */
   int(x: number): void {
+    if (x > 0x7fffffff) {
+      this.ascii(String(x));
+      return;
+    }
     const o = this.buf;
-    let d = 1;
-    while (d * 10 <= x) d *= 10;
-    let p = this.pos;
-    for (; d >= 1; d = Math.floor(d / 10)) o[p++] = 48 + (Math.floor(x / d) % 10);
+    let n = 1;
+    for (let y = x; y >= 10; y = (y / 10) | 0) n++;
+    let p = this.pos + n;
     this.pos = p;
+    let y = x | 0;
+    do {
+      o[--p] = 48 + (y % 10);
+      y = (y / 10) | 0;
+    } while (y > 0);
   }
 
   bytes(w: Uint8Array): void {
@@ -450,12 +472,10 @@ class ByteOut {
     this.string(s);
   }
 
-  /** `value` as JSON.stringify writes it, piece by piece (see jsonChunks), at the sink's pace. */
+  /** `value` as JSON.stringify writes it, piece by piece (see jsonPieces), at the sink's pace. */
   async value(value: unknown): Promise<void> {
-    for (const piece of jsonChunks(value)) {
-      this.json(piece);
-      if (this.pending) await this.settle();
-    }
+    jsonPieces(value, (piece) => this.json(piece));
+    await this.settle();
   }
 
   /** Hand on what is buffered, and wait for the sink. */
@@ -863,16 +883,16 @@ function writeChainHead(o: ByteOut, t: SaveTable, ci: number): void {
 }
 
 /** The rule's fields kube-proxy's view reads for the chain it is in (see NEEDS), into `r`. */
-function viewFields(w: RuleWords, needs: number, r: IptablesRule): void {
+function viewFields(w: RuleWords, needs: number, r: IptablesRule, t: SaveTable): void {
   const f = w.f;
   const ta = f[F_TARGET * 3]!;
+  const te = f[F_TARGET * 3 + 1]!;
   // other targets matter only to KUBE-SERVICES & co (REJECT, DROP): not KUBE-MARK-MASQ,
-  // DNAT… (a quoted one is read whole, to be sure)
-  r.target =
-    needs & NEEDS.target ||
-    (ta >= 0 && (w.b[ta] === QUOTE || maybeViewChain(w.b, ta, f[F_TARGET * 3 + 1]!)))
-      ? w.str(F_TARGET)
-      : null;
+  // DNAT… (a quoted one is read whole, to be sure); a chain of the table is its one string
+  if (ta >= 0 && w.b[ta] !== QUOTE && maybeViewChain(w.b, ta, te)) {
+    const ci = t.arena.find(w.b, ta, te);
+    r.target = ci >= 0 ? chainName(t, ci) : w.str(F_TARGET);
+  } else r.target = needs & NEEDS.target || (ta >= 0 && w.b[ta] === QUOTE) ? w.str(F_TARGET) : null;
   r.dnatTo = needs & NEEDS.dnatTo ? w.str(F_DNAT) : null;
   if (needs & NEEDS.entry) {
     r.destination = w.str(F_DESTINATION);
@@ -949,7 +969,7 @@ export async function writePlainSave(
     const t = table!;
     if (rulesOut) writeChainHead(o, t, ci);
     if (kp) {
-      kp.chain(t.arena.name(ci));
+      kp.chain(chainName(t, ci));
       needs = kp.needs();
     }
     inChain = 0;
@@ -1004,7 +1024,7 @@ export async function writePlainSave(
       t.rules++;
       ruleCount++;
       if (kp) {
-        viewFields(words, needs, r);
+        viewFields(words, needs, r, t);
         kp.rule(r);
       }
     } else if (c === 42 && end > a) {

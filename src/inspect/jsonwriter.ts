@@ -90,6 +90,47 @@ export function* jsonChunks(value: unknown, indent: number = 0): Generator<strin
   if (buf) yield buf;
 }
 
+/**
+ * The pieces of `JSON.stringify(value)` (compact), handed to `emit` in order as they are
+ * made: a container too large to stringify whole is walked, its small values stringified
+ * one by one. Nothing is joined, so a writer that copies each piece into its buffer makes
+ * no string of the whole, nor of a 64 KiB part of it.
+ */
+export function jsonPieces(value: unknown, emit: (piece: string) => void): void {
+  if (value === null || typeof value !== 'object' || small(value, SMALL)) {
+    const s = JSON.stringify(value);
+    // (undefined, a function or a symbol at the top: JSON.stringify gives no text)
+    if (s !== undefined) emit(s);
+    return;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    jsonPieces((value as { toJSON: () => unknown }).toJSON(), emit);
+    return;
+  }
+  if (Array.isArray(value)) {
+    emit('[');
+    for (let i = 0; i < value.length; i++) {
+      if (i) emit(',');
+      const x: unknown = value[i];
+      // JSON.stringify writes null for what JSON cannot hold, inside arrays
+      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') emit('null');
+      else jsonPieces(x, emit);
+    }
+    emit(']');
+    return;
+  }
+  let first = true;
+  emit('{');
+  for (const k of Object.keys(value)) {
+    const x: unknown = (value as Record<string, unknown>)[k];
+    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+    emit(`${first ? '' : ','}${JSON.stringify(k)}:`);
+    first = false;
+    jsonPieces(x, emit);
+  }
+  emit('}');
+}
+
 /** Write `value` as JSON through `write`, piece by piece (see jsonChunks). */
 export function writeJson(
   value: unknown,

@@ -213,3 +213,21 @@ test('what the byte path refuses: invalid UTF-8, a Unicode blank at a line end, 
     assert.equal(await writeOf(input, 'full'), null, what);
   }
 });
+
+test('chain counters and line numbers as JSON.stringify writes the numbers parseIptables reads', async () => {
+  const counters = [
+    '0:0',
+    '9:10',
+    '007:0100',
+    '2147483647:2147483648',
+    '4294967296:18446744073709551615',
+  ];
+  const text = [
+    '*filter',
+    ...counters.map((c, i) => `:C${i} ${i ? '-' : 'ACCEPT'} [${c}]`),
+    ...Array.from({ length: 12 }, () => ''),
+    '-A C4 -j RETURN',
+    'COMMIT',
+  ].join('\n');
+  assert.ok(await sameAsWholeParse(text, 'counters', prng(3)));
+});

@@ -138,3 +138,23 @@ test('PieceWriter: a sink done with a piece when its call returns gets the same 
   assert.equal(text, parts.join(''));
   assert.equal(memories.size, 1);
 });
+
+test('jsonPieces: the pieces join to JSON.stringify, and a large container is not stringified whole', async () => {
+  const { jsonPieces } = await import('../../../src/inspect/jsonwriter.js');
+  const big = Array.from({ length: 2_000 }, (_, i) => ({
+    name: `svc-${i}`,
+    note: i % 3 ? undefined : 'ü "q"',
+    fn: () => i,
+    list: [i, undefined, null, () => 0],
+    when: new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
+  }));
+  for (const v of [big, { services: big, count: 2, skip: undefined }, [], {}, 'x', 3, null]) {
+    const pieces: string[] = [];
+    jsonPieces(v, (p) => pieces.push(p));
+    assert.equal(pieces.join(''), JSON.stringify(v));
+    if (v === big) assert.ok(pieces.length > 2_000, `${pieces.length} pieces`);
+  }
+  const none: string[] = [];
+  jsonPieces(undefined, (p) => none.push(p));
+  assert.deepEqual(none, []);
+});
