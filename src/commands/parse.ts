@@ -4,6 +4,7 @@
  */
 import { fstatSync, openSync, statSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { isatty } from 'node:tty';
 import { setFlagsFromString } from 'node:v8';
 import { bool, defineCommand, str } from '../core/command.js';
 import { EXIT, UsageError } from '../core/errors.js';
@@ -83,28 +84,40 @@ class ReaderGone extends Error {}
  */
 function stdoutSink(signal: AbortSignal): JsonSink {
   const out = process.stdout;
-  let toFile = false;
+  let atOnce = false;
   try {
-    toFile = fstatSync(1).isFile();
+    // a file, or a device that is not a terminal (/dev/null): written at once
+    const st = fstatSync(1);
+    atOnce = st.isFile() || (st.isCharacterDevice() && !isatty(1));
   } catch {
-    // not a file: the stream below
+    // neither: the stream below
   }
   const failed = (e: NodeJS.ErrnoException) =>
     e.code === 'EPIPE' ? new ReaderGone('stdout was closed by its reader') : e;
-  if (toFile)
+  if (atOnce)
     return (chunk) => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      for (let off = 0; off < bytes.length;) off += writeSync(1, bytes, off);
+      try {
+        for (let off = 0; off < bytes.length;) off += writeSync(1, bytes, off);
+      } catch (e) {
+        throw failed(e as NodeJS.ErrnoException);
+      }
     };
   // a write's failure reaches its callback; without a listener it would also be thrown
   out.on('error', () => undefined);
+  // one Ctrl-C listener for every write waiting (not one each: a burst of pieces would
+  // pass Node's limit of 10 and print a warning)
+  const waiting = new Set<(e: unknown) => void>();
+  signal.addEventListener('abort', () => {
+    for (const reject of waiting) reject(signal.reason);
+    waiting.clear();
+  });
   return (chunk) =>
     new Promise<void>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) return reject(signal.reason);
+      waiting.add(reject);
       out.write(chunk, (e) => {
-        signal.removeEventListener('abort', onAbort);
+        waiting.delete(reject);
         if (e) reject(failed(e));
         else resolve();
       });

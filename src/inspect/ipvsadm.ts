@@ -7,6 +7,7 @@
  */
 import { ParseError } from './errors.js';
 import { PieceWriter, type JsonSink } from './jsonwriter.js';
+import { LineReader, bufferSource, type ByteSource } from './source.js';
 import {
   fields,
   int,
@@ -666,39 +667,45 @@ const PLAIN_BANNER = /^IP Virtual Server version (\S+) \(size=(\d+)\)$/;
 const PLAIN_TITLE = 'Prot LocalAddress:Port Scheduler Flags';
 const PLAIN_RS_TITLE = /^ {2}-> RemoteAddress:Port +Forward Weight ActiveConn InActConn$/;
 /** Characters that make parseIpvsadm look for a prompt, an annotation or a section marker. */
-const NOT_PLAIN_LIST = ['\t', '\r', '\v', '\f', '\x1b', '#', '$', '%', '❯', '>>', '==>'];
+const NOT_PLAIN_LIST = /[\t\r\v\f\x1b#$%❯]|>>|==>/;
 /** `mm:ss` in a row's second word: a connection-table row (-Lnc), not a service. */
 const EXPIRE = /^\d+:\d\d$/;
 
-/** Line [a, end) of `text` without the trailing spaces toLines removes. */
-function trimmedEnd(text: string, a: number, end: number): number {
-  while (end > a && text.charCodeAt(end - 1) === 32) end--;
-  return end;
+/** The line without the trailing spaces toLines removes. */
+function trimmed(line: string): string {
+  let end = line.length;
+  while (end > 0 && line.charCodeAt(end - 1) === 32) end--;
+  return end === line.length ? line : line.slice(0, end);
 }
 
+/** Line `lines` is on, as text (bytes outside ASCII decoded as UTF-8, as the whole input would be). */
+function lineText(lines: LineReader): string {
+  const { buf, a, end } = lines;
+  for (let i = a; i < end; i++) if (buf[i]! >= 128) return buf.toString('utf8', a, end);
+  return buf.toString('latin1', a, end);
+}
+
+/** Text, or bytes to read, as a source of lines. */
+const linesOf = (input: string | ByteSource) =>
+  new LineReader(typeof input === 'string' ? bufferSource(Buffer.from(input, 'utf8')) : input);
+
 /**
- * Whether `text` is a plain `ipvsadm -Ln` (as ipvsadm.c print_title and
+ * Whether the input is a plain `ipvsadm -Ln` (as ipvsadm.c print_title and
  * print_service_entry write it): the banner, the two title lines of the list layout, then
  * only service rows (`TCP  ip:port sched …`, `UDP`, `SCTP`, `FWM`), real-server rows
  * (`  -> ip:port Masq 1 0 0`) and blank lines. On such input every row parseIpvsadm reads is
  * a list-layout service, a real server or a skipped line, so what comes before the services
- * in its result (layouts, version, table size) is known before the rows are read.
+ * in its result (layouts, version, table size) is known before the rows are read. Read line
+ * by line (a file through a window, not whole).
  */
-export function isPlainIpvsList(text: string): boolean {
-  for (const c of NOT_PLAIN_LIST) if (text.indexOf(c) >= 0) return false;
-  const n = text.length;
+export function isPlainIpvsList(input: string | ByteSource): boolean {
+  const lines = linesOf(input);
   let no = 0;
-  /** Position of the next `Remote` at or after the line being read (n: none). */
-  let remote = -1;
-  for (let pos = 0; pos <= n;) {
-    let end = text.indexOf('\n', pos);
-    if (end < 0) end = n;
-    const a = pos;
-    pos = end + 1;
+  while (lines.next()) {
     no++;
-    end = trimmedEnd(text, a, end);
+    const line = trimmed(lineText(lines));
+    if (NOT_PLAIN_LIST.test(line)) return false;
     if (no <= 3) {
-      const line = text.slice(a, end);
       const ok =
         no === 1
           ? PLAIN_BANNER.test(line)
@@ -708,31 +715,27 @@ export function isPlainIpvsList(text: string): boolean {
       if (!ok) return false;
       continue;
     }
-    if (end === a) continue; // blank
-    if (text.startsWith('  -> ', a)) {
-      // (a row naming `Remote…` is read against the title patterns first; the next one is
-      // found once and kept, not searched for to the end of the input on every row)
-      if (remote < a) {
-        remote = text.indexOf('Remote', a);
-        if (remote < 0) remote = n;
-      }
-      if (remote < end) return false;
+    if (line === '') continue; // blank
+    if (line.startsWith('  -> ')) {
+      // a row naming `Remote…` is read against the title patterns first
+      if (line.includes('Remote')) return false;
       continue;
     }
     // a service row: its protocol, then two spaces or one (SCTP), then the address
-    const c = text.charCodeAt(a);
+    const c = line.charCodeAt(0);
     const word =
       c === 84 ? 'TCP ' : c === 85 ? 'UDP ' : c === 83 ? 'SCTP ' : c === 70 ? 'FWM ' : null;
-    if (word === null || !text.startsWith(word, a)) return false;
+    if (word === null || !line.startsWith(word)) return false;
     // the word after the address is a scheduler (lowercase), never five counters (the
     // --stats/--rate layouts); the address is never `mm:ss` (-Lnc connection rows)
-    let p = a + word.length;
-    while (p < end && text.charCodeAt(p) === 32) p++;
-    let q = text.indexOf(' ', p);
-    if (q < 0 || q > end) q = end;
-    if (EXPIRE.test(text.slice(p, q))) return false;
-    while (q < end && text.charCodeAt(q) === 32) q++;
-    const s = text.charCodeAt(q);
+    let p = word.length;
+    const end = line.length;
+    while (p < end && line.charCodeAt(p) === 32) p++;
+    let q = line.indexOf(' ', p);
+    if (q < 0) q = end;
+    if (EXPIRE.test(line.slice(p, q))) return false;
+    while (q < end && line.charCodeAt(q) === 32) q++;
+    const s = line.charCodeAt(q);
     if (!(s >= 97 && s <= 122)) return false;
   }
   return no >= 3;
@@ -745,14 +748,13 @@ export function isPlainIpvsList(text: string): boolean {
  * gives. False (nothing written) when the input is not a plain -Ln (see isPlainIpvsList).
  */
 export async function writePlainIpvsList(
-  text: string,
+  input: string | ByteSource,
   view: 'full' | 'summary',
   write: JsonSink,
 ): Promise<boolean> {
-  if (!isPlainIpvsList(text)) return false;
+  if (!isPlainIpvsList(input)) return false;
   const w = new PieceWriter(write);
   const full = view === 'full';
-  const n = text.length;
   let version = '';
   let tableSize: number | null = null;
   let current: IpvsService | null = null;
@@ -769,24 +771,21 @@ export async function writePlainIpvsList(
     w.write(services === 1 ? `${head()},"services":[` : ',');
     w.write(JSON.stringify(svc));
   };
+  const lines = linesOf(input);
   let no = 0;
-  for (let pos = 0; pos <= n;) {
+  while (lines.next()) {
     if (w.pending) await w.settle();
-    let end = text.indexOf('\n', pos);
-    if (end < 0) end = n;
-    const a = pos;
-    pos = end + 1;
     no++;
-    end = trimmedEnd(text, a, end);
-    if (end === a) continue;
+    const line = trimmed(lineText(lines));
+    if (line === '') continue;
     if (no === 1) {
-      const m = PLAIN_BANNER.exec(text.slice(a, end))!;
+      const m = PLAIN_BANNER.exec(line)!;
       version = m[1]!;
       tableSize = int(m[2]);
       continue;
     }
     if (no <= 3) continue; // the title lines
-    const f = fields(text.slice(a, end));
+    const f = fields(line);
     if (f[0] === '->') {
       const ep = f[1] ? endpoint(f[1]) : null;
       const rs = ep ? realServerRow(ep, f.slice(2), 'list', no) : null;

@@ -161,10 +161,10 @@ export async function writeView(
     const { writePlainSave } = await import('./iptables-json.js');
     if (await writePlainSave(input, view, write)) return;
   }
-  const text = typeof input === 'string' ? input : asText(input.whole());
   if (kind === 'ipvsadm' && indent === 0 && (view === 'full' || view === 'summary')) {
     const { writePlainIpvsList } = await import('./ipvsadm.js');
-    if (await writePlainIpvsList(text, view, write)) return;
+    if (await writePlainIpvsList(input, view, write)) return;
   }
+  const text = typeof input === 'string' ? input : asText(input.whole());
   await writeJsonTo(await parseView(kind, text, view, opts), write, indent);
 }

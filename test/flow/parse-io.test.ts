@@ -31,7 +31,8 @@ function sh(script: string, file: string, dir: string) {
 test('a file named, a file on stdin, a pipe on stdin; stdout a file or a pipe: the same JSON', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'proxylab-parse-io-'));
   try {
-    const save = generateIptablesSave(300);
+    // (enough Services that the kube-proxy view is many pieces written in one burst)
+    const save = generateIptablesSave(1_500);
     const file = join(dir, 'save.txt');
     writeFileSync(file, save);
     const want = `${JSON.stringify(await parseView('iptables', save, 'full'))}\n`;
@@ -47,6 +48,10 @@ test('a file named, a file on stdin, a pipe on stdin; stdout a file or a pipe: t
       assert.equal(r.stderr, '', what);
       assert.ok(r.stdout === want, `${what}: ${r.stdout.length} bytes, want ${want.length}`);
     }
+    // stdout a device that is not a terminal: written at once, nothing on stderr
+    const dev = sh('$P parse iptables "$F" > /dev/null', file, dir);
+    assert.equal(dev.code, 0);
+    assert.equal(dev.stderr, '');
     // the kube-proxy view, from a file on stdin
     const kp = sh('$P parse iptables --view kube-proxy < "$F"', file, dir);
     assert.equal(kp.stdout, `${JSON.stringify(await parseView('iptables', save, 'kube-proxy'))}\n`);
