@@ -162,6 +162,17 @@ export function servicePorts(
   const isSlices =
     endpoints.kind === 'EndpointSliceList' ||
     slices.some((s) => 'addressType' in s || 'endpoints' in s);
+  // The slices (or Endpoints) of each Service, in their order: looked up, not scanned, per
+  // port (5,000 Services scanned 5,000 slices each: 25 million steps).
+  const byService = new Map<string, (K8sEndpointSlice & K8sEndpoints)[]>();
+  for (const s of slices) {
+    const name = isSlices ? s.metadata.labels?.['kubernetes.io/service-name'] : s.metadata.name;
+    if (typeof name !== 'string') continue; // a slice of no Service
+    const k = `${s.metadata.namespace ?? 'default'}/${name}`;
+    const list = byService.get(k);
+    if (list) list.push(s);
+    else byService.set(k, [s]);
+  }
   for (const svc of services.items ?? []) {
     const ns = svc.metadata.namespace ?? 'default';
     const ip = svc.spec?.clusterIP;
@@ -170,10 +181,8 @@ export function servicePorts(
       const protocol = (p.protocol ?? 'TCP').toUpperCase() as ServicePort['protocol'];
       const ready = new Set<string>();
       const pods: Record<string, string> = {};
-      for (const s of slices) {
-        if ((s.metadata.namespace ?? 'default') !== ns) continue;
+      for (const s of byService.get(`${ns}/${svc.metadata.name}`) ?? []) {
         if (isSlices) {
-          if (s.metadata.labels?.['kubernetes.io/service-name'] !== svc.metadata.name) continue;
           const sp = (s.ports ?? []).find(
             (x) =>
               (x.name ?? '') === (p.name ?? '') && (x.protocol ?? 'TCP').toUpperCase() === protocol,
@@ -186,7 +195,6 @@ export function servicePorts(
             }
           }
         } else {
-          if (s.metadata.name !== svc.metadata.name) continue;
           for (const sub of s.subsets ?? []) {
             const sp = (sub.ports ?? []).find(
               (x) =>

@@ -287,3 +287,65 @@ test('finding: datapath unreadable in ipvs mode (ipvsadm missing) but not in ipt
     false,
   );
 });
+
+test('servicePorts: each Service gets its own slices, by namespace and service-name label, in order', async () => {
+  const { servicePorts } = await import('../../../src/inspect/join.js');
+  const svc = (ns: string, name: string, ip: string) => ({
+    metadata: { namespace: ns, name },
+    spec: { clusterIP: ip, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+  });
+  const slice = (ns: string, service: string | undefined, ips: string[], ready = true) => ({
+    metadata: {
+      namespace: ns,
+      name: `${service ?? 'x'}-abc`,
+      labels: service === undefined ? {} : { 'kubernetes.io/service-name': service },
+    },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready } })),
+  });
+  const ports = servicePorts(
+    {
+      items: [
+        svc('a', 'web', '10.96.0.1'),
+        svc('b', 'web', '10.96.0.2'),
+        svc('a', 'undefined', '10.96.0.3'),
+      ],
+    } as never,
+    {
+      kind: 'EndpointSliceList',
+      items: [
+        slice('a', 'web', ['10.244.0.2']),
+        slice('b', 'web', ['10.244.1.2']),
+        slice('a', undefined, ['10.244.9.9']),
+        slice('a', 'web', ['10.244.0.3', '10.244.0.9'], false),
+        slice('a', 'web', ['10.244.0.1']),
+      ],
+    } as never,
+  );
+  assert.deepEqual(
+    ports.map((p) => [p.service, p.ready]),
+    [
+      ['a/web', ['10.244.0.1:8080', '10.244.0.2:8080']],
+      ['b/web', ['10.244.1.2:8080']],
+      ['a/undefined', []],
+    ],
+  );
+  // Endpoints (before EndpointSlices): by their own name
+  const legacy = servicePorts(
+    { items: [svc('a', 'web', '10.96.0.1'), svc('b', 'web', '10.96.0.2')] } as never,
+    {
+      kind: 'EndpointsList',
+      items: [
+        {
+          metadata: { namespace: 'b', name: 'web' },
+          subsets: [{ addresses: [{ ip: '10.244.1.2' }], ports: [{ name: 'http', port: 8080 }] }],
+        },
+      ],
+    } as never,
+  );
+  assert.deepEqual(
+    legacy.map((p) => p.ready),
+    [[], ['10.244.1.2:8080']],
+  );
+});
