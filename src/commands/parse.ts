@@ -202,11 +202,13 @@ as the output itself.
 Output: one JSON document, the same shape whatever the size. Indented on a terminal;
 compact (one line) when stdout is a pipe or a file, so scripts read it fast; --pretty
 indents it anyway. It is written as it is produced: a plain iptables-save (as
-iptables-save or iptables-nft-save print it) is printed rule by rule while it is read,
-without holding its rules, so a 5,000-Service one (40,000 rules, 6 MB) is ~20 MB of
-JSON for \`jq\` but never ~20 MB in proxylab's memory. One document rather than
-one line per rule (NDJSON): \`jq\` and JSON.parse read it as is, and a script that needs
-only part of a large output asks for that part:
+iptables-save or iptables-nft-save print it) or ipvsadm -Ln is printed rule by rule
+while it is read, and a FILE is read a window at a time, so a 5,000-Service
+iptables-save (40,000 rules, 6 MB) is ~22 MB of JSON for \`jq\` but less than 4 times
+its size in proxylab's memory. A reader that stops early (\`| head\`) ends the parse
+quietly (exit 0). One document rather than one line per rule (NDJSON): \`jq\` and
+JSON.parse read it as is, and a script that needs only part of a large output asks for
+that part:
 
 Views (--view), for scripts that need part of a large output:
   full        everything (default)
