@@ -2,7 +2,7 @@
  * `proxylab parse <kind> [FILE|-]`: read one command's output (a file, or stdin) and print
  * it as JSON. Input that is not that kind of output exits 2 with a one-line reason.
  */
-import { fstatSync, openSync, statSync, writeSync } from 'node:fs';
+import { fstatSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isatty } from 'node:tty';
 import { setFlagsFromString } from 'node:v8';
@@ -125,19 +125,19 @@ function stdoutSink(signal: AbortSignal): JsonSink {
 }
 
 /**
- * The input: a file (named, or on stdin) is read where and when the parser asks, so a 6 MB
- * iptables-save costs a window of it in memory; a pipe or a terminal is read until EOF.
+ * The input: a file named is read where and when the parser asks, so a 6 MB iptables-save
+ * costs a window of it in memory; a file on stdin, a pipe or a terminal is read until EOF.
  */
 async function readInput(file: string | undefined, ctx: Context): Promise<ByteSource> {
   if (file === undefined || file === '-') {
-    let size = -1;
+    let isFile = false;
     try {
-      const st = fstatSync(0);
-      if (st.isFile()) size = st.size;
+      isFile = fstatSync(0).isFile();
     } catch {
       // no stdin to stat: read it as a stream below
     }
-    if (size >= 0) return fileSource(0, size);
+    // a file on stdin (`< save.txt`) in one read, from where the shell left it to its end
+    if (isFile) return bufferSource(readFileSync(0));
     // A terminal on stdin: the user pastes the output there (as the README shows).
     if (process.stdin.isTTY) ctx.io.info('paste the output, then Ctrl-D (Ctrl-C to cancel)');
     return bufferSource(await readStdin(ctx.signal));
