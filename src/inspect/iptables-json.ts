@@ -18,7 +18,14 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { ParseError } from './errors.js';
-import { KubeProxyCollector, NEEDS, emptyRule, type IptablesRule } from './iptables.js';
+import {
+  KubeProxyCollector,
+  NEEDS,
+  emptyRule,
+  saveRule,
+  type IptablesRule,
+  type KubeProxyIptablesView,
+} from './iptables.js';
 import { jsonPieces, type JsonSink } from './jsonwriter.js';
 import { LineReader, bufferSource, type ByteSource } from './source.js';
 import type { ParseView } from './views.js';
@@ -1072,4 +1079,74 @@ export async function writePlainSave(
   }
   await o.flush();
   return true;
+}
+
+/**
+ * What `inspect` reads of a node's iptables-save: kube-proxy's view, and the rules of the
+ * few nat chains it draws (`keep`). From a plain save it is read as `writePlainSave` reads
+ * it, without an object per rule of the other chains (a 5,000-Service save is 40,000
+ * rules, and inspect reads one per node); null when the input is not a plain save.
+ */
+export function readPlainSaveExcerpt(
+  input: string | Uint8Array | ByteSource,
+  keep: readonly string[],
+): { nat: Record<string, IptablesRule[]>; kubeProxy: KubeProxyIptablesView } | null {
+  const src = sourceOf(input);
+  const tables = plainSaveLayout(src);
+  if (tables === null) return null;
+  const kp = new KubeProxyCollector();
+  const words = new RuleWords();
+  const r = emptyRule('', 0);
+  const nat: Record<string, IptablesRule[]> = Object.create(null) as Record<string, IptablesRule[]>;
+  let needs = 0;
+  /** The rules of the chain being read, when it is one to keep. */
+  const kept: { rules: IptablesRule[] | null } = { rules: null };
+  let ti = -1;
+  let table: SaveTable | null = null;
+  let open = -1;
+  const advanceTo = (ci: number) => {
+    const t = table!;
+    while (open < ci) {
+      open++;
+      if (open >= t.arena.count) break;
+      const name = chainName(t, open);
+      kp.chain(name);
+      needs = kp.needs();
+      kept.rules = t.name === 'nat' && keep.includes(name) ? (nat[name] = []) : null;
+    }
+  };
+  const lines = new LineReader(src);
+  while (lines.next()) {
+    const b = lines.buf;
+    const a = lines.a;
+    const end = lines.end;
+    const c = b[a];
+    if (c === DASH && end > a) {
+      const t = table;
+      if (t === null) throw changed(lines.no);
+      const sp = wordEnd(b, a + 3, end);
+      let ci = open < 0 ? 0 : open;
+      while (ci < t.arena.count && !t.arena.is(ci, b, a + 3, sp)) ci++;
+      if (ci === t.arena.count) throw changed(lines.no);
+      if (ci !== open) advanceTo(ci);
+      words.read(b, sp, end);
+      viewFields(words, needs, r, t);
+      kp.rule(r);
+      if (kept.rules) {
+        const rule = saveRule(text(b, a, end, 0), lines.no);
+        if (rule === null) throw changed(lines.no);
+        kept.rules.push(rule[1]);
+      }
+    } else if (c === 42 && end > a) {
+      if (table) advanceTo(table.arena.count);
+      if (++ti === tables.length) throw changed(lines.no);
+      table = tables[ti]!;
+      open = -1;
+    } else if (c === 67 /* COMMIT */ && end > a && table) {
+      advanceTo(table.arena.count);
+      table = null;
+    }
+  }
+  if (table) advanceTo(table.arena.count);
+  return { nat, kubeProxy: kp.view() };
 }

@@ -8,9 +8,10 @@ import { parseIpvsadm, type IpvsTable } from './ipvsadm.js';
 import {
   parseIptables,
   kubeProxyView,
-  type IptablesDump,
+  type IptablesRule,
   type KubeProxyIptablesView,
 } from './iptables.js';
+import { readPlainSaveExcerpt } from './iptables-json.js';
 import { parseIpset, type IpsetList } from './ipset.js';
 import { parseIpAddr, type IpInterface } from './ipaddr.js';
 import { parseProxyMode, type ProxyMode } from './kubeproxylog.js';
@@ -82,7 +83,11 @@ export interface NodeSnapshot {
   /** From /proxyMode (null when kube-proxy did not answer). */
   proxyMode: ProxyMode | null;
   ipvs: IpvsTable | null;
-  iptables: IptablesDump | null;
+  /**
+   * From iptables-save: the rules of the nat chains the datapath picture draws
+   * (NAT_CHAINS_DRAWN), by chain; null when iptables-save could not be read.
+   */
+  iptables: { nat: Record<string, IptablesRule[]> } | null;
   kubeProxy: KubeProxyIptablesView | null;
   ipsets: IpsetList | null;
   /** The kube-ipvs0 dummy interface; null when the node has none. */
@@ -111,6 +116,31 @@ function why(name: SectionName, s: Section | undefined): string | null {
   if (name === 'proxy-mode')
     return `kube-proxy did not answer on 127.0.0.1:10249/proxyMode (curl exit ${s.exitCode})`;
   return `${name} exited ${s.exitCode}${first ? `: ${first.slice(0, 160)}` : ''}`;
+}
+
+/** The nat chains kube-proxy keeps beside IPVS that the datapath picture draws (svg.ts). */
+export const NAT_CHAINS_DRAWN = [
+  'KUBE-SERVICES',
+  'KUBE-NODE-PORT',
+  'KUBE-MARK-MASQ',
+  'KUBE-POSTROUTING',
+] as const;
+
+/**
+ * kube-proxy's view and the drawn nat chains of an iptables-save: a plain one read without
+ * an object per rule of the other chains (readPlainSaveExcerpt), anything else parsed whole.
+ */
+function readIptablesSave(text: string): {
+  nat: Record<string, IptablesRule[]>;
+  kubeProxy: KubeProxyIptablesView;
+} {
+  const excerpt = readPlainSaveExcerpt(text, NAT_CHAINS_DRAWN);
+  if (excerpt) return excerpt;
+  const dump = parseIptables(text);
+  const nat: Record<string, IptablesRule[]> = Object.create(null) as Record<string, IptablesRule[]>;
+  const chains = dump.tables['nat']?.chains;
+  for (const c of NAT_CHAINS_DRAWN) if (chains?.[c]) nat[c] = chains[c].rules;
+  return { nat, kubeProxy: kubeProxyView(dump) };
 }
 
 /** Parse every section of one node's script output. Never throws for a section: it is marked unavailable. */
@@ -145,8 +175,11 @@ export function readNode(node: string, text: string): NodeSnapshot {
     }
   };
   snap.ipvs = attempt('ipvsadm', parseIpvsadm);
-  snap.iptables = attempt('iptables-save', (t) => parseIptables(t));
-  if (snap.iptables) snap.kubeProxy = kubeProxyView(snap.iptables);
+  const ipt = attempt('iptables-save', readIptablesSave);
+  if (ipt) {
+    snap.iptables = { nat: ipt.nat };
+    snap.kubeProxy = ipt.kubeProxy;
+  }
   snap.ipsets = attempt('ipset', (t) =>
     t.trim() === '' ? { format: 'list' as const, sets: [], skipped: [] } : parseIpset(t),
   );

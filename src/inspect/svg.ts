@@ -14,7 +14,7 @@
  */
 import { servicePortKey, type Snapshot, type NodeView, type ServicePort } from './join.js';
 import type { K8sEndpointSlice, K8sEndpoints, K8sList, K8sService } from './join.js';
-import type { NodeSnapshot } from './snapshot.js';
+import { NAT_CHAINS_DRAWN, type NodeSnapshot } from './snapshot.js';
 import type { IpvsService } from './ipvsadm.js';
 import type { Finding } from './findings.js';
 
@@ -262,10 +262,10 @@ function serviceRows(
 /** ipvs mode: the iptables rules and ipsets kube-proxy keeps beside IPVS, one line each. */
 function ipvsNotes(raw: NodeSnapshot): string[] {
   const sets = new Map((raw.ipsets?.sets ?? []).map((s) => [s.name, s.members.length]));
-  const nat = raw.iptables?.tables['nat']?.chains ?? {};
+  const nat = raw.iptables?.nat ?? {};
   const out: string[] = [];
-  for (const chain of ['KUBE-SERVICES', 'KUBE-NODE-PORT', 'KUBE-MARK-MASQ', 'KUBE-POSTROUTING']) {
-    for (const r of nat[chain]?.rules ?? []) {
+  for (const chain of NAT_CHAINS_DRAWN) {
+    for (const r of nat[chain] ?? []) {
       const cond: string[] = [];
       if (r.source)
         cond.push(r.source.startsWith('!') ? `not from ${r.source.slice(1)}` : `from ${r.source}`);

@@ -224,3 +224,25 @@ test('rules share their list of match modules only when it is the same list', ()
   assert.deepEqual(c1!.matches, ['comment', 'tcp']);
   assert.equal(c1!.matches, c2!.matches);
 });
+
+test("inspect's excerpt of a plain save: the drawn nat chains' rules and kube-proxy's view, as the whole parse has them", async () => {
+  const { readPlainSaveExcerpt } = await import('../../../src/inspect/iptables-json.js');
+  const { kubeProxyView } = await import('../../../src/inspect/iptables.js');
+  const keep = ['KUBE-SERVICES', 'KUBE-NODE-PORT', 'KUBE-MARK-MASQ', 'KUBE-POSTROUTING'];
+  const saves = [...realRuleSaves(), generateIptablesSave(30)];
+  let rules = 0;
+  for (const s of saves) {
+    const excerpt = readPlainSaveExcerpt(s, keep);
+    assert.ok(excerpt, s.slice(0, 200));
+    const dump = parseIptables(s);
+    const chains = dump.tables['nat']?.chains ?? {};
+    const want: Record<string, unknown> = {};
+    for (const c of keep) if (chains[c]) want[c] = chains[c].rules;
+    assert.deepEqual({ ...excerpt.nat }, want);
+    assert.deepEqual(excerpt.kubeProxy, kubeProxyView(dump));
+    for (const c of keep) rules += excerpt.nat[c]?.length ?? 0;
+  }
+  assert.ok(rules > 20, `${rules} rules kept`);
+  // not a plain save: null, and the caller parses it whole
+  assert.equal(readPlainSaveExcerpt(`$ iptables-save\n${saves[0]}`, keep), null);
+});
