@@ -200,6 +200,8 @@ function inspectWork(
   const dist = cliJs.replace(/cli\.js$/, '');
   const code = `
     import { readFileSync } from 'node:fs';
+    // the V8 settings the inspect command sets for itself
+    (await import(${JSON.stringify(`${dist}core/v8-tuning.js`)})).tuneForOneParse();
     const { readNode } = await import(${JSON.stringify(`${dist}inspect/snapshot.js`)});
     const { joinSnapshot } = await import(${JSON.stringify(`${dist}inspect/join.js`)});
     const { findings } = await import(${JSON.stringify(`${dist}inspect/findings.js`)});

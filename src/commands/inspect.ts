@@ -24,6 +24,10 @@ import {
 import { findings as findFindings, type Finding } from '../inspect/findings.js';
 import { clusterFacts, renderSvg } from '../inspect/svg.js';
 import { isParseError } from '../inspect/errors.js';
+import { tuneForOneParse } from '../core/v8-tuning.js';
+
+// each node's outputs are parsed once, in this process (see tuneForOneParse)
+tuneForOneParse();
 
 type ServicesAndEndpoints = K8sList<K8sService | K8sEndpointSlice | K8sEndpoints>;
 

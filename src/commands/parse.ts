@@ -5,9 +5,9 @@
 import { fstatSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isatty } from 'node:tty';
-import { setFlagsFromString } from 'node:v8';
 import { bool, defineCommand, str } from '../core/command.js';
 import { EXIT, UsageError } from '../core/errors.js';
+import { keepYoungGenerationSmall, tuneForOneParse } from '../core/v8-tuning.js';
 import type { Context } from '../core/context.js';
 import { isParseError } from '../inspect/errors.js';
 import type { JsonSink } from '../inspect/jsonwriter.js';
@@ -21,18 +21,8 @@ import {
   type ParseView,
 } from '../inspect/views.js';
 
-// A parse allocates many small objects that die at once (a rule, its JSON) and keeps few:
-// V8's young generation grows to 16 MiB a half by default for such a load, which costs more
-// memory (each grown half stays resident) and more time (every GC copies more) than it saves.
-// Kept at its first size here: measured by `npm run bench -- parse-cli`, 14–20 MB less peak
-// memory and ~25% less CPU for a 5,000-service iptables-save or a 10,000-service ipvsadm -Ln.
-// (A V8 flag that is read at each resize, so setting it now takes effect.)
-setFlagsFromString('--semi-space-growth-factor=1');
-// A parse runs a few loops over every byte once, in a fresh process: V8's optimizing compiler
-// spends more CPU inlining their helpers into them (and again after each deoptimization) than
-// the inlined code saves. Measured by `npm run bench -- parse-cli`: ~100 ms less CPU for a
-// 5,000-service iptables-save.
-setFlagsFromString('--no-turbo-inlining');
+keepYoungGenerationSmall();
+tuneForOneParse();
 
 /**
  * Everything on stdin until EOF. Ctrl-C while waiting rejects with the interrupt (exit 130)
