@@ -242,7 +242,15 @@ export async function bench(log: (line: string) => void) {
     const ipvs = join(dir, 'ipvsadm-10k.txt');
     writeFileSync(ipt, generateIptablesSave(5_000));
     writeFileSync(ipvs, generateIpvsadm(10_000));
-    const size = { ipt: statSync(ipt).size, ipvs: statSync(ipvs).size };
+    // 4× the listing: a parse that streams takes the same memory (what it takes is V8's own,
+    // the compiler's above all), one that holds its input takes 4× more
+    const ipvs4 = join(dir, 'ipvsadm-40k.txt');
+    writeFileSync(ipvs4, generateIpvsadm(40_000));
+    const size = {
+      ipt: statSync(ipt).size,
+      ipvs: statSync(ipvs).size,
+      ipvs4: statSync(ipvs4).size,
+    };
     const [load1] = loadavg();
     log(
       `load average ${load1!.toFixed(1)} on ${cpus().length} CPUs${load1! > cpus().length ? ' — busy machine: read the CPU figures' : ''}; median of ${runs} runs each`,
@@ -269,6 +277,8 @@ export async function bench(log: (line: string) => void) {
         PARSE_GOAL_MS,
       ],
       ['parse ipvsadm (10,000 services)', ['parse', 'ipvsadm', ipvs], size.ipvs, PARSE_GOAL_MS],
+      // (no CPU goal: the line is there for its memory)
+      ['  40,000 services (memory)', ['parse', 'ipvsadm', ipvs4], size.ipvs4, 0],
       [
         '  --view summary',
         ['parse', 'ipvsadm', '--view', 'summary', ipvs],
@@ -299,14 +309,15 @@ export async function bench(log: (line: string) => void) {
       const wallWork = median(pairs.map((p) => p.r.wallMs - p.v.wallMs));
       const memKb = median(pairs.map((p) => p.r.rssKb - p.v.rssKb));
       const memRatio = (memKb * 1024) / inBytes;
+      const vsGoal = goal ? ` (${(cpuWork / goal).toFixed(2)}× the ${goal} ms goal)` : '';
       log(
-        `${name.padEnd(40)} work ${cpuWork.toFixed(0)} ms CPU (${(cpuWork / goal).toFixed(2)}× the ${goal} ms goal), ${wallWork.toFixed(0)} ms wall; memory +${(memKb / 1024).toFixed(0)} MB = ${memRatio.toFixed(1)}× the ${MB(inBytes)} input (goal ≤ 4×); stdout ${MB(m.outBytes)}`,
+        `${name.padEnd(40)} work ${cpuWork.toFixed(0)} ms CPU${vsGoal}, ${wallWork.toFixed(0)} ms wall; memory +${(memKb / 1024).toFixed(0)} MB = ${memRatio.toFixed(1)}× the ${MB(inBytes)} input (goal ≤ 4×); stdout ${MB(m.outBytes)}`,
       );
       // (`--view summary` is a case of iptables and of ipvsadm: keyed under its parse)
       results[name.startsWith(' ') ? `${parent} ${name.trim()}` : name] = {
         cpuWorkMs: +cpuWork.toFixed(0),
         wallWorkMs: +wallWork.toFixed(0),
-        vsGoal: +(cpuWork / goal).toFixed(2),
+        vsGoal: goal ? +(cpuWork / goal).toFixed(2) : null,
         memoryVsInput: +memRatio.toFixed(1),
         stdoutBytes: m.outBytes,
       };
