@@ -20,7 +20,6 @@
  * or carriage returns…) returns false before anything is written, and the caller parses it
  * whole.
  */
-import { ParseError } from './errors.js';
 import {
   KubeProxyCollector,
   emptyRule,
@@ -29,11 +28,12 @@ import {
   type KubeProxyIptablesView,
 } from './iptables.js';
 import type { JsonSink } from './jsonwriter.js';
-import { LineReader, type ByteSource } from './source.js';
+import type { ByteSource } from './source.js';
 import type { ParseView } from './views.js';
-import { DASH, QUOTE, bytesOf, wordEnd } from './save/bytes.js';
+import { QUOTE, bytesOf } from './save/bytes.js';
 import { ByteOut } from './save/byteout.js';
 import { chainName, plainSaveLayout, sourceOf, type SaveTable } from './save/layout.js';
+import { SaveWalk, changed } from './save/walk.js';
 import {
   BANG,
   F_COMMENT,
@@ -171,13 +171,6 @@ function writeChainHead(o: ByteOut, t: SaveTable, ci: number): void {
   o.bytes(K_RULES);
 }
 
-/** A file that no longer reads as it did in the first pass (written to meanwhile). */
-const changed = (line: number) =>
-  new ParseError(
-    'iptables',
-    `the input changed while it was read (line ${line}): parse a copy that nothing writes to`,
-  );
-
 /**
  * Write `view` of a plain iptables-save as compact JSON through `write`. False (nothing
  * written) when the input is not a plain iptables-save: parse it with parseIptables then.
@@ -201,90 +194,51 @@ export async function writePlainSave(
   let needs = 0;
   /** Rules in the chain open in the output. */
   let inChain = 0;
-  if (rulesOut) {
-    o.room(64);
-    o.ascii('{"formats":["save"],"tables":{');
-  }
   let ruleCount = 0;
-  let ti = -1;
-  let table: SaveTable | null = null;
-  /** Index of the chain open in the output (-1: none yet). */
-  let open = -1;
-  const openChain = (ci: number) => {
-    const t = table!;
-    if (rulesOut) writeChainHead(o, t, ci);
-    if (kp) {
-      kp.chain(chainName(t, ci));
-      needs = kp.needs();
-    }
-    inChain = 0;
-    open = ci;
-  };
-  /** Close the open chain and open the next ones up to `ci` (all closed when `ci` is their count). */
-  const advanceTo = (ci: number) => {
-    const t = table!;
-    while (open < ci) {
-      if (open >= 0 && rulesOut) {
-        o.room(2);
-        o.ascii(']}');
-      }
-      open++;
-      if (open < t.arena.count) openChain(open);
-    }
-  };
-  const endTable = () => {
-    if (table === null) return;
-    advanceTo(table.arena.count);
-    if (rulesOut) {
-      o.room(2);
-      o.ascii('}}');
-    }
-    table = null;
-  };
-  const lines = new LineReader(src, window);
-  while (lines.next()) {
-    if (o.pending) await o.settle();
-    const b = lines.buf;
-    const a = lines.a;
-    const end = lines.end;
-    const c = b[a];
-    if (c === DASH && end > a) {
-      const t = table;
-      if (t === null) throw changed(lines.no);
-      const sp = wordEnd(b, a + 3, end);
-      // the layout pass vouched that the chain is this one or a later one
-      let ci = open < 0 ? 0 : open;
-      while (ci < t.arena.count && !t.arena.is(ci, b, a + 3, sp)) ci++;
-      if (ci === t.arena.count) throw changed(lines.no);
-      if (ci !== open) advanceTo(ci);
-      words.read(b, sp, end);
-      if (rulesOut) {
-        if (inChain) {
-          o.room(1);
-          o.buf[o.pos++] = 44;
+  if (rulesOut) o.json('{"formats":["save"],"tables":{');
+  const walk = new SaveWalk(
+    src,
+    tables,
+    {
+      table: (t, ti) => {
+        if (rulesOut) o.json(`${ti ? ',' : ''}${JSON.stringify(t.name)}:{"chains":{`);
+      },
+      chain: (t, ci) => {
+        if (rulesOut) {
+          if (ci > 0) o.json(']}');
+          writeChainHead(o, t, ci);
         }
-        writeRule(o, words, a, end, lines.no);
+        if (kp) {
+          kp.chain(chainName(t, ci));
+          needs = kp.needs();
+        }
+        inChain = 0;
+      },
+      endTable: (t) => {
+        if (rulesOut) o.json(t.arena.count > 0 ? ']}}}' : '}}');
+      },
+    },
+    window,
+  );
+  while (walk.nextRule()) {
+    if (o.pending) await o.settle();
+    const t = walk.table!;
+    words.read(walk.b, walk.sp, walk.end);
+    if (rulesOut) {
+      if (inChain) {
+        o.room(1);
+        o.buf[o.pos++] = 44; // ,
       }
-      inChain++;
-      t.rules++;
-      ruleCount++;
-      if (kp) {
-        viewFields(words, needs, r, t);
-        kp.rule(r);
-      }
-    } else if (c === 42 && end > a) {
-      endTable();
-      if (++ti === tables.length) throw changed(lines.no);
-      table = tables[ti]!;
-      open = -1;
-      if (rulesOut) {
-        const head = `${ti ? ',' : ''}${JSON.stringify(table.name)}:{"chains":{`;
-        o.room(head.length);
-        o.ascii(head);
-      }
-    } else if (c === 67 /* COMMIT */ && end > a) endTable();
+      writeRule(o, words, walk.a, walk.end, walk.no);
+    }
+    inChain++;
+    t.rules++;
+    ruleCount++;
+    if (kp) {
+      viewFields(words, needs, r, t);
+      kp.rule(r);
+    }
   }
-  endTable();
   if (rulesOut) {
     o.json(`},"ruleCount":${ruleCount},"skipped":[],"notes":[]${kp ? ',"kubeProxy":' : '}'}`);
     if (kp) {
@@ -338,53 +292,25 @@ export function readPlainSaveExcerpt(
   const nat: Record<string, IptablesRule[]> = Object.create(null) as Record<string, IptablesRule[]>;
   let needs = 0;
   /** The rules of the chain being read, when it is one to keep. */
-  const kept: { rules: IptablesRule[] | null } = { rules: null };
-  let ti = -1;
-  let table: SaveTable | null = null;
-  let open = -1;
-  const advanceTo = (ci: number) => {
-    const t = table!;
-    while (open < ci) {
-      open++;
-      if (open >= t.arena.count) break;
-      const name = chainName(t, open);
+  let kept: IptablesRule[] | null = null;
+  const walk = new SaveWalk(src, tables, {
+    chain: (t, ci) => {
+      const name = chainName(t, ci);
       kp.chain(name);
       needs = kp.needs();
-      kept.rules = t.name === 'nat' && keep.includes(name) ? (nat[name] = []) : null;
-    }
-  };
-  const lines = new LineReader(src);
-  while (lines.next()) {
-    const b = lines.buf;
-    const a = lines.a;
-    const end = lines.end;
-    const c = b[a];
-    if (c === DASH && end > a) {
-      const t = table;
-      if (t === null) throw changed(lines.no);
-      const sp = wordEnd(b, a + 3, end);
-      let ci = open < 0 ? 0 : open;
-      while (ci < t.arena.count && !t.arena.is(ci, b, a + 3, sp)) ci++;
-      if (ci === t.arena.count) throw changed(lines.no);
-      if (ci !== open) advanceTo(ci);
-      words.read(b, sp, end);
-      viewFields(words, needs, r, t);
-      kp.rule(r);
-      if (kept.rules) {
-        const rule = saveRule(text(b, a, end, 0), lines.no);
-        if (rule === null) throw changed(lines.no);
-        kept.rules.push(rule[1]);
-      }
-    } else if (c === 42 && end > a) {
-      if (table) advanceTo(table.arena.count);
-      if (++ti === tables.length) throw changed(lines.no);
-      table = tables[ti]!;
-      open = -1;
-    } else if (c === 67 /* COMMIT */ && end > a && table) {
-      advanceTo(table.arena.count);
-      table = null;
+      kept = t.name === 'nat' && keep.includes(name) ? (nat[name] = []) : null;
+    },
+  });
+  while (walk.nextRule()) {
+    words.read(walk.b, walk.sp, walk.end);
+    viewFields(words, needs, r, walk.table!);
+    kp.rule(r);
+    const list = kept as IptablesRule[] | null;
+    if (list) {
+      const rule = saveRule(text(walk.b, walk.a, walk.end, 0), walk.no);
+      if (rule === null) throw changed(walk.no);
+      list.push(rule[1]);
     }
   }
-  if (table) advanceTo(table.arena.count);
   return { nat, kubeProxy: kp.view() };
 }

@@ -457,7 +457,6 @@ export function saveRule(
   raw: string,
   line: number,
   plain = isPlain(raw),
-  into?: IptablesRule,
 ): [string, IptablesRule] | null {
   const cur = cursor.reset(raw, plain);
   let op = cur.next();
@@ -565,27 +564,6 @@ export function saveRule(
       : nMatches <= MAX_SHARED_LENGTH
         ? sharedMatches(nMatches)
         : scratchMatches.slice(0, nMatches);
-  if (into !== undefined) {
-    // The caller's rule, overwritten field by field (same keys, same order: its JSON is the
-    // same text as a new rule's): a streaming reader prints it and reads the next line.
-    into.target = target;
-    into.goto = goto;
-    into.protocol = protocol;
-    into.source = source;
-    into.destination = destination;
-    into.inInterface = inInterface;
-    into.outInterface = outInterface;
-    into.matches = matches;
-    into.comment = comment;
-    into.matchSets = matchSets ?? NONE;
-    into.dnatTo = dnatTo;
-    into.probability = probability;
-    into.dport = dport;
-    into.counters = counters;
-    into.raw = raw;
-    into.line = line;
-    return [chain, into];
-  }
   const rule: IptablesRule = {
     target,
     goto,
