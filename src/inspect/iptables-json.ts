@@ -31,7 +31,7 @@ import type { JsonSink } from './jsonwriter.js';
 import type { ByteSource } from './source.js';
 import type { ParseView } from './views.js';
 import { QUOTE, bytesOf } from './save/bytes.js';
-import { ByteOut } from './save/byteout.js';
+import { ByteOut } from './byteout.js';
 import { chainName, plainSaveLayout, sourceOf, type SaveTable } from './save/layout.js';
 import { SaveWalk, changed } from './save/walk.js';
 import {

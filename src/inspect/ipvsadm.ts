@@ -6,7 +6,8 @@
  * IPv4 and IPv6 (`[addr]:port`, returned without brackets).
  */
 import { ParseError } from './errors.js';
-import { PieceWriter, type JsonSink } from './jsonwriter.js';
+import { ByteOut } from './byteout.js';
+import type { JsonSink } from './jsonwriter.js';
 import { LineReader, bufferSource, type ByteSource } from './source.js';
 import {
   fields,
@@ -753,7 +754,7 @@ export async function writePlainIpvsList(
   write: JsonSink,
 ): Promise<boolean> {
   if (!isPlainIpvsList(input)) return false;
-  const w = new PieceWriter(write);
+  const w = new ByteOut(write);
   const full = view === 'full';
   let version = '';
   let tableSize: number | null = null;
@@ -768,8 +769,8 @@ export async function writePlainIpvsList(
   /** Print the service before the next one (its real servers are all read by then). */
   const done = (svc: IpvsService) => {
     if (!full) return;
-    w.write(services === 1 ? `${head()},"services":[` : ',');
-    w.write(JSON.stringify(svc));
+    w.json(services === 1 ? `${head()},"services":[` : ',');
+    w.json(JSON.stringify(svc));
   };
   const lines = linesOf(input);
   let no = 0;
@@ -810,12 +811,12 @@ export async function writePlainIpvsList(
   }
   if (current) done(current);
   if (full) {
-    w.write(services ? ']' : `${head()},"services":[]`);
-    w.write(
+    w.json(services ? ']' : `${head()},"services":[]`);
+    w.json(
       `,"connections":[],"timeout":null,"skipped":${JSON.stringify(skipped)},"orphanRealServers":${JSON.stringify(orphans)}}`,
     );
   } else
-    w.write(
+    w.json(
       `{"layouts":${layouts()},"version":${JSON.stringify(version)},"services":${services},"realServers":${realServers},"orphanRealServers":${orphans.length},"connections":0,"skipped":${JSON.stringify(skipped)}}`,
     );
   await w.flush();

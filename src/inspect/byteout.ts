@@ -1,6 +1,10 @@
-/** JSON written as bytes, into buffers that are filled again once the sink is done with them. */
-import { jsonPieces, type JsonSink } from '../jsonwriter.js';
-import { QUOTE, bytesOf } from './bytes.js';
+/**
+ * JSON written as bytes, into buffers that are filled again once the sink is done with them:
+ * the streaming writers of iptables-save (byte by byte) and ipvsadm -Ln (text) print through
+ * it, so 20 MB of JSON costs a buffer or two, not a new one per 64 KiB.
+ */
+import { jsonPieces, type JsonSink } from './jsonwriter.js';
+import { QUOTE, bytesOf } from './save/bytes.js';
 
 /** Size of the byte pieces handed to the sink. */
 const PIECE = 1 << 16;
@@ -28,9 +32,11 @@ export class ByteOut {
 
   /** Room for `k` more bytes: the piece is handed on first when they would not fit. */
   room(k: number): void {
-    if (this.pos + k <= this.buf.length) return;
+    // (a buffer made larger for one long piece holds that piece alone)
+    if (this.pos + k <= this.buf.length && (this.buf.length === PIECE || this.pos === 0)) return;
     this.hand();
-    if (k > this.buf.length) this.buf = Buffer.allocUnsafeSlow(k);
+    if (k > PIECE) this.buf = Buffer.allocUnsafeSlow(k);
+    else if (this.buf.length !== PIECE) this.buf = this.free.pop() ?? Buffer.allocUnsafeSlow(PIECE);
   }
 
   private hand(): void {
