@@ -667,10 +667,9 @@ function serviceFromSave(
 const PLAIN_BANNER = /^IP Virtual Server version (\S+) \(size=(\d+)\)$/;
 const PLAIN_TITLE = 'Prot LocalAddress:Port Scheduler Flags';
 const PLAIN_RS_TITLE = /^ {2}-> RemoteAddress:Port +Forward Weight ActiveConn InActConn$/;
-/** Characters that make parseIpvsadm look for a prompt, an annotation or a section marker. */
-const NOT_PLAIN_LIST = /[\t\r\v\f\x1b#$%❯]|>>|==>/;
-/** `mm:ss` in a row's second word: a connection-table row (-Lnc), not a service. */
-const EXPIRE = /^\d+:\d\d$/;
+// What makes parseIpvsadm look for a prompt, an annotation or a section marker: tab, CR,
+// VT, FF, ESC, `#`, `$`, `%`, `❯`, `>>`, `==>` (plainBytes); and `mm:ss` in a row's second
+// word, a connection-table row (-Lnc), not a service (isExpire).
 
 /** The line without the trailing spaces toLines removes. */
 function trimmed(line: string): string {
@@ -704,9 +703,13 @@ export function isPlainIpvsList(input: string | ByteSource): boolean {
   let no = 0;
   while (lines.next()) {
     no++;
-    const line = trimmed(lineText(lines));
-    if (NOT_PLAIN_LIST.test(line)) return false;
+    const b = lines.buf;
+    const a = lines.a;
+    let e = lines.end;
+    while (e > a && b[e - 1] === 32) e--; // the trailing spaces toLines removes
+    if (!plainBytes(b, a, e)) return false;
     if (no <= 3) {
+      const line = b.toString('latin1', a, e);
       const ok =
         no === 1
           ? PLAIN_BANNER.test(line)
@@ -716,30 +719,73 @@ export function isPlainIpvsList(input: string | ByteSource): boolean {
       if (!ok) return false;
       continue;
     }
-    if (line === '') continue; // blank
-    if (line.startsWith('  -> ')) {
+    if (e === a) continue; // blank
+    if (at(b, a, ARROW)) {
       // a row naming `Remote…` is read against the title patterns first
-      if (line.includes('Remote')) return false;
+      for (let i = a; i + REMOTE.length <= e; i++)
+        if (b[i] === 82 && at(b, i, REMOTE)) return false;
       continue;
     }
     // a service row: its protocol, then two spaces or one (SCTP), then the address
-    const c = line.charCodeAt(0);
-    const word =
-      c === 84 ? 'TCP ' : c === 85 ? 'UDP ' : c === 83 ? 'SCTP ' : c === 70 ? 'FWM ' : null;
-    if (word === null || !line.startsWith(word)) return false;
+    const c = b[a];
+    const word = c === 84 ? TCP : c === 85 ? UDP : c === 83 ? SCTP : c === 70 ? FWM : null;
+    if (word === null || !at(b, a, word)) return false;
     // the word after the address is a scheduler (lowercase), never five counters (the
     // --stats/--rate layouts); the address is never `mm:ss` (-Lnc connection rows)
-    let p = word.length;
-    const end = line.length;
-    while (p < end && line.charCodeAt(p) === 32) p++;
-    let q = line.indexOf(' ', p);
-    if (q < 0) q = end;
-    if (EXPIRE.test(line.slice(p, q))) return false;
-    while (q < end && line.charCodeAt(q) === 32) q++;
-    const s = line.charCodeAt(q);
-    if (!(s >= 97 && s <= 122)) return false;
+    let p = a + word.length;
+    while (p < e && b[p] === 32) p++;
+    let q = p;
+    while (q < e && b[q] !== 32) q++;
+    if (isExpire(b, p, q)) return false;
+    while (q < e && b[q] === 32) q++;
+    const s = b[q]!;
+    if (q >= e || !(s >= 97 && s <= 122)) return false;
   }
   return no >= 3;
+}
+
+const ARROW = Buffer.from('  -> ');
+const REMOTE = Buffer.from('Remote');
+const TCP = Buffer.from('TCP ');
+const UDP = Buffer.from('UDP ');
+const SCTP = Buffer.from('SCTP ');
+const FWM = Buffer.from('FWM ');
+
+/** Whether b[a, a + w.length) is w. */
+function at(b: Uint8Array, a: number, w: Uint8Array): boolean {
+  if (a + w.length > b.length) return false;
+  for (let i = 0; i < w.length; i++) if (b[a + i] !== w[i]) return false;
+  return true;
+}
+
+/**
+ * Whether the line b[a, e) holds nothing that makes parseIpvsadm look for a prompt, an
+ * annotation or a section marker (NOT_PLAIN_LIST: tab, CR, VT, FF, ESC, `#`, `$`, `%`, `>>`,
+ * `==>`), and only ASCII (ipvsadm prints nothing else; a paste with `❯` or other text
+ * takes the whole parse).
+ */
+function plainBytes(b: Uint8Array, a: number, e: number): boolean {
+  for (let i = a; i < e; i++) {
+    const x = b[i]!;
+    if (x >= 128 || x === 35 || x === 36 || x === 37 || x === 27 || (x >= 9 && x <= 13))
+      return false;
+    // `>>`, `==>`
+    if (
+      x === 62 &&
+      i > a &&
+      (b[i - 1] === 62 || (i - 2 >= a && b[i - 1] === 61 && b[i - 2] === 61))
+    )
+      return false;
+  }
+  return true;
+}
+
+/** `mm:ss` (EXPIRE): digits, `:`, two digits. */
+function isExpire(b: Uint8Array, p: number, q: number): boolean {
+  let i = p;
+  while (i < q && b[i]! >= 48 && b[i]! <= 57) i++;
+  if (i === p || b[i] !== 58 || q - i !== 3) return false;
+  return b[i + 1]! >= 48 && b[i + 1]! <= 57 && b[i + 2]! >= 48 && b[i + 2]! <= 57;
 }
 
 /**
