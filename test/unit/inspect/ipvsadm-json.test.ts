@@ -130,6 +130,13 @@ test('anything but a plain -Ln takes the whole-parse path, with the same output'
     'indented as in markdown': base.replace(/^/gm, '    '),
     'a prompt line': `$ ipvsadm -Ln\n${base}`,
     'a save line': `${base}-A -t 10.96.0.1:443 -s rr\n`,
+    // each inside an otherwise plain row, so that only the character refuses it
+    '>> inside a row': base.replace(/\n(TCP .*)/, '\n$1 >> node-2'),
+    '==> inside a row': base.replace(/\n(TCP .*)/, '\n$1 ==> node-2'),
+    'a prompt glyph inside a row': base.replace(/\n(TCP .*)/, '\n$1 ❯'),
+    'a tab inside a row': base.replace(/\n(TCP  \S+) /, '\n$1\t'),
+    '% inside a row': base.replace(/\n(TCP .*)/, '\n$1 %'),
+    'the real-server title again': base.replace(/\n(TCP .*)/, '\n$1\n  -> RemoteAddress:Port'),
   };
   for (const [what, text] of Object.entries(variants)) {
     assert.notEqual(text, base, what);
