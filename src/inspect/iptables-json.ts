@@ -235,7 +235,7 @@ export async function writePlainSave(
     t.rules++;
     ruleCount++;
     if (kp) {
-      viewFields(words, needs, r, t);
+      viewFields(words, needs, r, t, kp);
       kp.rule(r);
     }
   }
@@ -303,7 +303,7 @@ export function readPlainSaveExcerpt(
   });
   while (walk.nextRule()) {
     words.read(walk.b, walk.sp, walk.end);
-    viewFields(words, needs, r, walk.table!);
+    viewFields(words, needs, r, walk.table!, kp);
     kp.rule(r);
     const list = kept as IptablesRule[] | null;
     if (list) {

@@ -1064,7 +1064,10 @@ export const NEEDS = {
   dnatTo: 2,
   /** `comment`, `destination`, `dport`, `protocol` (KUBE-SERVICES, -NODEPORTS, -EXTERNAL-SERVICES). */
   entry: 4,
-  /** `comment`, `probability`, and whether `matches` has `recent` (a KUBE-SVC/SVL chain). */
+  /**
+   * `probability`, whether `matches` has `recent`, and `comment` when keepsComment(target)
+   * says so (a KUBE-SVC/SVL chain).
+   */
   svc: 8,
 } as const;
 
@@ -1114,6 +1117,18 @@ export class KubeProxyCollector {
     }
   }
 
+  /**
+   * Whether a rule of the KUBE-SVC/SVL chain named last, jumping to `target`, has its
+   * comment kept for step 3 (see rule()); a caller that makes the comment only for the view
+   * can skip making it when not.
+   */
+  keepsComment(target: string | null): boolean {
+    return (
+      !this.svcNamed ||
+      (target !== null && target.startsWith('KUBE-SEP-') && !this.sepDnat.has(target))
+    );
+  }
+
   /** The NEEDS bits of the chain named last. */
   needs(): number {
     if (this.isEntry) return NEEDS.target | NEEDS.entry;
@@ -1144,9 +1159,7 @@ export class KubeProxyCollector {
       // known here (KUBE-SERVICES and the KUBE-SEP chains came first, as kube-proxy writes
       // them) they stay known, and the comment is not kept (15,000 fewer strings to carry
       // for 5,000 Services).
-      const keep =
-        !this.svcNamed || (t !== null && t.startsWith('KUBE-SEP-') && !this.sepDnat.has(t));
-      this.ruleComment.push(keep ? r.comment : null);
+      this.ruleComment.push(this.keepsComment(t) ? r.comment : null);
       this.ruleProbability.push(r.probability ?? NaN);
       this.ruleRecent.push(r.matches.includes('recent') ? 1 : 0);
     }

@@ -3,7 +3,7 @@
  * as saveRule (iptables.ts) reads them; and the few of them kube-proxy's view needs, as
  * strings.
  */
-import { NEEDS, type IptablesRule } from '../iptables.js';
+import { NEEDS, type IptablesRule, type KubeProxyCollector } from '../iptables.js';
 import { DASH, QUOTE, SP, at, bytesOf, hasHigh } from './bytes.js';
 import { chainName, type SaveTable } from './layout.js';
 
@@ -279,7 +279,13 @@ export function probabilityOf(w: RuleWords): number | null {
 }
 
 /** The rule's fields kube-proxy's view reads for the chain it is in (see NEEDS), into `r`. */
-export function viewFields(w: RuleWords, needs: number, r: IptablesRule, t: SaveTable): void {
+export function viewFields(
+  w: RuleWords,
+  needs: number,
+  r: IptablesRule,
+  t: SaveTable,
+  kp: KubeProxyCollector,
+): void {
   const f = w.f;
   const ta = f[F_TARGET * 3]!;
   const te = f[F_TARGET * 3 + 1]!;
@@ -295,7 +301,10 @@ export function viewFields(w: RuleWords, needs: number, r: IptablesRule, t: Save
     r.dport = w.str(F_DPORT);
     r.protocol = w.str(F_PROTOCOL);
   }
-  r.comment = needs & (NEEDS.entry | NEEDS.svc) ? w.str(F_COMMENT) : null;
+  r.comment =
+    needs & NEEDS.entry || (needs & NEEDS.svc && kp.keepsComment(r.target))
+      ? w.str(F_COMMENT)
+      : null;
   if (needs & NEEDS.svc) {
     r.probability = probabilityOf(w);
     let recent = false;
