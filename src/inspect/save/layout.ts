@@ -55,16 +55,28 @@ export class NameArena {
 
   /** Index of the name b[a, e), or -1. */
   find(b: Uint8Array, a: number, e: number): number {
+    return this.findHashed(b, a, e, NameArena.hash(b, a, e));
+  }
+
+  private findHashed(b: Uint8Array, a: number, e: number, h: number): number {
     const mask = this.slots.length - 1;
-    for (let k = NameArena.hash(b, a, e) & mask; ; k = (k + 1) & mask) {
+    for (let k = h & mask; ; k = (k + 1) & mask) {
       const v = this.slots[k]!;
       if (v === 0) return -1;
       if (this.is(v - 1, b, a, e)) return v - 1;
     }
   }
 
-  /** Add the name b[a, e) (not there yet). */
-  add(b: Uint8Array, a: number, e: number): void {
+  /** Add the name b[a, e) unless it is there already: false then. */
+  addNew(b: Uint8Array, a: number, e: number): boolean {
+    const h = NameArena.hash(b, a, e);
+    if (this.findHashed(b, a, e, h) >= 0) return false;
+    this.add(b, a, e, h);
+    return true;
+  }
+
+  /** Add the name b[a, e) (not there yet), whose hash is `h`. */
+  private add(b: Uint8Array, a: number, e: number, h: number): void {
     const i = this.count;
     if (i + 2 > this.at.length) {
       const at = new Int32Array(this.at.length * 2);
@@ -82,7 +94,7 @@ export class NameArena {
     }
     for (let k = a; k < e; k++) this.buf[from + k - a] = b[k]!;
     this.at[i + 1] = from + (e - a);
-    this.hashes[i] = NameArena.hash(b, a, e);
+    this.hashes[i] = h;
     this.count = i + 1;
     if (this.count * 2 > this.slots.length) this.rehash();
     else this.slot(i);
@@ -134,17 +146,26 @@ function digitsEnd(b: Uint8Array, p: number, end: number): number {
   return p;
 }
 
-/** An ASCII line `:NAME POLICY [digits:digits]` (DECLARATION, without a regex): NAME's end, or -1. */
-function declarationShape(b: Uint8Array, a: number, end: number): number {
+/** Where declarationShape found a declaration's parts: NAME's end, POLICY's end, the `:`. */
+const shape = new Int32Array(3);
+
+/**
+ * Whether the ASCII line b[a, end) is `:NAME POLICY [digits:digits]` (DECLARATION, without a
+ * regex); its parts' positions in `shape`.
+ */
+function declarationShape(b: Uint8Array, a: number, end: number): boolean {
   const nameEnd = wordEnd(b, a + 1, end);
-  if (nameEnd === a + 1 || nameEnd >= end) return -1;
+  if (nameEnd === a + 1 || nameEnd >= end) return false;
   const polEnd = wordEnd(b, nameEnd + 1, end);
-  if (polEnd === nameEnd + 1 || polEnd + 1 >= end || b[polEnd + 1] !== 91 /* [ */) return -1;
+  if (polEnd === nameEnd + 1 || polEnd + 1 >= end || b[polEnd + 1] !== 91 /* [ */) return false;
   const p = digitsEnd(b, polEnd + 2, end);
-  if (p === polEnd + 2 || b[p] !== 58 /* : */) return -1;
+  if (p === polEnd + 2 || b[p] !== 58 /* : */) return false;
   const q = digitsEnd(b, p + 1, end);
-  if (q === p + 1 || b[q] !== 93 /* ] */ || q + 1 !== end) return -1;
-  return nameEnd;
+  if (q === p + 1 || b[q] !== 93 /* ] */ || q + 1 !== end) return false;
+  shape[0] = nameEnd;
+  shape[1] = polEnd;
+  shape[2] = p;
+  return true;
 }
 
 /** The input as a source of lines: text is encoded as UTF-8 (what the CLI reads is bytes already). */
@@ -177,7 +198,9 @@ function digits(b: Buffer, a: number, e: number): number {
 /** What a line's bytes say (lineBytes): it holds a `#`, a byte outside ASCII; its quotes. */
 const HASH = 1;
 const HIGH = 2;
-const QUOTES = 4;
+/** A `$` or a `%` (a prompt, to a declaration). */
+const PROMPT = 4;
+const QUOTES = 8;
 
 /**
  * The line b[a, end) read byte by byte once: -1 when it holds a byte a plain save never
@@ -188,9 +211,10 @@ function lineBytes(b: Uint8Array, a: number, end: number): number {
   let r = 0;
   for (let i = a; i < end; i++) {
     const x = b[i]!;
-    if (x < 36) {
+    if (x < 38) {
       if (x === QUOTE) r += QUOTES;
       else if (x === 35) r |= HASH;
+      else if (x === 36 || x === 37) r |= PROMPT;
       else if ((x >= 9 && x <= 13) || x === 27) return -1;
     } else if (x >= 92) {
       if (x === 92) return -1;
@@ -263,20 +287,18 @@ class Layout {
       count = Number(m[4]);
     } else {
       // PROMPTISH's ASCII characters, and a quote
-      if (bytes & HASH || bytes >= QUOTES || declarationShape(b, a, end) !== nameEnd)
+      if (bytes & (HASH | PROMPT) || bytes >= QUOTES || !declarationShape(b, a, end))
         return this.fail();
-      for (let i = a; i < end; i++) if (b[i] === 36 || b[i] === 37) return this.fail();
-      const polEnd = wordEnd(b, nameEnd + 1, end);
+      const polEnd = shape[1]!;
+      const colon = shape[2]!;
       policy =
         polEnd === nameEnd + 2 && b[nameEnd + 1] === DASH
           ? null
           : b.toString('latin1', nameEnd + 1, polEnd);
-      const colon = b.indexOf(58, polEnd);
       packets = digits(b, polEnd + 2, colon);
       count = digits(b, colon + 1, end - 1);
     }
-    if (indexLike(b, a + 1, nameEnd) || t.arena.find(b, a + 1, nameEnd) >= 0) return this.fail();
-    t.arena.add(b, a + 1, nameEnd);
+    if (indexLike(b, a + 1, nameEnd) || !t.arena.addNew(b, a + 1, nameEnd)) return this.fail();
     t.policy.push(policy);
     t.packets.push(packets);
     t.bytes.push(count);
