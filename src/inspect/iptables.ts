@@ -1054,7 +1054,8 @@ function endpointAddr(s: string): { address: string; port: number | null } {
  */
 /**
  * What KubeProxyCollector.rule reads of a rule, by the chain it is in (`needs()`): a caller
- * that builds rules only for the view (the streaming writer) may leave the rest empty.
+ * that builds rules only for the view (the streaming writer) may leave the rest as they
+ * were for the rule before: they are not read.
  * Always read: `matchSets`, and `target` when it names a KUBE- chain.
  */
 export const NEEDS = {
