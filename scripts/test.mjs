@@ -25,6 +25,14 @@ function walk(dir) {
   return out;
 }
 
+// The kernel tier first: its micro-VM files are the longest (one runs ~2 minutes). Started
+// last (alphabetical order), they ran alone at the end while the other slots had nothing
+// left; started first, the other tiers fill the slots around them.
+const TIER_ORDER = ['kernel', 'flow', 'unit'];
+const tierRank = (f) => {
+  const i = TIER_ORDER.indexOf(relative(join(root, 'test'), f).split('/')[0]);
+  return i < 0 ? TIER_ORDER.length : i;
+};
 const files = chosen
   .flatMap((t) => {
     try {
@@ -34,7 +42,7 @@ const files = chosen
       process.exit(2);
     }
   })
-  .sort();
+  .sort((a, b) => tierRank(a) - tierRank(b) || (a < b ? -1 : a > b ? 1 : 0));
 if (!files.length) {
   console.error(`no test files in ${chosen.join(', ')}`);
   process.exit(1);
