@@ -12,9 +12,11 @@ export interface ByteSource {
   read(buf: Buffer, off: number, len: number, pos: number): number;
   /** The whole input in one buffer (for the parsers that read it whole). */
   whole(): Buffer;
+  /** The input, when it is held whole already: read in place, not through a window. */
+  readonly bytes?: Buffer;
 }
 
-export function bufferSource(b: Buffer): ByteSource & { bytes: Buffer } {
+export function bufferSource(b: Buffer): ByteSource {
   return {
     bytes: b,
     read: (buf, off, len, pos) => b.copy(buf, off, pos, Math.min(b.length, pos + len)),
@@ -64,7 +66,7 @@ export class LineReader {
 
   /** `window`: the first size of the window (tests use a few bytes, to read across its ends). */
   constructor(src: ByteSource, window = WINDOW) {
-    const held = (src as { bytes?: Buffer }).bytes;
+    const held = src.bytes;
     if (held !== undefined) {
       // bytes held whole: read in place
       this.src = null;
