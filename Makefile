@@ -13,7 +13,7 @@ ARGS      ?=
 
 NODE_MODULES := node_modules/.package-lock.json
 BUILD        := dist/.build-stamp
-SOURCES      := $(shell find src -name '*.ts' 2>/dev/null)
+SOURCES      := $(shell find src wasm -name '*.ts' 2>/dev/null)
 PROXYLAB      = node bin/proxylab.js --cluster $(CLUSTER)
 K8S_FLAG      = $(if $(K8S),--k8s $(K8S),)
 

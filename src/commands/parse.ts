@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { isatty } from 'node:tty';
 import { bool, defineCommand, str } from '../core/command.js';
 import { EXIT, UsageError } from '../core/errors.js';
-import { keepYoungGenerationSmall, tuneForOneParse } from '../core/v8-tuning.js';
+import { compileWasmOnce, keepYoungGenerationSmall, tuneForOneParse } from '../core/v8-tuning.js';
 import type { Context } from '../core/context.js';
 import { isParseError } from '../inspect/errors.js';
 import type { JsonSink } from '../inspect/jsonwriter.js';
@@ -23,6 +23,7 @@ import {
 
 keepYoungGenerationSmall();
 tuneForOneParse();
+compileWasmOnce();
 
 /**
  * Everything on stdin until EOF. Ctrl-C while waiting rejects with the interrupt (exit 130)

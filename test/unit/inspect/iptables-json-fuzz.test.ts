@@ -27,9 +27,16 @@ async function writeOf(
   input: string | Buffer | ByteSource,
   view: (typeof VIEWS)[number],
   window?: number,
+  engine: 'auto' | 'js' | 'compiled' = 'auto',
 ): Promise<string | null> {
   const chunks: Buffer[] = [];
-  const took = await writePlainSave(input, view, (c) => void chunks.push(Buffer.from(c)), window);
+  const took = await writePlainSave(
+    input,
+    view,
+    (c) => void chunks.push(Buffer.from(c)),
+    window,
+    engine,
+  );
   if (!took) {
     assert.equal(chunks.length, 0, 'wrote before giving up');
     return null;
@@ -37,23 +44,43 @@ async function writeOf(
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Every view, three ways (text, bytes in place, a file through a small window), or null for all. */
+/** How many inputs the compiled writer took (it takes fewer than the JavaScript one: ASCII only…). */
+const compiledTook = { count: 0 };
+
+/**
+ * Every view, five ways: the JavaScript writer on text, on bytes in place, on a file
+ * through a small window; the compiled writer (wasm/save.ts) on text and on a file; or
+ * null for all (the compiled writer may also leave to the JavaScript one what it takes).
+ */
 async function sameAsWholeParse(text: string, what: string, rnd: () => number): Promise<boolean> {
   const taken = plainSaveLayout(text) !== null;
+  let compiled = 0;
   for (const view of VIEWS) {
     const bytes = Buffer.from(text, 'utf8');
     const outs = [
-      await writeOf(text, view),
-      await writeOf(bytes, view),
-      await writeOf(windowed(bytes), view, 1 + Math.floor(rnd() * 64)),
+      await writeOf(text, view, undefined, 'js'),
+      await writeOf(bytes, view, undefined, 'js'),
+      await writeOf(windowed(bytes), view, 1 + Math.floor(rnd() * 64), 'js'),
     ];
+    const byCompiled = [
+      await writeOf(text, view, undefined, 'compiled'),
+      await writeOf(windowed(bytes), view, undefined, 'compiled'),
+    ];
+    assert.equal(byCompiled[0] === null, byCompiled[1] === null, `${what}: compiled, text or file`);
+    if (byCompiled[0] !== null) compiled++;
     if (!taken) {
-      for (const o of outs) assert.equal(o, null, `${what}: written though not plain (${view})`);
+      for (const o of [...outs, ...byCompiled])
+        assert.equal(o, null, `${what}: written though not plain (${view})`);
       continue;
     }
     const want = JSON.stringify(await parseView('iptables', text, view));
     for (const o of outs) assert.equal(o, want, `${what} (${view})`);
+    for (const o of byCompiled)
+      if (o !== null) assert.equal(o, want, `${what} (${view}, compiled)`);
   }
+  // the compiled writer takes an input for every view or for none
+  assert.ok(compiled === 0 || compiled === VIEWS.length, `${what}: compiled for ${compiled} views`);
+  if (compiled) compiledTook.count++;
   return taken;
 }
 
@@ -131,7 +158,12 @@ const VALUES = [
   '0x4000/0x4000',
 ];
 
-function ruleLine(rnd: () => number, chain: string): string {
+/** The values the compiled writer takes (printable ASCII; quotes around whole words only). */
+const ASCII_VALUES = VALUES.filter(
+  (v) => /^[\x20-\x7e]*$/.test(v) && !/^[^"]+"|"[^"]*"[^"]|^"[^"]*$/.test(v),
+);
+
+function ruleLine(rnd: () => number, chain: string, values = VALUES): string {
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
   const words = ['-A', chain];
   const n = Math.floor(rnd() * 9);
@@ -139,8 +171,8 @@ function ruleLine(rnd: () => number, chain: string): string {
     const r = rnd();
     if (r < 0.15) words.push('!');
     words.push(pick(OPTIONS));
-    const values = rnd() < 0.15 ? 0 : rnd() < 0.8 ? 1 : 2;
-    for (let k = 0; k < values; k++) words.push(pick(VALUES));
+    const count = rnd() < 0.15 ? 0 : rnd() < 0.8 ? 1 : 2;
+    for (let k = 0; k < count; k++) words.push(pick(values));
   }
   return words.join(rnd() < 0.1 ? '  ' : ' ');
 }
@@ -172,19 +204,41 @@ test('random rule lines: every view is the whole parse, byte for byte', async ()
       taken++;
   }
   // many must take the byte path, or this would test the fallback only (a line that ends in
-  // a byte outside ASCII, as `-m é` does, is refused by design)
+  // a byte outside ASCII, as `-m é` does, is refused by design); and many the compiled one
   assert.ok(taken > seeds * 0.25, `${taken} of ${seeds} read as plain`);
+});
+
+test('random rule lines of printable ASCII: the compiled writer takes them, and writes the whole parse', async () => {
+  const seeds = 300;
+  compiledTook.count = 0;
+  let taken = 0;
+  for (let seed = 1; seed <= seeds; seed++) {
+    const rnd = prng(5000 + seed);
+    const chains = ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-SVC-XYZ', 'KUBE-SEP-ABC', 'X'];
+    const lines: string[] = [];
+    for (const c of chains) {
+      const k = Math.floor(rnd() * 5);
+      for (let i = 0; i < k; i++) lines.push(ruleLine(rnd, c, ASCII_VALUES));
+    }
+    const text = save(lines, chains);
+    if (await sameAsWholeParse(text, `seed ${5000 + seed}:\n${lines.join('\n')}`, rnd)) taken++;
+  }
+  // every save the JavaScript writer takes here, the compiled one takes too
+  assert.ok(taken > seeds * 0.25, `${taken} of ${seeds} read as plain`);
+  assert.equal(compiledTook.count, taken, `${compiledTook.count} of ${taken} compiled`);
 });
 
 test('mutated saves: the same text as the whole parse, or nothing written', async () => {
   const base = generateIptablesSave(12);
   let taken = 0;
+  compiledTook.count = 0;
   const rounds = 150;
   for (let seed = 1; seed <= rounds; seed++) {
     const rnd = prng(1000 + seed);
     if (await sameAsWholeParse(mutate(base, rnd), `mutation seed ${1000 + seed}`, rnd)) taken++;
   }
   assert.ok(taken > 0 && taken < rounds, `${taken} of ${rounds} read as plain`);
+  assert.ok(compiledTook.count > 0, `${compiledTook.count} of ${rounds} compiled`);
 });
 
 test('a file read through a window: lines longer than the window, a save without a last newline', async () => {

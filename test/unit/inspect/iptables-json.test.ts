@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { plainSaveLayout, writePlainSave } from '../../../src/inspect/iptables-json.js';
+import { compiledSaveWriter } from '../../../src/inspect/save/compiled.js';
 import { parseIptables } from '../../../src/inspect/iptables.js';
 import { parseView, writeView, VIEWS, PARSE_KIND_NAMES } from '../../../src/inspect/views.js';
 import { PARSE_KINDS } from '../../../src/inspect/index.js';
@@ -76,12 +77,36 @@ function realRuleSaves(): string[] {
   return saves;
 }
 
+/** What one writer (the compiled one, or the JavaScript one) writes, null when it does not take the input. */
+async function byEngine(
+  text: string,
+  view: (typeof VIEWS)[number],
+  engine: 'js' | 'compiled',
+): Promise<string | null> {
+  const chunks: string[] = [];
+  const took = await writePlainSave(
+    text,
+    view,
+    (c) => void chunks.push(pieceText(c)),
+    undefined,
+    engine,
+  );
+  return took ? chunks.join('') : null;
+}
+
 test('plain saves of real rules: every view is JSON.stringify of the whole parse', async () => {
   const saves = [...realRuleSaves(), generateIptablesSave(40)];
   assert.ok(saves.length >= 6, `${saves.length} saves`);
+  assert.ok(compiledSaveWriter(), 'wasm/save.wasm is built (npm run build)');
   for (const s of saves) {
     assert.ok(plainSaveLayout(s), `read as plain:\n${s.slice(0, 300)}`);
-    for (const view of VIEWS) assert.equal(await written(s, view), await expected(s, view), view);
+    for (const view of VIEWS) {
+      const want = await expected(s, view);
+      assert.equal(await written(s, view), want, view);
+      assert.equal(await byEngine(s, view, 'js'), want, `${view} (JavaScript)`);
+      // the compiled writer takes printable ASCII: every real save here is
+      assert.equal(await byEngine(s, view, 'compiled'), want, `${view} (compiled)`);
+    }
   }
 });
 
@@ -176,7 +201,9 @@ test('writePlainSave writes nothing for input it does not take', async () => {
 
 test('a reader that is behind: the writer waits for it, piece by piece, and the text is whole', async () => {
   const s = generateIptablesSave(300);
-  for (const view of VIEWS) {
+  for (const [view, engine] of VIEWS.flatMap((v) =>
+    (['js', 'compiled'] as const).map((e) => [v, e] as const),
+  )) {
     const chunks: string[] = [];
     let pending = 0;
     let most = 0;
@@ -194,8 +221,8 @@ test('a reader that is behind: the writer waits for it, piece by piece, and the 
         }),
       );
     };
-    assert.equal(await writePlainSave(s, view, slow), true);
-    assert.equal(chunks.join(''), await expected(s, view), view);
+    assert.equal(await writePlainSave(s, view, slow, undefined, engine), true);
+    assert.equal(chunks.join(''), await expected(s, view), `${view} (${engine})`);
     assert.ok(waits >= 1, view);
     // never more than the pieces of one input line ahead of the reader
     assert.ok(most <= 2, `${view}: ${most} pieces outstanding`);
