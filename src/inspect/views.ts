@@ -12,7 +12,7 @@ import type { KubeProxyNftView, NftRuleset } from './nft.js';
 import type { IpvsTable } from './ipvsadm.js';
 import type { ParseKind } from './index.js';
 import { writeJsonTo, type JsonSink } from './jsonwriter.js';
-import type { ByteSource } from './source.js';
+import { bufferSource, type ByteSource } from './source.js';
 
 /**
  * The kinds `proxylab parse` reads, as index.ts's PARSERS names them (a unit test keeps the
@@ -158,8 +158,13 @@ export async function writeView(
   indent: number,
 ): Promise<void> {
   if (kind === 'iptables' && indent === 0) {
+    // the compiled writer first: when it takes the input, the JavaScript parsers are not
+    // even loaded (a CLI run's start-up is part of its cost)
+    const { writeSaveCompiled } = await import('./save/compiled.js');
+    const src = typeof input === 'string' ? bufferSource(Buffer.from(input, 'utf8')) : input;
+    if (await writeSaveCompiled(src, view, write)) return;
     const { writePlainSave } = await import('./iptables-json.js');
-    if (await writePlainSave(input, view, write)) return;
+    if (await writePlainSave(src, view, write, undefined, 'js')) return;
   }
   if (kind === 'ipvsadm' && indent === 0 && (view === 'full' || view === 'summary')) {
     const { writePlainIpvsList } = await import('./ipvsadm.js');
