@@ -20,32 +20,58 @@
  * (iptables.ts). test/unit/inspect/iptables-json-fuzz.test.ts holds both to the whole parse.
  */
 
-/** Read up to `len` bytes of the input at offset `pos` into memory at `at`: how many (0 at the end). */
-@external('env', 'fill')
-declare function fill(at: usize, len: i32, pos: f64): i32;
-/** JSON.stringify(x) written at `at` (ASCII): its length. */
-@external('env', 'fmtNum')
-declare function fmtNum(x: f64, at: usize): i32;
-/** Number() of the ASCII text [a, a + len). */
-@external('env', 'toNum')
-declare function toNum(a: usize, len: i32): f64;
-/** The output so far, [outAt(), op), copied and handed on at once (an item larger than the room left). */
-@external('env', 'spill')
-declare function spill(len: i32): void;
+import {
+  b,
+  BANG,
+  BANG_CH,
+  Col,
+  DASH,
+  digitsEnd,
+  digitsValue,
+  hash,
+  indexLike,
+  intOf,
+  is,
+  keep,
+  NONE,
+  QUOTE,
+  RangeMap,
+  sameBytes,
+  SP,
+  startsWith,
+  wordEnd,
+} from './lib/bytes';
+import {
+  escaped,
+  lit,
+  low,
+  need,
+  numberOf,
+  outBegin,
+  outReset,
+  put,
+  putInt,
+  putNum,
+  putRange,
+  putText,
+  rlen,
+} from './lib/out';
+import {
+  hashes,
+  la,
+  le,
+  lineNo,
+  nextCheckedLine,
+  nextLine,
+  prompts,
+  quotes,
+  rewind,
+  windowBegin,
+} from './lib/window';
 
-const SP: u8 = 32;
-const QUOTE: u8 = 34;
-const DASH: u8 = 45;
-const BANG_CH: u8 = 33;
+export { outAt, outLen } from './lib/out';
 
-const OUT_SIZE: usize = 1 << 20;
-/** step() returns once this much output is waiting. */
-const YIELD_AT: usize = 1 << 18;
 const MAX_LINE: usize = 60000;
-const WIN_SIZE: usize = 1 << 18;
-
-let OUT: usize = 0;
-let op: usize = 0;
 
 // Views (ParseView): what step() writes.
 const V_FULL = 0;
@@ -57,523 +83,13 @@ let rulesOut = false;
 let kp = false;
 
 export function begin(): void {
-  WIN = heap.alloc(WIN_SIZE + 8);
-  OUT = heap.alloc(OUT_SIZE + 8);
-  op = OUT;
-}
-
-export function outAt(): usize {
-  return OUT;
-}
-
-export function outLen(): i32 {
-  return <i32>(op - OUT);
+  windowBegin();
+  outBegin();
 }
 
 /** The line of the input that step() found changed since layout() read it (step() returned -1). */
 export function changedLine(): i32 {
   return lineNo;
-}
-
-// ---------------------------------------------------------------------------------------
-// Bytes
-
-@inline function b(p: usize): u8 {
-  return load<u8>(p);
-}
-
-const ONES: u64 = 0x0101010101010101;
-const HIGHS: u64 = 0x8080808080808080;
-/** Whether a byte of x is c. */
-@inline function hasByte(x: u64, c: u64): bool {
-  const y = x ^ (c * ONES);
-  return ((y - ONES) & ~y & HIGHS) != 0;
-}
-/** Whether a byte of x is below 0x20 or above 0x7e. */
-@inline function hasUnprintable(x: u64): bool {
-  return (((x - 0x20 * ONES) & ~x) | (x + ONES) | x) & HIGHS ? true : false;
-}
-
-/** Whether a byte of x is above m and below n (m, n at most 128). */
-@inline function hasBetween(x: u64, m: u64, n: u64): bool {
-  const low = x & (ONES * 127);
-  return ((ONES * (127 + n) - low) & ~x & (low + ONES * (127 - m)) & HIGHS) != 0;
-}
-
-/** Whether the bytes [a, e) are the ASCII string s. */
-function is(a: usize, e: usize, s: string): bool {
-  const n = s.length;
-  if (<i32>(e - a) != n) return false;
-  const p = changetype<usize>(s);
-  for (let i = 0; i < n; i++) if (<u16>b(a + <usize>i) != load<u16>(p + (<usize>i << 1))) return false;
-  return true;
-}
-
-/** Whether [a, e) starts with the ASCII string s. */
-function startsWith(a: usize, e: usize, s: string): bool {
-  const n = s.length;
-  if (<i32>(e - a) < n) return false;
-  const p = changetype<usize>(s);
-  for (let i = 0; i < n; i++) if (<u16>b(a + <usize>i) != load<u16>(p + (<usize>i << 1))) return false;
-  return true;
-}
-
-function sameBytes(a: usize, e: usize, c: usize, d: usize): bool {
-  const n = e - a;
-  if (n != d - c) return false;
-  let i: usize = 0;
-  for (; i + 8 <= n; i += 8) if (load<u64>(a + i) != load<u64>(c + i)) return false;
-  for (; i < n; i++) if (b(a + i) != b(c + i)) return false;
-  return true;
-}
-
-/** Where the word from `a` ends (a space or `e`). */
-function wordEnd(a: usize, e: usize): usize {
-  let p = a;
-  while (p < e && b(p) != SP) p++;
-  return p;
-}
-
-function digitsEnd(p: usize, e: usize): usize {
-  while (p < e && b(p) >= 48 && b(p) <= 57) p++;
-  return p;
-}
-
-function isDigits(a: usize, e: usize): bool {
-  if (e == a) return false;
-  for (let p = a; p < e; p++) if (b(p) < 48 || b(p) > 57) return false;
-  return true;
-}
-
-/** A name JavaScript orders first as an object key: 0 or digits without a leading 0. */
-function indexLike(a: usize, e: usize): bool {
-  if (e == a || (b(a) == 48 && e - a > 1)) return false;
-  return isDigits(a, e);
-}
-
-/** Digits [a, e) (at most 15) as a number. */
-function digitsValue(a: usize, e: usize): f64 {
-  let x: i64 = 0;
-  for (let p = a; p < e; p++) x = x * 10 + <i64>(b(p) - 48);
-  return <f64>x;
-}
-
-/** int() of src/inspect/text.ts: digits only, not empty, a safe integer; else null (NaN). */
-function intOf(a: usize, e: usize): f64 {
-  if (!isDigits(a, e)) return NaN;
-  let p = a;
-  while (p < e - 1 && b(p) == 48) p++;
-  if (e - p > 16) return NaN;
-  let x: i64 = 0;
-  for (let q = p; q < e; q++) x = x * 10 + <i64>(b(q) - 48);
-  return x > 9007199254740991 ? NaN : <f64>x;
-}
-
-/** A hash of the bytes [a, e), four at a time. */
-function hash(a: usize, e: usize): u32 {
-  let h: u32 = <u32>(e - a) * 0x9e3779b1;
-  let p = a;
-  for (; p + 4 <= e; p += 4) h = rotl<u32>(h ^ load<u32>(p), 13) * 0x85ebca6b;
-  for (; p < e; p++) h = rotl<u32>(h ^ <u32>b(p), 7) * 0x01000193;
-  h ^= h >> 16;
-  h *= 0x7feb352d;
-  return h ^ (h >> 15);
-}
-
-/**
- * A column of cells, doubled when full (into fresh memory: the module never gives any back,
- * and its whole run is one parse).
- */
-class Col<T> {
-  ptr: usize;
-  cap: i32;
-  length: i32 = 0;
-
-  constructor(cap: i32) {
-    this.cap = max(cap, 16);
-    this.ptr = heap.alloc(<usize>this.cap << alignof<T>());
-  }
-
-  @inline push(v: T): void {
-    if (this.length == this.cap) this.grow();
-    store<T>(this.ptr + (<usize>this.length << alignof<T>()), v);
-    this.length++;
-  }
-
-  grow(): void {
-    const p = heap.alloc(<usize>this.cap << (alignof<T>() + 1));
-    memory.copy(p, this.ptr, <usize>this.cap << alignof<T>());
-    this.ptr = p;
-    this.cap <<= 1;
-  }
-
-  /** Cell i (i < length). */
-  @operator('[]') @inline get(i: i32): T {
-    return load<T>(this.ptr + (<usize>i << alignof<T>()));
-  }
-
-  /** Cell i (i < length) set. */
-  @operator('[]=') @inline set(i: i32, v: T): void {
-    store<T>(this.ptr + (<usize>i << alignof<T>()), v);
-  }
-}
-
-/**
- * Byte strings (ranges of memory that stay: the arena's) to an index, in insertion order:
- * open addressing, doubled when half full.
- */
-class RangeMap {
-  ka: Col<usize>;
-  ke: Col<usize>;
-  hs: Col<u32>;
-  val: Col<i32>;
-  slots: usize;
-  mask: u32;
-
-  constructor(cap: i32) {
-    this.ka = new Col<usize>(cap);
-    this.ke = new Col<usize>(cap);
-    this.hs = new Col<u32>(cap);
-    this.val = new Col<i32>(cap);
-    this.slots = heap.alloc(64 << 2);
-    this.mask = 63;
-  }
-
-  get count(): i32 {
-    return this.ka.length;
-  }
-
-  /** Index of [a, e), or -1. */
-  find(a: usize, e: usize): i32 {
-    return this.findHashed(a, e, hash(a, e));
-  }
-
-  findHashed(a: usize, e: usize, h: u32): i32 {
-    const mask = this.mask;
-    let k = h & mask;
-    let v = load<i32>(this.slots + (<usize>k << 2));
-    while (v != 0) {
-      const i = v - 1;
-      if (this.hs[i] == h && sameBytes(this.ka[i], this.ke[i], a, e)) return i;
-      k = (k + 1) & mask;
-      v = load<i32>(this.slots + (<usize>k << 2));
-    }
-    return -1;
-  }
-
-  /** Add [a, e) (not there, in memory that stays) with value v: its index. */
-  add(a: usize, e: usize, v: i32): i32 {
-    return this.addHashed(a, e, v, hash(a, e));
-  }
-
-  addHashed(a: usize, e: usize, v: i32, h: u32): i32 {
-    const i = this.ka.length;
-    this.ka.push(a);
-    this.ke.push(e);
-    this.hs.push(h);
-    this.val.push(v);
-    if (<u32>(i + 1) * 2 > this.mask) {
-      const n = (this.mask + 1) << 2;
-      this.slots = heap.alloc(<usize>n << 2);
-      this.mask = n - 1;
-      for (let k = 0; k <= i; k++) this.slot(k);
-    } else this.slot(i);
-    return i;
-  }
-
-  private slot(i: i32): void {
-    const mask = this.mask;
-    let k = this.hs[i] & mask;
-    while (load<i32>(this.slots + (<usize>k << 2)) != 0) k = (k + 1) & mask;
-    store<i32>(this.slots + (<usize>k << 2), i + 1);
-  }
-
-  /** The index of [a, e) (a window's bytes), added (a copy kept) when not there. */
-  intern(a: usize, e: usize, v: i32): i32 {
-    const h = hash(a, e);
-    const i = this.findHashed(a, e, h);
-    if (i >= 0) return i;
-    const k = keep(a, e);
-    return this.addHashed(k, k + (e - a), v, h);
-  }
-}
-
-// The arena: bytes of the input kept beyond its window (names, comments, addresses).
-let arenaAt: usize = 0;
-let arenaEnd: usize = 0;
-
-/** A copy of [a, e) that stays: where it starts. */
-function keep(a: usize, e: usize): usize {
-  const n = e - a;
-  if (arenaAt + n > arenaEnd) {
-    const size = max<usize>(n, 1 << 16);
-    arenaAt = heap.alloc(size + 8);
-    arenaEnd = arenaAt + size;
-  }
-  const k = arenaAt;
-  // eight bytes at a time (the last store may pass the end: into room not yet used)
-  for (let i: usize = 0; i < n; i += 8) store<u64>(k + i, load<u64>(a + i));
-  arenaAt += n;
-  return k;
-}
-
-// ---------------------------------------------------------------------------------------
-// The input, line by line through the window (LineReader, src/inspect/source.ts)
-
-let WIN: usize = 0;
-/** Next byte to read in the window, end of what it holds, input offset of that end. */
-let wr: usize = 0;
-let wf: usize = 0;
-let srcAt: f64 = 0;
-let eof = false;
-let lastDone = false;
-/** The line: [la, le), number lineNo from 1. */
-let la: usize = 0;
-let le: usize = 0;
-let lineNo = 0;
-
-function rewind(): void {
-  wr = WIN;
-  wf = WIN;
-  srcAt = 0;
-  eof = false;
-  lastDone = false;
-  lineNo = 0;
-}
-
-/** Where the first newline in [p, e) is, e when none. */
-function newline(p: usize, e: usize): usize {
-  for (; p + 8 <= e; p += 8) if (hasByte(load<u64>(p), 10)) break;
-  while (p < e && b(p) != 10) p++;
-  return p;
-}
-
-/**
- * The next line into [la, le): 1; 0 at the end; -1 for a line longer than the window. Like
- * `text.split('\n')`, an input ending in a newline has a last, empty line.
- */
-function nextLine(): i32 {
-  let from = wr;
-  while (true) {
-    const nl = newline(from, wf);
-    if (nl < wf) {
-      la = wr;
-      le = nl;
-      wr = nl + 1;
-      lineNo++;
-      return 1;
-    }
-    if (eof) {
-      if (lastDone) return 0;
-      la = wr;
-      le = wf;
-      wr = wf;
-      lastDone = true;
-      lineNo++;
-      return 1;
-    }
-    const rest = wf - wr;
-    if (rest >= WIN_SIZE) return -1;
-    memory.copy(WIN, wr, rest);
-    wr = WIN;
-    wf = WIN + rest;
-    from = wf;
-    const n = fill(wf, <i32>(WIN_SIZE - rest), srcAt);
-    if (n <= 0) eof = true;
-    else {
-      wf += <usize>n;
-      srcAt += <f64>n;
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Output
-
-@inline function put(c: u8): void {
-  store<u8>(op, c);
-  op++;
-}
-
-/** Room for `k` more bytes: what is waiting goes out first when they would not fit. */
-function need(k: usize): void {
-  // (1 KiB more: the short keys and numbers written after it)
-  if (op + k + 1024 > OUT + OUT_SIZE) {
-    spill(<i32>(op - OUT));
-    op = OUT;
-  }
-}
-
-/** ASCII text (room made by the caller). */
-function lit(s: string): void {
-  const n = <usize>s.length;
-  const p = changetype<usize>(s);
-  const o = op;
-  for (let i: usize = 0; i < n; i++) store<u8>(o + i, <u8>load<u16>(p + (i << 1)));
-  op = o + n;
-}
-
-/** The bytes of the ASCII text s, for putKey: its length, then its bytes, 8 bytes of room after. */
-function key(s: string): usize {
-  const n = s.length;
-  const k = heap.alloc(<usize>n + 16);
-  store<u8>(k, <u8>n);
-  for (let i = 0; i < n; i++) store<u8>(k + 1 + <usize>i, <u8>s.charCodeAt(i));
-  return k;
-}
-
-/** A key's bytes (room made by the caller), eight at a time. */
-@inline function putKey(k: usize): void {
-  const n = <usize>load<u8>(k);
-  const o = op;
-  for (let i: usize = 0; i < n; i += 8) store<u64>(o + i, load<u64>(k + 1 + i));
-  op = o + n;
-}
-
-const HEX = '0123456789abcdef';
-
-/** The bytes [a, e) inside a JSON string, as JSON.stringify escapes them; `dropQuotes`: leave out `"`. */
-function escaped(a: usize, e: usize, dropQuotes: bool): void {
-  let o = op;
-  let p = a;
-  while (p < e) {
-    if (p + 8 <= e) {
-      const x = load<u64>(p);
-      if (!hasByte(x, QUOTE) && !hasByte(x, 92) && !hasUnprintable(x)) {
-        store<u64>(o, x);
-        o += 8;
-        p += 8;
-        continue;
-      }
-    }
-    const c = b(p++);
-    if (c == QUOTE) {
-      if (dropQuotes) continue;
-      store<u8>(o++, 92);
-      store<u8>(o++, QUOTE);
-    } else if (c == 92) {
-      store<u8>(o++, 92);
-      store<u8>(o++, 92);
-    } else if (c < 32) {
-      // (only in a file changed since layout() read it: layout takes printable bytes only)
-      store<u8>(o++, 92);
-      store<u8>(o++, 117);
-      store<u8>(o++, 48);
-      store<u8>(o++, 48);
-      store<u8>(o++, <u8>HEX.charCodeAt(c >> 4));
-      store<u8>(o++, <u8>HEX.charCodeAt(c & 15));
-    } else store<u8>(o++, c);
-  }
-  op = o;
-}
-
-/** A non-negative integer's digits. */
-function putInt(x: i64): void {
-  if (x < 0x100000000) {
-    let y = <u32>x;
-    let n: usize = 1;
-    for (let z = y; z >= 10; z /= 10) n++;
-    let p = op + n;
-    op = p;
-    do {
-      p--;
-      store<u8>(p, <u8>(48 + y % 10));
-      y /= 10;
-    } while (y > 0);
-    return;
-  }
-  let n: usize = 1;
-  for (let y = x; y >= 10; y /= 10) n++;
-  let p = op + n;
-  op = p;
-  let y = x;
-  do {
-    p--;
-    store<u8>(p, <u8>(48 + <i32>(y % 10)));
-    y /= 10;
-  } while (y > 0);
-}
-
-// Numbers JSON.stringify writes, kept by their bits (kube-proxy's probabilities and shares
-// repeat: a few values over thousands of rules): the text and its length, 32 bytes a slot.
-const NUM_SLOTS: usize = 512;
-let numBits: usize = 0;
-let numText: usize = 0;
-
-/** A number as JSON.stringify writes it (null for NaN). */
-function putNum(x: f64): void {
-  if (isNaN(x)) {
-    putKey(K0);
-    return;
-  }
-  if (x >= 0 && x <= 9007199254740991 && x == Math.floor(x) && !(x == 0 && 1 / x < 0)) {
-    putInt(<i64>x);
-    return;
-  }
-  if (numBits == 0) {
-    numBits = heap.alloc(NUM_SLOTS << 3);
-    numText = heap.alloc(NUM_SLOTS << 5);
-  }
-  const bits = reinterpret<u64>(x);
-  const k = <usize>((bits ^ (bits >> 29) ^ (bits >> 47)) & (NUM_SLOTS - 1));
-  const t = numText + (k << 5);
-  if (load<u64>(numBits + (k << 3)) == bits && b(t) != 0) {
-    const n = <usize>b(t);
-    memory.copy(op, t + 1, n);
-    op += n;
-    return;
-  }
-  const n = <usize>fmtNum(x, op);
-  if (n < 32) {
-    store<u64>(numBits + (k << 3), bits);
-    store<u8>(t, <u8>n);
-    memory.copy(t + 1, op, n);
-  }
-  op += n;
-}
-
-// Texts Number() reads (`--probability P`), kept by their bytes: the value, and the text.
-let probVal: usize = 0;
-let probText: usize = 0;
-
-/** Number() of the ASCII text [a, e) (a number's shape, checked by the caller). */
-function numberOf(a: usize, e: usize): f64 {
-  const n = e - a;
-  if (n >= 32) return toNum(a, <i32>n);
-  if (probVal == 0) {
-    probVal = heap.alloc(NUM_SLOTS << 3);
-    probText = heap.alloc(NUM_SLOTS << 5);
-  }
-  const k = <usize>(hash(a, e) & <u32>(NUM_SLOTS - 1));
-  const t = probText + (k << 5);
-  if (<usize>b(t) == n && sameBytes(t + 1, t + 1 + n, a, e)) return load<f64>(probVal + (k << 3));
-  const v = toNum(a, <i32>n);
-  store<u8>(t, <u8>n);
-  memory.copy(t + 1, a, n);
-  store<f64>(probVal + (k << 3), v);
-  return v;
-}
-
-/** The length of the range [a, e), 0 when a is NONE or BANG. */
-function rlen(a: isize, e: usize): usize {
-  return a < 0 ? 0 : e - <usize>a;
-}
-
-/** A JSON string of the text [a, e), `!` in front when `bang`; null when a is NONE. */
-function putText(a: isize, e: usize, bang: bool): void {
-  if (a == NONE) {
-    putKey(K0);
-    return;
-  }
-  need(rlen(a, e) * 6 + 8);
-  put(QUOTE);
-  if (bang) put(BANG_CH);
-  if (a != BANG) escaped(<usize>a, e, false);
-  put(QUOTE);
-}
-
-function putRange(a: isize, e: usize): void {
-  putText(a, e, false);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -619,71 +135,6 @@ function nameId(a: usize, e: usize): i32 {
 
 const SAVE_COMMENTS = ['# Generated by', '# Completed on', '# Warning: '];
 
-// What the line nextLayoutLine() read holds: `#`, `$` or `%`, quotes.
-let hashes = 0;
-let prompts = 0;
-let quotes = 0;
-
-/**
- * nextLine() for the layout: the line's bytes checked on the way (lineBytes of layout.ts):
- * 1, 0, -1 as nextLine(); -2 for a byte a plain save never holds (a control character, a
- * byte outside ASCII, a backslash). Eight bytes at a time where none of them matters.
- */
-function nextLayoutLine(): i32 {
-  hashes = 0;
-  prompts = 0;
-  quotes = 0;
-  let from = wr;
-  while (true) {
-    let p = from;
-    const end = wf;
-    while (p < end) {
-      if (p + 8 <= end) {
-        const x = load<u64>(p);
-        // (a newline is below 0x20: unprintable)
-        if (!hasUnprintable(x) && !hasBetween(x, 33, 38) && !hasByte(x, 92)) {
-          p += 8;
-          continue;
-        }
-      }
-      const c = b(p);
-      if (c == 10) {
-        la = wr;
-        le = p;
-        wr = p + 1;
-        lineNo++;
-        return 1;
-      }
-      if (c < 32 || c > 126 || c == 92) return -2;
-      if (c == 35) hashes++;
-      else if (c == 36 || c == 37) prompts++;
-      else if (c == QUOTE) quotes++;
-      p++;
-    }
-    if (eof) {
-      if (lastDone) return 0;
-      la = wr;
-      le = wf;
-      wr = wf;
-      lastDone = true;
-      lineNo++;
-      return 1;
-    }
-    const rest = wf - wr;
-    if (rest >= WIN_SIZE) return -1;
-    memory.copy(WIN, wr, rest);
-    wr = WIN;
-    wf = WIN + rest;
-    from = wf;
-    const n = fill(wf, <i32>(WIN_SIZE - rest), srcAt);
-    if (n <= 0) eof = true;
-    else {
-      wf += <usize>n;
-      srcAt += <f64>n;
-    }
-  }
-}
-
 /** The columns, empty. */
 function reserve(): void {
   const n = 1024;
@@ -721,7 +172,7 @@ export function layout(v: i32): i32 {
   let ruleChain = -1;
   let rules = 0;
   while (true) {
-    const got = nextLayoutLine();
+    const got = nextCheckedLine();
     if (got == 0) break;
     if (got < 0) return 0;
     const a = la;
@@ -837,8 +288,6 @@ const F_DNAT = 7;
 const F_PROBABILITY = 8;
 const F_DPORT = 9;
 const FIELDS = 10;
-const NONE: isize = -1;
-const BANG: isize = -2;
 const QUOTED = 1;
 const NEGATED = 2;
 
@@ -1102,52 +551,52 @@ function writeWord(a: usize, e: usize, flags: i32): void {
 
 function writeField(k: i32): void {
   const a = unchecked(fA[k]);
-  if (a == NONE) putKey(K0);
-  else if (a == BANG) putKey(K1);
+  if (a == NONE) lit('null');
+  else if (a == BANG) lit('"!"');
   else writeWord(<usize>a, unchecked(fE[k]), unchecked(fF[k]));
 }
 
 function writeRule(a: usize, end: usize, line: i32): void {
   need(12 * (end - a) + 512);
-  putKey(K2);
+  lit('{"target":');
   writeField(F_TARGET);
   lit(isGoto ? ',"goto":true' : ',"goto":false');
-  putKey(K3);
+  lit(',"protocol":');
   writeField(F_PROTOCOL);
-  putKey(K4);
+  lit(',"source":');
   writeField(F_SOURCE);
-  putKey(K5);
+  lit(',"destination":');
   writeField(F_DESTINATION);
-  putKey(K6);
+  lit(',"inInterface":');
   writeField(F_IN);
-  putKey(K7);
+  lit(',"outInterface":');
   writeField(F_OUT);
-  putKey(K8);
+  lit(',"matches":[');
   for (let i = 0; i < nm; i++) {
     if (i) put(44);
     writeWord(mA[i], mE[i], mQ[i]);
   }
-  putKey(K9);
+  lit('],"comment":');
   writeField(F_COMMENT);
-  putKey(K10);
+  lit(',"matchSets":[');
   for (let i = 0; i < ns; i++) {
     if (i) put(44);
-    putKey(K11);
+    lit('{"name":"');
     escaped(sNA[i], sNE[i], sNQ[i] != 0);
-    putKey(K12);
+    lit('","flags":"');
     escaped(sFA[i], sFE[i], sFQ[i] != 0);
     lit(sNeg[i] ? '","negated":true}' : '","negated":false}');
   }
-  putKey(K13);
+  lit('],"dnatTo":');
   writeField(F_DNAT);
-  putKey(K14);
-  if (unchecked(fA[F_PROBABILITY]) == NONE) putKey(K0);
+  lit(',"probability":');
+  if (unchecked(fA[F_PROBABILITY]) == NONE) lit('null');
   else putNum(probability());
-  putKey(K15);
+  lit(',"dport":');
   writeField(F_DPORT);
-  putKey(K16);
+  lit(',"counters":null,"raw":"');
   escaped(a, end, false);
-  putKey(K17);
+  lit('","line":');
   putInt(<i64>line);
   put(125);
 }
@@ -1158,19 +607,19 @@ function writeChainHead(ci: i32, g: i32): void {
   if (ci > 0) put(44);
   put(QUOTE);
   escaped(nameA(id), nameE(id), false);
-  putKey(K18);
+  lit('":{"policy":');
   const pa = cPolA[g];
-  if (pa == NONE) putKey(K0);
+  if (pa == NONE) lit('null');
   else {
     put(QUOTE);
     escaped(<usize>pa, cPolE[g], false);
     put(QUOTE);
   }
-  putKey(K19);
+  lit(',"counters":{"packets":');
   putNum(cPk[g]);
-  putKey(K20);
+  lit(',"bytes":');
   putNum(cBy[g]);
-  putKey(K21);
+  lit('},"references":null,"rules":[');
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1848,15 +1297,11 @@ let vi = 0;
 let svPart = 0;
 let epAt = -1;
 
-@inline function low(): bool {
-  return op - OUT > YIELD_AT;
-}
-
 function openChain(c: i32): void {
   const g = tFirst[ti] + c;
   if (rulesOut) {
     need(4);
-    if (c > 0) putKey(K22);
+    if (c > 0) lit(']}');
     writeChainHead(c, g);
   }
   if (kp) kpChain(cId[g]);
@@ -1869,9 +1314,9 @@ function openChain(c: i32): void {
  * what layout() read (a file written to meanwhile: changedLine() says where).
  */
 export function step(): i32 {
-  op = OUT;
+  outReset();
   if (phase == 0) {
-    if (rulesOut) putKey(K23);
+    if (rulesOut) lit('{"formats":["save"],"tables":{');
     phase = 1;
     rewind();
   }
@@ -1914,7 +1359,7 @@ export function step(): i32 {
           if (ti) put(44);
           put(QUOTE);
           escaped(tA[ti], tE[ti], false);
-          putKey(K24);
+          lit('":{"chains":{');
         }
         ci = -1;
         wantCi = -1;
@@ -1962,9 +1407,9 @@ export function step(): i32 {
     }
     if (rulesOut) {
       need(96);
-      putKey(K25);
+      lit('},"ruleCount":');
       putInt(<i64>ruleCount);
-      putKey(K26);
+      lit(',"skipped":[],"notes":[]');
       lit(kp ? ',"kubeProxy":' : '}');
     }
     if (kp) {
@@ -1986,8 +1431,8 @@ export function step(): i32 {
 function writeView(): bool {
   if (vp == 0) {
     need(16);
-    if (view == V_KUBE_PROXY) putKey(K27);
-    putKey(K28);
+    if (view == V_KUBE_PROXY) lit('{"kubeProxy":');
+    lit('{"services":[');
     vp = 1;
     vi = 0;
   }
@@ -1996,30 +1441,30 @@ function writeView(): bool {
       if (writeService(vi)) return true;
     }
     need(24);
-    putKey(K29);
+    lit('],"serviceChains":[');
     vp = 2;
     vi = 0;
   }
   if (vp == 2) {
     if (writeList(serviceChains)) return true;
     need(24);
-    putKey(K30);
+    lit('],"endpointChains":[');
     vp = 3;
     vi = 0;
   }
   if (vp == 3) {
     if (writeList(endpointChains)) return true;
     need(24);
-    putKey(K31);
+    lit('],"matchSets":[');
     vp = 4;
     vi = 0;
   }
   if (vp == 4) {
     if (writeSets()) return true;
     need(40);
-    putKey(K22);
-    if (view == V_KUBE_PROXY) putKey(K32);
-    else putKey(K33);
+    lit(']}');
+    if (view == V_KUBE_PROXY) lit(',"skipped":[],"notes":[]}');
+    else lit('}');
     vp = 5;
   }
   return false;
@@ -2057,37 +1502,37 @@ function writeService(s: i32): bool {
     if (low()) return true;
     need(256);
     if (s) put(44);
-    putKey(K34);
+    lit('{"name":');
     putRange(svName[s], svNameE[s]);
-    putKey(K35);
+    lit(',"portName":');
     putRange(svPortName[s], svPortNameE[s]);
-    putKey(K36);
+    lit(',"clusterIP":');
     putRange(svIP[s], svIPE[s]);
-    putKey(K37);
+    lit(',"port":');
     need(32);
     putNum(svPort[s]);
-    putKey(K3);
+    lit(',"protocol":');
     putText(svProto[s], svProtoE[s], svProtoBang[s]);
-    putKey(K38);
+    lit(',"chain":');
     const chain = svChain[s];
-    if (chain < 0) putKey(K0);
+    if (chain < 0) lit('null');
     else putRange(<isize>nameA(chain), nameE(chain));
     need(32);
-    putKey(K39);
+    lit(',"nodePorts":[');
     for (let k = svNpHead[s]; k >= 0; k = npNext[k]) {
       need(24);
       if (k != svNpHead[s]) put(44);
       putNum(npVal[k]);
     }
     need(32);
-    putKey(K40);
+    lit('],"externalIPs":[');
     for (let k = svXHead[s]; k >= 0; k = xNext[k]) {
       need(2);
       if (k != svXHead[s]) put(44);
       putRange(<isize>xA[k], xE[k]);
     }
     need(32);
-    putKey(K41);
+    lit('],"endpoints":[');
     svPart = 1;
     epAt = svEpHead[s];
   }
@@ -2098,15 +1543,15 @@ function writeService(s: i32): bool {
       const chain = epChain[k];
       need(6 * (nameE(chain) - nameA(chain)) + 6 * rlen(epAddr[k], epAddrE[k]) + 160);
       if (k != svEpHead[s]) put(44);
-      putKey(K42);
+      lit('{"chain":');
       putRange(<isize>nameA(chain), nameE(chain));
-      putKey(K43);
+      lit(',"address":');
       putRange(epAddr[k], epAddrE[k]);
-      putKey(K37);
+      lit(',"port":');
       putNum(epPort[k]);
-      putKey(K14);
+      lit(',"probability":');
       putNum(epProb[k]);
-      putKey(K44);
+      lit(',"share":');
       putNum(epShare[k]);
       put(125);
     }
@@ -2121,38 +1566,38 @@ function writeService(s: i32): bool {
 function writeSummary(): bool {
   if (vp == 0) {
     need(64 + 64 * <usize>tA.length);
-    putKey(K23);
+    lit('{"formats":["save"],"tables":{');
     for (let t = 0; t < tA.length; t++) {
       need(6 * (tE[t] - tA[t]) + 64);
       if (t) put(44);
       putRange(<isize>tA[t], tE[t]);
-      putKey(K45);
+      lit(':{"chains":');
       putInt(<i64>tCount[t]);
-      putKey(K46);
+      lit(',"rules":');
       putInt(<i64>tRules[t]);
       put(125);
     }
     let eps: i64 = 0;
     for (let s = 0; s < svName.length; s++) for (let k = svEpHead[s]; k >= 0; k = epNext[k]) eps++;
     need(200);
-    putKey(K25);
+    lit('},"ruleCount":');
     putInt(<i64>ruleCount);
-    putKey(K47);
+    lit(',"kubeProxy":{"services":');
     putInt(<i64>svName.length);
-    putKey(K48);
+    lit(',"endpoints":');
     putInt(eps);
-    putKey(K49);
+    lit(',"serviceChains":');
     putInt(<i64>serviceChains.length);
-    putKey(K50);
+    lit(',"endpointChains":');
     putInt(<i64>endpointChains.length);
-    putKey(K10);
+    lit(',"matchSets":[');
     vp = 4;
     vi = 0;
   }
   if (vp == 4) {
     if (writeSets()) return true;
     need(40);
-    putKey(K51);
+    lit(']},"skipped":[],"notes":[]}');
     vp = 5;
   }
   return false;
@@ -2160,56 +1605,3 @@ function writeSummary(): bool {
 
 /** Columns and maps for an input of `lines` lines (see Col). */
 
-// The keys and other constant text written: their bytes, made once (see putKey).
-const K0 = key('null');
-const K1 = key('"!"');
-const K2 = key('{"target":');
-const K3 = key(',"protocol":');
-const K4 = key(',"source":');
-const K5 = key(',"destination":');
-const K6 = key(',"inInterface":');
-const K7 = key(',"outInterface":');
-const K8 = key(',"matches":[');
-const K9 = key('],"comment":');
-const K10 = key(',"matchSets":[');
-const K11 = key('{"name":"');
-const K12 = key('","flags":"');
-const K13 = key('],"dnatTo":');
-const K14 = key(',"probability":');
-const K15 = key(',"dport":');
-const K16 = key(',"counters":null,"raw":"');
-const K17 = key('","line":');
-const K18 = key('":{"policy":');
-const K19 = key(',"counters":{"packets":');
-const K20 = key(',"bytes":');
-const K21 = key('},"references":null,"rules":[');
-const K22 = key(']}');
-const K23 = key('{"formats":["save"],"tables":{');
-const K24 = key('":{"chains":{');
-const K25 = key('},"ruleCount":');
-const K26 = key(',"skipped":[],"notes":[]');
-const K27 = key('{"kubeProxy":');
-const K28 = key('{"services":[');
-const K29 = key('],"serviceChains":[');
-const K30 = key('],"endpointChains":[');
-const K31 = key('],"matchSets":[');
-const K32 = key(',"skipped":[],"notes":[]}');
-const K33 = key('}');
-const K34 = key('{"name":');
-const K35 = key(',"portName":');
-const K36 = key(',"clusterIP":');
-const K37 = key(',"port":');
-const K38 = key(',"chain":');
-const K39 = key(',"nodePorts":[');
-const K40 = key('],"externalIPs":[');
-const K41 = key('],"endpoints":[');
-const K42 = key('{"chain":');
-const K43 = key(',"address":');
-const K44 = key(',"share":');
-const K45 = key(':{"chains":');
-const K46 = key(',"rules":');
-const K47 = key(',"kubeProxy":{"services":');
-const K48 = key(',"endpoints":');
-const K49 = key(',"serviceChains":');
-const K50 = key(',"endpointChains":');
-const K51 = key(']},"skipped":[],"notes":[]}');
