@@ -167,8 +167,11 @@ export async function writeView(
     if (await writePlainSave(src, view, write, undefined, 'js')) return;
   }
   if (kind === 'ipvsadm' && indent === 0 && (view === 'full' || view === 'summary')) {
+    const { writeIpvsCompiled } = await import('./ipvs-compiled.js');
+    const src = typeof input === 'string' ? bufferSource(Buffer.from(input, 'utf8')) : input;
+    if (await writeIpvsCompiled(src, view, write)) return;
     const { writePlainIpvsList } = await import('./ipvsadm.js');
-    if (await writePlainIpvsList(input, view, write)) return;
+    if (await writePlainIpvsList(src, view, write)) return;
   }
   const text = typeof input === 'string' ? input : asText(input.whole());
   await writeJsonTo(await parseView(kind, text, view, opts), write, indent);
