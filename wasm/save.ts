@@ -84,7 +84,7 @@ let kp = false;
 
 export function begin(): void {
   windowBegin();
-  outBegin();
+  outBegin(1 << 18);
 }
 
 /** The line of the input that step() found changed since layout() read it (step() returned -1). */
@@ -1309,7 +1309,7 @@ function openChain(c: i32): void {
 }
 
 /**
- * Write what comes next, until about YIELD_AT bytes wait in the output or all is written:
+ * Write what comes next, until a piece of output waits in the output or all is written:
  * 1 then (call again after handing the output on), 0 when done, -1 when the input is not
  * what layout() read (a file written to meanwhile: changedLine() says where).
  */

@@ -17,14 +17,18 @@ declare function toNum(a: usize, len: i32): f64;
 declare function spill(len: i32): void;
 
 export const OUT_SIZE: usize = 1 << 20;
-/** A step returns once this much output is waiting (low()). */
-export const YIELD_AT: usize = 1 << 18;
+/** A step returns once this much output is waiting (low()): set by outBegin(). */
+let yieldAt: usize = 1 << 16;
 
 export let OUT: usize = 0;
 export let op: usize = 0;
 
-/** Room for the output. */
-export function outBegin(): void {
+/**
+ * Room for the output; a step hands it on once `pieces` bytes wait (larger pieces: fewer
+ * writes; smaller: less memory touched).
+ */
+export function outBegin(pieces: usize): void {
+  yieldAt = pieces;
   OUT = heap.alloc(OUT_SIZE + 8);
   op = OUT;
 }
@@ -42,9 +46,9 @@ export function outLen(): i32 {
   return <i32>(op - OUT);
 }
 
-/** Whether about YIELD_AT bytes wait: time to hand them on. */
+/** Whether a piece's worth of bytes wait: time to hand them on. */
 @inline export function low(): bool {
-  return op - OUT > YIELD_AT;
+  return op - OUT > yieldAt;
 }
 
 @inline export function put(c: u8): void {

@@ -10,7 +10,8 @@ import { b, hasBetween, hasByte, hasUnprintable, QUOTE } from './bytes';
 @external('env', 'fill')
 declare function fill(at: usize, len: i32, pos: f64): i32;
 
-export const WIN_SIZE: usize = 1 << 18;
+/** The window: a line may be as long (a longer one is not plain; see nextLine()). */
+export const WIN_SIZE: usize = 1 << 16;
 
 /** Room for the window. */
 export function windowBegin(): void {
