@@ -186,6 +186,26 @@ test('--pretty output is the indented whole parse (the streaming path is compact
   );
 });
 
+test('what the compiled writer leaves to the JavaScript one: a line longer than its window, text outside ASCII', async () => {
+  const base = generateIptablesSave(3);
+  const cases: Record<string, string> = {
+    'a line of 70,000 bytes': base.replace(
+      /\n-A KUBE-SERVICES /,
+      `\n-A KUBE-SERVICES -m comment --comment "${'x'.repeat(70_000)}" -j RETURN\n-A KUBE-SERVICES `,
+    ),
+    'a comment in UTF-8': base.replace(/--comment "([^"]*)"/, '--comment "$1 é"'),
+    'a quote inside a word': base.replace(/--comment "([^"]*)"/, '--comment x"$1"'),
+    'a counter of 16 digits': base.replace(/\[0:0\]/, '[1234567890123456:0]'),
+  };
+  for (const [what, text] of Object.entries(cases)) {
+    assert.ok(plainSaveLayout(text), `${what}: a plain save`);
+    for (const view of VIEWS) {
+      assert.equal(await byEngine(text, view, 'compiled'), null, `${what} (${view})`);
+      assert.equal(await written(text, view), await expected(text, view), `${what} (${view})`);
+    }
+  }
+});
+
 test('writePlainSave writes nothing for input it does not take', async () => {
   const chunks: string[] = [];
   assert.equal(
