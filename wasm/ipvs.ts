@@ -17,6 +17,7 @@ import { escaped, lit, low, need, outBegin, outReset, put, putInt, putNum } from
 import { la, le, lineNo, nextLine, rewind, windowBegin } from './lib/window';
 
 export { outAt, outLen } from './lib/out';
+export { changedLine } from './lib/window';
 
 // Views (ParseView): what step() writes.
 const V_FULL = 0;
@@ -27,10 +28,6 @@ export function begin(): void {
   outBegin(1 << 16);
 }
 
-/** The line of the input that step() found changed since layout() read it (step() returned -1). */
-export function changedLine(): i32 {
-  return lineNo;
-}
 
 // ---------------------------------------------------------------------------------------
 // A line's fields (fields() of src/inspect/text.ts: runs of non-blanks; the input has no

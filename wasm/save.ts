@@ -70,6 +70,7 @@ import {
 } from './lib/window';
 
 export { outAt, outLen } from './lib/out';
+export { changedLine } from './lib/window';
 
 const MAX_LINE: usize = 60000;
 
@@ -87,10 +88,6 @@ export function begin(): void {
   outBegin(1 << 18);
 }
 
-/** The line of the input that step() found changed since layout() read it (step() returned -1). */
-export function changedLine(): i32 {
-  return lineNo;
-}
 
 // ---------------------------------------------------------------------------------------
 // The layout (Layout and plainSaveLayout, src/inspect/save/layout.ts)
@@ -1427,6 +1424,14 @@ export function step(): i32 {
   return 0;
 }
 
+/** The next part of the view, after its key. */
+function nextPart(key: string): void {
+  need(40);
+  lit(key);
+  vp++;
+  vi = 0;
+}
+
 /** The view's JSON from where it stopped: true when it stopped again (the output is full). */
 function writeView(): bool {
   if (vp == 0) {
@@ -1440,24 +1445,15 @@ function writeView(): bool {
     for (; vi < svName.length; vi++) {
       if (writeService(vi)) return true;
     }
-    need(24);
-    lit('],"serviceChains":[');
-    vp = 2;
-    vi = 0;
+    nextPart('],"serviceChains":[');
   }
   if (vp == 2) {
     if (writeList(serviceChains)) return true;
-    need(24);
-    lit('],"endpointChains":[');
-    vp = 3;
-    vi = 0;
+    nextPart('],"endpointChains":[');
   }
   if (vp == 3) {
     if (writeList(endpointChains)) return true;
-    need(24);
-    lit('],"matchSets":[');
-    vp = 4;
-    vi = 0;
+    nextPart('],"matchSets":[');
   }
   if (vp == 4) {
     if (writeSets()) return true;

@@ -13,6 +13,11 @@ declare function fill(at: usize, len: i32, pos: f64): i32;
 /** The window: a line may be as long (a longer one is not plain; see nextLine()). */
 export const WIN_SIZE: usize = 1 << 16;
 
+/** The line of the input a writer's step() found changed since its layout() read it (step() returned -1). */
+export function changedLine(): i32 {
+  return lineNo;
+}
+
 /** Room for the window. */
 export function windowBegin(): void {
   WIN = heap.alloc(WIN_SIZE + 8);
@@ -46,6 +51,39 @@ export function newline(p: usize, e: usize): usize {
   return p;
 }
 
+/** Bytes of the window's unfinished line already scanned for its newline (noNewline() keeps them). */
+let scanned: usize = 0;
+
+/**
+ * No newline in what the window holds: the last line at the end of the input (1), the end
+ * (0), a line longer than the window (-1), or 2 once the window holds more (the unfinished
+ * line moved to its start, `scanned` of its bytes already looked at).
+ */
+function noNewline(): i32 {
+  if (eof) {
+    if (lastDone) return 0;
+    la = wr;
+    le = wf;
+    wr = wf;
+    lastDone = true;
+    lineNo++;
+    return 1;
+  }
+  const rest = wf - wr;
+  if (rest >= WIN_SIZE) return -1;
+  memory.copy(WIN, wr, rest);
+  wr = WIN;
+  wf = WIN + rest;
+  scanned = rest;
+  const n = fill(wf, <i32>(WIN_SIZE - rest), srcAt);
+  if (n <= 0) eof = true;
+  else {
+    wf += <usize>n;
+    srcAt += <f64>n;
+  }
+  return 2;
+}
+
 /**
  * The next line into [la, le): 1; 0 at the end; -1 for a line longer than the window. Like
  * `text.split('\n')`, an input ending in a newline has a last, empty line.
@@ -61,27 +99,9 @@ export function nextLine(): i32 {
       lineNo++;
       return 1;
     }
-    if (eof) {
-      if (lastDone) return 0;
-      la = wr;
-      le = wf;
-      wr = wf;
-      lastDone = true;
-      lineNo++;
-      return 1;
-    }
-    const rest = wf - wr;
-    if (rest >= WIN_SIZE) return -1;
-    memory.copy(WIN, wr, rest);
-    wr = WIN;
-    wf = WIN + rest;
-    from = wf;
-    const n = fill(wf, <i32>(WIN_SIZE - rest), srcAt);
-    if (n <= 0) eof = true;
-    else {
-      wf += <usize>n;
-      srcAt += <f64>n;
-    }
+    const more = noNewline();
+    if (more != 2) return more;
+    from = WIN + scanned;
   }
 }
 
@@ -127,26 +147,8 @@ export function nextCheckedLine(): i32 {
       else if (c == QUOTE) quotes++;
       p++;
     }
-    if (eof) {
-      if (lastDone) return 0;
-      la = wr;
-      le = wf;
-      wr = wf;
-      lastDone = true;
-      lineNo++;
-      return 1;
-    }
-    const rest = wf - wr;
-    if (rest >= WIN_SIZE) return -1;
-    memory.copy(WIN, wr, rest);
-    wr = WIN;
-    wf = WIN + rest;
-    from = wf;
-    const n = fill(wf, <i32>(WIN_SIZE - rest), srcAt);
-    if (n <= 0) eof = true;
-    else {
-      wf += <usize>n;
-      srcAt += <f64>n;
-    }
+    const more = noNewline();
+    if (more != 2) return more;
+    from = WIN + scanned;
   }
 }
