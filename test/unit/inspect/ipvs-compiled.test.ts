@@ -42,13 +42,17 @@ async function compiled(src: ByteSource, view: (typeof VIEWS)[number]): Promise<
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Both views, held and read as a file: the whole parse's JSON, or null (not taken) for all. */
+/** Both views, held (and read as a file): the whole parse's JSON, or null (not taken) for all. */
 async function sameAsWholeParse(text: string, what: string): Promise<boolean> {
   let took = 0;
   for (const view of VIEWS) {
     const bytes = Buffer.from(text, 'utf8');
-    const outs = [await compiled(bufferSource(bytes), view), await compiled(fileLike(bytes), view)];
-    assert.equal(outs[0] === null, outs[1] === null, `${what}: held or read`);
+    // held, and (the full view) read as a file: a module instance per call is not free
+    const outs = [await compiled(bufferSource(bytes), view)];
+    if (view === 'full') {
+      outs.push(await compiled(fileLike(bytes), view));
+      assert.equal(outs[0], outs[1], `${what}: held or read`);
+    }
     if (outs[0] === null) continue;
     took++;
     // it takes only what the JavaScript writer takes
@@ -148,7 +152,7 @@ const BAD_NUMBERS = ['x', '-1'];
 
 test('rows built at random: the whole parse, byte for byte, or not taken', async () => {
   let took = 0;
-  const seeds = 300;
+  const seeds = 200;
   for (let seed = 1; seed <= seeds; seed++) {
     const rnd = prng(seed);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
@@ -182,7 +186,7 @@ test('rows built at random: the whole parse, byte for byte, or not taken', async
 test('mutated listings: the whole parse, byte for byte, or not taken', async () => {
   const base = generateIpvsadm(12);
   let took = 0;
-  const rounds = 200;
+  const rounds = 150;
   for (let seed = 1; seed <= rounds; seed++) {
     const rnd = prng(3000 + seed);
     if (await sameAsWholeParse(mutate(base, rnd), `mutation seed ${3000 + seed}`)) took++;
