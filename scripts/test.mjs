@@ -3,7 +3,7 @@
 //   node scripts/test.mjs            unit + flow + kernel
 //   node scripts/test.mjs unit flow  only those tiers
 // Extra arguments after `--` go to node --test (e.g. --test-name-pattern).
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,7 @@ const tierRank = (f) => {
   const i = TIER_ORDER.indexOf(relative(join(root, 'test'), f).split('/')[0]);
   return i < 0 ? TIER_ORDER.length : i;
 };
-const sorted = chosen
+const files = chosen
   .flatMap((t) => {
     try {
       return walk(join(root, 'test', t));
@@ -43,20 +43,6 @@ const sorted = chosen
     }
   })
   .sort((a, b) => tierRank(a) - tierRank(b) || (a < b ? -1 : a > b ? 1 : 0));
-// The kernel files that boot the micro-VM for a long while (`@micro-vm-long` in their first
-// lines) are spread over the run rather than started together: QEMU emulates the guest's CPU
-// (TCG), and two guests at once on two cores took each three to four times as long (the
-// by-hand lab: 27 s alone, 125 s beside the conformance VM). The first builds the VM image.
-const long = sorted.filter((f) =>
-  readFileSync(f, 'utf8').slice(0, 3000).includes('@micro-vm-long'),
-);
-const rest = sorted.filter((f) => !long.includes(f));
-const files = [];
-for (let k = 0, r = 0; k <= long.length; k++) {
-  const upto = k === long.length ? rest.length : Math.round((rest.length * k) / (long.length + 1));
-  while (r < upto) files.push(rest[r++]);
-  if (k < long.length) files.push(long[k]);
-}
 if (!files.length) {
   console.error(`no test files in ${chosen.join(', ')}`);
   process.exit(1);

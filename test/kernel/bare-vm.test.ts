@@ -4,8 +4,6 @@
  * parsed ipvsadm output and on who answered. All traffic stays inside the guest, which has
  * no network card; the guest is powered off at the end, also when an assertion fails.
  *
- * (@micro-vm-long: the test runner spreads such files over the run; scripts/test.mjs.)
- *
  * Skipped (with the reason printed) only where it cannot run: not root and QEMU missing,
  * or no apt to build the image with.
  */

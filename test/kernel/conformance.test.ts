@@ -1,7 +1,6 @@
 /**
  * Kernel tier, conformance: the fake toolchain's node outputs equal what the real programs
  * print for the same state.
- * (@micro-vm-long: the test runner spreads such files over the run; scripts/test.mjs.)
  *
  * A fake kind cluster is built the way the labs build it (kind's default iptables mode, the
  * web sample, `proxylab mode ipvs`; a second one in nftables mode). For each node, what the
