@@ -12,7 +12,7 @@
  * service, the --persistent-conn or --thresholds columns, a row the JavaScript parse skips)
  * is the JavaScript writer's.
  */
-import { b, DASH, intOf, isDigits, is, keep, SP, startsWith } from './lib/bytes';
+import { b, DASH, intOf, is, keep, SP, startsWith } from './lib/bytes';
 import { escaped, lit, low, need, outBegin, outReset, put, putInt, putNum } from './lib/out';
 import { la, le, lineNo, nextLine, rewind, windowBegin } from './lib/window';
 

@@ -34,7 +34,6 @@ import { QUOTE, bytesOf } from './save/bytes.js';
 import { ByteOut } from './byteout.js';
 import { chainName, plainSaveLayout, sourceOf, type SaveTable } from './save/layout.js';
 import { SaveWalk, changed } from './save/walk.js';
-import { writeSaveCompiled } from './save/compiled.js';
 import {
   BANG,
   F_COMMENT,
@@ -182,15 +181,8 @@ export async function writePlainSave(
   write: JsonSink,
   /** The window a file is read through (LineReader's; tests make it small). */
   window?: number,
-  /**
-   * `auto`: the compiled writer (save/compiled.ts) when it takes the input, else this
-   * module's; `js` or `compiled`: that one only (tests hold each to the whole parse).
-   */
-  engine: 'auto' | 'js' | 'compiled' = 'auto',
 ): Promise<boolean> {
   const src = sourceOf(input);
-  if (engine !== 'js' && (await writeSaveCompiled(src, view, write))) return true;
-  if (engine === 'compiled') return false;
   const tables = plainSaveLayout(src, window);
   if (tables === null) return false;
   const rulesOut = view === 'full' || view === 'rules';

@@ -164,7 +164,7 @@ export async function writeView(
     const src = typeof input === 'string' ? bufferSource(Buffer.from(input, 'utf8')) : input;
     if (await writeSaveCompiled(src, view, write)) return;
     const { writePlainSave } = await import('./iptables-json.js');
-    if (await writePlainSave(src, view, write, undefined, 'js')) return;
+    if (await writePlainSave(src, view, write)) return;
   }
   if (kind === 'ipvsadm' && indent === 0 && (view === 'full' || view === 'summary')) {
     const { writeIpvsCompiled } = await import('./ipvs-compiled.js');

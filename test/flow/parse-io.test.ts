@@ -89,6 +89,7 @@ test('| head: the reader leaves early, the parse stops quietly with exit 0', () 
 
 test('a file that does not read the same in the second pass: a clear error, exit 2', async () => {
   const { writePlainSave } = await import('../../src/inspect/iptables-json.js');
+  const { writeSaveCompiled } = await import('../../src/inspect/save/compiled.js');
   const first = Buffer.from(generateIptablesSave(3));
   const second = Buffer.from(first.toString().replace(/KUBE-SEP-/g, 'KUBE-SEQ-'));
   // the JavaScript writer through a window of 64 bytes, and the compiled one through its own
@@ -106,7 +107,9 @@ test('a file that does not read the same in the second pass: a clear error, exit
       whole: () => first,
     };
     await assert.rejects(
-      writePlainSave(source, 'full', () => undefined, 64, engine),
+      engine === 'js'
+        ? writePlainSave(source, 'full', () => undefined, 64)
+        : writeSaveCompiled(source, 'full', () => undefined),
       {
         name: 'ParseError',
         message: /the input changed while it was read/,

@@ -11,6 +11,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ByteSource } from '../../../src/inspect/source.js';
 import { plainSaveLayout, writePlainSave } from '../../../src/inspect/iptables-json.js';
+import { writeSaveCompiled } from '../../../src/inspect/save/compiled.js';
+import { sourceOf } from '../../../src/inspect/save/layout.js';
 import { parseView, VIEWS } from '../../../src/inspect/views.js';
 import { generateIptablesSave } from '../../../scripts/bench/parse.js';
 import { mutate, prng } from '../../helpers/mutate.js';
@@ -27,16 +29,15 @@ async function writeOf(
   input: string | Buffer | ByteSource,
   view: (typeof VIEWS)[number],
   window?: number,
-  engine: 'auto' | 'js' | 'compiled' = 'auto',
+  /** The JavaScript writer (iptables-json.ts) or the compiled one (wasm/save.ts). */
+  engine: 'js' | 'compiled' = 'js',
 ): Promise<string | null> {
   const chunks: Buffer[] = [];
-  const took = await writePlainSave(
-    input,
-    view,
-    (c) => void chunks.push(Buffer.from(c)),
-    window,
-    engine,
-  );
+  const sink = (c: Uint8Array) => void chunks.push(Buffer.from(c));
+  const took =
+    engine === 'js'
+      ? await writePlainSave(input, view, sink, window)
+      : await writeSaveCompiled(sourceOf(input), view, sink);
   if (!took) {
     assert.equal(chunks.length, 0, 'wrote before giving up');
     return null;

@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { plainSaveLayout, writePlainSave } from '../../../src/inspect/iptables-json.js';
-import { compiledSaveWriter } from '../../../src/inspect/save/compiled.js';
+import { compiledSaveWriter, writeSaveCompiled } from '../../../src/inspect/save/compiled.js';
+import { bufferSource } from '../../../src/inspect/source.js';
 import { parseIptables } from '../../../src/inspect/iptables.js';
 import { parseView, writeView, VIEWS, PARSE_KIND_NAMES } from '../../../src/inspect/views.js';
 import { PARSE_KINDS } from '../../../src/inspect/index.js';
@@ -84,13 +85,11 @@ async function byEngine(
   engine: 'js' | 'compiled',
 ): Promise<string | null> {
   const chunks: string[] = [];
-  const took = await writePlainSave(
-    text,
-    view,
-    (c) => void chunks.push(pieceText(c)),
-    undefined,
-    engine,
-  );
+  const sink = (c: string | Uint8Array) => void chunks.push(pieceText(c));
+  const took =
+    engine === 'js'
+      ? await writePlainSave(text, view, sink)
+      : await writeSaveCompiled(bufferSource(Buffer.from(text)), view, sink);
   return took ? chunks.join('') : null;
 }
 
@@ -241,7 +240,11 @@ test('a reader that is behind: the writer waits for it, piece by piece, and the 
         }),
       );
     };
-    assert.equal(await writePlainSave(s, view, slow, undefined, engine), true);
+    const took =
+      engine === 'js'
+        ? await writePlainSave(s, view, slow)
+        : await writeSaveCompiled(bufferSource(Buffer.from(s)), view, slow);
+    assert.equal(took, true);
     assert.equal(chunks.join(''), await expected(s, view), `${view} (${engine})`);
     assert.ok(waits >= 1, view);
     // never more than the pieces of one input line ahead of the reader
