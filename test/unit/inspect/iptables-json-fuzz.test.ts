@@ -33,7 +33,7 @@ async function writeOf(
   engine: 'js' | 'compiled' = 'js',
 ): Promise<string | null> {
   const chunks: Buffer[] = [];
-  const sink = (c: Uint8Array) => void chunks.push(Buffer.from(c));
+  const sink = (c: string | Uint8Array) => void chunks.push(Buffer.from(c));
   const took =
     engine === 'js'
       ? await writePlainSave(input, view, sink, window)
